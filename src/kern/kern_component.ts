@@ -1,0 +1,34 @@
+/**
+ * The base component: sysctl nodes and the core system calls. Always present.
+ */
+import { Phase, type Component } from './component.ts';
+import type { Kernel } from './kernel.ts';
+import { descripSyscalls } from './sys_descrip.ts';
+import { protSyscalls } from './sys_prot.ts';
+import { timeSyscalls } from './sys_time.ts';
+import { miscSyscalls, OS_NAME, OS_RELEASE } from './sys_misc.ts';
+import { nsToTimespec } from './sys_time.ts';
+
+export const kernSyscalls = [...descripSyscalls, ...protSyscalls, ...timeSyscalls, ...miscSyscalls] as const;
+
+export const kernComponent: Component = {
+  name: 'kern',
+  phase: Phase.KERN,
+  init(k: Kernel) {
+    const hostname = k.hyper.getParam('hostname') ?? 'anykernel';
+    k.sysctl.variable('kern.hostname', 'name of this host', hostname.slice(0, 64), {
+      writable: true,
+      validate: (v) => typeof v === 'string' && v.length <= 64,
+    });
+    k.sysctl.variable('kern.ostype', 'operating system name', OS_NAME);
+    k.sysctl.variable('kern.osrelease', 'operating system release', OS_RELEASE);
+    k.sysctl.register({ name: 'kern.boottime', description: 'wall-clock seconds at boot', get: () => nsToTimespec(k.hyper.clockRealtime() - k.uptimeNs()).sec });
+    k.sysctl.register({ name: 'kern.uptime', description: 'seconds since boot', get: () => Number(k.uptimeNs() / 1_000_000n) / 1000 });
+    k.sysctl.register({ name: 'kern.nprocs', description: 'processes in the proc table', get: () => k.procs.size });
+    k.sysctl.variable('kern.pid_max', 'largest pid', 4_194_304);
+    k.sysctl.variable('hw.ncpu', 'virtual CPUs of this kernel', 1);
+    k.sysctl.variable('hw.host_ncpu', 'CPUs of the host', Number(k.hyper.getParam('ncpu') ?? '1'));
+    k.sysctl.variable('hw.physmem', 'memory limit in bytes', Number(k.hyper.getParam('memlimit') ?? '0'));
+    k.syscalls.register(kernSyscalls);
+  },
+};

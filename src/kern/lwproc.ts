@@ -1,0 +1,59 @@
+/**
+ * Process contexts for library callers (rump_lwproc(3)): create a process
+ * with given credentials, make it current for `k.sys`, or hold a handle
+ * whose own `sys` always acts as that process.
+ *
+ * rfork's fd modes follow rump's RUMP_RFFD_*: 'copy' (fork-style copy),
+ * 'share' (one table for both), 'clean' (start with no descriptors).
+ * Credentials: a process may create children with its own credentials;
+ * different ones need euid 0 in the parent (otherwise EPERM) — a client
+ * cannot raise its credentials this way.
+ */
+import { EPERM, err } from './errno.ts';
+import { Cred, type Proc } from './proc.ts';
+import { buildSys, type ProcRef } from './syscall.ts';
+import type { Kernel } from './kernel.ts';
+
+export interface RforkOpts {
+  /** Parent process (default: the library's current process). */
+  parent?: Proc;
+  fd?: 'copy' | 'share' | 'clean';
+  uid?: number;
+  gid?: number;
+  groups?: number[];
+  comm?: string;
+}
+
+/** A process as the library sees it: its pid and a `sys` bound to it. */
+export class ProcHandle {
+  readonly proc: Proc;
+  readonly sys: Record<string, (...args: unknown[]) => Promise<unknown>>;
+
+  constructor(k: Kernel, proc: Proc) {
+    this.proc = proc;
+    const ref: ProcRef = { proc };
+    this.sys = buildSys(k, ref);
+  }
+
+  get pid(): number {
+    return this.proc.pid;
+  }
+}
+
+export function rfork(k: Kernel, opts: RforkOpts = {}): Proc {
+  const parent = opts.parent ?? k.cur.proc;
+  const pc = parent.cred;
+  let cred: Cred;
+  if (opts.uid === undefined && opts.gid === undefined && opts.groups === undefined) cred = pc.clone();
+  else {
+    const uid = opts.uid ?? pc.uid;
+    const gid = opts.gid ?? pc.gid;
+    const groups = opts.groups ?? pc.groups;
+    const same = uid === pc.uid && uid === pc.euid && gid === pc.gid && gid === pc.egid &&
+      groups.length === pc.groups.length && groups.every((g) => pc.groups.includes(g));
+    if (!same && pc.euid !== 0) throw err(EPERM);
+    for (const v of [uid, gid, ...groups]) if (!Number.isInteger(v) || v < 0 || v > 0xfffffffe) throw err(22 /* EINVAL */);
+    cred = new Cred(uid, gid, [...new Set(groups)].sort((a, b) => a - b));
+  }
+  return k.newProc(parent, cred, opts.fd ?? 'copy', opts.comm);
+}

@@ -1,0 +1,103 @@
+/**
+ * Miscellaneous base system calls: uname, getrandom, sched_yield, resource
+ * limits, and the kernel's own introspection calls for library callers —
+ * sysctl by name, the message buffer (syslog(2)'s read-all), ktrace.
+ */
+import { EINVAL, EPERM, ESRCH, EFAULT, err } from './errno.ts';
+import { defineSyscall } from './syscall.ts';
+import { yieldCpu, type Lwp } from './sched.ts';
+import { Ktrace, formatKtrace } from './ktrace.ts';
+import type { Proc } from './proc.ts';
+
+export const OS_NAME = 'anykernel';
+export const OS_RELEASE = '0.1.0';
+
+const GRND_NONBLOCK = 1, GRND_RANDOM = 2, GRND_INSECURE = 4;
+const RLIMIT_NOFILE = 7;
+const SYSLOG_ACTION_READ_ALL = 3, SYSLOG_ACTION_SIZE_BUFFER = 10;
+
+function procOf(td: Lwp, pid: number): Proc {
+  const p = pid === 0 ? td.proc : td.k.procs.get(pid);
+  if (!p || p.state !== 'alive' || p.pid === 0) throw err(ESRCH);
+  if (p !== td.proc && td.proc.cred.euid !== 0 && td.proc.cred.euid !== p.cred.uid) throw err(EPERM);
+  return p;
+}
+
+export interface Rlimit {
+  cur: number;
+  max: number;
+}
+
+export const miscSyscalls = [
+  defineSyscall('uname', 63, [], (td) => ({
+    sysname: OS_NAME,
+    nodename: String(td.k.sysctl.read('kern.hostname')),
+    release: OS_RELEASE,
+    version: `#1 ${td.k.hyper.hostName}`,
+    machine: 'wasm32',
+    domainname: '(none)',
+  })),
+  defineSyscall('getrandom', 318, ['buf', 'int'], (td, buf: Uint8Array, flags: number) => {
+    if ((flags & ~(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE)) !== 0) throw err(EINVAL);
+    if ((flags & GRND_RANDOM) !== 0 && (flags & GRND_INSECURE) !== 0) throw err(EINVAL);
+    // The hypercall fills at most 64 KiB per call (WebCrypto's limit in browsers).
+    for (let o = 0; o < buf.byteLength; o += 65536) td.k.hyper.getRandom(buf.subarray(o, Math.min(o + 65536, buf.byteLength)));
+    return buf.byteLength;
+  }),
+  defineSyscall('sched_yield', 24, [], async (td) => {
+    await yieldCpu(td.k);
+    return 0;
+  }),
+  defineSyscall('prlimit64', 302, ['int', 'int', 'obj?'], (td, pid: number, resource: number, newLimit?: Rlimit): Rlimit => {
+    const p = procOf(td, pid);
+    if (resource < 0 || resource > 15) throw err(EINVAL);
+    const old: Rlimit = resource === RLIMIT_NOFILE ? { cur: p.fdt.limit, max: 1 << 20 } : { cur: Infinity, max: Infinity };
+    if (newLimit !== undefined) {
+      const { cur, max } = newLimit;
+      if (typeof cur !== 'number' || typeof max !== 'number' || !(cur >= 0) || !(max >= 0) || cur > max) throw err(EINVAL);
+      if (resource === RLIMIT_NOFILE) {
+        if (max > 1 << 20) throw err(EPERM);
+        p.fdt.limit = Math.floor(cur);
+      }
+    }
+    return old;
+  }),
+  defineSyscall('sysctl', -1, ['str', 'any'], (td, name: string, newValue?: string | number) => {
+    const old = td.k.sysctl.read(name);
+    if (newValue !== undefined) {
+      if (typeof newValue !== 'string' && typeof newValue !== 'number') throw err(EINVAL);
+      td.k.sysctl.write(name, newValue, td.proc.cred);
+    }
+    return old;
+  }),
+  defineSyscall('sysctl_list', -1, ['str?'], (td, prefix?: string) => td.k.sysctl.list(prefix ?? '')),
+  defineSyscall('syslog', 103, ['int'], (td, action: number) => {
+    if (action === SYSLOG_ACTION_READ_ALL) return td.k.msgbuf.format();
+    if (action === SYSLOG_ACTION_SIZE_BUFFER) return td.k.msgbuf.limit * 128;
+    throw err(EINVAL);
+  }),
+  defineSyscall('ktrace', -1, ['int', 'int'], (td, pid: number, on: number) => {
+    const p = procOf(td, pid);
+    p.ktrace = on ? (p.ktrace ?? new Ktrace()) : null;
+    return 0;
+  }),
+  defineSyscall('ktrace_dump', -1, ['int'], (td, pid: number) => {
+    const p = procOf(td, pid);
+    if (p.ktrace === null) throw err(EINVAL);
+    return p.ktrace.records.map((r) => formatKtrace(r, td.k.bootNs)).join('\n');
+  }),
+  defineSyscall('ps', -1, [], (td) =>
+    [...td.k.procs.values()].map((p) => ({
+      pid: p.pid,
+      ppid: p.ppid,
+      uid: p.cred.uid,
+      gid: p.cred.gid,
+      state: p.state,
+      comm: p.comm,
+      nfds: p.state === 'alive' ? p.fdt.count : 0,
+      startNs: p.startNs - td.k.bootNs,
+    })),
+  ),
+] as const;
+
+export { EFAULT };
