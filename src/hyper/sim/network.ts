@@ -1,0 +1,109 @@
+/**
+ * SimNetwork: one simulated Ethernet segment (a hub) shared by SimHosts.
+ *
+ * A frame sent on one interface is delivered, as an event, to every other
+ * interface on the segment (a hub floods; the receiving kernel filters by
+ * MAC). Each delivery passes the network's fault sites, drawn from the
+ * world's rng("net:<name>/faults") in send order:
+ *
+ *   net.loss     the copy for this receiver is dropped;
+ *   net.dup      the receiver gets the frame twice;
+ *   net.latency  extra delay on top of the segment's base latency;
+ *   net.reorder  a uniform random extra delay in [0, latencyNs], so later
+ *                frames can overtake earlier ones.
+ *
+ * Frames larger than mtu + 14 (the Ethernet header) are dropped and counted.
+ * All hosts on a segment must share one SimWorld (one virtual clock).
+ */
+import type { HostErrno, HostNetif } from '../types.ts';
+import { FaultSet, type FaultRule, type FaultSite } from './faults.ts';
+import type { SimHost } from './host.ts';
+import type { SimWorld } from './world.ts';
+
+export interface SimNetworkOptions {
+  /** Segment name (default "net0"); it names the fault rng stream. */
+  name?: string;
+  /** Base one-way latency of every delivery (default 10 µs). */
+  latencyNs?: bigint | number;
+  /** MTU reported to kernels (default 1500). */
+  mtu?: number;
+  faults?: Partial<Record<FaultSite, FaultRule>>;
+}
+
+export interface SimNetworkStats { sent: number; delivered: number; lost: number; duplicated: number; oversize: number }
+
+interface Port { host: SimHost; ifname: string; deliver: (frame: Uint8Array) => void; info: HostNetif }
+
+export class SimNetwork {
+  readonly name: string;
+  readonly world: SimWorld;
+  readonly faults: FaultSet;
+  readonly mtu: number;
+  private readonly latencyNs: bigint;
+  private readonly ports = new Map<string, Port>();
+  private readonly counts: SimNetworkStats = { sent: 0, delivered: 0, lost: 0, duplicated: 0, oversize: 0 };
+
+  constructor(worldOrHost: SimWorld | SimHost, opts: SimNetworkOptions = {}) {
+    this.world = 'world' in worldOrHost ? worldOrHost.world : worldOrHost;
+    this.name = opts.name ?? 'net0';
+    this.mtu = opts.mtu ?? 1500;
+    this.latencyNs = BigInt(opts.latencyNs ?? 10_000);
+    this.faults = new FaultSet(this.world.rng(`net:${this.name}/faults`), opts.faults);
+  }
+
+  /** Let `host` attach interfaces to this segment (all of them, or only the names given). */
+  attach(host: SimHost, ifnames?: readonly string[]): this {
+    if (host.world !== this.world) {
+      throw new Error(`SimNetwork ${this.name}: host ${host.name} runs in another SimWorld; create hosts with { world } to share one clock`);
+    }
+    host.attachNetwork(this, ifnames ? new Set(ifnames) : null);
+    return this;
+  }
+
+  stats(): SimNetworkStats { return { ...this.counts }; }
+
+  /** @internal called by SimHost.netifCreate. */
+  join(host: SimHost, ifname: string, deliver: (frame: Uint8Array) => void): HostNetif | HostErrno {
+    const key = `${host.name}/${ifname}`;
+    if (this.ports.has(key)) return -17; // EEXIST
+    const mac = new Uint8Array(6);
+    host.rng(`mac:${this.name}/${ifname}`).fill(mac);
+    mac[0] = (mac[0]! & 0xfe) | 0x02; // unicast, locally administered
+    const info: HostNetif = { name: ifname, mtu: this.mtu, mac };
+    this.ports.set(key, { host, ifname, deliver, info });
+    return info;
+  }
+  /** @internal */
+  leave(host: SimHost, ifname: string): HostErrno {
+    return this.ports.delete(`${host.name}/${ifname}`) ? 0 : -6; // ENXIO
+  }
+  /** @internal drop every port of a crashed host. */
+  leaveAll(host: SimHost): void {
+    for (const [k, p] of this.ports) if (p.host === host) this.ports.delete(k);
+  }
+  /** @internal */
+  has(host: SimHost, ifname: string): boolean { return this.ports.has(`${host.name}/${ifname}`); }
+
+  /** @internal called by SimHost.netifSend (the frame is already a private copy). */
+  send(host: SimHost, ifname: string, frame: Uint8Array): void {
+    const from = this.ports.get(`${host.name}/${ifname}`);
+    if (!from) return;
+    this.counts.sent++;
+    if (frame.byteLength > this.mtu + 14) { this.counts.oversize++; return; }
+    for (const to of this.ports.values()) {
+      if (to === from) continue;
+      if (this.faults.check('net.loss')) { this.counts.lost++; continue; }
+      const copies = this.faults.check('net.dup') ? 2 : 1;
+      if (copies === 2) this.counts.duplicated++;
+      for (let c = 0; c < copies; c++) {
+        const delay = this.latencyNs + this.faults.latency('net.latency') + this.faults.jitter('net.reorder');
+        this.world.enqueue(this.world.now + delay, () => {
+          // The port may have been destroyed (or its host crashed) meanwhile.
+          if (this.ports.get(`${to.host.name}/${to.ifname}`) !== to) return;
+          this.counts.delivered++;
+          to.host.upcallDeliver(to.ifname, to.deliver, frame.slice());
+        }, to.host.name);
+      }
+    }
+  }
+}
