@@ -32,7 +32,14 @@ export interface SimNetworkOptions {
 
 export interface SimNetworkStats { sent: number; delivered: number; lost: number; duplicated: number; oversize: number }
 
-interface Port { host: SimHost; ifname: string; deliver: (frame: Uint8Array) => void; info: HostNetif }
+interface Port {
+  host: SimHost;
+  ifname: string;
+  deliver: (frame: Uint8Array) => void;
+  info: HostNetif;
+  /** Frames in flight from this port, per receiver, in send order. */
+  links: Map<Port, { due: bigint; frame: Uint8Array }[]>;
+}
 
 export class SimNetwork {
   readonly name: string;
@@ -70,7 +77,7 @@ export class SimNetwork {
     host.rng(`mac:${this.name}/${ifname}`).fill(mac);
     mac[0] = (mac[0]! & 0xfe) | 0x02; // unicast, locally administered
     const info: HostNetif = { name: ifname, mtu: this.mtu, mac };
-    this.ports.set(key, { host, ifname, deliver, info });
+    this.ports.set(key, { host, ifname, deliver, info, links: new Map() });
     return info;
   }
   /** @internal */
@@ -96,14 +103,37 @@ export class SimNetwork {
       const copies = this.faults.check('net.dup') ? 2 : 1;
       if (copies === 2) this.counts.duplicated++;
       for (let c = 0; c < copies; c++) {
-        const delay = this.latencyNs + this.faults.latency('net.latency') + this.faults.jitter('net.reorder');
-        this.world.enqueue(this.world.now + delay, () => {
-          // The port may have been destroyed (or its host crashed) meanwhile.
-          if (this.ports.get(`${to.host.name}/${to.ifname}`) !== to) return;
-          this.counts.delivered++;
-          to.host.upcallDeliver(to.ifname, to.deliver, frame.slice());
-        }, to.host.name);
+        const base = this.world.now + this.latencyNs + this.faults.latency('net.latency');
+        const jitter = this.faults.jitter('net.reorder');
+        if (jitter > 0n) this.world.enqueue(base + jitter, () => this.arrive(to, frame), to.host.name);
+        else this.fifo(from, to, base, frame);
       }
     }
+  }
+
+  /**
+   * A link (sender port -> receiver port) is FIFO, like a real wire: frames
+   * due at the same instant must not be shuffled by the event queue's seeded
+   * tie-break. Only the head of each link's queue has an event; frames hit
+   * by net.reorder bypass the link queue.
+   */
+  private fifo(from: Port, to: Port, due: bigint, frame: Uint8Array): void {
+    let link = from.links.get(to);
+    if (!link) { link = []; from.links.set(to, link); }
+    link.push({ due, frame });
+    if (link.length === 1) this.armLink(link, to);
+  }
+  private armLink(link: { due: bigint; frame: Uint8Array }[], to: Port): void {
+    this.world.enqueue(link[0]!.due, () => {
+      const head = link.shift()!;
+      if (link.length > 0) this.armLink(link, to);
+      this.arrive(to, head.frame);
+    }, to.host.name);
+  }
+  private arrive(to: Port, frame: Uint8Array): void {
+    // The port may have been destroyed (or its host crashed) meanwhile.
+    if (this.ports.get(`${to.host.name}/${to.ifname}`) !== to) return;
+    this.counts.delivered++;
+    to.host.upcallDeliver(to.ifname, to.deliver, frame.slice());
   }
 }
