@@ -197,8 +197,16 @@ function dispatch(k: Kernel, def: SyscallDef, check: ArgChecker, pathIdx: number
   const td = new Lwp(k, proc, name);
   if (proc.ktrace !== null) return traced(k, def, td, proc, args, pathIdx);
   let r: unknown;
+  const h = def.handler;
   try {
-    r = def.handler(td, ...args);
+    // Explicit arities avoid the cost of a spread call on the hot path.
+    switch (args.length) {
+      case 0: r = h(td); break;
+      case 1: r = h(td, args[0]); break;
+      case 2: r = h(td, args[0], args[1]); break;
+      case 3: r = h(td, args[0], args[1], args[2]); break;
+      default: r = h(td, ...args);
+    }
   } catch (e) {
     return Promise.reject(fixError(k, e, name, args, pathIdx));
   }

@@ -1,0 +1,15 @@
+/**
+ * `npm run bench`: every benchmark suite, each comparing against its peers in
+ * the same run and printing ratios. Select suites with arguments:
+ * `npm run bench -- kern vfs`.
+ */
+const suites: Record<string, () => Promise<{ run(): Promise<void> }>> = {
+  kern: () => import('./kern.ts'),
+};
+
+const wanted = process.argv.slice(2);
+for (const [name, load] of Object.entries(suites)) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  const mod = await load();
+  await mod.run();
+}
