@@ -22,6 +22,7 @@ import { SysctlTree } from './sysctl.ts';
 import { SyscallTable, buildSys, type ProcRef } from './syscall.ts';
 import { Lwp, WaitQueue } from './sched.ts';
 import { EAGAIN, err } from './errno.ts';
+import { sigExit } from './sig_post.ts';
 
 export const PID_MAX = 4_194_304;
 
@@ -180,6 +181,7 @@ export class Kernel {
       if (c.state === 'zombie') reaper.childq.wakeup(this);
     }
     p.children.clear();
+    sigExit(this, p); // SIGCHLD to the parent, alarm off, auto-reap (sig_post.ts)
     p.parent?.childq.wakeup(this);
     if (this.cur.proc === p && p !== this.initproc) this.cur.proc = this.initproc;
   }

@@ -1,12 +1,22 @@
 /**
- * Signal state of a process (pending set, blocked mask, actions).
+ * Signal state of a process (pending set, blocked mask, actions, stop state).
  *
- * Posting and delivery live in sig_post.ts; this file holds the per-process
- * state so that proc.ts and sched.ts can ask "is anything deliverable?"
- * without importing the delivery machinery.
+ * Posting and delivery live in sig_post.ts; the system calls in sys_sig.ts.
+ * This file holds the per-process state so that proc.ts, sched.ts and the
+ * syscall dispatcher can ask "is anything deliverable?" or "is this process
+ * stopped?" without importing the delivery machinery.
+ *
+ * Signal sets are bigints, bit n-1 for signal n (Linux sigset_t, 64 signals).
+ * Standard and real-time signals alike coalesce: a second posting of a
+ * pending signal is lost (signal(7) "standard signals do not queue"; real-time
+ * queueing is not supported).
+ *
+ * @guardedBy the single virtual CPU: fields change only between awaits.
  */
 import type { Proc } from './proc.ts';
-import { NSIG } from './constants.ts';
+import { NSIG, SIGKILL, SIGSTOP } from './constants.ts';
+import { WaitQueue } from './sched.ts';
+import type { Callout } from './callout.ts';
 
 /** A library caller's handler: called with the signal number. */
 export type SigHandlerFn = (sig: number) => void | Promise<void>;
@@ -20,7 +30,29 @@ export interface SigAction {
   flags: number;
 }
 
+// sigaction(2) flags, Linux x86-64 values (asm-generic/signal-defs.h).
+export const SA_NOCLDSTOP = 0x1;
+export const SA_NOCLDWAIT = 0x2;
+export const SA_SIGINFO = 0x4;
+export const SA_ONSTACK = 0x0800_0000;
+export const SA_RESTART = 0x1000_0000;
+export const SA_NODEFER = 0x4000_0000;
+export const SA_RESETHAND = 0x8000_0000;
+
 export const sigbit = (sig: number): bigint => 1n << BigInt(sig - 1);
+
+/** Every valid signal (1..64). */
+export const SIGSET_FULL = (1n << 64n) - 1n;
+/** SIGKILL and SIGSTOP can never be blocked, caught or ignored (signal(7)). */
+export const SIG_UNBLOCKABLE = sigbit(SIGKILL) | sigbit(SIGSTOP);
+
+/** One running handler of a library process (the frame sigreturn would pop). */
+export interface SigFrame {
+  readonly sig: number;
+  /** The mask to restore when this handler returns. */
+  readonly restoreMask: bigint;
+  done: boolean;
+}
 
 export class SigState {
   readonly proc: Proc;
@@ -29,16 +61,44 @@ export class SigState {
   /** Blocked signals (sigprocmask). */
   mask = 0n;
   readonly actions: SigAction[];
+  /** Signals a sigtimedwait is waiting for: posted ones wake `waitq` instead of being delivered. */
+  waiting = 0n;
+  /** Woken on every posting (sigsuspend, pause, sigtimedwait sleep here). */
+  readonly waitq: WaitQueue;
+  /** The mask sigsuspend replaced; restored when the handler it let in returns. */
+  suspendSaved: bigint | null = null;
+  /** Handlers currently running, innermost last. */
+  readonly frames: SigFrame[] = [];
+  /** A delivery upcall is scheduled. */
+  deliveryScheduled = false;
+  /** Stopped by SIGSTOP/SIGTSTP/SIGTTIN/SIGTTOU until SIGCONT. */
+  stopped = false;
+  /** Callbacks of system calls waiting for SIGCONT (new syscalls of a stopped process). */
+  contWaiters: (() => void)[] = [];
+  /** State change not yet reported to wait4: the stop signal (WUNTRACED), or 'cont' (WCONTINUED). */
+  report: number | 'cont' | 0 = 0;
+  /** alarm(2): its callout and absolute monotonic deadline. */
+  alarm: Callout | null = null;
+  alarmDeadline = 0n;
 
   constructor(proc: Proc) {
     this.proc = proc;
     this.actions = [];
     for (let i = 0; i < NSIG; i++) this.actions.push({ handler: 0, mask: 0n, flags: 0 });
+    this.waitq = new WaitQueue(`sig:${proc.pid}`);
   }
 
   /** Is some pending signal not blocked? (Interruptible sleeps end on this.) */
   hasDeliverable(): boolean {
-    return (this.pending & ~this.mask) !== 0n;
+    return (this.pending & ~this.mask & ~this.waiting) !== 0n;
+  }
+
+  /**
+   * For the syscall dispatcher: a stopped process's new system call waits on
+   * this until SIGCONT or SIGKILL (or exit) resumes the process.
+   */
+  whenContinued(): Promise<void> {
+    return new Promise((resolve) => this.contWaiters.push(resolve));
   }
 
   /** Copy for fork: actions and mask are inherited, pending is cleared (POSIX fork()). */

@@ -194,6 +194,7 @@ function dispatch(k: Kernel, def: SyscallDef, check: ArgChecker, pathIdx: number
     return Promise.reject(new KernelError(bad, name, p));
   }
   if (proc.state !== 'alive') return Promise.reject(new KernelError(ESRCH, name));
+  if (proc.sig.stopped) return proc.sig.whenContinued().then(() => dispatch(k, def, check, pathIdx, proc, args)); // signal(7) stop
   const td = new Lwp(k, proc, name);
   if (proc.ktrace !== null) return traced(k, def, td, proc, args, pathIdx);
   let r: unknown;
