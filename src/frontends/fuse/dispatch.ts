@@ -1,0 +1,418 @@
+/**
+ * FuseDispatcher: the protocol engine between parsed FUSE requests and a FuseHandler, with no
+ * I/O of its own. It is fed one request (one read(2) worth of bytes) at a time and writes each
+ * reply through the `write` function it was given, so it runs the same against /dev/fuse
+ * (session.ts) and against the kernel-side encoder in tests (testkit.ts).
+ *
+ * It answers INIT (7.31), DESTROY, FORGET/BATCH_FORGET (no reply), INTERRUPT (no reply; marks
+ * and aborts the target), declines xattrs and unknown opcodes with ENOSYS, and sends everything
+ * else to the handler without waiting for one request before taking the next.
+ */
+import * as P from './proto.ts';
+import type {
+  AccessRequest, AttrOut, BmapRequest, CreateRequest, EntryOut, FallocateRequest, FileLock,
+  FlushRequest, FsyncRequest, FsyncdirRequest, FuseRequest, GetattrRequest, GetlkRequest, InHeader,
+  InitRequest, LinkRequest, LookupRequest, LseekRequest, MkdirRequest, MknodRequest, OpenOut,
+  OpendirRequest, OpenRequest, ReaddirplusRequest, ReaddirRequest, ReadlinkRequest, ReadRequest,
+  ReleasedirRequest, ReleaseRequest, RenameRequest, RmdirRequest, SetattrRequest, SetlkRequest,
+  StatfsOut, StatfsRequest, SymlinkRequest, UnlinkRequest, WriteRequest,
+} from './proto.ts';
+
+const EIO = 5, ENOSYS = 38, EPROTO = 71;
+
+
+/** What a handler method may return: the reply value, or a negative errno (e.g. -2 for ENOENT). */
+export type Result<T> = T | number | Promise<T | number>;
+/** For replies without a body: 0 for success or a negative errno. */
+export type Status = number | Promise<number>;
+
+/** Per-request context handed to every handler method. */
+export interface RequestContext {
+  /** The calling host process (from fuse_in_header). Supplementary groups: see callerGroups(). */
+  readonly uid: number;
+  readonly gid: number;
+  readonly pid: number;
+  readonly unique: bigint;
+  /** Set once the kernel sent INTERRUPT for this request (the caller got a signal). */
+  readonly interrupted: boolean;
+  /** Aborted on INTERRUPT. A handler that can stop early should, and reply -EINTR. */
+  readonly signal: AbortSignal;
+}
+
+/** What INIT settled on, given to `FuseHandler.init` and exposed as `session.conn`. */
+export interface ConnInfo {
+  major: number;
+  minor: number;
+  /** FUSE_* init flags both sides agreed on */
+  flags: number;
+  /** what the kernel offered */
+  kernelMinor: number;
+  kernelFlags: number;
+  maxWrite: number;
+  maxReadahead: number;
+}
+
+/**
+ * The file system behind the mount, at the vnode level (like rump's p2k). Every method is
+ * optional: a missing one answers ENOSYS, except open/opendir (fh 0), release/releasedir/flush
+ * (success), statfs (an empty file system with 255-byte names) and forget (ignored).
+ *
+ * nodeid 1 (FUSE_ROOT_ID) is the root; every other nodeid is one a reply (LOOKUP, MKNOD, MKDIR,
+ * SYMLINK, LINK, CREATE, READDIRPLUS) gave the kernel. Each such reply with a non-zero nodeid is
+ * one "lookup"; the kernel returns them with forget(nodeid, n). Extended attributes are not
+ * offered: SETXATTR/GETXATTR/LISTXATTR/REMOVEXATTR get ENOSYS, which the kernel remembers and
+ * turns into EOPNOTSUPP for callers.
+ */
+export interface FuseHandler {
+  init?(conn: ConnInfo): void;
+  destroy?(): void | Promise<void>;
+  /** FORGET and each item of BATCH_FORGET. No reply. */
+  forget?(nodeid: number, nlookup: number): void;
+
+  lookup?(req: LookupRequest, ctx: RequestContext): Result<EntryOut>;
+  getattr?(req: GetattrRequest, ctx: RequestContext): Result<AttrOut>;
+  setattr?(req: SetattrRequest, ctx: RequestContext): Result<AttrOut>;
+  readlink?(req: ReadlinkRequest, ctx: RequestContext): Result<string | Uint8Array>;
+  symlink?(req: SymlinkRequest, ctx: RequestContext): Result<EntryOut>;
+  mknod?(req: MknodRequest, ctx: RequestContext): Result<EntryOut>;
+  mkdir?(req: MkdirRequest, ctx: RequestContext): Result<EntryOut>;
+  unlink?(req: UnlinkRequest, ctx: RequestContext): Status;
+  rmdir?(req: RmdirRequest, ctx: RequestContext): Status;
+  /** RENAME and RENAME2 (req.flags: RENAME_NOREPLACE 1, RENAME_EXCHANGE 2). */
+  rename?(req: RenameRequest, ctx: RequestContext): Status;
+  link?(req: LinkRequest, ctx: RequestContext): Result<EntryOut>;
+  open?(req: OpenRequest, ctx: RequestContext): Result<OpenOut>;
+  /** At most req.size bytes; fewer means end of file (unless FOPEN_DIRECT_IO). */
+  read?(req: ReadRequest, ctx: RequestContext): Result<Uint8Array>;
+  /** Returns the number of bytes written (≥ 0) or a negative errno. */
+  write?(req: WriteRequest, ctx: RequestContext): Result<number>;
+  statfs?(req: StatfsRequest, ctx: RequestContext): Result<StatfsOut>;
+  release?(req: ReleaseRequest, ctx: RequestContext): Status;
+  fsync?(req: FsyncRequest, ctx: RequestContext): Status;
+  flush?(req: FlushRequest, ctx: RequestContext): Status;
+  opendir?(req: OpendirRequest, ctx: RequestContext): Result<OpenOut>;
+  /** Packed fuse_dirent records of at most req.size bytes: build them with proto's DirentPacker. */
+  readdir?(req: ReaddirRequest, ctx: RequestContext): Result<Uint8Array>;
+  /** Packed fuse_direntplus records (DirentPacker with plus = true); each sent entry is a lookup. */
+  readdirplus?(req: ReaddirplusRequest, ctx: RequestContext): Result<Uint8Array>;
+  releasedir?(req: ReleasedirRequest, ctx: RequestContext): Status;
+  fsyncdir?(req: FsyncdirRequest, ctx: RequestContext): Status;
+  getlk?(req: GetlkRequest, ctx: RequestContext): Result<FileLock>;
+  /** SETLK and SETLKW (req.sleep); flock(2) too when req.lkFlags has FUSE_LK_FLOCK. */
+  setlk?(req: SetlkRequest, ctx: RequestContext): Status;
+  access?(req: AccessRequest, ctx: RequestContext): Status;
+  create?(req: CreateRequest, ctx: RequestContext): Result<{ entry: EntryOut; open: OpenOut }>;
+  bmap?(req: BmapRequest, ctx: RequestContext): Result<bigint>;
+  fallocate?(req: FallocateRequest, ctx: RequestContext): Status;
+  /** SEEK_DATA (3) / SEEK_HOLE (4): the resulting offset. */
+  lseek?(req: LseekRequest, ctx: RequestContext): Result<number>;
+}
+
+/** Protocol choices made at INIT, and error reporting. */
+export interface DispatchOptions {
+  /** The handler truncates on open(O_TRUNC) itself (FUSE_ATOMIC_O_TRUNC). Default false. */
+  atomicOTrunc?: boolean;
+  /** The handler answers LOOKUP of "." and ".." (needed for NFS export). Default false. */
+  exportSupport?: boolean;
+  /** Kernel drops cached pages when GETATTR shows a new mtime/size (FUSE_AUTO_INVAL_DATA). Default true. */
+  autoInvalData?: boolean;
+  /** Forward flock(2) to setlk (FUSE_FLOCK_LOCKS) when the handler has setlk. Default true. */
+  flockLocks?: boolean;
+  /** fuse_init_out.max_background; 0 keeps the kernel default (12). */
+  maxBackground?: number;
+  /** Protocol or handler failures that are not the caller's business (default: console.error). */
+  onError?: (err: unknown) => void;
+}
+
+/** fuse_init_out.max_write; the reader's buffer must hold 80 + this. */
+export const MAX_WRITE = 131072;
+
+class Ctx implements RequestContext {
+  interrupted = false;
+  private ac: AbortController | undefined;
+  constructor(private readonly h: InHeader) {}
+  get uid() { return this.h.uid; }
+  get gid() { return this.h.gid; }
+  get pid() { return this.h.pid; }
+  get unique() { return this.h.unique; }
+  get signal(): AbortSignal {
+    this.ac ??= new AbortController();
+    if (this.interrupted && !this.ac.signal.aborted) this.ac.abort();
+    return this.ac.signal;
+  }
+  interrupt(): void {
+    this.interrupted = true;
+    this.ac?.abort();
+  }
+}
+
+export class FuseDispatcher {
+  /** Resolves when INIT has been answered; rejects if the session ends first or INIT fails. */
+  readonly ready: Promise<ConnInfo>;
+  conn: ConnInfo | undefined;
+  /** Counters for tests and stats. */
+  readonly stats = { requests: 0, replies: 0, parseErrors: 0, writeErrors: 0 };
+
+  // @guardedBy main thread (single-threaded; no locks)
+  private isClosed = false;
+  private readonly inflight = new Map<bigint, Ctx>();
+  private resolveReady!: (c: ConnInfo) => void;
+  private rejectReady!: (e: Error) => void;
+  private readonly onError: (err: unknown) => void;
+
+  /**
+   * `write` sends one reply (one write(2)); it may throw a Node ErrnoException: ENOENT
+   * (interrupted request) is ignored, ENODEV/EBADF (session ending) counted, others reported.
+   */
+  constructor(
+    private readonly handler: FuseHandler,
+    private readonly opts: DispatchOptions,
+    private readonly write: (reply: Uint8Array) => void,
+  ) {
+    this.onError = opts.onError ?? ((e) => console.error('fuse:', e));
+    this.ready = new Promise((res, rej) => {
+      this.resolveReady = res;
+      this.rejectReady = rej;
+    });
+    this.ready.catch(() => {}); // observed by whoever awaits it
+  }
+
+  /** Requests accepted and not yet replied to (for tests). */
+  get inFlight(): number {
+    return this.inflight.size;
+  }
+
+  /** Stop: interrupt everything in flight and write nothing more. */
+  shutdown(why: string): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    for (const ctx of this.inflight.values()) ctx.interrupt();
+    this.inflight.clear();
+    this.rejectReady(new Error(`fuse: session ended before INIT (${why})`));
+  }
+
+  /** Take one request, exactly as read from /dev/fuse. */
+  onRequest(buf: Uint8Array): void {
+    this.stats.requests++;
+    const r = P.parseRequest(buf);
+    if (!r.ok) {
+      this.stats.parseErrors++;
+      this.onError(new Error(`fuse: bad request: ${r.error}`));
+      const h = r.header;
+      if (h && h.opcode !== P.FUSE_FORGET && h.opcode !== P.FUSE_BATCH_FORGET && h.opcode !== P.FUSE_INTERRUPT) {
+        this.send(P.emitError(h.unique, r.errno));
+      }
+      return;
+    }
+    const req = r.req;
+    switch (req.op) {
+      case 'init':
+        return this.init(req);
+      case 'forget':
+        this.handler.forget?.(req.header.nodeid, req.nlookup);
+        return;
+      case 'batchforget':
+        if (this.handler.forget) for (const it of req.items) this.handler.forget(it.nodeid, it.nlookup);
+        return;
+      case 'interrupt':
+        // Unknown target: it already completed (we read requests in order), so nothing to do.
+        this.inflight.get(req.target)?.interrupt();
+        return;
+      case 'destroy':
+        Promise.resolve()
+          .then(() => this.handler.destroy?.())
+          .catch((e) => this.onError(e))
+          .finally(() => this.send(P.emitEmpty(req.header.unique)));
+        return;
+    }
+    const unique = req.header.unique;
+    const ctx = new Ctx(req.header);
+    this.inflight.set(unique, ctx);
+    let p: Promise<Uint8Array>;
+    try {
+      p = this.dispatch(req, ctx);
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+    p.then(
+      (reply) => {
+        this.inflight.delete(unique);
+        this.send(reply);
+      },
+      (e) => {
+        this.inflight.delete(unique);
+        this.send(P.emitError(unique, this.errnoOf(e)));
+      },
+    );
+  }
+
+  /** A thrown KernelError / Node SystemError carries its errno; anything else is a bug → EIO. */
+  private errnoOf(e: unknown): number {
+    const n = (e as { errno?: unknown } | null)?.errno;
+    if (typeof n === 'number' && Number.isInteger(n) && n !== 0) return Math.abs(n);
+    this.onError(e);
+    return EIO;
+  }
+
+  private init(req: InitRequest): void {
+    const u = req.header.unique;
+    if (req.major < P.FUSE_KERNEL_VERSION || (req.major === P.FUSE_KERNEL_VERSION && req.minor < P.FUSE_KERNEL_MINOR_VERSION)) {
+      this.send(P.emitError(u, EPROTO));
+      this.rejectReady(new Error(`fuse: kernel speaks ${req.major}.${req.minor}, we need ${P.FUSE_KERNEL_VERSION}.${P.FUSE_KERNEL_MINOR_VERSION}+`));
+      return;
+    }
+    const h = this.handler, o = this.opts;
+    let want = P.FUSE_ASYNC_READ | P.FUSE_BIG_WRITES | P.FUSE_PARALLEL_DIROPS;
+    if (o.autoInvalData ?? true) want |= P.FUSE_AUTO_INVAL_DATA;
+    if (o.atomicOTrunc) want |= P.FUSE_ATOMIC_O_TRUNC;
+    if (o.exportSupport) want |= P.FUSE_EXPORT_SUPPORT;
+    if (h.readdirplus) want |= P.FUSE_DO_READDIRPLUS | P.FUSE_READDIRPLUS_AUTO;
+    if (h.getlk && h.setlk) want |= P.FUSE_POSIX_LOCKS;
+    if (h.setlk && (o.flockLocks ?? true)) want |= P.FUSE_FLOCK_LOCKS;
+    const flags = want & req.flags;
+    const conn: ConnInfo = {
+      major: P.FUSE_KERNEL_VERSION,
+      minor: P.FUSE_KERNEL_MINOR_VERSION,
+      flags,
+      kernelMinor: req.minor,
+      kernelFlags: req.flags,
+      maxWrite: MAX_WRITE,
+      maxReadahead: req.maxReadahead,
+    };
+    // If the kernel's major is newer, this reply (major 7) makes it send INIT again at 7.
+    this.send(P.emitInitOut(u, {
+      major: conn.major, minor: conn.minor, maxReadahead: req.maxReadahead, flags,
+      maxBackground: o.maxBackground ?? 0, congestionThreshold: 0, maxWrite: MAX_WRITE, timeGran: 1, maxPages: 0,
+    }));
+    if (req.major !== P.FUSE_KERNEL_VERSION) return;
+    this.conn = conn;
+    try {
+      h.init?.(conn);
+    } catch (e) {
+      this.onError(e);
+    }
+    this.resolveReady(conn);
+  }
+
+  private async dispatch(req: FuseRequest, ctx: Ctx): Promise<Uint8Array> {
+    const h = this.handler;
+    const u = req.header.unique;
+    const enosys = () => P.emitError(u, ENOSYS);
+    const status = (r: number): Uint8Array => (r === 0 ? P.emitEmpty(u) : this.errorReply(u, r, req.op));
+    const entry = async (r: Result<EntryOut>) => {
+      const v = await r;
+      return typeof v === 'number' ? this.errorReply(u, v, req.op) : P.emitEntryOut(u, v);
+    };
+    const open = async (r: Result<OpenOut>) => {
+      const v = await r;
+      return typeof v === 'number' ? this.errorReply(u, v, req.op) : P.emitOpenOut(u, v);
+    };
+    const attr = async (r: Result<AttrOut>) => {
+      const v = await r;
+      return typeof v === 'number' ? this.errorReply(u, v, req.op) : P.emitAttrOut(u, v);
+    };
+    const data = async (r: Result<Uint8Array>, max: number) => {
+      const v = await r;
+      if (typeof v === 'number') return this.errorReply(u, v, req.op);
+      if (v.length > max) {
+        this.onError(new Error(`fuse: ${req.op} handler returned ${v.length} bytes for a ${max}-byte request`));
+        return P.emitError(u, EIO);
+      }
+      return P.emitData(u, v);
+    };
+
+    switch (req.op) {
+      case 'lookup': return h.lookup ? entry(h.lookup(req, ctx)) : enosys();
+      case 'getattr': return h.getattr ? attr(h.getattr(req, ctx)) : enosys();
+      case 'setattr': return h.setattr ? attr(h.setattr(req, ctx)) : enosys();
+      case 'readlink': {
+        if (!h.readlink) return enosys();
+        const v = await h.readlink(req, ctx);
+        return typeof v === 'number' ? this.errorReply(u, v, req.op) : P.emitReadlink(u, v);
+      }
+      case 'symlink': return h.symlink ? entry(h.symlink(req, ctx)) : enosys();
+      case 'mknod': return h.mknod ? entry(h.mknod(req, ctx)) : enosys();
+      case 'mkdir': return h.mkdir ? entry(h.mkdir(req, ctx)) : enosys();
+      case 'unlink': return h.unlink ? status(await h.unlink(req, ctx)) : enosys();
+      case 'rmdir': return h.rmdir ? status(await h.rmdir(req, ctx)) : enosys();
+      case 'rename': return h.rename ? status(await h.rename(req, ctx)) : enosys();
+      case 'link': return h.link ? entry(h.link(req, ctx)) : enosys();
+      case 'open': return h.open ? open(h.open(req, ctx)) : P.emitOpenOut(u, { fh: 0, openFlags: 0 });
+      case 'opendir': return h.opendir ? open(h.opendir(req, ctx)) : P.emitOpenOut(u, { fh: 0, openFlags: 0 });
+      case 'read': return h.read ? data(h.read(req, ctx), req.size) : enosys();
+      case 'readdir': return h.readdir ? data(h.readdir(req, ctx), req.size) : enosys();
+      case 'readdirplus': return h.readdirplus ? data(h.readdirplus(req, ctx), req.size) : enosys();
+      case 'write': {
+        if (!h.write) return enosys();
+        const v = await h.write(req, ctx);
+        if (v < 0) return this.errorReply(u, v, req.op);
+        if (v > req.data.length) {
+          this.onError(new Error(`fuse: write handler claims ${v} of ${req.data.length} bytes`));
+          return P.emitError(u, EIO);
+        }
+        return P.emitWriteOut(u, v);
+      }
+      case 'statfs': {
+        if (!h.statfs) return P.emitStatfsOut(u, { blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, bsize: 4096, namelen: 255, frsize: 4096 });
+        const v = await h.statfs(req, ctx);
+        return typeof v === 'number' ? this.errorReply(u, v, req.op) : P.emitStatfsOut(u, v);
+      }
+      case 'release': return h.release ? status(await h.release(req, ctx)) : P.emitEmpty(u);
+      case 'releasedir': return h.releasedir ? status(await h.releasedir(req, ctx)) : P.emitEmpty(u);
+      case 'flush': return h.flush ? status(await h.flush(req, ctx)) : P.emitEmpty(u);
+      case 'fsync': return h.fsync ? status(await h.fsync(req, ctx)) : enosys();
+      case 'fsyncdir': return h.fsyncdir ? status(await h.fsyncdir(req, ctx)) : enosys();
+      case 'getlk': {
+        if (!h.getlk) return enosys();
+        const v = await h.getlk(req, ctx);
+        return typeof v === 'number' ? this.errorReply(u, v, req.op) : P.emitLkOut(u, v);
+      }
+      case 'setlk': return h.setlk ? status(await h.setlk(req, ctx)) : enosys();
+      case 'access': return h.access ? status(await h.access(req, ctx)) : enosys();
+      case 'create': {
+        if (!h.create) return enosys();
+        const v = await h.create(req, ctx);
+        return typeof v === 'number' ? this.errorReply(u, v, req.op) : P.emitCreateOut(u, v.entry, v.open);
+      }
+      case 'bmap': {
+        if (!h.bmap) return enosys();
+        const v = await h.bmap(req, ctx);
+        return typeof v === 'number' ? this.errorReply(u, v, req.op) : P.emitBmapOut(u, v);
+      }
+      case 'fallocate': return h.fallocate ? status(await h.fallocate(req, ctx)) : enosys();
+      case 'lseek': {
+        if (!h.lseek) return enosys();
+        const v = await h.lseek(req, ctx);
+        return v < 0 ? this.errorReply(u, v, req.op) : P.emitLseekOut(u, v);
+      }
+      // Declined: extended attributes, and opcodes beyond what we implement (IOCTL, POLL, STATX, …).
+      case 'setxattr': case 'getxattr': case 'listxattr': case 'removexattr': case 'unsupported':
+        return enosys();
+      // Handled in onRequest; listed so the switch is exhaustive.
+      case 'init': case 'forget': case 'batchforget': case 'interrupt': case 'destroy':
+        return enosys();
+    }
+  }
+
+  /** A handler's negative errno → error reply; anything else where an errno was due is a bug → EIO. */
+  private errorReply(u: bigint, r: number, op: string): Uint8Array {
+    if (Number.isInteger(r) && r < 0 && r > -4096) return P.emitError(u, -r);
+    this.onError(new Error(`fuse: ${op} handler returned ${r}, expected a reply or a negative errno`));
+    return P.emitError(u, EIO);
+  }
+
+  private send(reply: Uint8Array): void {
+    if (this.isClosed) return;
+    try {
+      this.write(reply);
+      this.stats.replies++;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      // ENOENT: the request was interrupted and the kernel dropped it; harmless.
+      if (code === 'ENOENT') return;
+      this.stats.writeErrors++;
+      if (code === 'ENODEV' || code === 'EBADF') return; // the session is ending; the reader will see it
+      this.onError(e);
+    }
+  }
+}
