@@ -735,14 +735,25 @@ export interface FuseAttr {
   nlink: number;
   uid: number;
   gid: number;
+  /** new_encode_dev(): (minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12) — glibc makedev's low 32 bits */
   rdev: number;
   blksize: number;
 }
 
-/** struct fuse_entry_out. Timeouts are in seconds (fractions allowed); 0 = don't cache. */
+/** The DT_* type for a mode (S_IFMT >> 12): DT_DIR 4, DT_REG 8, DT_LNK 10, DT_CHR 2, DT_BLK 6, DT_FIFO 1, DT_SOCK 12. */
+export function direntType(mode: number): number {
+  return (mode >>> 12) & 0o17;
+}
+
+/**
+ * struct fuse_entry_out. A kernel `Stat` (DESIGN.md: ino, size, blocks, atime… as {sec, nsec})
+ * already has FuseAttr's shape. Replying to LOOKUP with nodeid 0 and an entryTimeout caches a
+ * negative entry (the kernel treats it as ENOENT without asking again until the timeout).
+ */
 export interface EntryOut {
   nodeid: number;
   generation: number;
+  /** Timeouts are in seconds (fractions allowed); 0 = don't cache. */
   entryTimeout: number;
   attrTimeout: number;
   attr: FuseAttr;

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { FuseSession, type FuseHandler } from './session.ts';
 import * as P from './proto.ts';
@@ -161,6 +161,39 @@ describe.skipIf(missing !== undefined && process.env.CI !== 'true')('FuseSession
       expect(s.stats.parseErrors).toBe(0);
     }, 60_000);
   }
+
+  it('a signal to a waiting host process arrives as INTERRUPT and aborts the handler', async () => {
+    if (missing) throw new Error(`CI=true but the FUSE prerequisites are missing: ${missing}`);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anykernel-fuse-'));
+    let started!: () => void;
+    const lookupStarted = new Promise<void>((r) => (started = r));
+    let aborted!: (interrupted: boolean) => void;
+    const lookupAborted = new Promise<boolean>((r) => (aborted = r));
+    const base = helloHandler(new Set());
+    const s = await FuseSession.mount(dir, {
+      ...base,
+      lookup(req, ctx) {
+        if (req.name !== 'slow') return base.lookup!(req, ctx);
+        started();
+        return new Promise((resolve) => ctx.signal.addEventListener('abort', () => {
+          aborted(ctx.interrupted);
+          resolve(-4); // EINTR
+        }));
+      },
+    });
+    try {
+      const child = spawn(process.execPath, ['-e', `require('node:fs').statSync(process.argv[1] + '/slow')`, dir], { stdio: 'ignore' });
+      const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_code, sig) => r(sig)));
+      await lookupStarted;
+      child.kill('SIGTERM');
+      expect(await lookupAborted).toBe(true);
+      expect(await exited).toBe('SIGTERM');
+      expect(s.dispatcher.inFlight).toBe(0);
+    } finally {
+      await s.unmount();
+      fs.rmdirSync(dir);
+    }
+  }, 60_000);
 
   it('unmount() detaches the mount and resolves closed', async () => {
     if (missing) throw new Error(`CI=true but the FUSE prerequisites are missing: ${missing}`);
