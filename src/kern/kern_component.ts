@@ -8,8 +8,10 @@ import { protSyscalls } from './sys_prot.ts';
 import { timeSyscalls } from './sys_time.ts';
 import { miscSyscalls, OS_NAME, OS_RELEASE } from './sys_misc.ts';
 import { nsToTimespec } from './sys_time.ts';
+import { pipeSyscalls } from './sys_pipe.ts';
+import { pollSyscalls } from './sys_poll.ts';
 
-export const kernSyscalls = [...descripSyscalls, ...protSyscalls, ...timeSyscalls, ...miscSyscalls] as const;
+export const kernSyscalls = [...descripSyscalls, ...protSyscalls, ...timeSyscalls, ...miscSyscalls, ...pipeSyscalls, ...pollSyscalls] as const;
 
 export const kernComponent: Component = {
   name: 'kern',

@@ -8,11 +8,12 @@
 import { EBADF, EINVAL, ESPIPE, EOVERFLOW, EISDIR, err } from './errno.ts';
 import {
   F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GETLK, F_SETLK, F_SETLKW, FD_CLOEXEC,
-  O_ACCMODE, O_APPEND, O_ASYNC, O_CLOEXEC, O_DIRECT, O_NOATIME, O_NONBLOCK, O_PATH, F_GETOWN, F_SETOWN,
+  O_ACCMODE, O_APPEND, O_ASYNC, O_CLOEXEC, O_DIRECT, O_NOATIME, O_NONBLOCK, O_PATH, F_GETOWN, F_SETOWN, F_GETPIPE_SZ, F_SETPIPE_SZ,
 } from './constants.ts';
 import { defineSyscall } from './syscall.ts';
 import { type File, type Stat, fileIoctl, fileLseek } from './file.ts';
 import type { Lwp } from './sched.ts';
+import { pipeFcntl } from './pipe.ts';
 
 /** Largest byte count one read/write transfers (Linux MAX_RW_COUNT). */
 export const MAX_RW_COUNT = 0x7ffff000;
@@ -112,6 +113,9 @@ async function fcntl(td: Lwp, fd: number, cmd: number, arg?: unknown): Promise<u
       if (typeof arg !== 'object' || arg === null) throw err(EINVAL);
       if (!fp.ops.advlock) throw err(EINVAL);
       return fp.ops.advlock(fp, td, cmd === F_GETLK ? 'getlk' : cmd === F_SETLK ? 'setlk' : 'setlkw', arg);
+    case F_GETPIPE_SZ:
+    case F_SETPIPE_SZ:
+      return pipeFcntl(td, fp, cmd, arg);
     default:
       throw err(EINVAL);
   }
