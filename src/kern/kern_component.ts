@@ -7,11 +7,12 @@ import { descripSyscalls } from './sys_descrip.ts';
 import { protSyscalls } from './sys_prot.ts';
 import { timeSyscalls } from './sys_time.ts';
 import { miscSyscalls, OS_NAME, OS_RELEASE } from './sys_misc.ts';
+import { sigSyscalls } from './sys_sig.ts';
 import { nsToTimespec } from './sys_time.ts';
 import { pipeSyscalls } from './sys_pipe.ts';
 import { pollSyscalls } from './sys_poll.ts';
 
-export const kernSyscalls = [...descripSyscalls, ...protSyscalls, ...timeSyscalls, ...miscSyscalls, ...pipeSyscalls, ...pollSyscalls] as const;
+export const kernSyscalls = [...descripSyscalls, ...protSyscalls, ...timeSyscalls, ...miscSyscalls, ...pipeSyscalls, ...pollSyscalls, ...sigSyscalls] as const;
 
 export const kernComponent: Component = {
   name: 'kern',

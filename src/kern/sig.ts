@@ -63,6 +63,8 @@ export class SigState {
   readonly actions: SigAction[];
   /** Signals a sigtimedwait is waiting for: posted ones wake `waitq` instead of being delivered. */
   waiting = 0n;
+  /** The sets of the sigtimedwait calls in progress (`waiting` is their union). */
+  readonly waitSets: bigint[] = [];
   /** Woken on every posting (sigsuspend, pause, sigtimedwait sleep here). */
   readonly waitq: WaitQueue;
   /** The mask sigsuspend replaced; restored when the handler it let in returns. */

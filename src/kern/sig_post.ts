@@ -101,6 +101,10 @@ export function psignal(k: Kernel, p: Proc, sig: number): void {
   if (!sigValid(sig)) k.panic(`psignal: bad signal ${sig} for pid ${p.pid}`);
   if (p.state !== 'alive' || p.pid === 0) return;
   const s = p.sig;
+  // Linux SIGNAL_UNKILLABLE: init only gets the signals it installed handlers
+  // for (SIGKILL and SIGSTOP included). This keeps the library caller's own
+  // process alive through a stray SIGPIPE or kill(1, SIGTERM).
+  if (p === k.initproc && s.actions[sig]!.handler === 0) return;
   const bit = sigbit(sig);
   if (sig === SIGCONT || sig === SIGKILL) {
     // signal(7): SIGCONT continues a stopped process even when it is blocked
