@@ -1,0 +1,406 @@
+/**
+ * The sysproxy client (rump's rumpclient): `connect(url)` gives an object
+ * whose `sys` has the same method names, arguments and results as a local
+ * kernel's `k.sys`, so the same test suites run through it.
+ *
+ *     const rk = await connect('unix:/tmp/ak.sock', { uid: 1000, gid: 1000 });
+ *     const st = await rk.sys.stat('/etc');          // same Stat as library mode
+ *     const child = await rk.fork();                  // a forked process context
+ *     await rk.close();                               // its processes exit on the server
+ *
+ * Errors reject with KernelError (code, errno, syscall, path). A lost
+ * connection rejects every call in flight with ECONNRESET.
+ *
+ * Buffers: in-buffers (write's data) go as raw bytes — inline when small,
+ * else as DATA frames of at most `chunk` bytes after the CALL; out-buffers
+ * (read's) go as their length only and the reply's bytes are copied straight
+ * into the caller's Uint8Array, frame by frame. Writes larger than the
+ * server's maxTransfer are split into consecutive calls (stopping at a short
+ * count, as write(2) may); reads larger than it come back short, as read(2)
+ * may.
+ *
+ * `ClientConn` is transport-independent; the worker transport uses it over a
+ * MessagePort (worker.ts).
+ */
+import * as net from 'node:net';
+import * as fs from 'node:fs';
+import { KernelError, errno as E } from '../../kern/errno.ts';
+import type { Sys } from '../library/boot.ts';
+import {
+  FrameReader, FrameType, InBuf, OutBuf, PROTO_VERSION, ProtocolError, bufDirection, decodeValue, emitCall, emitFrame,
+  encodeValue, errorSchema, fatalSchema, frameTypeName, welcomeSchema, type Frame, type Value, type Welcome,
+} from './protocol.ts';
+import { parseAddress } from './server.ts';
+
+export interface ConnectOptions {
+  /** Token for servers that require one (always over TCP). */
+  token?: string;
+  /** Read the token from this file instead. */
+  tokenFile?: string;
+  /** Credentials to ask for (lowering is always allowed; raising needs --allow-setcred). */
+  uid?: number;
+  gid?: number;
+  groups?: number[];
+  /** Name shown by ps (comm). */
+  comm?: string;
+}
+
+/** Where the client's outgoing frames go. */
+export interface ClientTransport {
+  send(frames: Uint8Array[]): void;
+  close(): void;
+}
+
+interface Pending {
+  name: string;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  /** Caller buffers the reply's bytes are copied into, in order. */
+  targets: Uint8Array[];
+  /** Streaming cursor over targets for DATA frames. */
+  ti: number;
+  toff: number;
+}
+
+type SysFns = Record<string, (...args: unknown[]) => Promise<unknown>>;
+
+export class ClientConn {
+  private readonly tx: ClientTransport;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private inFlight = 0;
+  private readonly waiting: (() => void)[] = [];
+  welcome: Welcome | null = null;
+  private sysIds = new Map<string, number>();
+  /** Why the connection ended, once it has. */
+  closedReason: string | null = null;
+  private closedResolve!: (reason: string) => void;
+  readonly closed: Promise<string>;
+
+  constructor(tx: ClientTransport) {
+    this.tx = tx;
+    this.closed = new Promise((r) => { this.closedResolve = r; });
+  }
+
+  // ---- incoming --------------------------------------------------------------
+
+  /** Feed one frame from the server. A bad one ends the connection. */
+  receive(f: Frame): void {
+    try {
+      this.handle(f);
+    } catch (e) {
+      this.lost(e instanceof ProtocolError ? `${e.code}: bad frame from server: ${e.message}` : `client bug: ${String(e)}`);
+      this.tx.close();
+    }
+  }
+
+  private handle(f: Frame): void {
+    if (f.type === FrameType.FATAL) {
+      const p = fatalSchema.safeParse(decodeValue(f.body));
+      this.lost(p.success ? `server closed the connection: ${p.data.code}: ${p.data.message}` : 'server closed the connection');
+      return;
+    }
+    const p = this.pending.get(f.id);
+    if (p === undefined) throw new ProtocolError('EPROTO', `${frameTypeName(f.type)} for unknown call ${f.id}`);
+    switch (f.type) {
+      case FrameType.WELCOME: {
+        const w = welcomeSchema.safeParse(decodeValue(f.body));
+        if (!w.success) throw new ProtocolError('EPROTO', 'bad WELCOME');
+        this.finish(f.id, p);
+        p.resolve(w.data);
+        return;
+      }
+      case FrameType.DATA: {
+        let src = f.body;
+        while (src.byteLength > 0) {
+          const dst = p.targets[p.ti];
+          if (dst === undefined) throw new ProtocolError('EPROTO', `DATA for call ${f.id} overruns its buffers`);
+          const n = Math.min(src.byteLength, dst.byteLength - p.toff);
+          dst.set(src.subarray(0, n), p.toff);
+          src = src.subarray(n);
+          p.toff += n;
+          if (p.toff === dst.byteLength) {
+            p.ti++;
+            p.toff = 0;
+          }
+        }
+        return;
+      }
+      case FrameType.REPLY: {
+        const v = decodeValue(f.body);
+        if (!Array.isArray(v) || v.length !== 2) throw new ProtocolError('EPROTO', 'REPLY body is not [result, outs]');
+        const [result, outs] = v;
+        if (Array.isArray(outs)) {
+          if (outs.length !== p.targets.length) throw new ProtocolError('EPROTO', `REPLY returns ${outs.length} buffers for ${p.targets.length}`);
+          outs.forEach((o, i) => {
+            const t = p.targets[i]!;
+            if (o instanceof Uint8Array) {
+              if (o.byteLength > t.byteLength) throw new ProtocolError('EPROTO', 'REPLY buffer larger than the request');
+              t.set(o);
+            } else if (typeof o !== 'number') throw new ProtocolError('EPROTO', 'REPLY outs must be bytes or lengths');
+          });
+        } else if (outs !== null) throw new ProtocolError('EPROTO', 'REPLY outs must be an array or null');
+        this.finish(f.id, p);
+        p.resolve(result);
+        return;
+      }
+      case FrameType.ERROR: {
+        const e = errorSchema.safeParse(decodeValue(f.body));
+        if (!e.success) throw new ProtocolError('EPROTO', 'bad ERROR body');
+        this.finish(f.id, p);
+        p.reject(new KernelError(e.data.errno, e.data.syscall || p.name, e.data.path, e.data.dest));
+        return;
+      }
+      default:
+        throw new ProtocolError('EPROTO', `a server may not send ${frameTypeName(f.type)}`);
+    }
+  }
+
+  private finish(id: number, _p: Pending): void {
+    this.pending.delete(id);
+    this.inFlight--;
+    this.waiting.shift()?.();
+  }
+
+  /** The transport is gone: fail everything in flight. */
+  lost(reason: string): void {
+    if (this.closedReason !== null) return;
+    this.closedReason = reason;
+    for (const p of this.pending.values()) {
+      const e = new KernelError(E.ECONNRESET, p.name);
+      (e as { cause?: unknown }).cause = reason;
+      p.reject(e);
+    }
+    this.pending.clear();
+    for (const w of this.waiting.splice(0)) w();
+    this.closedResolve(reason);
+  }
+
+  // ---- outgoing --------------------------------------------------------------
+
+  private async slot(name: string): Promise<void> {
+    const max = this.welcome?.limits.maxInFlight ?? 1;
+    while (this.inFlight >= max && this.closedReason === null) await new Promise<void>((r) => this.waiting.push(r));
+    if (this.closedReason !== null) {
+      const e = new KernelError(E.ECONNRESET, name);
+      (e as { cause?: unknown }).cause = this.closedReason;
+      throw e;
+    }
+    this.inFlight++;
+  }
+
+  private async request(type: number, name: string, body: Uint8Array, targets: Uint8Array[] = [], data: Uint8Array[] = []): Promise<unknown> {
+    await this.slot(name);
+    const id = this.nextId;
+    this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
+    const done = new Promise<unknown>((resolve, reject) => {
+      this.pending.set(id, { name, resolve, reject, targets, ti: 0, toff: 0 });
+    });
+    const frames = [emitFrame(type, id, body)];
+    const chunk = this.welcome?.limits.chunk ?? 1 << 20;
+    for (const d of data) for (let o = 0; o < d.byteLength; o += chunk) frames.push(emitFrame(FrameType.DATA, id, d.subarray(o, Math.min(o + chunk, d.byteLength))));
+    this.tx.send(frames);
+    return done;
+  }
+
+  async hello(opts: ConnectOptions): Promise<Welcome> {
+    const h: Record<string, Value> = { version: PROTO_VERSION };
+    if (opts.token !== undefined) h.token = opts.token;
+    if (opts.uid !== undefined) h.uid = opts.uid;
+    if (opts.gid !== undefined) h.gid = opts.gid;
+    if (opts.groups !== undefined) h.groups = opts.groups;
+    if (opts.comm !== undefined) h.comm = opts.comm;
+    const w = (await this.request(FrameType.HELLO, 'hello', encodeValue(h))) as Welcome;
+    this.welcome = w;
+    this.sysIds = new Map(w.syscalls.map(([name], i) => [name, i]));
+    return w;
+  }
+
+  /** One system call as process context `ctx`. */
+  async call(ctx: number, name: string, args: unknown[]): Promise<unknown> {
+    const id = this.sysIds.get(name);
+    if (id === undefined) throw new KernelError(E.ENOSYS, name);
+    const w = this.welcome!;
+    const big = bigWrite(name, args, w.limits.maxTransfer);
+    if (big !== null) return this.splitWrite(ctx, name, args, big);
+    const targets: Uint8Array[] = [];
+    const data: Uint8Array[] = [];
+    const enc = (v: unknown, i: number): unknown => {
+      if (!(v instanceof Uint8Array)) return v;
+      const dir = bufDirection(name, i);
+      if (dir === 'out') {
+        targets.push(v);
+        return new OutBuf(v.byteLength);
+      }
+      if (dir === 'inout') targets.push(v);
+      if (v.byteLength > w.limits.inline) {
+        data.push(v);
+        return new InBuf(v.byteLength);
+      }
+      return v;
+    };
+    const wire = args.map((a, i) => (Array.isArray(a) ? a.map((x) => enc(x, i)) : enc(a, i)));
+    let body: Uint8Array;
+    try {
+      body = emitCall(ctx, id, wire);
+    } catch {
+      throw new KernelError(E.EFAULT, name); // an argument the protocol cannot carry (a function...)
+    }
+    if (body.byteLength + 12 > w.limits.maxFrame) throw new KernelError(E.E2BIG, name);
+    return this.request(FrameType.CALL, name, body, targets, data);
+  }
+
+  /** write/pwrite of more than maxTransfer bytes: consecutive calls, stopping at a short count. */
+  private async splitWrite(ctx: number, name: string, args: unknown[], max: number): Promise<number> {
+    const buf = args[1] as Uint8Array;
+    const positioned = name === 'pwrite';
+    const off = positioned ? args[2] : undefined;
+    let done = 0;
+    while (done < buf.byteLength) {
+      const piece = buf.subarray(done, Math.min(done + max, buf.byteLength));
+      const a = positioned ? [args[0], piece, typeof off === 'bigint' ? off + BigInt(done) : (off as number) + done] : [args[0], piece];
+      let n: number;
+      try {
+        n = (await this.call(ctx, name, a)) as number;
+      } catch (e) {
+        if (done > 0) return done; // write(2): an error after progress reports the progress
+        throw e;
+      }
+      done += n;
+      if (n < piece.byteLength) break;
+    }
+    return done;
+  }
+
+  fork(ctx: number): Promise<{ ctx: number; pid: number }> {
+    return this.request(FrameType.FORK, 'fork', encodeValue({ ctx })) as Promise<{ ctx: number; pid: number }>;
+  }
+
+  exit(ctx: number, status: number): Promise<unknown> {
+    return this.request(FrameType.EXIT, 'exit', encodeValue({ ctx, status }));
+  }
+
+  halt(): Promise<unknown> {
+    return this.request(FrameType.HALT, 'halt', encodeValue(null));
+  }
+
+  /** Build the `sys` object for one process context. */
+  buildSys(ctx: number): Sys {
+    const sys: SysFns = Object.create(null);
+    for (const [name] of this.welcome!.syscalls) sys[name] = (...args: unknown[]) => this.call(ctx, name, args);
+    return sys as unknown as Sys;
+  }
+
+  close(): void {
+    this.tx.close();
+  }
+}
+
+function bigWrite(name: string, args: unknown[], max: number): number | null {
+  if (name !== 'write' && name !== 'pwrite') return null;
+  const b = args[1];
+  return b instanceof Uint8Array && b.byteLength > max ? max : null;
+}
+
+/** A process context reached through a connection. */
+export class RemoteProcess {
+  readonly conn: ClientConn;
+  readonly ctx: number;
+  readonly pid: number;
+  readonly sys: Sys;
+
+  constructor(conn: ClientConn, ctx: number, pid: number) {
+    this.conn = conn;
+    this.ctx = ctx;
+    this.pid = pid;
+    this.sys = conn.buildSys(ctx);
+  }
+
+  /** fork(2) of this context: a child with a copy of its fd table and credentials. */
+  async fork(): Promise<RemoteProcess> {
+    const r = await this.conn.fork(this.ctx);
+    return new RemoteProcess(this.conn, r.ctx, r.pid);
+  }
+
+  /** End this (forked) process; the main context ends with close(). */
+  async exit(status = 0): Promise<void> {
+    await this.conn.exit(this.ctx, status);
+  }
+}
+
+/** What connect() returns: the connection's main process plus control. */
+export class RemoteKernel extends RemoteProcess {
+  readonly welcome: Welcome;
+
+  constructor(conn: ClientConn, welcome: Welcome) {
+    super(conn, 0, welcome.pid);
+    this.welcome = welcome;
+  }
+
+  /** Resolves with the reason once the connection has ended. */
+  get closed(): Promise<string> {
+    return this.conn.closed;
+  }
+
+  /** Halt the server's kernel (root only). */
+  async halt(): Promise<void> {
+    await this.conn.halt();
+  }
+
+  /** Disconnect: the server ends this connection's processes. */
+  async close(): Promise<void> {
+    this.conn.close();
+    await this.conn.closed;
+  }
+}
+
+/** Connect over a node socket (unix or TCP). */
+export async function connect(url: string, opts: ConnectOptions = {}): Promise<RemoteKernel> {
+  const addr = parseAddress(url);
+  let token = opts.token;
+  if (token === undefined && opts.tokenFile !== undefined) token = fs.readFileSync(opts.tokenFile, 'utf8').trim();
+  const sock = addr.kind === 'unix' ? net.connect(addr.path) : net.connect(addr.port, addr.host);
+  sock.setNoDelay(true);
+  await new Promise<void>((resolve, reject) => {
+    sock.once('connect', () => resolve());
+    sock.once('error', (e: NodeJS.ErrnoException) => {
+      reject(new Error(`cannot connect to ${url}: ${e.code ?? e.message}${e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? ' (is `anykernel serve` running there?)' : e.code === 'EACCES' ? ' (the socket is mode 0600: connect as its owner)' : ''}`));
+    });
+  });
+  const conn = new ClientConn({
+    send: (frames) => {
+      if (sock.destroyed) return;
+      if (frames.length === 1) sock.write(frames[0]!);
+      else {
+        sock.cork();
+        for (const f of frames) sock.write(f);
+        sock.uncork();
+      }
+    },
+    close: () => sock.end(),
+  });
+  // The server's frames can be as large as its maxFrame; before WELCOME, the default.
+  const reader = new FrameReader(64 * 1024 * 1024);
+  sock.on('data', (d: Buffer) => {
+    let frames: Frame[];
+    try {
+      frames = reader.push(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+    } catch (e) {
+      conn.lost(`bad frame from server: ${e instanceof Error ? e.message : String(e)}`);
+      sock.destroy();
+      return;
+    }
+    for (const f of frames) conn.receive(f);
+  });
+  sock.on('error', () => { /* close follows */ });
+  sock.on('close', () => conn.lost('connection closed'));
+  let welcome: Welcome;
+  try {
+    welcome = await conn.hello({ ...opts, token });
+  } catch (e) {
+    sock.destroy();
+    if (e instanceof KernelError && e.errno === E.ECONNRESET) throw new Error(`${url}: ${conn.closedReason ?? 'connection closed during handshake'}`);
+    throw e;
+  }
+  return new RemoteKernel(conn, welcome);
+}

@@ -1,0 +1,567 @@
+/**
+ * The sysproxy wire protocol (version 1): frames, the value codec that
+ * carries system-call arguments and results, and the zod schemas every
+ * incoming message is checked against before it reaches the kernel.
+ *
+ * Layering (see README.md in this folder for the byte layout):
+ *   bytes ──FrameReader──▶ Frame {type, id, body} ──decodeValue──▶ value
+ *         ──zod (schemas derived from the syscall table's arg kinds)──▶ kernel
+ *
+ * Untrusted bytes are parsed once, here: `parseFrame`/`decodeValue` return a
+ * value or throw `ProtocolError` (never anything else), with bounded work per
+ * byte (no recursion deeper than MAX_DEPTH, counts checked against the bytes
+ * that remain). `emitFrame`/`encodeValue` are their inverses; the round trip
+ * is property-tested in protocol.test.ts.
+ *
+ * The codec is a small tagged binary format (a CBOR-like subset): data
+ * buffers travel as raw bytes; an out-buffer (the kernel fills it: read,
+ * pread, readv, getrandom...) travels as its length only (`OutBuf`); a large
+ * in-buffer travels as its length (`InBuf`) followed by DATA frames.
+ *
+ * Not supported: values other than undefined, null, booleans, numbers,
+ * bigints, strings, Uint8Array, arrays and plain objects (functions, Maps,
+ * class instances lose their prototype and arrive as plain objects).
+ */
+import { z } from 'zod';
+import type { ArgKind, ArgSpec } from '../../kern/syscall.ts';
+
+export const PROTO_VERSION = 1;
+/** Bytes before the body: u32 length, u8 version, u8 type, u16 flags, u32 id. */
+export const HEADER_SIZE = 12;
+
+export const FrameType = {
+  HELLO: 1,
+  WELCOME: 2,
+  CALL: 3,
+  REPLY: 4,
+  ERROR: 5,
+  DATA: 6,
+  FORK: 7,
+  EXIT: 8,
+  HALT: 9,
+  FATAL: 10,
+} as const;
+export type FrameTypeName = keyof typeof FrameType;
+const TYPE_NAMES = new Map<number, FrameTypeName>(Object.entries(FrameType).map(([k, v]) => [v, k as FrameTypeName]));
+
+export function frameTypeName(t: number): string {
+  return TYPE_NAMES.get(t) ?? `type ${t}`;
+}
+
+/** Default limits; the server announces its own in WELCOME. */
+export const DEFAULT_LIMITS = {
+  /** Largest frame accepted (header included). */
+  maxFrame: 4 * 1024 * 1024,
+  /** DATA frames carry at most this many bytes. */
+  chunk: 1024 * 1024,
+  /** Buffers up to this size travel inline in CALL/REPLY; larger ones in DATA frames. */
+  inline: 64 * 1024,
+  /** Largest staging buffer for one call's data, either direction (bigger reads are short, bigger writes are split). */
+  maxTransfer: 64 * 1024 * 1024,
+  /** Calls in flight per connection. */
+  maxInFlight: 256,
+  /** Open descriptors per connection process (RLIMIT_NOFILE). */
+  maxFds: 1024,
+  /** Process contexts (main + forks) per connection. */
+  maxProcs: 64,
+};
+export type Limits = typeof DEFAULT_LIMITS;
+
+/** A broken message: the connection that sent it is closed with a FATAL frame. */
+export class ProtocolError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+    this.name = 'ProtocolError';
+  }
+}
+
+export interface Frame {
+  type: number;
+  flags: number;
+  id: number;
+  body: Uint8Array;
+}
+
+// ---- frames ------------------------------------------------------------------------
+
+/** The whole frame, length prefix included. */
+export function emitFrame(type: number, id: number, body: Uint8Array, flags = 0): Uint8Array {
+  const out = new Uint8Array(HEADER_SIZE + body.byteLength);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, HEADER_SIZE - 4 + body.byteLength, true);
+  dv.setUint8(4, PROTO_VERSION);
+  dv.setUint8(5, type);
+  dv.setUint16(6, flags, true);
+  dv.setUint32(8, id, true);
+  out.set(body, HEADER_SIZE);
+  return out;
+}
+
+/** Parse one complete frame (length prefix included). */
+export function parseFrame(bytes: Uint8Array, maxFrame: number): Frame {
+  if (bytes.byteLength < HEADER_SIZE) throw new ProtocolError('EPROTO', `truncated frame: ${bytes.byteLength} bytes, header needs ${HEADER_SIZE}`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const len = dv.getUint32(0, true);
+  if (len + 4 > maxFrame) throw new ProtocolError('EMSGSIZE', `frame of ${len + 4} bytes exceeds the limit of ${maxFrame}`);
+  if (len + 4 !== bytes.byteLength) throw new ProtocolError('EPROTO', `frame length field says ${len + 4} bytes, got ${bytes.byteLength}`);
+  const version = dv.getUint8(4);
+  if (version !== PROTO_VERSION) throw new ProtocolError('EPROTONOSUPPORT', `protocol version ${version}, this side speaks ${PROTO_VERSION}`);
+  const type = dv.getUint8(5);
+  if (!TYPE_NAMES.has(type)) throw new ProtocolError('EPROTO', `unknown frame type ${type}`);
+  return { type, flags: dv.getUint16(6, true), id: dv.getUint32(8, true), body: bytes.subarray(HEADER_SIZE) };
+}
+
+/**
+ * Splits a byte stream into frames. The length prefix is checked against
+ * maxFrame as soon as it arrives, so an oversized frame is refused before its
+ * body is buffered.
+ */
+export class FrameReader {
+  private readonly maxFrame: number;
+  private chunks: Uint8Array[] = [];
+  private have = 0;
+
+  constructor(maxFrame: number) {
+    this.maxFrame = maxFrame;
+  }
+
+  /** Feed bytes; returns the complete frames (throws ProtocolError on a bad one). */
+  push(data: Uint8Array): Frame[] {
+    this.chunks.push(data);
+    this.have += data.byteLength;
+    const out: Frame[] = [];
+    for (;;) {
+      if (this.have < 4) break;
+      const head = this.peek(4);
+      const len = new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true) + 4;
+      if (len > this.maxFrame) throw new ProtocolError('EMSGSIZE', `frame of ${len} bytes exceeds the limit of ${this.maxFrame}`);
+      if (this.have < len) break;
+      out.push(parseFrame(this.take(len), this.maxFrame));
+    }
+    return out;
+  }
+
+  /** Bytes received but not yet a whole frame. */
+  get pending(): number {
+    return this.have;
+  }
+
+  private peek(n: number): Uint8Array {
+    const first = this.chunks[0]!;
+    if (first.byteLength >= n) return first.subarray(0, n);
+    return this.copy(n, false);
+  }
+
+  private take(n: number): Uint8Array {
+    const first = this.chunks[0]!;
+    if (first.byteLength >= n) {
+      const r = first.subarray(0, n);
+      if (first.byteLength === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+      this.have -= n;
+      return r;
+    }
+    return this.copy(n, true);
+  }
+
+  private copy(n: number, consume: boolean): Uint8Array {
+    const out = new Uint8Array(n);
+    let o = 0;
+    let i = 0;
+    while (o < n) {
+      const c = this.chunks[i]!;
+      const k = Math.min(c.byteLength, n - o);
+      out.set(c.subarray(0, k), o);
+      o += k;
+      if (consume) {
+        if (k === c.byteLength) this.chunks.shift();
+        else this.chunks[0] = c.subarray(k);
+      } else i++;
+    }
+    if (consume) this.have -= n;
+    return out;
+  }
+}
+
+// ---- the value codec ----------------------------------------------------------------
+
+/** Placeholder for an out-buffer: only its length travels; the reply carries the bytes. */
+export class OutBuf {
+  constructor(readonly length: number) {}
+}
+/** Placeholder for a large in-buffer whose bytes follow in DATA frames. */
+export class InBuf {
+  constructor(readonly length: number) {}
+}
+
+export type Value =
+  | undefined | null | boolean | number | bigint | string | Uint8Array | OutBuf | InBuf
+  | Value[] | { [k: string]: Value };
+
+const T_UNDEF = 0, T_NULL = 1, T_FALSE = 2, T_TRUE = 3, T_I32 = 4, T_F64 = 5, T_I64 = 6, T_BIGSTR = 7,
+  T_STR = 8, T_BYTES = 9, T_ARRAY = 10, T_OBJECT = 11, T_OUTBUF = 12, T_INBUF = 13;
+export const MAX_DEPTH = 32;
+
+const te = new TextEncoder();
+const td = new TextDecoder('utf-8', { fatal: true });
+
+/** Growable little-endian writer. */
+export class Writer {
+  buf: Uint8Array;
+  dv: DataView;
+  pos = 0;
+
+  constructor(size = 256) {
+    this.buf = new Uint8Array(size);
+    this.dv = new DataView(this.buf.buffer);
+  }
+
+  private need(n: number): void {
+    if (this.pos + n <= this.buf.byteLength) return;
+    let size = this.buf.byteLength * 2;
+    while (size < this.pos + n) size *= 2;
+    const nb = new Uint8Array(size);
+    nb.set(this.buf.subarray(0, this.pos));
+    this.buf = nb;
+    this.dv = new DataView(nb.buffer);
+  }
+  u8(v: number): void { this.need(1); this.dv.setUint8(this.pos, v); this.pos += 1; }
+  u16(v: number): void { this.need(2); this.dv.setUint16(this.pos, v, true); this.pos += 2; }
+  u32(v: number): void { this.need(4); this.dv.setUint32(this.pos, v, true); this.pos += 4; }
+  i32(v: number): void { this.need(4); this.dv.setInt32(this.pos, v, true); this.pos += 4; }
+  f64(v: number): void { this.need(8); this.dv.setFloat64(this.pos, v, true); this.pos += 8; }
+  i64(v: bigint): void { this.need(8); this.dv.setBigInt64(this.pos, v, true); this.pos += 8; }
+  bytes(b: Uint8Array): void { this.need(b.byteLength); this.buf.set(b, this.pos); this.pos += b.byteLength; }
+  str(s: string): void {
+    // Worst case 3 bytes per UTF-16 unit; encodeInto writes in place.
+    this.need(4 + s.length * 3);
+    const r = te.encodeInto(s, this.buf.subarray(this.pos + 4));
+    this.dv.setUint32(this.pos, r.written, true);
+    this.pos += 4 + r.written;
+  }
+  done(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
+}
+
+const I64_MIN = -(1n << 63n), I64_MAX = (1n << 63n) - 1n;
+
+export function writeValue(w: Writer, v: unknown, depth = 0): void {
+  if (depth > MAX_DEPTH) throw new ProtocolError('EINVAL', `value nested deeper than ${MAX_DEPTH}`);
+  switch (typeof v) {
+    case 'undefined':
+      return w.u8(T_UNDEF);
+    case 'boolean':
+      return w.u8(v ? T_TRUE : T_FALSE);
+    case 'number':
+      if (Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff && !Object.is(v, -0)) {
+        w.u8(T_I32);
+        return w.i32(v);
+      }
+      w.u8(T_F64);
+      return w.f64(v);
+    case 'bigint':
+      if (v >= I64_MIN && v <= I64_MAX) {
+        w.u8(T_I64);
+        return w.i64(v);
+      }
+      w.u8(T_BIGSTR);
+      return w.str(v.toString());
+    case 'string':
+      w.u8(T_STR);
+      return w.str(v);
+    case 'object': {
+      if (v === null) return w.u8(T_NULL);
+      if (v instanceof Uint8Array) {
+        w.u8(T_BYTES);
+        w.u32(v.byteLength);
+        return w.bytes(v);
+      }
+      if (v instanceof OutBuf || v instanceof InBuf) {
+        w.u8(v instanceof OutBuf ? T_OUTBUF : T_INBUF);
+        return w.u32(v.length);
+      }
+      if (Array.isArray(v)) {
+        w.u8(T_ARRAY);
+        w.u32(v.length);
+        for (const x of v) writeValue(w, x, depth + 1);
+        return;
+      }
+      const keys = Object.keys(v);
+      w.u8(T_OBJECT);
+      w.u32(keys.length);
+      for (const key of keys) {
+        w.str(key);
+        writeValue(w, (v as Record<string, unknown>)[key], depth + 1);
+      }
+      return;
+    }
+    default:
+      throw new ProtocolError('EINVAL', `cannot encode a ${typeof v}`);
+  }
+}
+
+export function encodeValue(v: unknown): Uint8Array {
+  const w = new Writer();
+  writeValue(w, v);
+  return w.done();
+}
+
+/** Bounds-checked reader over untrusted bytes. */
+export class Reader {
+  readonly dv: DataView;
+  readonly src: Uint8Array;
+  pos = 0;
+
+  constructor(bytes: Uint8Array) {
+    this.src = bytes;
+    this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  get left(): number {
+    return this.src.byteLength - this.pos;
+  }
+  private need(n: number, what: string): void {
+    if (this.left < n) throw new ProtocolError('EPROTO', `truncated ${what}: need ${n} bytes at offset ${this.pos}, have ${this.left}`);
+  }
+  u8(): number { this.need(1, 'u8'); return this.dv.getUint8(this.pos++); }
+  u16(): number { this.need(2, 'u16'); const v = this.dv.getUint16(this.pos, true); this.pos += 2; return v; }
+  u32(): number { this.need(4, 'u32'); const v = this.dv.getUint32(this.pos, true); this.pos += 4; return v; }
+  i32(): number { this.need(4, 'i32'); const v = this.dv.getInt32(this.pos, true); this.pos += 4; return v; }
+  f64(): number { this.need(8, 'f64'); const v = this.dv.getFloat64(this.pos, true); this.pos += 8; return v; }
+  i64(): bigint { this.need(8, 'i64'); const v = this.dv.getBigInt64(this.pos, true); this.pos += 8; return v; }
+  bytes(n: number): Uint8Array {
+    this.need(n, 'bytes');
+    const b = this.src.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
+  }
+  str(): string {
+    const n = this.u32();
+    const b = this.bytes(n);
+    try {
+      return td.decode(b);
+    } catch {
+      throw new ProtocolError('EILSEQ', `string at offset ${this.pos - n} is not valid UTF-8`);
+    }
+  }
+}
+
+/**
+ * Decode one value. Byte arrays are copied out of the frame so a value
+ * never aliases the receive buffer (the kernel may keep a buffer).
+ */
+export function readValue(r: Reader, depth = 0): Value {
+  if (depth > MAX_DEPTH) throw new ProtocolError('EPROTO', `value nested deeper than ${MAX_DEPTH}`);
+  const tag = r.u8();
+  switch (tag) {
+    case T_UNDEF: return undefined;
+    case T_NULL: return null;
+    case T_FALSE: return false;
+    case T_TRUE: return true;
+    case T_I32: return r.i32();
+    case T_F64: return r.f64();
+    case T_I64: return r.i64();
+    case T_BIGSTR: {
+      const s = r.str();
+      if (!/^-?[0-9]{1,4096}$/.test(s)) throw new ProtocolError('EPROTO', `bad bigint text ${JSON.stringify(s.slice(0, 40))}`);
+      return BigInt(s);
+    }
+    case T_STR: return r.str();
+    case T_BYTES: {
+      const n = r.u32();
+      return r.bytes(n).slice();
+    }
+    case T_OUTBUF: return new OutBuf(r.u32());
+    case T_INBUF: return new InBuf(r.u32());
+    case T_ARRAY: {
+      const n = r.u32();
+      // Every element takes at least one byte: a count larger than what is left is a lie.
+      if (n > r.left) throw new ProtocolError('EPROTO', `array of ${n} elements in ${r.left} bytes`);
+      const a: Value[] = new Array(n);
+      for (let i = 0; i < n; i++) a[i] = readValue(r, depth + 1);
+      return a;
+    }
+    case T_OBJECT: {
+      const n = r.u32();
+      if (n > r.left / 5) throw new ProtocolError('EPROTO', `object of ${n} fields in ${r.left} bytes`);
+      const o: Record<string, Value> = {};
+      for (let i = 0; i < n; i++) {
+        const key = r.str();
+        if (key === '__proto__') throw new ProtocolError('EPROTO', 'object key __proto__ is not allowed');
+        o[key] = readValue(r, depth + 1);
+      }
+      return o;
+    }
+    default:
+      throw new ProtocolError('EPROTO', `unknown value tag ${tag} at offset ${r.pos - 1}`);
+  }
+}
+
+/** Decode exactly one value filling `bytes`. */
+export function decodeValue(bytes: Uint8Array): Value {
+  const r = new Reader(bytes);
+  const v = readValue(r);
+  if (r.left !== 0) throw new ProtocolError('EPROTO', `${r.left} stray bytes after a value`);
+  return v;
+}
+
+// ---- message bodies -------------------------------------------------------------------
+
+/** CALL body: u32 ctx, u16 syscall id (index in WELCOME's table), value args[]. */
+export function emitCall(ctx: number, sysId: number, args: unknown[]): Uint8Array {
+  const w = new Writer(64);
+  w.u32(ctx);
+  w.u16(sysId);
+  writeValue(w, args);
+  return w.done();
+}
+
+export interface CallBody {
+  ctx: number;
+  sysId: number;
+  args: Value[];
+}
+
+export function parseCall(body: Uint8Array): CallBody {
+  const r = new Reader(body);
+  const ctx = r.u32();
+  const sysId = r.u16();
+  const args = readValue(r);
+  if (r.left !== 0) throw new ProtocolError('EPROTO', `${r.left} stray bytes after CALL arguments`);
+  if (!Array.isArray(args)) throw new ProtocolError('EPROTO', 'CALL arguments are not an array');
+  return { ctx, sysId, args };
+}
+
+// ---- zod schemas -------------------------------------------------------------------------
+
+const u8a = z.instanceof(Uint8Array);
+/** Any value the codec can produce, checked recursively. */
+export const valueSchema: z.ZodType<Value> = z.lazy(() =>
+  z.union([
+    z.undefined(), z.null(), z.boolean(), z.number(), z.bigint(), z.string(), u8a,
+    z.array(valueSchema), z.record(z.string(), valueSchema),
+  ]),
+) as z.ZodType<Value>;
+
+const credId = z.number().int().min(0).max(0xfffffffe);
+
+export const helloSchema = z.object({
+  version: z.literal(PROTO_VERSION),
+  token: z.string().max(4096).optional(),
+  uid: credId.optional(),
+  gid: credId.optional(),
+  groups: z.array(credId).max(65536).optional(),
+  comm: z.string().max(64).optional(),
+}).strict();
+export type Hello = z.infer<typeof helloSchema>;
+
+export const welcomeSchema = z.object({
+  version: z.literal(PROTO_VERSION),
+  server: z.string(),
+  pid: z.number().int(),
+  syscalls: z.array(z.tuple([z.string(), z.number().int(), z.array(z.string())])),
+  limits: z.object({
+    maxFrame: z.number().int().positive(),
+    chunk: z.number().int().positive(),
+    inline: z.number().int().nonnegative(),
+    maxTransfer: z.number().int().positive(),
+    maxInFlight: z.number().int().positive(),
+    maxFds: z.number().int().positive(),
+    maxProcs: z.number().int().positive(),
+  }),
+});
+export type Welcome = z.infer<typeof welcomeSchema>;
+
+export const forkSchema = z.object({ ctx: z.number().int().nonnegative() }).strict();
+export const exitSchema = z.object({ ctx: z.number().int().nonnegative(), status: z.number().int().min(0).max(255) }).strict();
+export const errorSchema = z.object({
+  errno: z.number().int().positive(),
+  syscall: z.string(),
+  path: z.string().optional(),
+  dest: z.string().optional(),
+});
+export const fatalSchema = z.object({ code: z.string(), message: z.string() });
+
+/** One zod schema per arg kind (after OutBuf/InBuf placeholders became buffers). */
+const KIND_SCHEMAS: Record<ArgKind, z.ZodType> = {
+  int: z.number().int(),
+  uint: z.number().int().nonnegative(),
+  fd: z.number().int(),
+  off: z.union([z.number().int(), z.bigint()]),
+  path: z.union([z.string(), u8a]),
+  str: z.string(),
+  buf: u8a,
+  bufs: z.array(u8a).max(1024),
+  ints: z.array(z.number().int()).max(65536),
+  obj: z.record(z.string(), valueSchema),
+  any: valueSchema,
+};
+
+/** The errno library mode answers for an argument of the wrong type (syscall.ts's checker). */
+function kindErrno(kind: ArgKind): number {
+  switch (kind) {
+    case 'fd': return 9; // EBADF
+    case 'path': case 'str': case 'buf': case 'bufs': case 'obj': return 14; // EFAULT
+    default: return 22; // EINVAL
+  }
+}
+
+export interface ArgsValidator {
+  /** 0 when the arguments fit, else the errno library mode would answer. */
+  (args: unknown[]): number;
+}
+
+/**
+ * Derive a validator from a syscall's declared argument kinds. A wrongly
+ * typed argument is an expected failure (the same errno `k.sys` gives), not a
+ * protocol error: the frame itself was well-formed.
+ */
+export function argsValidator(specs: readonly ArgSpec[]): ArgsValidator {
+  const parts = specs.map((s) => {
+    const opt = s.endsWith('?');
+    const kind = (opt ? s.slice(0, -1) : s) as ArgKind;
+    return { kind, schema: opt ? KIND_SCHEMAS[kind].optional() : KIND_SCHEMAS[kind] };
+  });
+  return (args) => {
+    if (args.length > parts.length) return 22;
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i]!;
+      if (!p.schema.safeParse(args[i]).success) return kindErrno(p.kind);
+    }
+    return 0;
+  };
+}
+
+// ---- buffer direction ----------------------------------------------------------------------
+
+/**
+ * Which 'buf'/'bufs' arguments the kernel fills (out) or only reads (in).
+ * The syscall table does not record direction, so it is listed here; a
+ * buffer argument of a call not listed is treated as in-out (its bytes go to
+ * the server and come back), which is always correct, just slower.
+ */
+const OUT_ARGS: Record<string, number[]> = {
+  read: [1], pread: [1], readv: [1], preadv: [1], getrandom: [0],
+  recv: [1], recvfrom: [1], recvmsg: [1], readlink: [1], readlinkat: [2], getdents64: [1],
+};
+const IN_ARGS: Record<string, number[]> = {
+  write: [1], pwrite: [1], writev: [1], pwritev: [1], send: [1], sendto: [1], sendmsg: [1],
+};
+
+export type BufDir = 'in' | 'out' | 'inout';
+
+export function bufDirection(name: string, argIndex: number): BufDir {
+  if (OUT_ARGS[name]?.includes(argIndex)) return 'out';
+  if (IN_ARGS[name]?.includes(argIndex)) return 'in';
+  return 'inout';
+}
+
+/**
+ * How many bytes of the out-buffers to send back: the call's byte count when
+ * it returns one (read, pread, readv...), else all of them.
+ */
+export function outBytesUsed(result: unknown, total: number): number {
+  return typeof result === 'number' && Number.isInteger(result) && result >= 0 && result <= total ? result : total;
+}

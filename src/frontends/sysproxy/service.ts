@@ -1,0 +1,478 @@
+/**
+ * The transport-independent half of the sysproxy server (rump_server's
+ * sp_handler): one `SysproxyService` per served kernel, one `ServerConn` per
+ * client connection, whatever carries its frames (a unix or TCP socket, a
+ * MessagePort, a SharedArrayBuffer exchange).
+ *
+ * Connection lifecycle:
+ *   HELLO (token, requested credentials) → the connection's process is
+ *   created with `rfork({ fd: 'clean' })` under init (ctx 0) → CALL / FORK /
+ *   EXIT / HALT frames, many in flight → the transport closes (or a bad frame
+ *   makes us send FATAL and close it) → every process of the connection is
+ *   exited and reaped, which closes every descriptor it held.
+ *
+ * Credentials (the policy README.md documents): each connection starts from
+ * the service's base credentials (default root: whoever can open the 0600
+ * socket, or holds the TCP token, owns this kernel, as with rump_server).
+ * HELLO may ask for other ids. Asking from a root base is lowering and always
+ * allowed; asking a non-root base for different ids is raising and refused
+ * (EPERM) unless the service runs with allowSetcred.
+ *
+ * Limits per connection: RLIMIT_NOFILE of its processes (maxFds), calls in
+ * flight (maxInFlight), frame size (maxFrame, enforced by the transport's
+ * FrameReader), staging bytes per call (maxTransfer), processes (maxProcs).
+ *
+ * @guardedBy the Node event loop: all state changes happen in one turn.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { BootedKernel } from '../library/boot.ts';
+import type { LeakReport } from '../../kern/kernel.ts';
+import type { Proc } from '../../kern/proc.ts';
+import { invokeSyscall } from '../../kern/syscall.ts';
+import { KernelError, errno as E } from '../../kern/errno.ts';
+import {
+  DEFAULT_LIMITS, FrameType, InBuf, OutBuf, ProtocolError, Writer, argsValidator, bufDirection, decodeValue, emitFrame,
+  encodeValue, exitSchema, forkSchema, frameTypeName, helloSchema, outBytesUsed, parseCall, writeValue,
+  type ArgsValidator, type BufDir, type Frame, type Limits, type Value,
+} from './protocol.ts';
+
+export interface ServiceOptions {
+  /** Shared secret a client must present in HELLO (required for TCP by the CLI). */
+  token?: string;
+  /** Let clients ask for credentials above the base ones. */
+  allowSetcred?: boolean;
+  /** Base credentials of a connection's process (default root). */
+  cred?: { uid: number; gid: number; groups?: number[] };
+  limits?: Partial<Limits>;
+  /** Called after a successful HALT with the leak report (the CLI exits). */
+  onHalt?: (report: LeakReport) => void;
+}
+
+/** Where a connection's outgoing frames go. */
+export interface FrameSink {
+  send(frames: Uint8Array[]): void;
+  /** Close the transport (after flushing what was sent). */
+  close(): void;
+}
+
+interface SysEntry {
+  name: string;
+  nr: number;
+  args: string[];
+  validate: ArgsValidator;
+}
+
+export class SysproxyService {
+  readonly kernel: BootedKernel;
+  readonly limits: Limits;
+  readonly allowSetcred: boolean;
+  readonly cred: { uid: number; gid: number; groups: number[] };
+  private readonly tokenHash: Buffer | null;
+  private readonly onHalt: ((r: LeakReport) => void) | undefined;
+  /** @guardedBy event loop */
+  readonly conns = new Set<ServerConn>();
+  private table: SysEntry[] | null = null;
+  private idleWaiters: (() => void)[] = [];
+  private nextConnId = 1;
+  halted = false;
+
+  constructor(kernel: BootedKernel, opts: ServiceOptions = {}) {
+    this.kernel = kernel;
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.allowSetcred = opts.allowSetcred ?? false;
+    this.cred = { uid: opts.cred?.uid ?? 0, gid: opts.cred?.gid ?? 0, groups: opts.cred?.groups ?? [] };
+    this.tokenHash = opts.token !== undefined ? sha256(opts.token) : null;
+    this.onHalt = opts.onHalt;
+  }
+
+  /** The syscall table as announced in WELCOME, with zod validators (built once, at first use). */
+  syscallTable(): SysEntry[] {
+    const k = this.kernel.kernel;
+    if (this.table === null || this.table.length !== k.syscalls.byName.size) {
+      this.table = [...k.syscalls.byName.values()].map((d) => ({
+        name: d.name, nr: d.nr, args: d.args.slice(), validate: argsValidator(d.args),
+      }));
+    }
+    return this.table;
+  }
+
+  get tokenRequired(): boolean {
+    return this.tokenHash !== null;
+  }
+
+  checkToken(token: string | undefined): boolean {
+    if (this.tokenHash === null) return true;
+    if (token === undefined) return false;
+    // Hash first so the comparison is constant-time whatever the lengths.
+    return timingSafeEqual(sha256(token), this.tokenHash);
+  }
+
+  /** A new connection; `label` names it in dmesg ("unix", "tcp 127.0.0.1:5000"...). */
+  accept(sink: FrameSink, label: string, opts: { inlineAll?: boolean; needToken?: boolean } = {}): ServerConn {
+    const c = new ServerConn(this, sink, `${label}#${this.nextConnId++}`, opts.inlineAll ?? false, opts.needToken ?? this.tokenRequired);
+    this.conns.add(c);
+    return c;
+  }
+
+  /** @internal a connection finished its teardown. */
+  gone(c: ServerConn): void {
+    this.conns.delete(c);
+    if (this.conns.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /** Resolves when no connection is open or tearing down (tests use it before the leak report). */
+  whenIdle(): Promise<void> {
+    if (this.conns.size === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  log(text: string): void {
+    this.kernel.kernel.log('info', `sysproxy: ${text}`);
+  }
+
+  /** Close every connection, then halt the kernel. */
+  async halt(): Promise<LeakReport> {
+    this.halted = true;
+    for (const c of [...this.conns]) c.close('server halting');
+    await this.whenIdle();
+    const report = await this.kernel.shutdown();
+    this.onHalt?.(report);
+    return report;
+  }
+}
+
+function sha256(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+/** One out-buffer of a call: where the reply's bytes go back to. */
+interface OutTarget {
+  buf: Uint8Array;
+  dir: BufDir;
+}
+
+interface PendingIn {
+  ctx: number;
+  entry: SysEntry;
+  args: unknown[];
+  outs: OutTarget[];
+  ins: Uint8Array[];
+  /** Which staging buffer and where in it the next DATA byte goes. */
+  idx: number;
+  off: number;
+}
+
+const STATUS_KILLED = 9; // wait status of a process ended by SIGKILL
+
+export class ServerConn {
+  readonly service: SysproxyService;
+  readonly label: string;
+  private readonly sink: FrameSink;
+  private readonly inlineAll: boolean;
+  private readonly needToken: boolean;
+  /** Process contexts of this connection: ctx 0 is its main process. */
+  readonly procs = new Map<number, Proc>();
+  private nextCtx = 1;
+  private inFlight = 0;
+  private readonly pendingIn = new Map<number, PendingIn>();
+  private state: 'hello' | 'open' | 'closing' | 'closed' = 'hello';
+
+  constructor(service: SysproxyService, sink: FrameSink, label: string, inlineAll: boolean, needToken: boolean) {
+    this.service = service;
+    this.sink = sink;
+    this.label = label;
+    this.inlineAll = inlineAll;
+    this.needToken = needToken;
+  }
+
+  get open(): boolean {
+    return this.state === 'hello' || this.state === 'open';
+  }
+
+  /** Feed one received frame. Never throws: a bad frame ends the connection. */
+  receive(f: Frame): void {
+    if (!this.open) return;
+    try {
+      this.handle(f);
+    } catch (e) {
+      if (e instanceof ProtocolError) this.fatal(e.code, e.message);
+      else this.fatal('EIO', `server bug handling ${frameTypeName(f.type)}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  /** The transport reported bytes that are not a frame. */
+  protocolError(e: unknown): void {
+    if (e instanceof ProtocolError) this.fatal(e.code, e.message);
+    else this.fatal('EPROTO', String(e));
+  }
+
+  /** Send FATAL {code, message} and close. */
+  fatal(code: string, message: string): void {
+    if (!this.open) return;
+    this.service.log(`${this.label}: closing: ${code}: ${message}`);
+    this.sink.send([emitFrame(FrameType.FATAL, 0, encodeValue({ code, message }))]);
+    this.close(message);
+  }
+
+  /** Close the transport and end every process of the connection. */
+  close(reason: string): void {
+    if (!this.open) return;
+    this.state = 'closing';
+    this.pendingIn.clear();
+    this.sink.close();
+    void this.teardown(reason);
+  }
+
+  /** The transport went away (peer closed, socket error). */
+  lost(reason: string): void {
+    if (!this.open) return;
+    this.state = 'closing';
+    this.pendingIn.clear();
+    void this.teardown(reason);
+  }
+
+  private async teardown(reason: string): Promise<void> {
+    const k = this.service.kernel.kernel;
+    try {
+      if (this.procs.size > 0) this.service.log(`${this.label}: disconnected (${reason}); ending pids ${[...this.procs.values()].map((p) => p.pid).join(' ')}`);
+      // Children (later contexts) first, so no process is orphaned to init.
+      const procs = [...this.procs.values()].reverse();
+      for (const p of procs) await k.exitProc(p, STATUS_KILLED);
+      for (const p of procs) if (p.state === 'zombie') k.reap(p);
+      // A context's own children that it did not reap are zombies of init now.
+      for (const p of [...k.procs.values()]) if (p.state === 'zombie' && p.parent === k.initproc && p.comm.startsWith('sysproxy')) k.reap(p);
+    } catch (e) {
+      this.service.log(`${this.label}: teardown failed: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      this.procs.clear();
+      this.state = 'closed';
+      this.service.gone(this);
+    }
+  }
+
+  private send(frames: Uint8Array[]): void {
+    if (this.state === 'open') this.sink.send(frames);
+  }
+
+  private handle(f: Frame): void {
+    if (this.state === 'hello') {
+      if (f.type !== FrameType.HELLO) throw new ProtocolError('EPROTO', `expected HELLO first, got ${frameTypeName(f.type)}`);
+      return this.hello(f);
+    }
+    switch (f.type) {
+      case FrameType.CALL: return this.call(f);
+      case FrameType.DATA: return this.data(f);
+      case FrameType.FORK: return this.fork(f);
+      case FrameType.EXIT: return void this.exit(f);
+      case FrameType.HALT: return void this.halt(f);
+      default:
+        throw new ProtocolError('EPROTO', `a client may not send ${frameTypeName(f.type)}`);
+    }
+  }
+
+  private hello(f: Frame): void {
+    const parsed = helloSchema.safeParse(decodeValue(f.body));
+    if (!parsed.success) throw new ProtocolError('EPROTO', `bad HELLO: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const h = parsed.data;
+    const svc = this.service;
+    if (svc.halted) return this.fatal('ESHUTDOWN', 'the server is halting');
+    if (this.needToken && !svc.checkToken(h.token)) {
+      return this.fatal('EACCES', h.token === undefined ? 'this server requires a token (pass { token } or --token-file)' : 'wrong token');
+    }
+    const base = svc.cred;
+    const uid = h.uid ?? base.uid, gid = h.gid ?? base.gid;
+    const groups = h.groups ?? (h.uid === undefined && h.gid === undefined ? base.groups : []);
+    const raising = base.uid !== 0 && (uid !== base.uid || gid !== base.gid || groups.some((g) => !base.groups.includes(g) && g !== base.gid));
+    if (raising && !svc.allowSetcred) {
+      return this.fatal('EPERM', `credentials uid=${uid} gid=${gid} groups=${groups.join(',')} exceed this server's uid=${base.uid} gid=${base.gid}; restart the server with --allow-setcred to permit it`);
+    }
+    const k = svc.kernel.kernel;
+    // rfork from init (root) with explicit ids: the policy check was ours, above.
+    const handle = svc.kernel.rfork({ parent: k.initproc, fd: 'clean', uid, gid, groups, comm: `sysproxy:${h.comm ?? 'client'}`.slice(0, 64) });
+    const proc = handle.proc;
+    proc.fdt.limit = svc.limits.maxFds;
+    this.procs.set(0, proc);
+    this.state = 'open';
+    const table = svc.syscallTable();
+    this.send([emitFrame(FrameType.WELCOME, f.id, encodeValue({
+      version: 1,
+      server: `anykernel on ${k.hyper.hostName}`,
+      pid: proc.pid,
+      syscalls: table.map((e) => [e.name, e.nr, e.args]),
+      limits: { ...svc.limits },
+    }))]);
+  }
+
+  private ctxProc(ctx: number): Proc | null {
+    const p = this.procs.get(ctx);
+    return p !== undefined && p.state === 'alive' ? p : null;
+  }
+
+  private call(f: Frame): void {
+    const { ctx, sysId, args } = parseCall(f.body);
+    const svc = this.service;
+    const table = svc.syscallTable();
+    const entry = table[sysId];
+    if (entry === undefined) throw new ProtocolError('EPROTO', `CALL names syscall id ${sysId}; the table has ${table.length}`);
+    if (this.inFlight >= svc.limits.maxInFlight || this.pendingIn.has(f.id)) {
+      throw new ProtocolError('EAGAIN', this.pendingIn.has(f.id) ? `call id ${f.id} reused while its data is still arriving` : `more than ${svc.limits.maxInFlight} calls in flight`);
+    }
+    // Replace placeholders with staging buffers; remember where replies go.
+    const outs: OutTarget[] = [];
+    const ins: Uint8Array[] = [];
+    let staged = 0;
+    const stage = (v: Value, i: number): unknown => {
+      const dir = bufDirection(entry.name, i);
+      if (v instanceof OutBuf) {
+        // Bigger than a call may stage: the kernel sees a shorter buffer (a short read).
+        const n = Math.min(v.length, Math.max(0, svc.limits.maxTransfer - staged));
+        staged += n;
+        const b = new Uint8Array(n);
+        outs.push({ buf: b, dir: 'out' });
+        return b;
+      }
+      if (v instanceof InBuf) {
+        staged += v.length;
+        if (staged > svc.limits.maxTransfer) throw new ProtocolError('EMSGSIZE', `call stages ${staged} bytes; the limit is ${svc.limits.maxTransfer}`);
+        const b = new Uint8Array(v.length);
+        ins.push(b);
+        if (dir === 'inout') outs.push({ buf: b, dir });
+        return b;
+      }
+      if (v instanceof Uint8Array && dir === 'inout') outs.push({ buf: v, dir });
+      return v;
+    };
+    const real = args.map((a, i) => (Array.isArray(a) ? a.map((x) => stage(x, i)) : stage(a, i)));
+    this.inFlight++;
+    if (ins.length > 0 && ins.some((b) => b.byteLength > 0)) {
+      this.pendingIn.set(f.id, { ctx, entry, args: real, outs, ins: ins.filter((b) => b.byteLength > 0), idx: 0, off: 0 });
+      return;
+    }
+    this.dispatch(f.id, ctx, entry, real, outs);
+  }
+
+  private data(f: Frame): void {
+    const p = this.pendingIn.get(f.id);
+    if (p === undefined) throw new ProtocolError('EPROTO', `DATA for call ${f.id}, which expects none`);
+    let src = f.body;
+    while (src.byteLength > 0) {
+      const dst = p.ins[p.idx];
+      if (dst === undefined) throw new ProtocolError('EPROTO', `DATA for call ${f.id} overruns its announced length`);
+      const n = Math.min(src.byteLength, dst.byteLength - p.off);
+      dst.set(src.subarray(0, n), p.off);
+      src = src.subarray(n);
+      p.off += n;
+      if (p.off === dst.byteLength) {
+        p.idx++;
+        p.off = 0;
+      }
+    }
+    if (p.idx === p.ins.length) {
+      this.pendingIn.delete(f.id);
+      this.dispatch(f.id, p.ctx, p.entry, p.args, p.outs);
+    }
+  }
+
+  private dispatch(id: number, ctx: number, entry: SysEntry, args: unknown[], outs: OutTarget[]): void {
+    const proc = this.ctxProc(ctx);
+    const bad = proc === null ? E.ESRCH : entry.validate(args);
+    if (bad !== 0) {
+      this.inFlight--;
+      return this.sendError(id, new KernelError(bad, entry.name));
+    }
+    const k = this.service.kernel.kernel;
+    invokeSyscall(k, proc!, entry.name, args).then(
+      (result) => {
+        this.inFlight--;
+        this.reply(id, result, outs);
+      },
+      (e: unknown) => {
+        this.inFlight--;
+        if (e instanceof KernelError) this.sendError(id, e);
+        else this.sendError(id, new KernelError(E.EIO, entry.name)); // a kernel bug, already in dmesg
+      },
+    );
+  }
+
+  private reply(id: number, result: unknown, outs: OutTarget[]): void {
+    if (this.state !== 'open') return;
+    const lim = this.service.limits;
+    // Out-buffers are trimmed to the byte count the call returned; in-out ones go back whole.
+    const outTotal = outs.reduce((s, o) => s + (o.dir === 'out' ? o.buf.byteLength : 0), 0);
+    let left = outBytesUsed(result, outTotal);
+    const pieces: Uint8Array[] = outs.map((o) => {
+      if (o.dir !== 'out') return o.buf;
+      const n = Math.min(left, o.buf.byteLength);
+      left -= n;
+      return o.buf.subarray(0, n);
+    });
+    const bytes = pieces.reduce((s, p) => s + p.byteLength, 0);
+    const frames: Uint8Array[] = [];
+    let outsValue: Value;
+    if (outs.length === 0) outsValue = null;
+    else if (bytes <= lim.inline || this.inlineAll) outsValue = pieces;
+    else {
+      // Stream: DATA frames of at most `chunk` bytes, then a REPLY naming the lengths.
+      for (const p of pieces) for (let o = 0; o < p.byteLength; o += lim.chunk) frames.push(emitFrame(FrameType.DATA, id, p.subarray(o, Math.min(o + lim.chunk, p.byteLength))));
+      outsValue = pieces.map((p) => p.byteLength);
+    }
+    let body: Uint8Array;
+    try {
+      const w = new Writer(64 + (outsValue === null || typeof (outsValue as unknown[])[0] === 'number' ? 0 : bytes));
+      writeValue(w, [result as Value, outsValue]);
+      body = w.done();
+    } catch (e) {
+      return this.sendError(id, new KernelError(E.EOVERFLOW, 'sysproxy'));
+    }
+    if (body.byteLength + 12 > lim.maxFrame && !this.inlineAll) return this.sendError(id, new KernelError(E.EOVERFLOW, 'sysproxy'));
+    frames.push(emitFrame(FrameType.REPLY, id, body));
+    this.send(frames);
+  }
+
+  private sendError(id: number, e: KernelError): void {
+    const v: Record<string, Value> = { errno: e.errno, syscall: e.syscall };
+    if (e.path !== undefined) v.path = e.path;
+    if (e.dest !== undefined) v.dest = e.dest;
+    this.send([emitFrame(FrameType.ERROR, id, encodeValue(v))]);
+  }
+
+  private fork(f: Frame): void {
+    const parsed = forkSchema.safeParse(decodeValue(f.body));
+    if (!parsed.success) throw new ProtocolError('EPROTO', 'bad FORK body: expected { ctx }');
+    const parent = this.ctxProc(parsed.data.ctx);
+    if (parent === null) return this.sendError(f.id, new KernelError(E.ESRCH, 'fork'));
+    if (this.procs.size >= this.service.limits.maxProcs) return this.sendError(f.id, new KernelError(E.EAGAIN, 'fork'));
+    let child: Proc;
+    try {
+      child = this.service.kernel.rfork({ parent, fd: 'copy' }).proc;
+    } catch (e) {
+      return this.sendError(f.id, e instanceof KernelError ? (e.syscall = 'fork', e) : new KernelError(E.EIO, 'fork'));
+    }
+    const ctx = this.nextCtx++;
+    this.procs.set(ctx, child);
+    this.send([emitFrame(FrameType.REPLY, f.id, encodeValue([{ ctx, pid: child.pid }, null]))]);
+  }
+
+  private async exit(f: Frame): Promise<void> {
+    const parsed = exitSchema.safeParse(decodeValue(f.body));
+    if (!parsed.success) throw new ProtocolError('EPROTO', 'bad EXIT body: expected { ctx, status }');
+    const { ctx, status } = parsed.data;
+    const p = this.ctxProc(ctx);
+    if (p === null || ctx === 0) return this.sendError(f.id, new KernelError(ctx === 0 ? E.EINVAL : E.ESRCH, 'exit'));
+    const k = this.service.kernel.kernel;
+    this.procs.delete(ctx);
+    await k.exitProc(p, (status & 0xff) << 8);
+    // The parent is this connection (no wait4 through the proxy): reap at once.
+    if (p.state === 'zombie') k.reap(p);
+    this.send([emitFrame(FrameType.REPLY, f.id, encodeValue([0, null]))]);
+  }
+
+  private async halt(f: Frame): Promise<void> {
+    const p = this.ctxProc(0);
+    if (p === null || p.cred.euid !== 0) return this.sendError(f.id, new KernelError(E.EPERM, 'halt'));
+    this.service.log(`${this.label}: halt requested by pid ${p.pid}`);
+    // Answer first: halting closes this connection too.
+    this.send([emitFrame(FrameType.REPLY, f.id, encodeValue([0, null]))]);
+    await this.service.halt();
+  }
+}
