@@ -193,6 +193,7 @@ export class FuseDispatcher {
 
   /** Take one request, exactly as read from /dev/fuse. */
   onRequest(buf: Uint8Array): void {
+    if (this.isClosed) return;
     this.stats.requests++;
     const r = P.parseRequest(buf);
     if (!r.ok) {
@@ -209,10 +210,10 @@ export class FuseDispatcher {
       case 'init':
         return this.init(req);
       case 'forget':
-        this.handler.forget?.(req.header.nodeid, req.nlookup);
+        this.forget(req.header.nodeid, req.nlookup);
         return;
       case 'batchforget':
-        if (this.handler.forget) for (const it of req.items) this.handler.forget(it.nodeid, it.nlookup);
+        for (const it of req.items) this.forget(it.nodeid, it.nlookup);
         return;
       case 'interrupt':
         // Unknown target: it already completed (we read requests in order), so nothing to do.
@@ -244,6 +245,14 @@ export class FuseDispatcher {
         this.send(P.emitError(unique, this.errnoOf(e)));
       },
     );
+  }
+
+  private forget(nodeid: number, nlookup: number): void {
+    try {
+      this.handler.forget?.(nodeid, nlookup);
+    } catch (e) {
+      this.onError(e); // no reply to carry an error; a throwing forget is a handler bug
+    }
   }
 
   /** A thrown KernelError / Node SystemError carries its errno; anything else is a bug → EIO. */
