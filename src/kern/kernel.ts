@@ -22,6 +22,7 @@ import { SysctlTree } from './sysctl.ts';
 import { SyscallTable, buildSys, type ProcRef } from './syscall.ts';
 import { Lwp, WaitQueue } from './sched.ts';
 import { EAGAIN, err } from './errno.ts';
+import { Lockdep } from './lockdep.ts';
 import { sigExit } from './sig_post.ts';
 
 export const PID_MAX = 4_194_304;
@@ -74,8 +75,8 @@ export class Kernel {
   readonly bootNs: bigint;
   /** Faction registries (interfaces defined in kern, filled by factions). */
   readonly registry = new Map<string, unknown>();
-  /** Optional lock-order validator; installed by the lockdep component. */
-  lockdep: { heldLocks(): string[] } | null = null;
+  /** Lock-order validator (lockdep.ts): on unless the host parameter lockdep=0; set in the constructor. */
+  lockdep: Lockdep | null = null;
   private nextPid = 1;
   private bootDone = false;
   shuttingDown = false;
@@ -90,6 +91,7 @@ export class Kernel {
     this.proc0 = new Proc(0, null, new Cred(0, 0), new FdTable(), 'kernel', this.bootNs);
     this.procs.set(0, this.proc0);
     this.cur = { proc: this.proc0 };
+    this.lockdep = Lockdep.fromParam(this);
   }
 
   /** Initialise the given components in order, then create init (pid 1). */
@@ -206,6 +208,7 @@ export class Kernel {
         this.log('err', `kthread ${name} died: ${e instanceof Error ? e.message : String(e)}`);
       })
       .finally(() => {
+        this.lockdep?.assertNoneHeld(td, `exit of kthread ${name}`);
         this.kthreads.delete(kt);
       });
     kt = { name, td, done };
