@@ -49,7 +49,7 @@ import type { File, FileOps, Stat, Timespec } from './file.ts';
 import { WaitQueue, type Lwp } from './sched.ts';
 import type { Kernel } from './kernel.ts';
 import type { Proc } from './proc.ts';
-import { sigbit } from './sig.ts';
+import { psignal } from './sig_post.ts';
 
 /** Default capacity (Linux: 16 pages). */
 export const PIPE_DEF_SIZE = 65536;
@@ -164,17 +164,11 @@ export class Pipe {
 
 /**
  * Post SIGPIPE to the writer's process (write(2): "the writing process will
- * also receive a SIGPIPE signal").
- *
- * Interim: the signal engineer's src/kern/sig_post.ts does not exist yet, so
- * this only marks the signal pending and, when it is not blocked, interrupts
- * the process's interruptible sleeps, which is what a post does before
- * delivery. Delivery (default action: terminate; SIG_IGN discards it) is the
- * signal code's; replace the body with its post function when it lands.
+ * also receive a SIGPIPE signal"). Delivery (default action: terminate;
+ * SIG_IGN discards it; blocked it stays pending) is sig_post.ts's.
  */
-export function postSigpipe(proc: Proc): void {
-  proc.sig.pending |= sigbit(SIGPIPE);
-  if (proc.sig.hasDeliverable()) for (const td of [...proc.sleeping]) td.interrupt();
+export function postSigpipe(k: Kernel, proc: Proc): void {
+  psignal(k, proc, SIGPIPE);
 }
 
 function pipeOf(fp: File<Pipe>): Pipe {
@@ -209,7 +203,7 @@ async function pipeWrite(fp: File<Pipe>, td: Lwp, buf: Uint8Array, offset: numbe
       // write(2) EPIPE: "fd is connected to a pipe or socket whose reading end is
       // closed. When this happens the writing process will also receive a SIGPIPE".
       // Linux sends the signal even when part of the data went in, and returns that part.
-      postSigpipe(td.proc);
+      postSigpipe(td.k, td.proc);
       if (done > 0) return done;
       throw err(EPIPE);
     }

@@ -38,7 +38,9 @@ import { EBADF, EFAULT, EINTR, EINVAL, err, KernelError } from './errno.ts';
 import { O_PATH, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDBAND, POLLRDNORM, POLLWRBAND, POLLWRNORM } from './constants.ts';
 import { defineSyscall } from './syscall.ts';
 import { sleepOn, type Lwp, type WaitQueue } from './sched.ts';
-import { SIG_UNBLOCKABLE, SIGSET_FULL } from './sig.ts';
+import { SIG_UNBLOCKABLE } from './sig.ts';
+import { parseSigset } from './sys_sig.ts';
+import { deliver, issig } from './sig_post.ts';
 import { nsToTimespec, timespecToNs } from './sys_time.ts';
 import type { Timespec } from './file.ts';
 
@@ -157,10 +159,10 @@ function pollFdsArg(td: Lwp, v: unknown): PollFd[] {
   return out;
 }
 
+/** A sigmask argument: null/undefined for none, else a set as sigprocmask takes it (bigint or signal list). */
 function sigmaskArg(v: unknown): bigint | null {
   if (v === undefined || v === null) return null;
-  if (typeof v !== 'bigint' || v < 0n || v > SIGSET_FULL) throw err(EINVAL);
-  return v;
+  return parseSigset(v);
 }
 
 /**
@@ -168,25 +170,37 @@ function sigmaskArg(v: unknown): bigint | null {
  * signal mask ... waits ... restores the signal mask"). SIGKILL and SIGSTOP
  * stay unblocked.
  *
- * If the wait ended with EINTR, Linux keeps the temporary mask until the
+ * When the wait ends with EINTR, Linux keeps the temporary mask until the
  * handler of the signal that ended it has run (TIF_RESTORE_SIGMASK), so the
- * signal the caller unblocked for the wait is delivered. Here that is the
- * sigsuspend convention of sig.ts: the old mask goes to `suspendSaved`, and
- * the signal code restores it when that handler returns.
+ * signal the caller unblocked just for the wait does get delivered. This
+ * follows sigsuspend in sys_sig.ts: the old mask sits in `suspendSaved`
+ * while the handlers run under the temporary one, then comes back.
  */
 async function withSigmask<T>(td: Lwp, mask: bigint | null, fn: () => Promise<T>): Promise<T> {
   if (mask === null) return fn();
-  const sig = td.proc.sig;
-  const old = sig.mask;
-  sig.mask = mask & ~SIG_UNBLOCKABLE;
+  const k = td.k, p = td.proc, s = p.sig;
+  const old = s.mask;
+  s.mask = mask & ~SIG_UNBLOCKABLE;
+  s.suspendSaved = old;
+  issig(k, p); // signals the temporary mask lets in end the wait at once
   try {
-    const r = await fn();
-    sig.mask = old;
-    return r;
+    return await fn();
   } catch (e) {
-    if (e instanceof KernelError && e.errno === EINTR && sig.hasDeliverable() && sig.suspendSaved === null) sig.suspendSaved = old;
-    else sig.mask = old;
+    if (e instanceof KernelError && e.errno === EINTR) {
+      const handlers = deliver(k, p);
+      if (s.suspendSaved !== null) {
+        s.mask = s.suspendSaved;
+        s.suspendSaved = null;
+      }
+      await Promise.all(handlers);
+    }
     throw e;
+  } finally {
+    if (s.suspendSaved !== null) {
+      s.mask = s.suspendSaved;
+      s.suspendSaved = null;
+      issig(k, p); // the old mask may let in what the temporary one held back
+    }
   }
 }
 
