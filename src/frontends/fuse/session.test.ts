@@ -195,6 +195,22 @@ describe.skipIf(missing !== undefined && process.env.CI !== 'true')('FuseSession
     }
   }, 60_000);
 
+  it('abort() cuts the connection: host calls fail ENOTCONN, closed resolves, unmount() still detaches', async () => {
+    if (missing) throw new Error(`CI=true but the FUSE prerequisites are missing: ${missing}`);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anykernel-fuse-'));
+    const s = await FuseSession.mount(dir, helloHandler(new Set()));
+    try {
+      expect(await s.abort()).toBe(true);
+      expect(await s.closed).toBe('ENODEV');
+      const r = await exec(process.execPath, ['-e', `try { require('node:fs').statSync(process.argv[1] + '/hello') } catch (e) { console.log(e.code) }`, dir]);
+      expect(r.stdout.trim()).toBe('ENOTCONN');
+    } finally {
+      expect(await s.unmount()).toBe('ENODEV');
+    }
+    expect(await fs.promises.readFile('/proc/self/mounts', 'utf8')).not.toContain(dir);
+    fs.rmdirSync(dir);
+  }, 60_000);
+
   it('unmount() detaches the mount and resolves closed', async () => {
     if (missing) throw new Error(`CI=true but the FUSE prerequisites are missing: ${missing}`);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anykernel-fuse-'));

@@ -106,6 +106,8 @@ export class FuseSession {
   private isClosed = false;
   private worker: Worker | undefined;
   private resolveClosed!: (why: string) => void;
+  /** /sys/fs/fuse/connections/N, remembered at mount time (abort() works after a lazy umount too) */
+  private connId: number | undefined;
 
   private constructor(
     readonly mountpoint: string,
@@ -154,6 +156,7 @@ export class FuseSession {
     s.startReader(opts.reader ?? 'worker');
     try {
       await s.ready;
+      s.connId = await s.connectionId();
     } catch (e) {
       await s.unmount().catch(() => {});
       throw e;
@@ -208,12 +211,14 @@ export class FuseSession {
   // --- ending ---------------------------------------------------------------------------------
 
   /**
-   * Detach the mount (`umount -l`, falling back to `fusermount3 -uz` / `fusermount -uz`) and wait
-   * for the session to end. With host processes still holding files open on the mount, the kernel
-   * keeps the connection until they close them; use abort() to cut it off.
+   * Detach the mount (`umount -l`, falling back to `fusermount3 -uz` / `fusermount -uz`) unless
+   * the host already unmounted it, and wait for the session to end. With host processes still
+   * holding files open on the mount, the kernel keeps the connection until they close them; use
+   * abort() to cut it off.
    */
   async unmount(): Promise<string> {
-    if (this.isClosed) return this.closed;
+    // Already unmounted by the host: the connection ends when the last open file on it closes.
+    if ((await this.connectionId()) === undefined) return this.closed;
     const tries: [string, string[]][] = [
       ['umount', ['-l', this.mountpoint]],
       ['fusermount3', ['-u', '-z', this.mountpoint]],
@@ -221,42 +226,54 @@ export class FuseSession {
     ];
     const failures: string[] = [];
     for (const [cmd, args] of tries) {
-      if (this.isClosed) break; // the host unmounted meanwhile
       const r = await run(cmd, args);
       if (r.code === 0) return this.closed;
+      if ((await this.connectionId()) === undefined) return this.closed; // the host unmounted meanwhile
       failures.push(r.spawnError ? `${cmd}: ${r.spawnError.code}` : `${cmd} exited ${r.code}: ${r.stderr}`);
     }
-    if (this.isClosed) return this.closed;
     throw new Error(`fuse: could not unmount ${this.mountpoint}: ${failures.join('; ')}`);
   }
 
   /**
    * Abort the connection (/sys/fs/fuse/connections/N/abort): every pending and future host call on
    * the mount fails with ENOTCONN; our next read fails and `closed` resolves. The mount itself
-   * stays until unmounted. Returns false if the connection could not be found.
+   * stays until unmounted. If the fusectl file system is not mounted on /sys/fs/fuse/connections
+   * (systemd normally mounts it at boot), this mounts it. Returns false if that fails or the
+   * connection cannot be found.
    */
   async abort(): Promise<boolean> {
-    const dev = await this.connectionId();
+    const dev = this.connId ?? (await this.connectionId());
     if (dev === undefined) return false;
+    const ctl = '/sys/fs/fuse/connections';
+    const file = `${ctl}/${dev}/abort`;
+    if (!fs.existsSync(file)) {
+      const mounted = (await fs.promises.readFile('/proc/self/mounts', 'utf8').catch(() => '')).includes(` ${ctl} fusectl `);
+      if (!mounted) await run('mount', ['-t', 'fusectl', 'fusectl', ctl]);
+    }
     try {
-      await fs.promises.writeFile(`/sys/fs/fuse/connections/${dev}/abort`, '1');
+      await fs.promises.writeFile(file, '1');
       return true;
     } catch {
       return false;
     }
   }
 
-  /** The FUSE connection number = minor of the mount's st_dev, from /proc/self/mountinfo (no call on the mount). */
+  /**
+   * The FUSE connection number (/sys/fs/fuse/connections/N: the mount's st_dev, an anonymous
+   * device, so N is its minor), from /proc/self/mountinfo — never a call on the mount itself.
+   * undefined when our mount is not (or no longer) there.
+   */
   private async connectionId(): Promise<number | undefined> {
     const info = await fs.promises.readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
-    const mp = this.mountpoint.replace(/\/+$/, '');
+    const unescape = (f: string) => f.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+    let found: number | undefined;
     for (const line of info.split('\n')) {
-      const f = line.split(' ');
       // 36 35 0:NN / /mnt/point rw,… - fuse.anykernel anykernel rw,…
-      const where = f[4]?.replace(/\\040/g, ' ');
-      if (where === mp && line.includes(' - fuse.anykernel ')) return Number(f[2]!.split(':')[1]);
+      const f = line.split(' ');
+      const sep = f.indexOf('-');
+      if (sep < 0 || f[sep + 1] !== 'fuse.anykernel' || unescape(f[4] ?? '') !== this.mountpoint) continue;
+      found = Number(f[2]!.split(':')[1]); // the last match is the topmost mount
     }
-    return undefined;
+    return found;
   }
 }
-
