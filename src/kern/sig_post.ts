@@ -106,11 +106,15 @@ export function psignal(k: Kernel, p: Proc, sig: number): void {
   // process alive through a stray SIGPIPE or kill(1, SIGTERM).
   if (p === k.initproc && s.actions[sig]!.handler === 0) return;
   const bit = sigbit(sig);
-  if (sig === SIGCONT || sig === SIGKILL) {
+  if (sig === SIGCONT) {
     // signal(7): SIGCONT continues a stopped process even when it is blocked
-    // or ignored, and discards pending stop signals. SIGKILL also wakes it.
+    // or ignored, and discards pending stop signals.
     s.pending &= ~STOP_MASK;
     if (s.stopped) continueProc(k, p);
+  } else if (sig === SIGKILL) {
+    // SIGKILL acts on a stopped process without continuing it: the calls
+    // parked on the stop are released by the exit and fail with ESRCH.
+    s.pending &= ~STOP_MASK;
   } else if (STOP.has(sig)) {
     s.pending &= ~sigbit(SIGCONT); // a stop discards a pending SIGCONT
   }
@@ -168,7 +172,9 @@ export function issig(k: Kernel, p: Proc): void {
   if (!upcall) return;
   for (const td of [...p.sleeping]) td.interrupt();
   s.waitq.wakeup(k);
-  if (!s.deliveryScheduled) {
+  // A sigsuspend in progress takes the signal itself once woken (so that it
+  // can wait for the handler); otherwise the upcall does.
+  if (!s.deliveryScheduled && s.suspendSaved === null) {
     s.deliveryScheduled = true;
     k.hyper.schedule(() => {
       s.deliveryScheduled = false;

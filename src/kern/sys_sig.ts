@@ -137,8 +137,9 @@ function parseAction(v: unknown): SigAction {
   const { handler, mask, flags } = v as { handler?: unknown; mask?: unknown; flags?: unknown };
   if (handler !== 0 && handler !== 1 && typeof handler !== 'function') throw err(EINVAL);
   const m = mask === undefined ? 0n : parseSigset(mask);
-  if (flags !== undefined && (typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0 || flags > 0xffff_ffff)) throw err(EINVAL);
-  return { handler: handler as 0 | 1 | SigHandlerFn, mask: m & ~SIG_UNBLOCKABLE, flags: flags ?? 0 };
+  // flags is a C int: accept it signed (SA_RESETHAND | x is negative in JS bit arithmetic) or unsigned.
+  if (flags !== undefined && (typeof flags !== 'number' || !Number.isInteger(flags) || flags < INT_MIN || flags > 0xffff_ffff)) throw err(EINVAL);
+  return { handler: handler as 0 | 1 | SigHandlerFn, mask: m & ~SIG_UNBLOCKABLE, flags: flags === undefined ? 0 : flags >>> 0 };
 }
 
 /** sigaction(2). */
