@@ -13,10 +13,10 @@
  *
  * Library forms. The C calls fill out-arrays, so (DESIGN.md) they return them:
  *   k.sys.poll(fds: {fd, events}[], timeoutMs)            → { n, fds: {fd, events, revents}[] }
- *   k.sys.ppoll(fds, tmo: {sec, nsec} | null, sigmask?: bigint | null) → { n, fds }
+ *   k.sys.ppoll(fds, tmo: {sec, nsec} | null, sigmask?: SigmaskArg) → { n, fds }
  *   k.sys.select(nfds, readfds, writefds, exceptfds, tmo: {sec, usec} | null)
  *       → { n, readfds: number[], writefds: number[], exceptfds: number[], timeout: {sec, usec} | null }
- *   k.sys.pselect6(nfds, readfds, writefds, exceptfds, tmo: {sec, nsec} | null, sigmask?: bigint | null)
+ *   k.sys.pselect6(nfds, readfds, writefds, exceptfds, tmo: {sec, nsec} | null, sigmask?: SigmaskArg)
  *       → { n, readfds, writefds, exceptfds, timeout: {sec, nsec} | null }
  * `n` is the C return value (entries with nonzero revents; bits set in the
  * three sets). fd sets are arrays (or Sets) of fd numbers; null/undefined is
@@ -60,6 +60,8 @@ export interface Timeval {
   sec: number;
   usec: number;
 }
+/** A temporary signal mask: a bigint set (bit n-1 for signal n) or a list of signal numbers. */
+export type SigmaskArg = bigint | readonly number[] | null;
 export type FdSetArg = readonly number[] | ReadonlySet<number> | null | undefined;
 export interface SelectResult<T> {
   /** Bits set across the three sets (select's return value). */
@@ -293,7 +295,7 @@ export const pollSyscalls = [
   defineSyscall('poll', 7, ['any', 'int'], (td, fds: readonly PollFd[], timeoutMs: number): Promise<PollResult> =>
     doPoll(td, fds, timeoutMs < 0 ? null : BigInt(timeoutMs) * 1_000_000n)),
   defineSyscall('ppoll', 271, ['any', 'any?', 'any?'],
-    (td, fds: readonly PollFd[], tmo?: Timespec | null, sigmask?: bigint | null): Promise<PollResult> => {
+    (td, fds: readonly PollFd[], tmo?: Timespec | null, sigmask?: SigmaskArg): Promise<PollResult> => {
       const timeoutNs = tsArg(tmo);
       const mask = sigmaskArg(sigmask);
       return withSigmask(td, mask, () => doPoll(td, fds, timeoutNs));
@@ -305,7 +307,7 @@ export const pollSyscalls = [
       return { n: r.n, readfds: r.readfds, writefds: r.writefds, exceptfds: r.exceptfds, timeout: r.left === null ? null : nsToTimeval(r.left) };
     }),
   defineSyscall('pselect6', 270, ['int', 'any?', 'any?', 'any?', 'any?', 'any?'],
-    (td, nfds: number, readfds?: FdSetArg, writefds?: FdSetArg, exceptfds?: FdSetArg, tmo?: Timespec | null, sigmask?: bigint | null): Promise<SelectResult<Timespec>> => {
+    (td, nfds: number, readfds?: FdSetArg, writefds?: FdSetArg, exceptfds?: FdSetArg, tmo?: Timespec | null, sigmask?: SigmaskArg): Promise<SelectResult<Timespec>> => {
       const timeoutNs = tsArg(tmo);
       const mask = sigmaskArg(sigmask);
       return withSigmask(td, mask, async () => {
