@@ -285,4 +285,52 @@ describe.skipIf(missing !== undefined && process.env.CI !== 'true')('FuseSession
     expect(errors).toEqual([]);
     expect(s.stats.parseErrors).toBe(0);
   }, 90_000);
+
+  it('forwards fcntl and flock locks (GETLK/SETLK/SETLKW) and their replies through the host kernel', async () => {
+    if (missing) throw new Error(`CI=true but the FUSE prerequisites are missing: ${missing}`);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anykernel-fuse-lk-'));
+    const h = memfs();
+    const calls: string[] = [];
+    const s = await FuseSession.mount(dir, {
+      ...h,
+      getlk(req) {
+        calls.push(`getlk ${req.lk.type} ${req.lk.start}-${req.lk.end}`);
+        // Report a conflicting read lock on bytes 10..19 held by the caller's own process
+        // (req.lk.pid is 0 for GETLK; the caller is in the header).
+        return { start: 10n, end: 19n, type: 0, pid: req.header.pid };
+      },
+      setlk(req) {
+        const flock = req.lkFlags & P.FUSE_LK_FLOCK ? ' flock' : '';
+        calls.push(`setlk${req.sleep ? 'w' : ''} ${req.lk.type} ${req.lk.start}-${req.lk.end}${flock}`);
+        return 0;
+      },
+    });
+    try {
+      expect(s.conn!.flags & P.FUSE_POSIX_LOCKS).toBeTruthy();
+      expect(s.conn!.flags & P.FUSE_FLOCK_LOCKS).toBeTruthy();
+      const py = [
+        'import fcntl, os, struct, sys',
+        "fd = os.open(sys.argv[1] + '/lk', os.O_RDWR | os.O_CREAT, 0o644)",
+        'fcntl.lockf(fd, fcntl.LOCK_EX, 5, 3)',
+        'fcntl.lockf(fd, fcntl.LOCK_UN, 5, 3)',
+        "q = struct.pack('hhqqixxxx', fcntl.F_WRLCK, 0, 0, 0, 0)",
+        "t, wh, start, ln, pid = struct.unpack('hhqqixxxx', fcntl.fcntl(fd, fcntl.F_GETLK, q))",
+        'print(t, start, ln, pid == os.getpid())',
+        'os.close(fd)',
+      ].join('\n');
+      const { stdout } = await exec('python3', ['-c', py, dir]);
+      expect(stdout.trim()).toBe('0 10 10 True'); // F_RDLCK, start 10, length 10, our pid: lk_out decoded by Linux
+      await exec('flock', ['-x', path.join(dir, 'lk'), 'true']);
+      const OFFSET_MAX = (1n << 63n) - 1n;
+      expect(calls).toEqual([
+        'setlkw 1 3-7',
+        'setlkw 2 3-7', // Python's lockf(LOCK_UN) uses F_SETLKW
+        `getlk 1 0-${OFFSET_MAX}`,
+        `setlkw 1 0-${OFFSET_MAX} flock`,
+      ]);
+    } finally {
+      await s.unmount();
+      fs.rmdirSync(dir);
+    }
+  }, 60_000);
 });
