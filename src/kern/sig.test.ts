@@ -13,7 +13,7 @@ import {
   SIGALRM, SIGCHLD, SIGCONT, SIGHUP, SIGINT, SIGKILL, SIGPIPE, SIGQUIT, SIGSEGV, SIGSTOP, SIGTERM, SIGTSTP, SIGUSR1,
   SIGUSR2, SIGWINCH, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, WNOHANG,
 } from './constants.ts';
-import { SA_NODEFER, SA_RESETHAND, sigbit } from './sig.ts';
+import { SA_NODEFER, SA_RESETHAND, sigbit, type SigAction } from './sig.ts';
 import { psignal } from './sig_post.ts';
 import { WCOREDUMP, WIFSIGNALED, WTERMSIG } from './sys_sig.ts';
 
@@ -187,7 +187,7 @@ describe('sigaction(2) and handlers', () => {
     expect(seen).toEqual([[SIGUSR1, sigbit(SIGUSR1) | sigbit(SIGUSR2)]]);
     expect(c.proc.sig.mask).toBe(0n);
     expect(c.proc.state).toBe('alive');
-    const now = await c.sys.sigaction(SIGUSR1);
+    const now = (await c.sys.sigaction(SIGUSR1)) as SigAction;
     expect(typeof now.handler).toBe('function');
     expect(now.mask).toBe(sigbit(SIGUSR2));
   }));
@@ -199,7 +199,7 @@ describe('sigaction(2) and handlers', () => {
     await bk.sys.kill(c.pid, SIGUSR1);
     await settle();
     expect(masks).toEqual([0n]);
-    expect((await c.sys.sigaction(SIGUSR1)).handler).toBe(0);
+    expect(((await c.sys.sigaction(SIGUSR1)) as SigAction).handler).toBe(0);
     await bk.sys.kill(c.pid, SIGUSR1); // now the default: terminate
     await settle();
     expect((await bk.sys.wait4(c.pid, 0)).status).toBe(SIGUSR1);
@@ -291,10 +291,10 @@ describe('sigaction(2) and handlers', () => {
     await p.sys.sigaction(SIGTERM, { handler: 1 });
     await p.sys.sigprocmask(SIG_BLOCK, [SIGUSR1]);
     await bk.sys.kill(p.pid, SIGUSR1);
-    const childPid = await p.sys.fork();
+    const childPid = (await p.sys.fork()) as number;
     const child = bk.proc(childPid);
     expect(await child.sys.getppid()).toBe(p.pid);
-    expect((await child.sys.sigaction(SIGTERM)).handler).toBe(1);
+    expect(((await child.sys.sigaction(SIGTERM)) as SigAction).handler).toBe(1);
     expect(await child.sys.sigprocmask(SIG_BLOCK)).toBe(sigbit(SIGUSR1));
     expect(await child.sys.sigpending()).toBe(0n);
     expect(await p.sys.sigpending()).toBe(sigbit(SIGUSR1));
