@@ -213,12 +213,13 @@ export class SimHost implements Hypercalls {
     this.world.log.append(this.world.now, this.name, call, args, result);
   }
   /** Complete an async hypercall as an event after `delay`; logs issue and completion. */
-  private later<T>(call: string, args: string, delay: bigint, work: () => T): Promise<T> {
+  private later<T>(call: string, args: string, delay: bigint, work: () => T, filled?: Uint8Array): Promise<T> {
     this.log(call, args, '…');
     return new Promise<T>((resolve) => {
       this.world.enqueue(this.world.now + delay, () => {
         const r = work();
-        this.log(`${call}:done`, args, digest(r));
+        // For reads, the bytes handed to the kernel are part of the result.
+        this.log(`${call}:done`, args, filled && typeof r === 'number' && r >= 0 ? `${digest(r)};${digest(filled)}` : digest(r));
         resolve(r);
       }, this.name);
     });
@@ -342,7 +343,7 @@ export class SimHost implements Hypercalls {
       if (fault) return fault;
       b.disk.read(offset, buf);
       return 0;
-    });
+    }, buf);
   }
   blkWrite(handle: number, offset: number, data: Uint8Array): Promise<HostErrno> {
     const fault = this.faults.errno('blk.write');
@@ -395,9 +396,8 @@ export class SimHost implements Hypercalls {
     const fault = this.faults.errno('host.read');
     return this.later('hostRead', `${handle},${offset},${buf.byteLength}`, this.fileDelay(), () => {
       if (fault) return fault;
-      const n = this.files.read(handle, offset, buf);
-      return n;
-    });
+      return this.files.read(handle, offset, buf);
+    }, buf);
   }
   hostWrite(handle: number, offset: number, data: Uint8Array): Promise<number | HostErrno> {
     const fault = this.faults.errno('host.write');
