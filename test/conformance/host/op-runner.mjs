@@ -1,0 +1,220 @@
+// The host "op runner": a small Node process that performs file system calls
+// on the host, one JSON request per line on stdin, one JSON reply per line on
+// stdout. It is how the host target acts as another user (it switches
+// credentials with setgroups/setgid/setuid before it serves anything) and why
+// every host target has its own cwd, umask and fd table, isolated from the
+// test process. Issue 4's FUSE target reuses it against the mount point.
+//
+// Plain JavaScript (not TypeScript) so it starts in ~50 ms without a loader.
+//
+// Calls go through node:fs. Where node:fs has no equivalent or changes the
+// semantics, the call is made for real through perl's syscall() (perl-base is
+// Essential in Debian), inheriting this process's credentials, cwd and umask;
+// an fd argument is handed over as the helper's stdin, i.e. the same open
+// file description:
+//   lseek       node:fs has none (perl sysseek)
+//   truncate    node opens the file O_RDWR and ftruncates (needs read perm)
+//   ftruncate   node clamps a negative length to 0 (EINVAL expected)
+//   pread/pwrite node treats offset -1 as "current position" (EINVAL expected)
+//   utimensat, futimens  node has no UTIME_NOW/UTIME_OMIT, loses nanoseconds
+//   mknodat, renameat2, mount, umount2   node has none
+//   access with a bad mode  node range-checks it (EINVAL expected)
+//
+// Request:  {"id":1,"op":"open","args":["a",66,420]}
+// Reply:    {"id":1,"ok":3}  or  {"id":1,"err":"ENOENT"}
+// Bytes travel as {"$b64":"..."}.
+import * as fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import * as readline from 'node:readline';
+import { constants as osc } from 'node:os';
+
+const ERRNAMES = new Map(Object.entries(osc.errno).map(([k, v]) => [v, k]));
+
+// Syscall numbers for the perl helper (x86-64 and arm64 generic ABI).
+const NR = process.arch === 'arm64'
+  ? { pread64: 67, pwrite64: 68, truncate: 45, ftruncate: 46, utimensat: 88, mknodat: 33, renameat2: 276, mount: 40, umount2: 39, faccessat: 48 }
+  : { pread64: 17, pwrite64: 18, truncate: 76, ftruncate: 77, utimensat: 280, mknodat: 259, renameat2: 316, mount: 165, umount2: 166, faccessat: 269 };
+const AT_FDCWD = -100;
+const UTIME_NOW = (1 << 30) - 1;
+const UTIME_OMIT = (1 << 30) - 2;
+
+// Arguments: i:INT  s:STRING  h:HEXBYTES  o:OUTLEN (output buffer)  t:S,NS,S,NS (struct timespec[2])
+const PERL = `
+my @a; my $outi = -1;
+for my $x (@ARGV) {
+  my ($k, $v) = split(/:/, $x, 2);
+  if ($k eq 'i') { push @a, int($v); }
+  elsif ($k eq 's') { my $s = "" . $v; push @a, $s; }
+  elsif ($k eq 'h') { my $s = pack("H*", $v); push @a, $s; }
+  elsif ($k eq 'o') { my $s = "\\0" x int($v); $outi = scalar(@a); push @a, $s; }
+  elsif ($k eq 't') { my $s = pack("q4", map { int($_) } split(/,/, $v)); push @a, $s; }
+  elsif ($k eq 'seek') { my ($o, $w) = split(/,/, $v); my $r = sysseek(STDIN, int($o), int($w));
+    if (defined $r) { print "R", ($r + 0); } else { print "E", ($! + 0); } exit 0; }
+}
+my $nr = shift @a; if ($outi >= 0) { $outi--; }
+my $r = syscall($nr, @a);
+if ($r < 0) { print "E", ($! + 0); exit 0; }
+print "R", $r;
+if ($outi >= 0) { print "\\n", unpack("H*", substr($a[$outi], 0, $r)); }
+`;
+
+class SysErr extends Error {
+  constructor(code) {
+    super(code);
+    this.code = code;
+  }
+}
+
+/** Run one system call through perl; fd (if any) becomes the helper's stdin. */
+function perl(args, fd) {
+  const r = spawnSync('perl', ['-e', PERL, ...args], {
+    stdio: [fd === undefined ? 'ignore' : fd, 'pipe', 'pipe'],
+    encoding: 'utf8',
+  });
+  if (r.error) throw r.error;
+  const out = r.stdout;
+  if (out.startsWith('E')) throw new SysErr(ERRNAMES.get(Number(out.slice(1))) ?? `E${out.slice(1)}`);
+  if (!out.startsWith('R')) throw new Error(`perl helper failed: ${r.stderr || out}`);
+  const nl = out.indexOf('\n');
+  if (nl < 0) return { r: Number(out.slice(1)), bytes: null };
+  return { r: Number(out.slice(1, nl)), bytes: Buffer.from(out.slice(nl + 1), 'hex') };
+}
+
+/** EBADF before handing an fd to a helper (spawn would fail differently). */
+function checkFd(fd) {
+  fs.fstatSync(fd);
+}
+
+function ts(t) {
+  if (t === 'now') return [0, UTIME_NOW];
+  if (t === 'omit') return [0, UTIME_OMIT];
+  return [t.sec, t.nsec];
+}
+
+function timesArg(times) {
+  if (times === null) return 'i:0';
+  return `t:${[...ts(times[0]), ...ts(times[1])].join(',')}`;
+}
+
+function split(ns) {
+  const sec = ns / 1000000000n;
+  let nsec = ns % 1000000000n;
+  return nsec < 0n ? { sec: Number(sec - 1n), nsec: Number(nsec + 1000000000n) } : { sec: Number(sec), nsec: Number(nsec) };
+}
+
+function statOut(s) {
+  return {
+    dev: Number(s.dev), ino: Number(s.ino), mode: Number(s.mode), nlink: Number(s.nlink), uid: Number(s.uid),
+    gid: Number(s.gid), rdev: Number(s.rdev), size: Number(s.size), blksize: Number(s.blksize),
+    blocks: Number(s.blocks), atime: split(s.atimeNs), mtime: split(s.mtimeNs), ctime: split(s.ctimeNs),
+  };
+}
+
+const bytes = (d) => (typeof d === 'string' ? Buffer.from(d, 'utf8') : Buffer.from(d.$b64, 'base64'));
+const b64 = (b) => ({ $b64: Buffer.from(b).toString('base64') });
+
+const ops = {
+  init(o) {
+    process.chdir(o.root);
+    process.umask(o.umask ?? 0o022);
+    if (o.uid !== undefined) {
+      process.setgroups(o.groups ?? []);
+      process.setgid(o.gid);
+      process.setuid(o.uid);
+    }
+    return process.pid;
+  },
+  open: (p, flags, mode) => fs.openSync(p, flags, mode ?? 0o666),
+  close: (fd) => fs.closeSync(fd),
+  read(fd, n) {
+    const buf = Buffer.alloc(n);
+    return b64(buf.subarray(0, fs.readSync(fd, buf, 0, n, null)));
+  },
+  write(fd, d) {
+    const buf = bytes(d);
+    return fs.writeSync(fd, buf, 0, buf.length, null);
+  },
+  pread(fd, n, off) {
+    if (off < 0) {
+      checkFd(fd);
+      return b64(perl([`i:${NR.pread64}`, 'i:0', `o:${n}`, `i:${n}`, `i:${off}`], fd).bytes ?? []);
+    }
+    const buf = Buffer.alloc(n);
+    return b64(buf.subarray(0, fs.readSync(fd, buf, 0, n, off)));
+  },
+  pwrite(fd, d, off) {
+    const buf = bytes(d);
+    if (off < 0) {
+      checkFd(fd);
+      return perl([`i:${NR.pwrite64}`, 'i:0', `h:${buf.toString('hex')}`, `i:${buf.length}`, `i:${off}`], fd).r;
+    }
+    return fs.writeSync(fd, buf, 0, buf.length, off);
+  },
+  lseek(fd, off, whence) {
+    checkFd(fd);
+    return perl([`seek:${off},${whence}`], fd).r;
+  },
+  fsync: (fd) => fs.fsyncSync(fd),
+  stat: (p) => statOut(fs.statSync(p, { bigint: true })),
+  lstat: (p) => statOut(fs.lstatSync(p, { bigint: true })),
+  fstat: (fd) => statOut(fs.fstatSync(fd, { bigint: true })),
+  // node:fs range-checks the mode; faccessat(2) answers EINVAL itself.
+  access: (p, mode) => (mode >= 0 && mode <= 7 ? fs.accessSync(p, mode) : void perl([`i:${NR.faccessat}`, `i:${AT_FDCWD}`, `s:${p}`, `i:${mode}`])),
+  mkdir: (p, mode) => void fs.mkdirSync(p, { mode }),
+  rmdir: (p) => fs.rmdirSync(p),
+  unlink: (p) => fs.unlinkSync(p),
+  rename: (a, b) => fs.renameSync(a, b),
+  renameat2: (a, b, flags) => void perl([`i:${NR.renameat2}`, `i:${AT_FDCWD}`, `s:${a}`, `i:${AT_FDCWD}`, `s:${b}`, `i:${flags}`]),
+  link: (a, b) => fs.linkSync(a, b),
+  symlink: (target, p) => fs.symlinkSync(target, p),
+  readlink: (p) => fs.readlinkSync(p, 'utf8'),
+  readdir: (p) => fs.readdirSync(p).sort(),
+  chmod: (p, mode) => fs.chmodSync(p, mode),
+  fchmod: (fd, mode) => fs.fchmodSync(fd, mode),
+  chown: (p, u, g) => fs.chownSync(p, u, g),
+  lchown: (p, u, g) => fs.lchownSync(p, u, g),
+  fchown: (fd, u, g) => fs.fchownSync(fd, u, g),
+  truncate: (p, len) => void perl([`i:${NR.truncate}`, `s:${p}`, `i:${len}`]),
+  ftruncate(fd, len) {
+    if (len >= 0) return fs.ftruncateSync(fd, len);
+    checkFd(fd);
+    perl([`i:${NR.ftruncate}`, 'i:0', `i:${len}`], fd);
+  },
+  utimensat: (p, times, flags) => void perl([`i:${NR.utimensat}`, `i:${AT_FDCWD}`, `s:${p}`, timesArg(times), `i:${flags ?? 0}`]),
+  futimens(fd, times) {
+    checkFd(fd);
+    perl([`i:${NR.utimensat}`, 'i:0', 'i:0', timesArg(times), 'i:0'], fd);
+  },
+  mknod: (p, mode, dev) => void perl([`i:${NR.mknodat}`, `i:${AT_FDCWD}`, `s:${p}`, `i:${mode}`, `i:${dev}`]),
+  statfs(p) {
+    const s = fs.statfsSync(p);
+    return { type: s.type, bsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree };
+  },
+  chdir: (p) => process.chdir(p),
+  getcwd: () => process.cwd(),
+  umask: (m) => process.umask(m),
+  mount: (p, flags, data) => void perl([`i:${NR.mount}`, 's:tmpfs', `s:${p}`, 's:tmpfs', `i:${flags}`, `s:${data}`]),
+  umount: (p, flags) => void perl([`i:${NR.umount2}`, `s:${p}`, `i:${flags}`]),
+  exit: () => setImmediate(() => process.exit(0)),
+};
+
+const FD_OPS = new Set(['close', 'read', 'write', 'pread', 'pwrite', 'lseek', 'fsync', 'fstat', 'fchmod', 'fchown', 'ftruncate', 'futimens']);
+
+const rl = readline.createInterface({ input: process.stdin });
+rl.on('line', (line) => {
+  const { id, op, args } = JSON.parse(line);
+  let reply;
+  try {
+    const f = ops[op];
+    if (f === undefined) throw new SysErr('ENOSYS');
+    // node:fs range-checks descriptors; Linux answers EBADF for any bad fd.
+    if (FD_OPS.has(op) && !(Number.isInteger(args[0]) && args[0] >= 0 && args[0] <= 0x7fffffff)) throw new SysErr('EBADF');
+    const v = f(...args);
+    reply = { id, ok: v === undefined ? null : v };
+  } catch (e) {
+    const code = e && typeof e.code === 'string' ? e.code : 'BUG';
+    reply = { id, err: code, msg: code === 'BUG' || code.startsWith('ERR_') ? String(e && e.stack) : undefined };
+  }
+  process.stdout.write(JSON.stringify(reply) + '\n');
+});
+rl.on('close', () => process.exit(0));

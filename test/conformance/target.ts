@@ -1,0 +1,173 @@
+/**
+ * The conformance suite's view of "something that does file system calls":
+ * a Target. The suite (test/conformance/*.test.ts) and the differential test
+ * (test/differential) are written once against this interface and run on every
+ * registered target (./targets/index.ts): the kernel through the library
+ * frontend, the host through node:fs (the reference), and later the kernel
+ * through the remote, worker and FUSE frontends of issue 4.
+ *
+ * Conventions every adapter keeps:
+ *   - Linux names, argument order and semantics (open(2), rename(2), ...).
+ *   - Failures reject with an object whose `.code` is the errno name
+ *     ('ENOENT'); nothing else about the error is compared.
+ *   - Paths are passed through untouched. `setup()` makes a fresh, empty
+ *     directory (`root`, absolute in the target's namespace, mode 0755) and
+ *     makes it the current directory, so tests use relative paths and build
+ *     absolute ones as `t.root + '/x'`.
+ *   - Data crosses as Uint8Array: `read(fd, n)` returns the bytes read (its
+ *     length is read(2)'s return value), `write(fd, data)` returns the count.
+ *   - Stat is Linux struct stat without the st_ prefix (DESIGN.md), times as
+ *     {sec, nsec}.
+ *
+ * `capabilities` say which optional parts a target can do at all; a test that
+ * needs a missing capability is skipped on that target, and every such gap
+ * is listed with its reason in the DIFFERENCES table of test/README.md.
+ */
+
+export interface Timespec {
+  sec: number;
+  nsec: number;
+}
+
+export interface TStat {
+  dev: number;
+  ino: number;
+  mode: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  rdev: number;
+  size: number;
+  blksize: number;
+  blocks: number;
+  atime: Timespec;
+  mtime: Timespec;
+  ctime: Timespec;
+}
+
+export interface TStatfs {
+  /** f_type magic (TMPFS_MAGIC 0x01021994 for tmpfs). */
+  type: number;
+  bsize: number;
+  blocks: number;
+  bfree: number;
+  bavail: number;
+  files: number;
+  ffree: number;
+}
+
+/** A utimensat time: a value, UTIME_NOW ('now') or UTIME_OMIT ('omit'). */
+export type TimeArg = Timespec | 'now' | 'omit';
+
+export interface Capabilities {
+  /** asUser() works: the target can act with other credentials. */
+  users: boolean;
+  /** mount/umount of a second tmpfs inside root (EROFS, EBUSY, EXDEV tests). */
+  mount: boolean;
+  /** renameat2 with RENAME_NOREPLACE / RENAME_EXCHANGE. */
+  renameat2: boolean;
+  /** mknod of character and block devices (needs CAP_MKNOD on a host). */
+  mknodDevices: boolean;
+  /** The root dir is on a tmpfs (statfs type TMPFS_MAGIC). */
+  tmpfsRoot: boolean;
+}
+
+export interface TargetError {
+  code: string;
+}
+
+/** One target with a fresh root directory, acting with some credentials. */
+export interface Target {
+  /** Target name, e.g. 'kernel', 'host'. */
+  readonly name: string;
+  readonly caps: Capabilities;
+  /** Absolute path of the fresh test directory in this target's namespace. */
+  readonly root: string;
+
+  open(path: string, flags: number, mode?: number): Promise<number>;
+  close(fd: number): Promise<void>;
+  read(fd: number, n: number): Promise<Uint8Array>;
+  write(fd: number, data: Uint8Array | string): Promise<number>;
+  pread(fd: number, n: number, offset: number): Promise<Uint8Array>;
+  pwrite(fd: number, data: Uint8Array | string, offset: number): Promise<number>;
+  lseek(fd: number, offset: number, whence: number): Promise<number>;
+  fsync(fd: number): Promise<void>;
+
+  stat(path: string): Promise<TStat>;
+  lstat(path: string): Promise<TStat>;
+  fstat(fd: number): Promise<TStat>;
+  access(path: string, mode: number): Promise<void>;
+
+  mkdir(path: string, mode: number): Promise<void>;
+  rmdir(path: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  /** renameat2(AT_FDCWD, from, AT_FDCWD, to, flags); needs caps.renameat2. */
+  renameat2(from: string, to: string, flags: number): Promise<void>;
+  link(existing: string, newPath: string): Promise<void>;
+  symlink(target: string, path: string): Promise<void>;
+  readlink(path: string): Promise<string>;
+  /** Entry names without '.' and '..', sorted. */
+  readdir(path: string): Promise<string[]>;
+
+  chmod(path: string, mode: number): Promise<void>;
+  fchmod(fd: number, mode: number): Promise<void>;
+  chown(path: string, uid: number, gid: number): Promise<void>;
+  lchown(path: string, uid: number, gid: number): Promise<void>;
+  fchown(fd: number, uid: number, gid: number): Promise<void>;
+  truncate(path: string, length: number): Promise<void>;
+  ftruncate(fd: number, length: number): Promise<void>;
+  /** utimensat(AT_FDCWD, path, [atime, mtime], flags); null times = both UTIME_NOW. */
+  utimensat(path: string, times: [TimeArg, TimeArg] | null, flags?: number): Promise<void>;
+  /** futimens(fd, times). */
+  futimens(fd: number, times: [TimeArg, TimeArg] | null): Promise<void>;
+
+  mknod(path: string, mode: number, dev: number): Promise<void>;
+  mkfifo(path: string, mode: number): Promise<void>;
+  statfs(path: string): Promise<TStatfs>;
+  chdir(path: string): Promise<void>;
+  getcwd(): Promise<string>;
+  /** umask(2): sets the mask, returns the old one. */
+  umask(mask: number): Promise<number>;
+
+  /** Mount a fresh tmpfs on `path` (MS_RDONLY when readonly); needs caps.mount. */
+  mountTmpfs(path: string, opts?: { readonly?: boolean }): Promise<void>;
+  /** umount2(path, 0). */
+  umount(path: string): Promise<void>;
+
+  /**
+   * The same file system, acting as a process with these credentials (and
+   * umask 022, cwd = root). Needs caps.users. Closed by the parent's teardown.
+   */
+  asUser(uid: number, gid: number, groups?: number[]): Promise<Target>;
+  /** Remove the root directory, unmount what the test mounted, end helpers. */
+  teardown(): Promise<void>;
+}
+
+/** How a target is made: a name, its capabilities, and a fresh instance per test. */
+export interface TargetFactory {
+  readonly name: string;
+  /** False (with a reason) when this target cannot run here at all. */
+  available(): Promise<true | string>;
+  setup(): Promise<Target>;
+}
+
+/** Linux ABI constants the suite uses (numbers, so every target agrees). */
+export const C = {
+  O_RDONLY: 0, O_WRONLY: 1, O_RDWR: 2, O_CREAT: 0o100, O_EXCL: 0o200, O_TRUNC: 0o1000,
+  O_APPEND: 0o2000, O_NONBLOCK: 0o4000, O_DIRECTORY: 0o200000, O_NOFOLLOW: 0o400000, O_CLOEXEC: 0o2000000,
+  S_IFMT: 0o170000, S_IFSOCK: 0o140000, S_IFLNK: 0o120000, S_IFREG: 0o100000, S_IFBLK: 0o60000,
+  S_IFDIR: 0o40000, S_IFCHR: 0o20000, S_IFIFO: 0o10000, S_ISUID: 0o4000, S_ISGID: 0o2000, S_ISVTX: 0o1000,
+  F_OK: 0, X_OK: 1, W_OK: 2, R_OK: 4,
+  SEEK_SET: 0, SEEK_CUR: 1, SEEK_END: 2,
+  AT_FDCWD: -100, AT_SYMLINK_NOFOLLOW: 0x100, AT_REMOVEDIR: 0x200,
+  RENAME_NOREPLACE: 1, RENAME_EXCHANGE: 2,
+  UTIME_NOW: (1 << 30) - 1, UTIME_OMIT: (1 << 30) - 2,
+  MS_RDONLY: 1,
+  TMPFS_MAGIC: 0x01021994,
+} as const;
+
+/** makedev(3) for the small numbers tests use (Linux's new encoding). */
+export function makedev(major: number, minor: number): number {
+  return ((major & 0xfff) << 8) | (minor & 0xff) | ((minor & ~0xff) << 12);
+}

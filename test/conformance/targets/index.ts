@@ -1,0 +1,27 @@
+/**
+ * The target registry: every place the conformance suite and the
+ * differential test can run. Adding a target (issue 4: remote unix socket,
+ * worker async, worker sync, FUSE mount through host node:fs) is one adapter
+ * file plus one line here.
+ *
+ * CONFORMANCE_TARGETS=host,kernel (comma-separated names) restricts a run.
+ */
+import type { TargetFactory } from '../target.ts';
+import { hostTarget } from './host.ts';
+import { kernelTarget } from './kernel.ts';
+
+export const allTargets: TargetFactory[] = [hostTarget, kernelTarget];
+
+/** The reference every differential run compares against. */
+export const referenceTarget: TargetFactory = hostTarget;
+
+export function selectedTargets(): TargetFactory[] {
+  const want = process.env.CONFORMANCE_TARGETS;
+  if (want === undefined || want === '') return allTargets;
+  const names = want.split(',').map((s) => s.trim());
+  return allTargets.filter((t) => names.includes(t.name));
+}
+
+export function targetByName(name: string): TargetFactory | undefined {
+  return allTargets.find((t) => t.name === name);
+}
