@@ -77,4 +77,22 @@ describe('SimNetwork', () => {
     expect(got).toBe(0);
     expect(() => net.attach(new SimHost({ seed: 1 }))).toThrow(/another SimWorld/);
   });
+
+  it('a crashed host loses frames in flight to it and can attach again after reboot', async () => {
+    const world = new SimWorld({ seed: 4 });
+    const a = new SimHost({ world, name: 'a' }), b = new SimHost({ world, name: 'b' });
+    new SimNetwork(world, { latencyNs: 1_000 }).attach(a).attach(b);
+    const got: number[] = [];
+    await world.run(async () => {
+      await a.netifCreate('eth0', () => {});
+      await b.netifCreate('eth0', (f) => got.push(f[0]!));
+      a.netifSend('eth0', new Uint8Array([1]));
+      b.crash();
+      await world.sleep(10_000n);
+      expect(await b.netifCreate('eth0', (f) => got.push(f[0]!))).toMatchObject({ name: 'eth0' });
+      a.netifSend('eth0', new Uint8Array([2]));
+      await world.sleep(10_000n);
+    });
+    expect(got).toEqual([2]);
+  });
 });

@@ -67,8 +67,8 @@ export class SimWorld {
   private halted = false;
   private failure: { err: unknown } | null = null;
   private idleWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
-  /** Called at the start of every pump turn with the next live event (or undefined). */
-  private observers = new Map<(next: SimEvent | undefined) => void, (e: unknown) => void>();
+  /** Called at the start of every pump turn with the next live event (or undefined); true when it settled its run. */
+  private observers = new Map<(next: SimEvent | undefined) => boolean, (e: unknown) => void>();
   /** @internal host names registered in this world. */
   readonly hostNames = new Set<string>();
 
@@ -130,11 +130,11 @@ export class SimWorld {
     const stepLimit = opts.limitSteps === undefined ? undefined : this.steps + opts.limitSteps;
     return new Promise<T>((resolve, reject) => {
       let outcome: { ok: true; v: T } | { ok: false; e: unknown } | null = null;
-      const observer = (next: SimEvent | undefined): void => {
+      const observer = (next: SimEvent | undefined): boolean => {
         if (outcome) {
           this.observers.delete(observer);
           if (outcome.ok) resolve(outcome.v); else reject(outcome.e);
-          return;
+          return true;
         }
         let why: string | null = null;
         if (!next) why = `deadlock: the scenario never settled and no events are pending at t=${this.t}ns`;
@@ -144,7 +144,9 @@ export class SimWorld {
           this.observers.delete(observer);
           if (next) this.halted = true; // stop a free-running clock; run() or resume() restarts it
           reject(new SimStuck(`sim ${why} [seed ${this.seed}] — replay with ANYKERNEL_SEED=${this.seed}`, this.seed));
+          return true;
         }
+        return false;
       };
       this.observers.set(observer, reject);
       this.resume();
@@ -202,8 +204,12 @@ export class SimWorld {
     this.pumpScheduled = false;
     if (this.halted) return;
     const next = this.peek();
-    for (const o of [...this.observers.keys()]) o(next);
+    let settled = false;
+    for (const o of [...this.observers.keys()]) settled = o(next) || settled;
     if (this.halted) return;
+    // A run() just settled: let its caller continue (in this turn's microtasks)
+    // with the world exactly at the settle point, before any further event.
+    if (settled) { this.kick(); return; }
     if (!next) {
       for (const w of this.idleWaiters.splice(0)) w.resolve();
       return;
