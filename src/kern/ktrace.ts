@@ -34,6 +34,14 @@ export class Ktrace {
   }
 }
 
+/** JSON replacer for values JSON cannot show: bigints (signal sets), byte buffers, handlers. */
+function jsonSafe(_key: string, v: unknown): unknown {
+  if (typeof v === 'bigint') return `${v}n`;
+  if (typeof v === 'function') return '<fn>';
+  if (v instanceof Uint8Array) return `<${v.byteLength} bytes>`;
+  return v;
+}
+
 function fmtArg(a: unknown): string {
   if (typeof a === 'string') return JSON.stringify(a.length > 64 ? a.slice(0, 64) + '...' : a);
   if (a instanceof Uint8Array) return `<${a.byteLength} bytes>`;
@@ -41,7 +49,7 @@ function fmtArg(a: unknown): string {
   if (a === undefined) return 'undefined';
   if (typeof a === 'function') return '<fn>';
   try {
-    const s = JSON.stringify(a);
+    const s = JSON.stringify(a, jsonSafe);
     return s === undefined ? String(a) : s.length > 80 ? s.slice(0, 80) + '...' : s;
   } catch {
     return String(a);

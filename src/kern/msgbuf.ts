@@ -29,6 +29,11 @@ export class MsgBuf {
     this.lines.push(line);
   }
 
+  /** Forget every line (syslog(2) SYSLOG_ACTION_CLEAR). */
+  clear(): void {
+    this.lines.length = 0;
+  }
+
   all(): readonly MsgLine[] {
     return this.lines;
   }

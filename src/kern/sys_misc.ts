@@ -14,7 +14,8 @@ export const OS_RELEASE = '0.1.0';
 
 const GRND_NONBLOCK = 1, GRND_RANDOM = 2, GRND_INSECURE = 4;
 const RLIMIT_NOFILE = 7;
-const SYSLOG_ACTION_READ_ALL = 3, SYSLOG_ACTION_SIZE_BUFFER = 10;
+const SYSLOG_ACTION_CLOSE = 0, SYSLOG_ACTION_OPEN = 1, SYSLOG_ACTION_READ_ALL = 3, SYSLOG_ACTION_READ_CLEAR = 4;
+const SYSLOG_ACTION_CLEAR = 5, SYSLOG_ACTION_SIZE_BUFFER = 10;
 
 function procOf(td: Lwp, pid: number): Proc {
   const p = pid === 0 ? td.proc : td.k.procs.get(pid);
@@ -62,7 +63,7 @@ export const miscSyscalls = [
     }
     return old;
   }),
-  defineSyscall('sysctl', -1, ['str', 'any'], (td, name: string, newValue?: string | number) => {
+  defineSyscall('sysctl', -1, ['str', 'any?'], (td, name: string, newValue?: string | number) => {
     const old = td.k.sysctl.read(name);
     if (newValue !== undefined) {
       if (typeof newValue !== 'string' && typeof newValue !== 'number') throw err(EINVAL);
@@ -71,9 +72,30 @@ export const miscSyscalls = [
     return old;
   }),
   defineSyscall('sysctl_list', -1, ['str?'], (td, prefix?: string) => td.k.sysctl.list(prefix ?? '')),
+  // syslog(2): READ_ALL and SIZE_BUFFER are open to everyone (dmesg_restrict=0);
+  // the other actions need CAP_SYSLOG (euid 0 here). Not supported: the
+  // destructive blocking READ (2), console levels (6-8), SIZE_UNREAD (9).
+  // READ_ALL answers the dmesg-formatted text rather than filling a buffer.
   defineSyscall('syslog', 103, ['int'], (td, action: number) => {
     if (action === SYSLOG_ACTION_READ_ALL) return td.k.msgbuf.format();
     if (action === SYSLOG_ACTION_SIZE_BUFFER) return td.k.msgbuf.limit * 128;
+    const priv = td.proc.cred.euid === 0;
+    switch (action) {
+      case SYSLOG_ACTION_CLOSE:
+      case SYSLOG_ACTION_OPEN:
+        if (!priv) throw err(EPERM);
+        return 0;
+      case SYSLOG_ACTION_READ_CLEAR: {
+        if (!priv) throw err(EPERM);
+        const text = td.k.msgbuf.format();
+        td.k.msgbuf.clear();
+        return text;
+      }
+      case SYSLOG_ACTION_CLEAR:
+        if (!priv) throw err(EPERM);
+        td.k.msgbuf.clear();
+        return 0;
+    }
     throw err(EINVAL);
   }),
   defineSyscall('ktrace', -1, ['int', 'int'], (td, pid: number, on: number) => {
