@@ -27,7 +27,7 @@ import * as fs from 'node:fs';
 import { KernelError, errno as E } from '../../kern/errno.ts';
 import type { Sys } from '../library/boot.ts';
 import {
-  FrameReader, FrameType, InBuf, OutBuf, PROTO_VERSION, ProtocolError, bufDirection, decodeValue, emitCall, emitFrame,
+  FrameReader, FrameType, InBuf, OutBuf, PROTO_VERSION, ProtocolError, bufDirection, decodeValue, callFrame, emitFrame, setFrameId,
   encodeValue, errorSchema, fatalSchema, frameTypeName, welcomeSchema, type Frame, type Value, type Welcome,
 } from './protocol.ts';
 import { parseAddress } from './server.ts';
@@ -189,14 +189,19 @@ export class ClientConn {
     this.inFlight++;
   }
 
-  private async request(type: number, name: string, body: Uint8Array, targets: Uint8Array[] = [], data: Uint8Array[] = []): Promise<unknown> {
-    await this.slot(name);
+  private request(type: number, name: string, body: Uint8Array): Promise<unknown> {
+    return this.send(name, (id) => emitFrame(type, id, body), NO_BUFS, NO_BUFS);
+  }
+
+  private async send(name: string, build: (id: number) => Uint8Array, targets: Uint8Array[], data: Uint8Array[]): Promise<unknown> {
+    if (this.inFlight >= (this.welcome?.limits.maxInFlight ?? 1) || this.closedReason !== null) await this.slot(name);
+    else this.inFlight++;
     const id = this.nextId;
     this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
     const done = new Promise<unknown>((resolve, reject) => {
       this.pending.set(id, { name, resolve, reject, targets, ti: 0, toff: 0 });
     });
-    const frames = [emitFrame(type, id, body)];
+    const frames = [build(id)];
     const chunk = this.welcome?.limits.chunk ?? 1 << 20;
     for (const d of data) for (let o = 0; o < d.byteLength; o += chunk) frames.push(emitFrame(FrameType.DATA, id, d.subarray(o, Math.min(o + chunk, d.byteLength))));
     this.tx.send(frames);
@@ -223,31 +228,23 @@ export class ClientConn {
     const w = this.welcome!;
     const big = bigWrite(name, args, w.limits.maxTransfer);
     if (big !== null) return this.splitWrite(ctx, name, args, big);
-    const targets: Uint8Array[] = [];
-    const data: Uint8Array[] = [];
-    const enc = (v: unknown, i: number): unknown => {
-      if (!(v instanceof Uint8Array)) return v;
-      const dir = bufDirection(name, i);
-      if (dir === 'out') {
-        targets.push(v);
-        return new OutBuf(v.byteLength);
-      }
-      if (dir === 'inout') targets.push(v);
-      if (v.byteLength > w.limits.inline) {
-        data.push(v);
-        return new InBuf(v.byteLength);
-      }
-      return v;
-    };
-    const wire = args.map((a, i) => (Array.isArray(a) ? a.map((x) => enc(x, i)) : enc(a, i)));
-    let body: Uint8Array;
+    let targets = NO_BUFS, data = NO_BUFS;
+    let wire = args;
+    // Only calls with buffer arguments need rewriting (most calls have none).
+    if (args.some(isBufArg)) {
+      targets = [];
+      data = [];
+      const inline = w.limits.inline;
+      wire = args.map((a, i) => (Array.isArray(a) ? a.map((x) => wireBuf(x, name, i, inline, targets, data)) : wireBuf(a, name, i, inline, targets, data)));
+    }
+    let frame: Uint8Array;
     try {
-      body = emitCall(ctx, id, wire);
+      frame = callFrame(0, ctx, id, wire);
     } catch {
       throw new KernelError(E.EFAULT, name); // an argument the protocol cannot carry (a function...)
     }
-    if (body.byteLength + 12 > w.limits.maxFrame) throw new KernelError(E.E2BIG, name);
-    return this.request(FrameType.CALL, name, body, targets, data);
+    if (frame.byteLength > w.limits.maxFrame) throw new KernelError(E.E2BIG, name);
+    return this.send(name, (cid) => setFrameId(frame, cid), targets, data);
   }
 
   /** write/pwrite of more than maxTransfer bytes: consecutive calls, stopping at a short count. */
@@ -294,6 +291,28 @@ export class ClientConn {
   close(): void {
     this.tx.close();
   }
+}
+
+const NO_BUFS: Uint8Array[] = [];
+
+function isBufArg(a: unknown): boolean {
+  return a instanceof Uint8Array || (Array.isArray(a) && a.length > 0 && a[0] instanceof Uint8Array);
+}
+
+/** How one buffer argument travels: OutBuf (length only), inline bytes, or InBuf + DATA frames. */
+function wireBuf(v: unknown, name: string, i: number, inline: number, targets: Uint8Array[], data: Uint8Array[]): unknown {
+  if (!(v instanceof Uint8Array)) return v;
+  const dir = bufDirection(name, i);
+  if (dir === 'out') {
+    targets.push(v);
+    return new OutBuf(v.byteLength);
+  }
+  if (dir === 'inout') targets.push(v);
+  if (v.byteLength > inline) {
+    data.push(v);
+    return new InBuf(v.byteLength);
+  }
+  return v;
 }
 
 function bigWrite(name: string, args: unknown[], max: number): number | null {

@@ -18,6 +18,9 @@
  * pread, readv, getrandom...) travels as its length only (`OutBuf`); a large
  * in-buffer travels as its length (`InBuf`) followed by DATA frames.
  *
+ * Host-side code: it uses node's Buffer for pooled allocation (a browser
+ * host would swap in a Uint8Array writer).
+ *
  * Not supported: values other than undefined, null, booleans, numbers,
  * bigints, strings, Uint8Array, arrays and plain objects (functions, Maps,
  * class instances lose their prototype and arrive as plain objects).
@@ -88,15 +91,9 @@ export interface Frame {
 
 /** The whole frame, length prefix included. */
 export function emitFrame(type: number, id: number, body: Uint8Array, flags = 0): Uint8Array {
-  const out = new Uint8Array(HEADER_SIZE + body.byteLength);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, HEADER_SIZE - 4 + body.byteLength, true);
-  dv.setUint8(4, PROTO_VERSION);
-  dv.setUint8(5, type);
-  dv.setUint16(6, flags, true);
-  dv.setUint32(8, id, true);
-  out.set(body, HEADER_SIZE);
-  return out;
+  const w = new Writer(HEADER_SIZE + body.byteLength, true);
+  w.bytes(body);
+  return w.frame(type, id, flags);
 }
 
 /** Parse one complete frame (length prefix included). */
@@ -207,43 +204,68 @@ export const MAX_DEPTH = 32;
 const te = new TextEncoder();
 const td = new TextDecoder('utf-8', { fatal: true });
 
-/** Growable little-endian writer. */
+/**
+ * Growable little-endian writer. Backed by node Buffers: small ones come
+ * from Node's slab pool, which makes a small frame far cheaper than a fresh
+ * ArrayBuffer (frames are allocated per call). A writer may reserve the frame
+ * header up front so `frame()` finishes a frame in place, without a copy.
+ */
 export class Writer {
-  buf: Uint8Array;
-  dv: DataView;
-  pos = 0;
+  buf: Buffer;
+  pos: number;
 
-  constructor(size = 256) {
-    this.buf = new Uint8Array(size);
-    this.dv = new DataView(this.buf.buffer);
+  constructor(size = 256, reserveHeader = false) {
+    this.buf = Buffer.allocUnsafe(size);
+    this.pos = reserveHeader ? HEADER_SIZE : 0;
   }
 
   private need(n: number): void {
     if (this.pos + n <= this.buf.byteLength) return;
     let size = this.buf.byteLength * 2;
     while (size < this.pos + n) size *= 2;
-    const nb = new Uint8Array(size);
-    nb.set(this.buf.subarray(0, this.pos));
+    const nb = Buffer.allocUnsafe(size);
+    this.buf.copy(nb, 0, 0, this.pos);
     this.buf = nb;
-    this.dv = new DataView(nb.buffer);
   }
-  u8(v: number): void { this.need(1); this.dv.setUint8(this.pos, v); this.pos += 1; }
-  u16(v: number): void { this.need(2); this.dv.setUint16(this.pos, v, true); this.pos += 2; }
-  u32(v: number): void { this.need(4); this.dv.setUint32(this.pos, v, true); this.pos += 4; }
-  i32(v: number): void { this.need(4); this.dv.setInt32(this.pos, v, true); this.pos += 4; }
-  f64(v: number): void { this.need(8); this.dv.setFloat64(this.pos, v, true); this.pos += 8; }
-  i64(v: bigint): void { this.need(8); this.dv.setBigInt64(this.pos, v, true); this.pos += 8; }
+  u8(v: number): void { this.need(1); this.buf[this.pos++] = v; }
+  u16(v: number): void { this.need(2); this.buf.writeUInt16LE(v, this.pos); this.pos += 2; }
+  u32(v: number): void { this.need(4); this.buf.writeUInt32LE(v, this.pos); this.pos += 4; }
+  i32(v: number): void { this.need(4); this.buf.writeInt32LE(v, this.pos); this.pos += 4; }
+  f64(v: number): void { this.need(8); this.buf.writeDoubleLE(v, this.pos); this.pos += 8; }
+  i64(v: bigint): void { this.need(8); this.buf.writeBigInt64LE(v, this.pos); this.pos += 8; }
   bytes(b: Uint8Array): void { this.need(b.byteLength); this.buf.set(b, this.pos); this.pos += b.byteLength; }
   str(s: string): void {
-    // Worst case 3 bytes per UTF-16 unit; encodeInto writes in place.
+    // Worst case 3 bytes per UTF-16 unit.
     this.need(4 + s.length * 3);
-    const r = te.encodeInto(s, this.buf.subarray(this.pos + 4));
-    this.dv.setUint32(this.pos, r.written, true);
-    this.pos += 4 + r.written;
+    const n = this.buf.write(s, this.pos + 4, 'utf8');
+    this.buf.writeUInt32LE(n, this.pos);
+    this.pos += 4 + n;
   }
   done(): Uint8Array {
-    return this.buf.subarray(0, this.pos);
+    return new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.pos);
   }
+  /** Finish a frame whose header space was reserved: the whole frame, length prefix included. */
+  frame(type: number, id: number, flags = 0): Uint8Array {
+    const b = this.buf;
+    b.writeUInt32LE(this.pos - 4, 0);
+    b[4] = PROTO_VERSION;
+    b[5] = type;
+    b.writeUInt16LE(flags, 6);
+    b.writeUInt32LE(id, 8);
+    return new Uint8Array(b.buffer, b.byteOffset, this.pos);
+  }
+}
+
+/** May this frame's ArrayBuffer be transferred (it views the whole buffer, not a pooled slab)? */
+export function ownsBuffer(f: Uint8Array): boolean {
+  return f.byteOffset === 0 && f.byteLength === f.buffer.byteLength && !(f.buffer instanceof SharedArrayBuffer);
+}
+
+/** A frame whose body is one value. */
+export function valueFrame(type: number, id: number, v: unknown): Uint8Array {
+  const w = new Writer(256, true);
+  writeValue(w, v);
+  return w.frame(type, id);
 }
 
 const I64_MIN = -(1n << 63n), I64_MAX = (1n << 63n) - 1n;
@@ -371,7 +393,7 @@ export function readValue(r: Reader, depth = 0): Value {
     case T_STR: return r.str();
     case T_BYTES: {
       const n = r.u32();
-      return r.bytes(n).slice();
+      return new Uint8Array(r.bytes(n)); // a copy, and a plain Uint8Array even if the frame is a Buffer
     }
     case T_OUTBUF: return new OutBuf(r.u32());
     case T_INBUF: return new InBuf(r.u32());
@@ -416,6 +438,24 @@ export function emitCall(ctx: number, sysId: number, args: unknown[]): Uint8Arra
   w.u16(sysId);
   writeValue(w, args);
   return w.done();
+}
+
+/** Patch the call id of a finished frame (the id is assigned when the call is sent). */
+export function setFrameId(frame: Uint8Array, id: number): Uint8Array {
+  frame[8] = id & 0xff;
+  frame[9] = (id >>> 8) & 0xff;
+  frame[10] = (id >>> 16) & 0xff;
+  frame[11] = (id >>> 24) & 0xff;
+  return frame;
+}
+
+/** A whole CALL frame (header included), built in one buffer. */
+export function callFrame(id: number, ctx: number, sysId: number, args: unknown[]): Uint8Array {
+  const w = new Writer(128, true);
+  w.u32(ctx);
+  w.u16(sysId);
+  writeValue(w, args);
+  return w.frame(FrameType.CALL, id);
 }
 
 export interface CallBody {
@@ -485,16 +525,18 @@ export const errorSchema = z.object({
 export const fatalSchema = z.object({ code: z.string(), message: z.string() });
 
 /** One zod schema per arg kind (after OutBuf/InBuf placeholders became buffers). */
+// zod's .int() means *safe* integer; the syscall table's int/uint/fd accept any integer (as syscall.ts checks).
+const anyInt = z.number().refine(Number.isInteger);
 const KIND_SCHEMAS: Record<ArgKind, z.ZodType> = {
-  int: z.number().int(),
-  uint: z.number().int().nonnegative(),
-  fd: z.number().int(),
+  int: anyInt,
+  uint: anyInt.refine((n) => n >= 0),
+  fd: anyInt,
   off: z.union([z.number().int(), z.bigint()]),
   path: z.union([z.string(), u8a]),
   str: z.string(),
   buf: u8a,
   bufs: z.array(u8a).max(1024),
-  ints: z.array(z.number().int()).max(65536),
+  ints: z.array(anyInt).max(65536),
   obj: z.record(z.string(), valueSchema),
   any: valueSchema,
 };
@@ -522,12 +564,13 @@ export function argsValidator(specs: readonly ArgSpec[]): ArgsValidator {
   const parts = specs.map((s) => {
     const opt = s.endsWith('?');
     const kind = (opt ? s.slice(0, -1) : s) as ArgKind;
-    return { kind, schema: opt ? KIND_SCHEMAS[kind].optional() : KIND_SCHEMAS[kind] };
+    return { kind, optional: opt, schema: opt ? KIND_SCHEMAS[kind].optional() : KIND_SCHEMAS[kind] };
   });
   return (args) => {
     if (args.length > parts.length) return 22;
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i]!;
+      if (args[i] === undefined && !p.optional) return p.kind === 'fd' ? 9 : p.kind === 'buf' || p.kind === 'path' ? 14 : 22;
       if (!p.schema.safeParse(args[i]).success) return kindErrno(p.kind);
     }
     return 0;

@@ -32,7 +32,7 @@ import { invokeSyscall } from '../../kern/syscall.ts';
 import { KernelError, errno as E } from '../../kern/errno.ts';
 import {
   DEFAULT_LIMITS, FrameType, InBuf, OutBuf, ProtocolError, Writer, argsValidator, bufDirection, decodeValue, emitFrame,
-  encodeValue, exitSchema, forkSchema, frameTypeName, helloSchema, outBytesUsed, parseCall, writeValue,
+  encodeValue, exitSchema, forkSchema, frameTypeName, helloSchema, outBytesUsed, parseCall, valueFrame, writeValue,
   type ArgsValidator, type BufDir, type Frame, type Limits, type Value,
 } from './protocol.ts';
 
@@ -172,6 +172,8 @@ export class ServerConn {
   private readonly needToken: boolean;
   /** Process contexts of this connection: ctx 0 is its main process. */
   readonly procs = new Map<number, Proc>();
+  /** Contexts that exited through EXIT, reaped at teardown if their parent did not. */
+  private readonly zombies = new Set<Proc>();
   private nextCtx = 1;
   private inFlight = 0;
   private readonly pendingIn = new Map<number, PendingIn>();
@@ -238,7 +240,7 @@ export class ServerConn {
       // Children (later contexts) first, so no process is orphaned to init.
       const procs = [...this.procs.values()].reverse();
       for (const p of procs) await k.exitProc(p, STATUS_KILLED);
-      for (const p of procs) if (p.state === 'zombie') k.reap(p);
+      for (const p of [...procs, ...this.zombies]) if (p.state === 'zombie') k.reap(p);
       // A context's own children that it did not reap are zombies of init now.
       for (const p of [...k.procs.values()]) if (p.state === 'zombie' && p.parent === k.initproc && p.comm.startsWith('sysproxy')) k.reap(p);
     } catch (e) {
@@ -416,16 +418,17 @@ export class ServerConn {
       for (const p of pieces) for (let o = 0; o < p.byteLength; o += lim.chunk) frames.push(emitFrame(FrameType.DATA, id, p.subarray(o, Math.min(o + lim.chunk, p.byteLength))));
       outsValue = pieces.map((p) => p.byteLength);
     }
-    let body: Uint8Array;
+    let frame: Uint8Array;
     try {
-      const w = new Writer(64 + (outsValue === null || typeof (outsValue as unknown[])[0] === 'number' ? 0 : bytes));
+      const w = new Writer(128 + (outsValue === null || typeof (outsValue as unknown[])[0] === 'number' ? 0 : bytes), true);
       writeValue(w, [result as Value, outsValue]);
-      body = w.done();
-    } catch (e) {
+      frame = w.frame(FrameType.REPLY, id);
+    } catch {
       return this.sendError(id, new KernelError(E.EOVERFLOW, 'sysproxy'));
     }
-    if (body.byteLength + 12 > lim.maxFrame && !this.inlineAll) return this.sendError(id, new KernelError(E.EOVERFLOW, 'sysproxy'));
-    frames.push(emitFrame(FrameType.REPLY, id, body));
+    // A result too big for one frame (a huge ps listing) is an error, not a broken connection.
+    if (frame.byteLength > lim.maxFrame && !this.inlineAll) return this.sendError(id, new KernelError(E.EOVERFLOW, 'sysproxy'));
+    frames.push(frame);
     this.send(frames);
   }
 
@@ -433,7 +436,7 @@ export class ServerConn {
     const v: Record<string, Value> = { errno: e.errno, syscall: e.syscall };
     if (e.path !== undefined) v.path = e.path;
     if (e.dest !== undefined) v.dest = e.dest;
-    this.send([emitFrame(FrameType.ERROR, id, encodeValue(v))]);
+    this.send([valueFrame(FrameType.ERROR, id, v)]);
   }
 
   private fork(f: Frame): void {
@@ -450,7 +453,7 @@ export class ServerConn {
     }
     const ctx = this.nextCtx++;
     this.procs.set(ctx, child);
-    this.send([emitFrame(FrameType.REPLY, f.id, encodeValue([{ ctx, pid: child.pid }, null]))]);
+    this.send([valueFrame(FrameType.REPLY, f.id, ([{ ctx, pid: child.pid }, null]))]);
   }
 
   private async exit(f: Frame): Promise<void> {
@@ -462,9 +465,9 @@ export class ServerConn {
     const k = this.service.kernel.kernel;
     this.procs.delete(ctx);
     await k.exitProc(p, (status & 0xff) << 8);
-    // The parent is this connection (no wait4 through the proxy): reap at once.
-    if (p.state === 'zombie') k.reap(p);
-    this.send([emitFrame(FrameType.REPLY, f.id, encodeValue([0, null]))]);
+    // It stays a zombie for its parent's wait4; teardown reaps what is left.
+    this.zombies.add(p);
+    this.send([valueFrame(FrameType.REPLY, f.id, ([0, null]))]);
   }
 
   private async halt(f: Frame): Promise<void> {
@@ -472,7 +475,7 @@ export class ServerConn {
     if (p === null || p.cred.euid !== 0) return this.sendError(f.id, new KernelError(E.EPERM, 'halt'));
     this.service.log(`${this.label}: halt requested by pid ${p.pid}`);
     // Answer first: halting closes this connection too.
-    this.send([emitFrame(FrameType.REPLY, f.id, encodeValue([0, null]))]);
+    this.send([valueFrame(FrameType.REPLY, f.id, ([0, null]))]);
     await this.service.halt();
   }
 }

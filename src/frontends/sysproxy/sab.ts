@@ -1,0 +1,66 @@
+/**
+ * The SharedArrayBuffer exchange behind the synchronous client: one request
+ * at a time, the caller blocked in Atomics.wait while the kernel's thread
+ * serves it.
+ *
+ * Layout of the SharedArrayBuffer (little-endian Int32 slots, then data):
+ *
+ *     0   state   IDLE | REQ | BUSY | RESP | NEED | CLOSED | MOVED
+ *     4   length  bytes of the frame in the data area (or, with NEED, the size needed)
+ *     8   reserved
+ *     12  reserved
+ *     16  data    one sysproxy frame (protocol.ts), length prefix included
+ *
+ * Client: writes a frame, length, state=REQ, notify; waits while REQ/BUSY.
+ * Server: sees REQ, copies the frame out, state=BUSY, serves it, writes the
+ * one reply frame, state=RESP, notify. The client copies the reply and sets
+ * IDLE. A reply larger than the data area is announced with NEED (length =
+ * bytes needed): the client makes a bigger buffer and posts it on the side
+ * MessagePort ('grow'); the server moves over (the old buffer's state becomes
+ * MOVED) and writes the reply there. A request larger than the area makes the
+ * client grow first. CLOSED: the server side has gone (kernel halted).
+ */
+
+export const SAB_HEADER = 16;
+export const DEFAULT_SAB_DATA = 1024 * 1024;
+
+export const S_IDLE = 0, S_REQ = 1, S_BUSY = 2, S_RESP = 3, S_NEED = 4, S_CLOSED = 5, S_MOVED = 6;
+
+/** One mapping of an exchange buffer. */
+export class SabArea {
+  readonly sab: SharedArrayBuffer;
+  readonly ctl: Int32Array;
+  readonly data: Uint8Array;
+
+  constructor(sab: SharedArrayBuffer) {
+    if (!(sab instanceof SharedArrayBuffer) || sab.byteLength <= SAB_HEADER) throw new TypeError('exchange buffer must be a SharedArrayBuffer larger than its header');
+    this.sab = sab;
+    this.ctl = new Int32Array(sab, 0, 4);
+    this.data = new Uint8Array(sab, SAB_HEADER);
+  }
+
+  static create(dataBytes: number, state = S_IDLE): SabArea {
+    const a = new SabArea(new SharedArrayBuffer(SAB_HEADER + dataBytes));
+    Atomics.store(a.ctl, 0, state);
+    return a;
+  }
+
+  get capacity(): number {
+    return this.data.byteLength;
+  }
+
+  state(): number {
+    return Atomics.load(this.ctl, 0);
+  }
+
+  setState(s: number): void {
+    Atomics.store(this.ctl, 0, s);
+    Atomics.notify(this.ctl, 0);
+  }
+}
+
+/** Messages on the side port of a sync exchange (client → server). */
+export interface GrowMessage {
+  type: 'grow';
+  sab: SharedArrayBuffer;
+}

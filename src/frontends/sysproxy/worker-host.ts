@@ -1,0 +1,189 @@
+/**
+ * The kernel side of the worker transport: runs inside a worker_thread
+ * (loaded by worker-main.mjs with tsx registered), boots a kernel and serves
+ * it to the parent thread through the same SysproxyService the socket server
+ * uses:
+ *
+ *   - 'connect' {port}: an async connection; every message on the port is
+ *     one frame (a Uint8Array whose buffer is transferred);
+ *   - 'sync' {sab, port}: a synchronous connection over a SharedArrayBuffer
+ *     exchange (sab.ts), served with Atomics.waitAsync so the kernel's event
+ *     loop keeps running; `port` carries 'grow' messages;
+ *   - 'halt': shut the kernel down and answer 'halted' with the leak report.
+ *
+ * Messages to the parent: 'ready' {pid of init} after boot, 'error'
+ * {message} when boot fails, 'halted' {report}.
+ */
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { boot } from '../library/boot.ts';
+import { SysproxyService, type ServerConn } from './service.ts';
+import { ownsBuffer, parseFrame, ProtocolError, type Limits } from './protocol.ts';
+
+// Atomics.waitAsync (Node ≥ 16) is missing from the es2023 lib typings.
+declare global {
+  interface Atomics {
+    waitAsync(a: Int32Array, index: number, value: number, timeout?: number): { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
+  }
+}
+import { SabArea, S_IDLE, S_BUSY, S_CLOSED, S_MOVED, S_NEED, S_REQ, S_RESP, type GrowMessage } from './sab.ts';
+
+export interface WorkerKernelData {
+  components?: string[];
+  limits?: Partial<Limits>;
+  cred?: { uid: number; gid: number; groups?: number[] };
+  allowSetcred?: boolean;
+}
+
+/** Serve one async connection over a MessagePort. */
+function servePort(svc: SysproxyService, port: MessagePort): void {
+  let conn: ServerConn | null = null;
+  conn = svc.accept({
+    send: (frames) => {
+      for (const f of frames) port.postMessage(f, ownsBuffer(f) ? [f.buffer as ArrayBuffer] : []);
+    },
+    close: () => port.close(),
+  }, 'worker');
+  port.on('message', (m: unknown) => {
+    if (!(m instanceof Uint8Array)) return conn!.protocolError(new ProtocolError('EPROTO', 'port message is not a frame (Uint8Array)'));
+    let f;
+    try {
+      f = parseFrame(m, svc.limits.maxFrame);
+    } catch (e) {
+      return conn!.protocolError(e);
+    }
+    conn!.receive(f);
+  });
+  port.on('close', () => conn!.lost('port closed'));
+}
+
+/** Serve one synchronous client over a SharedArrayBuffer exchange. */
+class SyncPeer {
+  private area: SabArea;
+  private readonly conn: ServerConn;
+  private readonly svc: SysproxyService;
+  /** A reply waiting for a bigger buffer. */
+  private pendingOut: Uint8Array | null = null;
+  private closed = false;
+
+  constructor(svc: SysproxyService, sab: SharedArrayBuffer, port: MessagePort) {
+    this.svc = svc;
+    this.area = new SabArea(sab);
+    this.conn = svc.accept({
+      send: (frames) => this.reply(frames),
+      close: () => {
+        this.closed = true;
+        // Leave an unread reply (a FATAL) for the client; it sees CLOSED on its next call.
+        if (this.area.state() === S_IDLE) this.area.setState(S_CLOSED);
+      },
+    }, 'sync', { inlineAll: true });
+    port.on('message', (m: GrowMessage) => {
+      if (m?.type !== 'grow' || !(m.sab instanceof SharedArrayBuffer)) return;
+      const old = this.area;
+      this.area = new SabArea(m.sab);
+      if (this.pendingOut !== null) {
+        const out = this.pendingOut;
+        this.pendingOut = null;
+        this.write(out);
+      }
+      old.setState(S_MOVED); // wakes the loop's wait on the old buffer
+    });
+    port.on('close', () => this.shut('port closed'));
+    void this.loop();
+  }
+
+  private shut(reason: string): void {
+    if (this.closed && !this.conn.open) return;
+    this.closed = true;
+    this.conn.lost(reason);
+    this.area.setState(S_CLOSED);
+  }
+
+  private write(frame: Uint8Array): void {
+    const a = this.area;
+    a.data.set(frame);
+    Atomics.store(a.ctl, 1, frame.byteLength);
+    a.setState(S_RESP);
+  }
+
+  private reply(frames: Uint8Array[]): void {
+    // inlineAll: one frame per request (REPLY, ERROR, WELCOME or FATAL).
+    let frame = frames[0]!;
+    if (frames.length > 1) {
+      const n = frames.reduce((s, f) => s + f.byteLength, 0);
+      frame = new Uint8Array(n);
+      let o = 0;
+      for (const f of frames) { frame.set(f, o); o += f.byteLength; }
+    }
+    if (frame.byteLength > this.area.capacity) {
+      this.pendingOut = frame;
+      Atomics.store(this.area.ctl, 1, frame.byteLength);
+      this.area.setState(S_NEED);
+      return;
+    }
+    this.write(frame);
+  }
+
+  private async loop(): Promise<void> {
+    for (;;) {
+      const a = this.area;
+      const s = a.state();
+      if (s === S_REQ) {
+        if (this.closed || this.svc.halted) {
+          this.shut('closed');
+          return;
+        }
+        const len = Atomics.load(a.ctl, 1);
+        const bytes = a.data.slice(0, Math.min(len, a.capacity));
+        Atomics.store(a.ctl, 0, S_BUSY);
+        try {
+          this.conn.receive(parseFrame(bytes, Infinity));
+        } catch (e) {
+          this.conn.protocolError(e);
+        }
+        continue;
+      }
+      if (s === S_CLOSED) return;
+      if (s === S_MOVED) continue; // this.area was replaced
+      const r = Atomics.waitAsync(a.ctl, 0, s);
+      if (r.async) await r.value;
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const port = parentPort;
+  if (port === null) throw new Error('worker-host.ts must run in a worker_thread');
+  const data = (workerData ?? {}) as WorkerKernelData;
+  let svc: SysproxyService;
+  try {
+    const k = await boot(data.components !== undefined ? { components: data.components } : {});
+    svc = new SysproxyService(k, {
+      ...(data.limits ? { limits: data.limits } : {}),
+      ...(data.cred ? { cred: data.cred } : {}),
+      allowSetcred: data.allowSetcred ?? false,
+    });
+  } catch (e) {
+    port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) });
+    return;
+  }
+  port.on('message', (m: { type: string; port?: MessagePort; sab?: SharedArrayBuffer }) => {
+    switch (m?.type) {
+      case 'connect':
+        if (m.port) servePort(svc, m.port);
+        return;
+      case 'sync':
+        if (m.port && m.sab) new SyncPeer(svc, m.sab, m.port);
+        return;
+      case 'halt':
+        void svc.halt().then((report) => {
+          port.postMessage({ type: 'halted', report });
+          // Sync peers may be parked in Atomics.waitAsync: end the thread outright.
+          setImmediate(() => process.exit(0));
+        });
+        return;
+    }
+  });
+  port.postMessage({ type: 'ready', pid: svc.kernel.kernel.initproc.pid });
+}
+
+void main();
