@@ -168,6 +168,16 @@ describe('SimHost virtual time', () => {
     expect(sim.hashLog().some((e) => e.call === 'panic')).toBe(true);
   });
 
+  it('a panic thrown out of an upcall rejects run() once, with no uncaught error', async () => {
+    const sim = new SimHost({ seed: 12 });
+    const r = sim.run(async () => {
+      sim.timerStart(5n, () => sim.panic('in a callout'));
+      await sleep(sim, 10n);
+    });
+    await expect(r).rejects.toThrow(/in a callout/);
+    expect(sim.hashLog().map((e) => e.call)).toContain('upcall:threw');
+  });
+
   it('exit is recorded', () => {
     const sim = new SimHost({ seed: 1 });
     sim.exit(3);

@@ -154,7 +154,8 @@ export class SimHost implements Hypercalls {
   /**
    * The machine loses power: every disk drops its unflushed writes (or keeps
    * some, per `keep`, see disk.ts), all of this host's queued events (timers,
-   * tasks, I/O completions, frames in flight to it) vanish, handles close and
+   * tasks, I/O completions, frames in flight to it, scripted console input
+   * not yet delivered) vanish, handles close and
    * interfaces detach. Promises of hypercalls in flight never settle: stop
    * using the old kernel and boot a new one on this host. Returns the number
    * of writes dropped.

@@ -65,7 +65,8 @@ export class SimWorld {
   private readonly sched: Rng;
   private pumpScheduled = false;
   private halted = false;
-  private failure: { err: unknown } | null = null;
+  /** The first fatal failure; `reported` once some run()/idle() waiter was rejected with it. */
+  private failure: { err: unknown; reported: boolean } | null = null;
   private idleWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   /** Called at the start of every pump turn with the next live event (or undefined); true when it settled its run. */
   private observers = new Map<(next: SimEvent | undefined) => boolean, (e: unknown) => void>();
@@ -183,9 +184,10 @@ export class SimWorld {
    * idle() calls reject at once. Returns true when someone was waiting.
    */
   fail(err: unknown): boolean {
-    if (!this.failure) this.failure = { err };
+    if (!this.failure) this.failure = { err, reported: false };
     this.halted = true;
     const waiting = this.observers.size + this.idleWaiters.length > 0;
+    if (waiting && this.failure.err === err) this.failure.reported = true;
     for (const reject of this.observers.values()) reject(err);
     this.observers.clear();
     for (const w of this.idleWaiters.splice(0)) w.reject(err);
@@ -223,6 +225,10 @@ export class SimWorld {
       next.fn();
     } catch (err) {
       this.log.append(this.t, next.owner, 'upcall:threw', '', String(err));
+      // A panic already rejected the waiting run(); do not report it twice.
+      const f = this.failure;
+      if (f !== null && f.err === err && f.reported) return;
+      // Nobody waits for the world: surface the failure as an uncaught exception.
       if (!this.fail(err)) throw err;
       return;
     }
