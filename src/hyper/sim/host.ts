@@ -129,6 +129,8 @@ export class SimHost implements Hypercalls {
   idle(): Promise<void> { return this.world.idle(); }
   run<T>(scenario: () => Promise<T> | T, opts?: RunOptions): Promise<T> { return this.world.run(scenario, opts); }
   advance(ns: bigint | number): Promise<void> { return this.world.advance(ns); }
+  /** Resolve after `ns` of virtual time (a test-side wait, not a hypercall; not logged). */
+  sleep(ns: bigint | number): Promise<void> { return this.world.sleep(ns, this.name); }
   dispose(): void { this.world.dispose(); }
   hashLog(): readonly HashLogEntry[] { return this.world.log.entries(); }
   hash(): string { return this.world.log.hash(); }

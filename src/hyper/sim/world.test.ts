@@ -85,6 +85,18 @@ describe('SimWorld properties', () => {
     expect(fired).toEqual([5n, 10n, 11n]);
   });
 
+  it('cancelled events do not pile up in the queue', async () => {
+    const w = new SimWorld({ seed: 1 });
+    for (let i = 0; i < 10_000; i++) w.cancel(w.enqueue(1_000_000n + BigInt(i), () => {}, 'x'));
+    const keep: bigint[] = [];
+    w.enqueue(5n, () => keep.push(w.now), 'x');
+    expect(w.pending()).toBe(1);
+    expect(w.heapSize).toBeLessThan(2_100);
+    await w.idle();
+    expect(keep).toEqual([5n]);
+    expect(w.now).toBe(5n);
+  });
+
   it('an upcall that throws fails the run with that error', async () => {
     const w = new SimWorld({ seed: 1 });
     const r = w.run(async () => {

@@ -60,6 +60,8 @@ export class SimWorld {
   private t = 0n;
   private heap: SimEvent[] = [];
   private liveCount = 0;
+  /** Cancelled events still in the heap (lazy deletion; compacted when they dominate). */
+  private deadCount = 0;
   private seq = 0;
   private steps = 0;
   private readonly sched: Rng;
@@ -99,7 +101,15 @@ export class SimWorld {
     if (!ev.live) return;
     ev.live = false;
     this.liveCount--;
+    // A kernel that re-arms timers forever (callouts, TCP retransmit) must not grow the heap forever.
+    if (++this.deadCount > 1024 && this.deadCount > this.liveCount) this.compact();
   }
+  private compact(): void {
+    this.heap = this.heap.filter((e) => e.live).sort((a, b) => (before(a, b) ? -1 : 1)); // sorted => a valid heap
+    this.deadCount = 0;
+  }
+  /** Entries in the heap, cancelled ones included (for tests of compaction). */
+  get heapSize(): number { return this.heap.length; }
   /** Cancel every queued event of one host; returns how many. */
   cancelOwner(owner: string): number {
     let n = 0;
@@ -176,6 +186,7 @@ export class SimWorld {
     for (const ev of this.heap) ev.live = false;
     this.heap = [];
     this.liveCount = 0;
+    this.deadCount = 0;
   }
 
   /**
@@ -237,7 +248,7 @@ export class SimWorld {
 
   // ---- binary heap -------------------------------------------------------
   private peek(): SimEvent | undefined {
-    while (this.heap.length > 0 && !this.heap[0]!.live) this.pop();
+    while (this.heap.length > 0 && !this.heap[0]!.live) { this.pop(); this.deadCount--; }
     return this.heap[0];
   }
   private push(ev: SimEvent): void {
