@@ -68,6 +68,11 @@ export interface FileOps<D = unknown> {
   truncate?(fp: File<D>, td: Lwp, length: number): Promise<void> | void;
   /** Called when F_SETFL changes status flags (O_NONBLOCK, O_APPEND...). */
   setFlags?(fp: File<D>, flags: number): void;
+  /**
+   * A descriptor for this file is being closed by td's process (every close,
+   * not only the last): POSIX record locks are released here (fcntl(2)).
+   */
+  closefd?(fp: File<D>, td: Lwp | null): void;
   /** The last reference went away. */
   close(fp: File<D>, td: Lwp | null): Promise<void> | void;
 }
@@ -104,6 +109,7 @@ export class File<D = unknown> {
 
   /** Drop a reference; the last one closes the file. */
   async release(td: Lwp | null): Promise<void> {
+    this.ops.closefd?.(this, td);
     if (--this.refs === 0) await this.ops.close(this, td);
   }
 }

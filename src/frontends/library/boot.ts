@@ -22,24 +22,29 @@ import { ProcHandle, rfork, type RforkOpts } from '../../kern/lwproc.ts';
 import type { SysOf } from '../../kern/syscall.ts';
 import type { Proc } from '../../kern/proc.ts';
 import { EINVAL, ESRCH, KernelError } from '../../kern/errno.ts';
+import type { vfsSyscalls } from '../../vfs/vfs_syscalls.ts';
 
 /** The base system calls every kernel has. */
 export type KernSys = SysOf<typeof kernSyscalls>;
+/** The file-system system calls (src/vfs). */
+export type VfsSys = SysOf<typeof vfsSyscalls>;
 
 /**
  * All system calls of a full kernel. Factions extend this interface by
  * declaration merging in their own frontend typing files (see ./sys-types.ts).
  */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface Sys extends KernSys {}
+export interface Sys extends KernSys, VfsSys {}
 
 /** Component loaders by name: the only place that knows where factions live. */
 export const componentLoaders: Record<string, () => Promise<Component[]>> = {
   kern: async () => [kernComponent],
+  vfs: async () => [(await import('../../vfs/vfs_component.ts')).vfsComponent],
+  tmpfs: async () => [(await import('../../vfs/vfs_component.ts')).vfsComponent, (await import('../../vfs/tmpfs.ts')).tmpfsComponent],
 };
 
 /** Components a plain `boot()` gets: every faction the project has. */
-export const defaultComponents: string[] = ['kern'];
+export const defaultComponents: string[] = ['kern', 'vfs', 'tmpfs'];
 
 export interface BootOptions {
   /** Hypercall host (default: a NodeHost). */

@@ -1,0 +1,300 @@
+/**
+ * namei: from a path to a vnode (path_resolution(7), Linux fs/namei.c).
+ *
+ * The walk starts at the process root for an absolute path, else at the
+ * `*at` directory fd or the cwd, and takes one component at a time:
+ *
+ *   - each directory walked must be a directory (ENOTDIR) that the caller
+ *     may search (MAY_EXEC, else EACCES) — including the one holding the
+ *     last component;
+ *   - a component longer than NAME_MAX (255 bytes) is ENAMETOOLONG (the
+ *     whole path's PATH_MAX is checked by the syscall dispatcher);
+ *   - '.' stays; '..' at the process root stays (chroot jails hold), and at
+ *     the root of a mounted file system first crosses to the covered vnode,
+ *     then goes to its parent;
+ *   - a vnode with a file system mounted on it is replaced by that file
+ *     system's root;
+ *   - a symlink in the middle is always followed, a final one when the
+ *     caller asks (or when a trailing slash demands a directory); more than
+ *     SYMLOOP_MAX (40) links in one resolution is ELOOP, an empty target
+ *     ENOENT;
+ *   - a trailing slash requires a directory (ENOTDIR).
+ *
+ * Results carry references (vnode.ts lifecycle): `vp` and, in parent mode,
+ * `dvp`; the caller vreles each exactly once. No lock is held on return:
+ * each lookup locks its directory shared just for the VOP, and operations
+ * that change a directory lock it and look the last name up again (the
+ * walk's answer could be stale by then).
+ *
+ * Name cache: none separate — tmpfs lookups are one Map.get, O(1) at any
+ * directory size; a disk file system keeps its own cache behind lookup.
+ *
+ * Not supported: RESOLVE_* (openat2), automounts, bind mounts, MS_NOSYMFOLLOW
+ * is honoured (ELOOP) but per-mount propagation is not.
+ */
+import type { Lwp } from '../kern/sched.ts';
+import type { File } from '../kern/file.ts';
+import type { ProcFsState } from '../kern/proc.ts';
+import { EBADF, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, err, KernelError } from '../kern/errno.ts';
+import { AT_FDCWD, NAME_MAX, SYMLOOP_MAX } from '../kern/constants.ts';
+import { MS_NOSYMFOLLOW, type Vnode, vref, vrele } from './vnode.ts';
+import { MAY_EXEC, vaccess } from './perm.ts';
+
+/**
+ * Per-process file-system state (Linux fs_struct): cwd and root, each a
+ * referenced vnode. Installed as `proc.fs`; fork copies it (new
+ * references), exit releases it.
+ */
+export class FsState implements ProcFsState {
+  cwd: Vnode;
+  root: Vnode;
+
+  constructor(cwd: Vnode, root: Vnode) {
+    this.cwd = vref(cwd);
+    this.root = vref(root);
+  }
+
+  fork(): FsState {
+    return new FsState(this.cwd, this.root);
+  }
+
+  release(): void {
+    vrele(this.cwd);
+    vrele(this.root);
+  }
+}
+
+/** The caller's fs state; a process without one (no root mounted) finds nothing. */
+export function procFs(td: Lwp): FsState {
+  const fs = td.proc.fs;
+  if (fs === null) throw err(ENOENT);
+  return fs as FsState;
+}
+
+/** How the FileOps of vnode-backed files mark their File.data. */
+export interface VnodeFileData {
+  readonly vp: Vnode;
+}
+
+/** The vnode behind an open file, or null when the file is not one (pipe, socket). */
+export function fileVnode(fp: File): Vnode | null {
+  const d = fp.data as Partial<VnodeFileData> | null;
+  return d !== null && typeof d === 'object' && d.vp !== undefined && fp.ops.type === 'vnode' ? d.vp : null;
+}
+
+/**
+ * Resolve a `*at` dirfd to a referenced directory vnode (AT_FDCWD → cwd).
+ * EBADF for a bad descriptor; ENOTDIR when it is not a directory.
+ */
+export function dirfdVnode(td: Lwp, dirfd: number): Vnode {
+  if (dirfd === AT_FDCWD) return vref(procFs(td).cwd);
+  const fp = td.proc.fdt.peek(dirfd);
+  if (fp === undefined) throw err(EBADF);
+  const vp = fileVnode(fp);
+  if (vp === null || !vp.isDir) throw err(ENOTDIR);
+  return vref(vp);
+}
+
+export type LastType = 'norm' | 'dot' | 'dotdot' | 'root';
+
+export interface NameiOpts {
+  /** Follow a symlink in the last component. */
+  follow: boolean;
+  /** Return the parent of the last component too (create, remove, rename). */
+  parent?: boolean;
+  /** In parent mode, also look the last component up (vp null when absent). Default true. */
+  lookupLast?: boolean;
+}
+
+export interface NameiResult {
+  /** The parent directory (parent mode only, referenced); null for a path with no last component ("/"). */
+  dvp: Vnode | null;
+  /** The object (referenced); null in parent mode when absent or not looked up. */
+  vp: Vnode | null;
+  /** The last component ('' for "/"). */
+  name: string;
+  last: LastType;
+  trailingSlash: boolean;
+}
+
+const enc = new TextEncoder();
+
+/** NAME_MAX is in bytes of the UTF-8 name. */
+function nameTooLong(name: string): boolean {
+  return name.length > 85 && enc.encode(name).byteLength > NAME_MAX;
+}
+
+/** Lock dvp shared for one VOP call (sleeping only if contended). */
+async function lookupLocked(td: Lwp, dvp: Vnode, name: string): Promise<Vnode> {
+  const g = dvp.lock.tryAcquireShared(td);
+  if (g === null) await dvp.lock.acquireShared(td);
+  try {
+    const r = dvp.ops.lookup(dvp, td, name);
+    return r instanceof Promise ? await r : r;
+  } finally {
+    dvp.lock.release(td);
+  }
+}
+
+/** One step of the walk (cur is a searchable directory); returns a referenced vnode. */
+export async function lookupStep(td: Lwp, fs: FsState, cur: Vnode, name: string): Promise<Vnode> {
+  if (name === '.') return vref(cur);
+  if (name === '..') {
+    let d = cur;
+    for (;;) {
+      if (d === fs.root) return vref(d);
+      // '..' of a mount root: cross to the covered vnode, then take its parent.
+      if (d.isMountRoot && d.mount.covered !== null) {
+        d = d.mount.covered;
+        continue;
+      }
+      break;
+    }
+    if (d.isMountRoot) return vref(d); // the root of the root file system
+    return lookupLocked(td, d, '..');
+  }
+  let vp = await lookupLocked(td, cur, name);
+  while (vp.mountedHere !== null) {
+    const mp = vp.mountedHere;
+    vrele(vp);
+    vp = vref(mp.root);
+  }
+  return vp;
+}
+
+/** Read a symlink's target (for the walk and readlink). */
+export async function readlinkVnode(td: Lwp, vp: Vnode): Promise<string> {
+  const g = vp.lock.tryAcquireShared(td);
+  if (g === null) await vp.lock.acquireShared(td);
+  try {
+    const r = vp.ops.readlink(vp, td);
+    return r instanceof Promise ? await r : r;
+  } finally {
+    vp.lock.release(td);
+  }
+}
+
+/**
+ * Resolve `path` relative to `start` (a referenced directory the walk takes
+ * over; the caller must not vrele it afterwards).
+ */
+export async function nameiFrom(td: Lwp, start: Vnode, path: string, opts: NameiOpts): Promise<NameiResult> {
+  const fs = procFs(td);
+  const cred = td.proc.cred;
+  const parentMode = opts.parent === true;
+  const lookupLast = opts.lookupLast !== false;
+  if (path.length === 0) {
+    vrele(start);
+    throw err(ENOENT); // path_resolution(7): an empty pathname is ENOENT
+  }
+  let cur = start;
+  let rest = path;
+  let pos = 0;
+  let links = 0;
+  if (rest.charCodeAt(0) === 47) {
+    vrele(cur);
+    cur = vref(fs.root);
+  }
+  try {
+    for (;;) {
+      while (pos < rest.length && rest.charCodeAt(pos) === 47) pos++;
+      if (pos >= rest.length) {
+        // Nothing but slashes left: the path names `cur` itself ("/", or a
+        // symlink whose target is "/").
+        const vp = cur;
+        cur = null as unknown as Vnode;
+        return { dvp: null, vp, name: '', last: 'root', trailingSlash: true };
+      }
+      let end = rest.indexOf('/', pos);
+      if (end < 0) end = rest.length;
+      const name = rest.slice(pos, end);
+      let next = end;
+      while (next < rest.length && rest.charCodeAt(next) === 47) next++;
+      const isLast = next >= rest.length;
+      const trailing = isLast && end < rest.length;
+      pos = next;
+      if (nameTooLong(name)) throw err(ENAMETOOLONG);
+      if (!cur.isDir) throw err(ENOTDIR);
+      const e = vaccess(cur, cred, MAY_EXEC);
+      if (e !== 0) throw err(e);
+      const last: LastType = name === '.' ? 'dot' : name === '..' ? 'dotdot' : 'norm';
+      if (isLast && parentMode && !lookupLast) {
+        const dvp = cur;
+        cur = null as unknown as Vnode;
+        return { dvp, vp: null, name, last, trailingSlash: trailing };
+      }
+      let child: Vnode;
+      try {
+        child = await lookupStep(td, fs, cur, name);
+      } catch (ex) {
+        if (isLast && parentMode && ex instanceof KernelError && ex.errno === ENOENT) {
+          const dvp = cur;
+          cur = null as unknown as Vnode;
+          return { dvp, vp: null, name, last, trailingSlash: trailing };
+        }
+        throw ex;
+      }
+      if (child.isLnk && (!isLast || opts.follow || (trailing && !parentMode))) {
+        if (++links > SYMLOOP_MAX || (child.mount.flags & MS_NOSYMFOLLOW) !== 0) {
+          vrele(child);
+          throw err(ELOOP);
+        }
+        let target: string;
+        try {
+          target = await readlinkVnode(td, child);
+        } finally {
+          vrele(child);
+        }
+        if (target.length === 0) throw err(ENOENT);
+        rest = isLast ? (trailing ? target + '/' : target) : target + '/' + rest.slice(pos);
+        pos = 0;
+        if (target.charCodeAt(0) === 47) {
+          vrele(cur);
+          cur = vref(fs.root);
+        }
+        continue;
+      }
+      if (!isLast) {
+        vrele(cur);
+        cur = child;
+        continue;
+      }
+      if (trailing && !child.isDir && !parentMode) {
+        vrele(child);
+        throw err(ENOTDIR);
+      }
+      if (parentMode) {
+        const dvp = cur;
+        cur = null as unknown as Vnode;
+        return { dvp, vp: child, name, last, trailingSlash: trailing };
+      }
+      vrele(cur);
+      cur = null as unknown as Vnode;
+      return { dvp: null, vp: child, name, last, trailingSlash: trailing };
+    }
+  } finally {
+    if (cur !== null) {
+      // Only reached on a throw: every return hands cur over and nulls it.
+      vrele(cur);
+    }
+  }
+}
+
+/** Resolve `path` relative to dirfd (AT_FDCWD or a directory fd). */
+export function namei(td: Lwp, dirfd: number, path: string, opts: NameiOpts): Promise<NameiResult> {
+  // An absolute path ignores dirfd entirely (openat(2)), even an invalid one.
+  const start = path.charCodeAt(0) === 47 ? vref(procFs(td).root) : dirfdVnode(td, dirfd);
+  return nameiFrom(td, start, path, opts);
+}
+
+/** Resolve to one referenced vnode (lookup mode). */
+export async function lookupPath(td: Lwp, dirfd: number, path: string, follow: boolean): Promise<Vnode> {
+  const r = await namei(td, dirfd, path, { follow });
+  return r.vp!;
+}
+
+/** Release what a parent-mode result holds. */
+export function releaseResult(r: NameiResult): void {
+  if (r.vp !== null) vrele(r.vp);
+  if (r.dvp !== null) vrele(r.dvp);
+}

@@ -1,0 +1,590 @@
+/**
+ * tmpfs: the in-memory file system, and the default root (Linux
+ * Documentation/filesystems/tmpfs.rst, NetBSD tmpfs(5)).
+ *
+ * Every node type: regular files, directories, symlinks, FIFOs, sockets,
+ * character and block devices. One vnode per node for the node's whole life
+ * (no separate in-core/on-disk split): the directory tree keeps linked nodes
+ * alive, references keep unlinked-but-open ones alive, and `inactive` frees
+ * a node once it is both unlinked (nlink 0) and unreferenced.
+ *
+ * Regular files are sparse: data lives in 64 KiB pages in a Map keyed by
+ * page index; a hole is simply a missing page and reads as zeros. A page's
+ * buffer may be shorter than 64 KiB (small files grow by doubling in 4 KiB
+ * steps), and bytes past a buffer's end read as zeros too.
+ *
+ * Directories are a Map name → entry (O(1) lookup, create and unlink at any
+ * size) plus an array of the same entries in creation order, each with a
+ * cookie that never changes (Linux ≥ 6.6 shmem's "stable offsets"): readdir
+ * resumes at the first live entry whose cookie is ≥ the offset, found by
+ * binary search, so entries unlinked or added during a readdir never make it
+ * skip or repeat a survivor. Removed entries leave a tombstone that is swept
+ * once they are half the array. Cookies 0 and 1 are '.' and '..'.
+ *
+ * Limits (mount options, tmpfs(5)): `size=` bytes (k/m/g suffixes, or a % of
+ * the host's memlimit) counts page buffers in 4 KiB units; `nr_inodes=`
+ * counts nodes; 0 or absent means unlimited, and statfs then reports 0
+ * blocks/files as Linux does for size=0. Also `mode=`, `uid=`, `gid=` for
+ * the root directory. Exceeding a limit answers ENOSPC (a write that fits
+ * partly returns the short count).
+ *
+ * Timestamps: the operations here update mtime/ctime/atime as POSIX
+ * specifies for each (see the comments at each); st_size of a directory is
+ * 20 bytes per entry plus 40, like Linux (BOGO_DIRENT_SIZE).
+ *
+ * @guardedBy the vnode locks taken by the VFS (each operation runs without
+ * awaiting, so it is also atomic with respect to other threads).
+ *
+ * Not supported: huge pages, swap, extended attributes, POSIX ACLs, quotas,
+ * O_TMPFILE, the `inode64`/`noswap`/`huge=` options.
+ */
+import type { Kernel } from '../kern/kernel.ts';
+import { Phase, type Component } from '../kern/component.ts';
+import { vfsOf } from './vfs.ts';
+import type { Lwp } from '../kern/sched.ts';
+import type { Timespec } from '../kern/file.ts';
+import { EEXIST, EFBIG, EINVAL, ENOENT, ENOSPC, ENOTEMPTY, ESTALE, err } from '../kern/errno.ts';
+import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from '../kern/constants.ts';
+import {
+  DT_DIR, type DirEmit, type FsType, Mount, type NewAttrs, type SetAttrs, type Statfs, type VfsOps, Vnode, type VnodeOps,
+  modeToDtype, vfsNow, vref,
+} from './vnode.ts';
+
+export const TMPFS_MAGIC = 0x01021994;
+/** Page size of file data. */
+const PAGE = 65536;
+/** Allocation unit for accounting and buffer growth. */
+const UNIT = 4096;
+const BOGO_DIRENT_SIZE = 20;
+/** Largest file size (bytes); beyond it writes answer EFBIG. */
+export const TMPFS_MAXFILESIZE = Number.MAX_SAFE_INTEGER;
+
+/** A directory entry. */
+interface TmpDirent {
+  readonly name: string;
+  vp: Vnode;
+  readonly cookie: number;
+  dead: boolean;
+}
+
+/** Per-node private data (vp.data). */
+interface TmpNode {
+  // directories
+  entries: Map<string, TmpDirent> | null;
+  order: TmpDirent[] | null;
+  deadCount: number;
+  nextCookie: number;
+  /** Parent directory ('..'); the root's parent is itself. */
+  parent: Vnode | null;
+  /** This directory's name in its parent (getcwd). */
+  dirName: string;
+  // regular files
+  pages: Map<number, Uint8Array> | null;
+  /** Bytes of page buffers allocated (accounting). */
+  allocated: number;
+  // symlinks
+  target: string;
+  /** Freed (reclaimed); a stale vget answers ESTALE. */
+  freed: boolean;
+}
+
+/** Per-mount state (mp.fsdata). */
+interface TmpMount {
+  maxBytes: number;
+  maxInodes: number;
+  usedBytes: number;
+  inodes: number;
+  nextIno: number;
+  /** Live nodes by inode number (vget). */
+  readonly nodes: Map<number, Vnode>;
+}
+
+function tm(mp: Mount): TmpMount {
+  return mp.fsdata as TmpMount;
+}
+function tn(vp: Vnode): TmpNode {
+  return vp.data as TmpNode;
+}
+
+const enc = new TextEncoder();
+function byteLen(s: string): number {
+  return s.length < 86 && /^[\x00-\x7f]*$/.test(s) ? s.length : enc.encode(s).byteLength;
+}
+
+function newNode(): TmpNode {
+  return {
+    entries: null, order: null, deadCount: 0, nextCookie: 2, parent: null, dirName: '',
+    pages: null, allocated: 0, target: '', freed: false,
+  };
+}
+
+/** Allocate a vnode for a new node, charging the inode limit. */
+function allocNode(mp: Mount, attrs: NewAttrs, now: Timespec): Vnode {
+  const m = tm(mp);
+  if (m.maxInodes > 0 && m.inodes >= m.maxInodes) throw err(ENOSPC);
+  const node = newNode();
+  const vp = new Vnode(mp, m.nextIno++, tmpfsVnodeOps, node, attrs, now);
+  m.inodes++;
+  m.nodes.set(vp.ino, vp);
+  const type = attrs.mode & S_IFMT;
+  if (type === S_IFDIR) {
+    node.entries = new Map();
+    node.order = [];
+    vp.size = 2 * BOGO_DIRENT_SIZE;
+  } else if (type === S_IFREG) {
+    node.pages = new Map();
+  }
+  return vp;
+}
+
+function dirAdd(dvp: Vnode, name: string, vp: Vnode): void {
+  const d = tn(dvp);
+  const de: TmpDirent = { name, vp, cookie: d.nextCookie++, dead: false };
+  d.entries!.set(name, de);
+  d.order!.push(de);
+  dvp.size += BOGO_DIRENT_SIZE;
+  if (vp.isDir) {
+    const c = tn(vp);
+    c.parent = dvp;
+    c.dirName = name;
+  }
+}
+
+function dirRemove(dvp: Vnode, name: string): TmpDirent {
+  const d = tn(dvp);
+  const de = d.entries!.get(name);
+  if (de === undefined) throw err(ENOENT);
+  d.entries!.delete(name);
+  de.dead = true;
+  d.deadCount++;
+  dvp.size -= BOGO_DIRENT_SIZE;
+  const order = d.order!;
+  if (d.deadCount > 32 && d.deadCount * 2 > order.length) {
+    d.order = order.filter((e) => !e.dead);
+    d.deadCount = 0;
+  }
+  return de;
+}
+
+/** Mark a parent directory modified (entry added or removed): mtime and ctime. */
+function touchDir(dvp: Vnode, now: Timespec): void {
+  dvp.mtime = dvp.ctime = now;
+}
+
+/** Free a node's storage (it is unlinked and unreferenced). */
+function freeNode(vp: Vnode): void {
+  const node = tn(vp);
+  if (node.freed) return;
+  const m = tm(vp.mount);
+  node.freed = true;
+  m.usedBytes -= node.allocated;
+  node.allocated = 0;
+  node.pages = null;
+  node.entries = null;
+  node.order = null;
+  node.parent = null;
+  m.inodes--;
+  m.nodes.delete(vp.ino);
+}
+
+// ---- regular file data --------------------------------------------------------
+
+function fileRead(vp: Vnode, buf: Uint8Array, off: number): number {
+  if (off >= vp.size) return 0;
+  const n = Math.min(buf.byteLength, vp.size - off);
+  const pages = tn(vp).pages!;
+  let done = 0;
+  while (done < n) {
+    const pos = off + done;
+    const pi = Math.floor(pos / PAGE);
+    const po = pos - pi * PAGE;
+    const len = Math.min(PAGE - po, n - done);
+    const page = pages.get(pi);
+    if (page === undefined) buf.fill(0, done, done + len);
+    else {
+      const avail = page.byteLength - po;
+      if (avail >= len) buf.set(page.subarray(po, po + len), done);
+      else {
+        if (avail > 0) buf.set(page.subarray(po), done);
+        buf.fill(0, done + Math.max(avail, 0), done + len);
+      }
+    }
+    done += len;
+  }
+  return n;
+}
+
+/** Make page pi at least `need` bytes long; false when the size limit forbids it. */
+function growPage(m: TmpMount, node: TmpNode, pi: number, page: Uint8Array | undefined, need: number): Uint8Array | null {
+  const old = page === undefined ? 0 : page.byteLength;
+  let cap = Math.ceil(need / UNIT) * UNIT;
+  if (old > 0) cap = Math.max(cap, Math.min(PAGE, old * 2));
+  if (cap > PAGE) cap = PAGE;
+  if (m.maxBytes > 0 && m.usedBytes + cap - old > m.maxBytes) return null;
+  const np = new Uint8Array(cap);
+  if (page !== undefined) np.set(page);
+  node.pages!.set(pi, np);
+  m.usedBytes += cap - old;
+  node.allocated += cap - old;
+  return np;
+}
+
+function fileWrite(vp: Vnode, buf: Uint8Array, off: number): number {
+  const n = buf.byteLength;
+  if (n === 0) return 0;
+  if (off + n > TMPFS_MAXFILESIZE) throw err(EFBIG);
+  const node = tn(vp);
+  const m = tm(vp.mount);
+  const pages = node.pages!;
+  let done = 0;
+  while (done < n) {
+    const pos = off + done;
+    const pi = Math.floor(pos / PAGE);
+    const po = pos - pi * PAGE;
+    const len = Math.min(PAGE - po, n - done);
+    let page = pages.get(pi);
+    if (page === undefined || page.byteLength < po + len) {
+      const grown = growPage(m, node, pi, page, po + len);
+      if (grown === null) break;
+      page = grown;
+    }
+    page.set(len === n ? buf : buf.subarray(done, done + len), po);
+    done += len;
+  }
+  if (done === 0) throw err(ENOSPC);
+  if (off + done > vp.size) vp.size = off + done;
+  vp.blocks = node.allocated / 512;
+  // write(2): "update the last data modification and last file status change timestamps".
+  vp.mtime = vp.ctime = vfsNow(vp.mount.k);
+  return done;
+}
+
+/** Change a regular file's size; shrinking drops whole pages and zeroes the tail of the last. */
+function fileResize(vp: Vnode, size: number): void {
+  if (size > TMPFS_MAXFILESIZE) throw err(EFBIG);
+  const node = tn(vp);
+  const m = tm(vp.mount);
+  if (size < vp.size) {
+    const pages = node.pages!;
+    const lastPi = size === 0 ? -1 : Math.floor((size - 1) / PAGE);
+    for (const [pi, page] of pages) {
+      if (pi > lastPi) {
+        pages.delete(pi);
+        m.usedBytes -= page.byteLength;
+        node.allocated -= page.byteLength;
+      } else if (pi === lastPi) {
+        const po = size - pi * PAGE;
+        if (po < page.byteLength) page.fill(0, po);
+      }
+    }
+    vp.blocks = node.allocated / 512;
+  }
+  vp.size = size;
+}
+
+// ---- vnode operations -----------------------------------------------------------
+
+function dirEntries(dvp: Vnode): Map<string, TmpDirent> {
+  const e = tn(dvp).entries;
+  // A removed directory has no entries left to look in (Linux IS_DEADDIR → ENOENT).
+  if (e === null) throw err(ENOENT);
+  return e;
+}
+
+function addNode(dvp: Vnode, name: string, attrs: NewAttrs, target?: string): Vnode {
+  const entries = dirEntries(dvp);
+  if (entries.has(name)) throw err(EEXIST);
+  const now = vfsNow(dvp.mount.k);
+  const vp = allocNode(dvp.mount, attrs, now);
+  if (target !== undefined) {
+    tn(vp).target = target;
+    vp.size = byteLen(target);
+  }
+  dirAdd(dvp, name, vp);
+  if (vp.isDir) dvp.nlink++;
+  touchDir(dvp, now);
+  return vref(vp);
+}
+
+export const tmpfsVnodeOps: VnodeOps = {
+  lookup(dvp, _td, name) {
+    if (name === '..') return vref(tn(dvp).parent ?? dvp);
+    const de = dirEntries(dvp).get(name);
+    if (de === undefined) throw err(ENOENT);
+    return vref(de.vp);
+  },
+  create(dvp, _td, name, attrs) {
+    return addNode(dvp, name, attrs);
+  },
+  mkdir(dvp, _td, name, attrs) {
+    return addNode(dvp, name, attrs);
+  },
+  symlink(dvp, _td, name, attrs, target) {
+    return addNode(dvp, name, { ...attrs, mode: S_IFLNK | 0o777 }, target);
+  },
+  link(dvp, _td, vp, name) {
+    const entries = dirEntries(dvp);
+    if (entries.has(name)) throw err(EEXIST);
+    const now = vfsNow(dvp.mount.k);
+    dirAdd(dvp, name, vp);
+    vp.nlink++;
+    vp.ctime = now; // link(2): "the last status change time of the file"
+    touchDir(dvp, now);
+  },
+  unlink(dvp, _td, vp, name) {
+    const de = dirRemove(dvp, name);
+    if (de.vp !== vp) dvp.mount.k.panic(`tmpfs unlink: ${name} is not the vnode given`);
+    const now = vfsNow(dvp.mount.k);
+    vp.nlink--;
+    vp.ctime = now;
+    touchDir(dvp, now);
+  },
+  rmdir(dvp, _td, vp, name) {
+    if (tn(vp).entries!.size > 0) throw err(ENOTEMPTY);
+    const de = dirRemove(dvp, name);
+    if (de.vp !== vp) dvp.mount.k.panic(`tmpfs rmdir: ${name} is not the vnode given`);
+    const now = vfsNow(dvp.mount.k);
+    vp.nlink = 0;
+    tn(vp).entries = null; // dead directory: nothing can be created in it
+    dvp.nlink--;
+    vp.ctime = now;
+    touchDir(dvp, now);
+  },
+  rename(fdvp, fvp, fname, tdvp, tvp, tname, _td, exchange) {
+    const now = vfsNow(fdvp.mount.k);
+    if (exchange) {
+      // RENAME_EXCHANGE: the two entries swap their targets.
+      const fde = dirEntries(fdvp).get(fname);
+      const tde = dirEntries(tdvp).get(tname);
+      if (fde === undefined || tde === undefined || tvp === null) throw err(ENOENT);
+      fde.vp = tvp;
+      tde.vp = fvp;
+      if (fvp.isDir) {
+        tn(fvp).parent = tdvp;
+        tn(fvp).dirName = tname;
+      }
+      if (tvp.isDir) {
+        tn(tvp).parent = fdvp;
+        tn(tvp).dirName = fname;
+      }
+      if (fdvp !== tdvp && fvp.isDir !== tvp.isDir) {
+        if (fvp.isDir) { fdvp.nlink--; tdvp.nlink++; } else { fdvp.nlink++; tdvp.nlink--; }
+      }
+      fvp.ctime = tvp.ctime = now;
+      touchDir(fdvp, now);
+      touchDir(tdvp, now);
+      return;
+    }
+    if (tvp !== null) {
+      if (tvp.isDir) {
+        if (tn(tvp).entries!.size > 0) throw err(ENOTEMPTY);
+        dirRemove(tdvp, tname);
+        tvp.nlink = 0;
+        tn(tvp).entries = null;
+        tdvp.nlink--;
+      } else {
+        dirRemove(tdvp, tname);
+        tvp.nlink--;
+      }
+      tvp.ctime = now;
+    }
+    dirRemove(fdvp, fname);
+    dirAdd(tdvp, tname, fvp);
+    if (fvp.isDir && fdvp !== tdvp) {
+      fdvp.nlink--;
+      tdvp.nlink++;
+    }
+    // rename(2) changes both directories; Linux also sets the moved inode's ctime.
+    fvp.ctime = now;
+    touchDir(fdvp, now);
+    touchDir(tdvp, now);
+  },
+  readlink(vp) {
+    return tn(vp).target;
+  },
+  setattr(vp, _td, c: SetAttrs) {
+    if (c.size !== undefined && c.size !== vp.size) {
+      if (!vp.isReg) throw err(EINVAL);
+      fileResize(vp, c.size);
+    }
+    if (c.mode !== undefined) vp.mode = c.mode;
+    if (c.uid !== undefined) vp.uid = c.uid;
+    if (c.gid !== undefined) vp.gid = c.gid;
+    if (c.atime !== undefined) vp.atime = c.atime;
+    if (c.mtime !== undefined) vp.mtime = c.mtime;
+    if (c.ctime !== undefined) vp.ctime = c.ctime;
+  },
+  read(vp, _td, buf, offset) {
+    return fileRead(vp, buf, offset);
+  },
+  write(vp, _td, buf, offset) {
+    return fileWrite(vp, buf, offset);
+  },
+  readdir(vp, _td, cookie, emit: DirEmit) {
+    const node = tn(vp);
+    if (node.order === null) throw err(ENOENT); // removed directory (Linux iterate_dir: IS_DEADDIR)
+    if (cookie <= 0) {
+      if (!emit(vp.ino, DT_DIR, '.', 1)) return false;
+      cookie = 1;
+    }
+    if (cookie === 1) {
+      const p = node.parent ?? vp;
+      if (!emit(p.ino, DT_DIR, '..', 2)) return false;
+      cookie = 2;
+    }
+    const order = node.order;
+    // First entry with cookie >= the offset (cookies ascend along the array).
+    let lo = 0;
+    let hi = order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (order[mid]!.cookie < cookie) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < order.length; i++) {
+      const de = order[i]!;
+      if (de.dead) continue;
+      if (!emit(de.vp.ino, modeToDtype(de.vp.mode), de.name, de.cookie + 1)) return false;
+      // emit may not unlink (it runs without awaiting), but the array may have been swept by
+      // an earlier unlink in this loop's caller; re-read it if so.
+      if (node.order !== order) return false;
+    }
+    return true;
+  },
+  fsync() {
+    // Nothing to write back: memory is the backing store.
+  },
+  nameOf(dvp, vp) {
+    const node = tn(vp);
+    return node.parent === dvp ? node.dirName : null;
+  },
+  inactive(vp) {
+    if (vp.nlink === 0) freeNode(vp);
+  },
+  pathconf() {
+    return null;
+  },
+};
+
+function parseSize(v: string, k: Kernel): number {
+  const m = /^(\d+)([kKmMgGtT%]?)$/.exec(v);
+  if (m === null) throw err(EINVAL);
+  const n = Number(m[1]);
+  switch (m[2]) {
+    case '': return n;
+    case 'k': case 'K': return n * 1024;
+    case 'm': case 'M': return n * 1024 * 1024;
+    case 'g': case 'G': return n * 1024 ** 3;
+    case 't': case 'T': return n * 1024 ** 4;
+    case '%': {
+      const mem = Number(k.hyper.getParam('memlimit') ?? '0');
+      if (!(mem > 0) || n > 100) throw err(EINVAL);
+      return Math.floor((mem * n) / 100);
+    }
+  }
+  throw err(EINVAL);
+}
+
+function parseNum(v: string, radix: number): number {
+  const re = radix === 8 ? /^[0-7]+$/ : /^\d+$/;
+  if (!re.test(v)) throw err(EINVAL);
+  const n = parseInt(v, radix);
+  if (!Number.isSafeInteger(n)) throw err(EINVAL);
+  return n;
+}
+
+const tmpfsVfsOps: VfsOps = {
+  root(mp) {
+    return vref(mp.root);
+  },
+  statfs(mp): Statfs {
+    const m = tm(mp);
+    const blocks = m.maxBytes > 0 ? Math.floor(m.maxBytes / UNIT) : 0;
+    const bfree = m.maxBytes > 0 ? Math.max(0, Math.floor((m.maxBytes - m.usedBytes) / UNIT)) : 0;
+    const files = m.maxInodes > 0 ? m.maxInodes : 0;
+    return {
+      type: TMPFS_MAGIC, bsize: UNIT, blocks, bfree, bavail: bfree, files,
+      ffree: files > 0 ? files - m.inodes : 0, fsid: [mp.dev, 0], namelen: 255, frsize: UNIT, flags: 0,
+    };
+  },
+  sync() {},
+  unmount(mp) {
+    const m = tm(mp);
+    m.nodes.clear();
+  },
+  vget(mp, ino) {
+    const vp = tm(mp).nodes.get(ino);
+    if (vp === undefined) throw err(ESTALE);
+    return vref(vp);
+  },
+  remount(mp, _flags, data) {
+    applyOptions(mp, data, false);
+  },
+};
+
+function applyOptions(mp: Mount, data: string, initial: boolean): { mode: number; uid: number; gid: number } {
+  const m = tm(mp);
+  const root = { mode: 0o1777, uid: 0, gid: 0 };
+  let maxBytes = m.maxBytes;
+  let maxInodes = m.maxInodes;
+  for (const opt of data.split(',')) {
+    if (opt === '') continue;
+    const eq = opt.indexOf('=');
+    const key = eq < 0 ? opt : opt.slice(0, eq);
+    const val = eq < 0 ? '' : opt.slice(eq + 1);
+    switch (key) {
+      case 'size': maxBytes = parseSize(val, mp.k); break;
+      case 'nr_blocks': maxBytes = parseNum(val, 10) * UNIT; break;
+      case 'nr_inodes': maxInodes = parseNum(val, 10); break;
+      case 'mode': root.mode = parseNum(val, 8) & 0o7777; break;
+      case 'uid': root.uid = parseNum(val, 10); break;
+      case 'gid': root.gid = parseNum(val, 10); break;
+      // Accepted and meaningless here, as on Linux without swap.
+      case 'rw': case 'ro': case 'defaults': break;
+      default: throw err(EINVAL); // "tmpfs: Unknown parameter"
+    }
+  }
+  // Remount cannot shrink below what is in use (Linux: EINVAL).
+  if (!initial) {
+    if (maxBytes > 0 && maxBytes < m.usedBytes) throw err(EINVAL);
+    if (maxInodes > 0 && maxInodes < m.inodes) throw err(EINVAL);
+  }
+  m.maxBytes = maxBytes;
+  m.maxInodes = maxInodes;
+  return root;
+}
+
+export const tmpfsType: FsType = {
+  name: 'tmpfs',
+  magic: TMPFS_MAGIC,
+  mount(k: Kernel, _td: Lwp | null, mp: Mount, _source: string, data: string) {
+    const m: TmpMount = { maxBytes: 0, maxInodes: 0, usedBytes: 0, inodes: 0, nextIno: 1, nodes: new Map() };
+    mp.fsdata = m;
+    mp.ops = tmpfsVfsOps;
+    const r = applyOptions(mp, data, true);
+    const root = allocNode(mp, { mode: S_IFDIR | r.mode, uid: r.uid, gid: r.gid, rdev: 0 }, vfsNow(k));
+    tn(root).parent = root;
+    mp.root = vref(root);
+  },
+};
+
+/** Bytes and inodes in use (for tests and df). */
+export function tmpfsUsage(mp: Mount): { bytes: number; inodes: number } {
+  const m = tm(mp);
+  return { bytes: m.usedBytes, inodes: m.inodes };
+}
+
+/**
+ * The tmpfs component: registers the type and mounts the root file system
+ * (options from the host parameter `rootfs.options`, e.g. "size=64m,nr_inodes=10000").
+ */
+export const tmpfsComponent: Component = {
+  name: 'tmpfs',
+  phase: Phase.VFS,
+  deps: ['vfs'],
+  async init(k: Kernel) {
+    const vfs = vfsOf(k);
+    vfs.registerFsType(tmpfsType);
+    if (vfs.rootMount === null) await vfs.mountRoot('tmpfs', 0, k.hyper.getParam('rootfs.options') ?? '');
+  },
+};
