@@ -113,19 +113,44 @@ function statOut(s) {
 const bytes = (d) => (typeof d === 'string' ? Buffer.from(d, 'utf8') : Buffer.from(d.$b64, 'base64'));
 const b64 = (b) => ({ $b64: Buffer.from(b).toString('base64') });
 
+/** Descriptors this runner opened and has not closed; `reset` closes them. */
+const openFds = new Set();
+let switched = false;
+
 const ops = {
+  /** Start (or, for a pooled runner, restart) serving a test root. */
   init(o) {
-    process.chdir(o.root);
-    process.umask(o.umask ?? 0o022);
-    if (o.uid !== undefined) {
+    if (o.uid !== undefined && !switched) {
       process.setgroups(o.groups ?? []);
       process.setgid(o.gid);
       process.setuid(o.uid);
+      switched = true;
     }
+    process.chdir(o.root);
+    process.umask(o.umask ?? 0o022);
     return process.pid;
   },
-  open: (p, flags, mode) => fs.openSync(p, flags, mode ?? 0o666),
-  close: (fd) => fs.closeSync(fd),
+  /** Back to a clean state between tests: no open files, cwd /. */
+  reset() {
+    for (const fd of openFds) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // already gone
+      }
+    }
+    openFds.clear();
+    process.chdir('/');
+  },
+  open(p, flags, mode) {
+    const fd = fs.openSync(p, flags, mode ?? 0o666);
+    openFds.add(fd);
+    return fd;
+  },
+  close(fd) {
+    fs.closeSync(fd);
+    openFds.delete(fd);
+  },
   read(fd, n) {
     const buf = Buffer.alloc(n);
     return b64(buf.subarray(0, fs.readSync(fd, buf, 0, n, null)));

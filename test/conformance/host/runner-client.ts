@@ -67,8 +67,56 @@ export class OpRunner {
     });
   }
 
+  /**
+   * A runner for these credentials serving `init.root`: an idle one from the
+   * pool when there is one (node takes ~0.5 s to start here), else a new one.
+   * Give it back with `release()`.
+   */
+  static async acquire(init: RunnerInit): Promise<OpRunner> {
+    const key = credKey(init);
+    const idle = pool.get(key);
+    while (idle !== undefined && idle.length > 0) {
+      const r = idle.pop()!;
+      if (r.dead !== null) continue;
+      r.setRef(true);
+      await r.call('init', init);
+      return r;
+    }
+    const r = await OpRunner.start(init);
+    r.key = key;
+    return r;
+  }
+
+  /** Clean up (close leftover fds, leave the test dir) and return to the pool. */
+  async release(): Promise<void> {
+    if (this.dead !== null) return;
+    await this.call('reset');
+    let idle = pool.get(this.key);
+    if (idle === undefined) pool.set(this.key, (idle = []));
+    idle.push(this);
+    this.setRef(false);
+  }
+
+  /** Idle pooled runners must not keep the test process alive. */
+  private setRef(on: boolean): void {
+    const c = this.child;
+    if (on) c.ref();
+    else c.unref();
+    for (const s of [c.stdin, c.stdout, c.stderr]) {
+      const h = s as unknown as { ref?: () => void; unref?: () => void } | null;
+      if (on) h?.ref?.();
+      else h?.unref?.();
+    }
+  }
+
+  private key = '';
+
   static async start(init: RunnerInit): Promise<OpRunner> {
-    const child = spawn(process.execPath, [RUNNER], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // Without the parent's NODE_OPTIONS: a loader (tsx) inherited from there
+    // would cost the plain-JS runner most of a second per start.
+    const env = { ...process.env };
+    delete env.NODE_OPTIONS;
+    const child = spawn(process.execPath, [RUNNER], { stdio: ['pipe', 'pipe', 'pipe'], env });
     const r = new OpRunner(child);
     await r.call('init', init);
     return r;
@@ -89,6 +137,12 @@ export class OpRunner {
     this.child.stdin!.end();
     await exited;
   }
+}
+
+const pool = new Map<string, OpRunner[]>();
+
+function credKey(init: RunnerInit): string {
+  return init.uid === undefined ? 'self' : `${init.uid}:${init.gid}:${(init.groups ?? []).join(',')}`;
 }
 
 function encode(v: unknown): unknown {

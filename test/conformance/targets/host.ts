@@ -188,7 +188,7 @@ class HostTarget implements Target {
     const key = `${uid}:${gid}:${groups.join(',')}`;
     const have = this.shared.users.get(key);
     if (have !== undefined) return have;
-    const r = await OpRunner.start({ root: this.root, uid, gid, groups });
+    const r = await OpRunner.acquire({ root: this.root, uid, gid, groups });
     this.shared.runners.push(r);
     const t = new HostTarget(`${this.name}(uid ${uid})`, this.shared, r, false);
     this.shared.users.set(key, t);
@@ -200,7 +200,7 @@ class HostTarget implements Target {
     // MNT_DETACH: a test may have left files open on a mount.
     for (const m of this.shared.mounts.reverse()) await this.r.call('umount', m, 2).catch(() => {});
     this.shared.mounts.length = 0;
-    for (const r of this.shared.runners) await r.stop();
+    for (const r of this.shared.runners) await r.release();
     fs.rmSync(this.root, { recursive: true, force: true });
   }
 }
@@ -215,7 +215,7 @@ export const hostTarget: TargetFactory = {
     fs.chmodSync(root, 0o755);
     const tmpfsRoot = fs.statfsSync(root).type === C.TMPFS_MAGIC;
     const caps: Capabilities = { users: isRoot, mount: isRoot, renameat2: true, mknodDevices: isRoot, tmpfsRoot };
-    const r = await OpRunner.start({ root, umask: 0o022 });
+    const r = await OpRunner.acquire({ root, umask: 0o022 });
     const shared: HostShared = { root, caps, runners: [r], mounts: [], users: new Map() };
     return new HostTarget('host', shared, r, true);
   },

@@ -1,0 +1,263 @@
+/**
+ * Differential property test: random sequences of file system calls over a
+ * small name space run on a fresh reference target (the host, through
+ * node:fs) and on a fresh target under test (the kernel; later the issue-4
+ * frontends), as root and as an unprivileged user. Every call must give the
+ * same result or the same errno, and the trees left behind must match:
+ * names, types, permission bits, owners, link counts, file sizes and
+ * contents, symlink targets. (Directory sizes and inode numbers are file
+ * system details and are not compared; see test/README.md.)
+ *
+ * A failure prints the shortest sequence fast-check finds, one call per
+ * line, and the first call whose outcome differs. Replay with
+ * DIFF_SEED=<seed> (and DIFF_PATH=<path> printed by fast-check).
+ * Bounded: DIFF_RUNS (default 100) runs of at most 30 calls.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { C, type Target, type TargetFactory } from '../conformance/target.ts';
+import { referenceTarget, selectedTargets } from '../conformance/targets/index.ts';
+import { U1, G1 } from '../conformance/helpers.ts';
+
+// ---- the operations ----------------------------------------------------------
+
+const PATHS = ['a', 'b', 'c', 'a/b', 'a/c', 'b/a', 'a/b/c', 'c/a', 'a/', 'b/', 'a/..', 'a/b/', 'l', 'a/l'];
+const TARGETS = ['a', 'b', 'a/b', '../a', 'c/..', 'x', '.', 'l', 'a/b/c', 'b/', 'l/a'];
+const MODES = [0o755, 0o700, 0o777, 0o644, 0o600, 0o000, 0o1777, 0o2755, 0o4755, 0o555];
+const DATA = ['', 'x', 'hello', 'a longer line of text\n'];
+
+type Who = 'root' | 'user';
+type Op =
+  | { op: 'creat'; who: Who; path: string; mode: number; excl: boolean; data: string }
+  | { op: 'pwrite'; who: Who; path: string; off: number; data: string }
+  | { op: 'append'; who: Who; path: string; data: string }
+  | { op: 'read'; who: Who; path: string }
+  | { op: 'truncate'; who: Who; path: string; len: number }
+  | { op: 'mkdir'; who: Who; path: string; mode: number }
+  | { op: 'rmdir'; who: Who; path: string }
+  | { op: 'unlink'; who: Who; path: string }
+  | { op: 'rename'; who: Who; from: string; to: string }
+  | { op: 'link'; who: Who; from: string; to: string }
+  | { op: 'symlink'; who: Who; target: string; path: string }
+  | { op: 'readlink'; who: Who; path: string }
+  | { op: 'chmod'; who: Who; path: string; mode: number }
+  | { op: 'chown'; who: Who; path: string; owner: 'root' | 'user' }
+  | { op: 'stat'; who: Who; path: string; follow: boolean }
+  | { op: 'readdir'; who: Who; path: string }
+  | { op: 'mkfifo'; who: Who; path: string }
+  | { op: 'access'; who: Who; path: string; mode: number };
+
+function show(o: Op): string {
+  const { op, who, ...rest } = o;
+  const args = Object.values(rest).map((v) => (typeof v === 'number' && v > 7 ? `0o${v.toString(8)}` : JSON.stringify(v)));
+  return `${who === 'user' ? 'user ' : ''}${op}(${args.join(', ')})`;
+}
+
+function withShow(o: Op): Op {
+  Object.defineProperty(o, fc.toStringMethod, { value: () => show(o), enumerable: false });
+  return o;
+}
+
+const who = fc.constantFrom<Who>('root', 'root', 'user');
+const path = fc.constantFrom(...PATHS);
+const mode = fc.constantFrom(...MODES);
+const data = fc.constantFrom(...DATA);
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ op: fc.constant('creat' as const), who, path, mode, excl: fc.boolean(), data }),
+  fc.record({ op: fc.constant('pwrite' as const), who, path, off: fc.constantFrom(0, 3, 100), data }),
+  fc.record({ op: fc.constant('append' as const), who, path, data }),
+  fc.record({ op: fc.constant('read' as const), who, path }),
+  fc.record({ op: fc.constant('truncate' as const), who, path, len: fc.constantFrom(0, 2, 50) }),
+  fc.record({ op: fc.constant('mkdir' as const), who, path, mode }),
+  fc.record({ op: fc.constant('rmdir' as const), who, path }),
+  fc.record({ op: fc.constant('unlink' as const), who, path }),
+  fc.record({ op: fc.constant('rename' as const), who, from: path, to: path }),
+  fc.record({ op: fc.constant('link' as const), who, from: path, to: path }),
+  fc.record({ op: fc.constant('symlink' as const), who, target: fc.constantFrom(...TARGETS), path }),
+  fc.record({ op: fc.constant('readlink' as const), who, path }),
+  fc.record({ op: fc.constant('chmod' as const), who, path, mode }),
+  fc.record({ op: fc.constant('chown' as const), who, path, owner: fc.constantFrom<'root' | 'user'>('root', 'user') }),
+  fc.record({ op: fc.constant('stat' as const), who, path, follow: fc.boolean() }),
+  fc.record({ op: fc.constant('readdir' as const), who, path }),
+  fc.record({ op: fc.constant('mkfifo' as const), who, path }),
+  fc.record({ op: fc.constant('access' as const), who, path, mode: fc.constantFrom(0, 1, 2, 4, 6) }),
+).map(withShow);
+
+// ---- running them --------------------------------------------------------------
+
+interface Run {
+  root: Target;
+  user: Target;
+}
+
+const NB = C.O_NONBLOCK;
+
+/** Perform one op; the outcome is a comparable string ("OK ..." or an errno). */
+async function perform(r: Run, o: Op): Promise<string> {
+  const t = o.who === 'root' ? r.root : r.user;
+  try {
+    switch (o.op) {
+      case 'creat': {
+        const fd = await t.open(o.path, C.O_WRONLY | C.O_CREAT | C.O_TRUNC | NB | (o.excl ? C.O_EXCL : 0), o.mode);
+        try {
+          if (o.data !== '') await t.write(fd, o.data);
+        } finally {
+          await t.close(fd);
+        }
+        return 'OK';
+      }
+      case 'pwrite': {
+        const fd = await t.open(o.path, C.O_WRONLY | NB);
+        try {
+          return `OK ${await t.pwrite(fd, o.data, o.off)}`;
+        } finally {
+          await t.close(fd);
+        }
+      }
+      case 'append': {
+        const fd = await t.open(o.path, C.O_WRONLY | C.O_APPEND | NB);
+        try {
+          return `OK ${await t.write(fd, o.data)}`;
+        } finally {
+          await t.close(fd);
+        }
+      }
+      case 'read': {
+        const fd = await t.open(o.path, C.O_RDONLY | NB);
+        try {
+          return `OK ${JSON.stringify(new TextDecoder().decode(await t.read(fd, 200)))}`;
+        } finally {
+          await t.close(fd);
+        }
+      }
+      case 'truncate':
+        await t.truncate(o.path, o.len);
+        return 'OK';
+      case 'mkdir':
+        await t.mkdir(o.path, o.mode);
+        return 'OK';
+      case 'rmdir':
+        await t.rmdir(o.path);
+        return 'OK';
+      case 'unlink':
+        await t.unlink(o.path);
+        return 'OK';
+      case 'rename':
+        await t.rename(o.from, o.to);
+        return 'OK';
+      case 'link':
+        await t.link(o.from, o.to);
+        return 'OK';
+      case 'symlink':
+        await t.symlink(o.target, o.path);
+        return 'OK';
+      case 'readlink':
+        return `OK ${await t.readlink(o.path)}`;
+      case 'chmod':
+        await t.chmod(o.path, o.mode);
+        return 'OK';
+      case 'chown':
+        await t.chown(o.path, o.owner === 'root' ? 0 : U1, o.owner === 'root' ? 0 : G1);
+        return 'OK';
+      case 'stat': {
+        const s = o.follow ? await t.stat(o.path) : await t.lstat(o.path);
+        const isDir = (s.mode & C.S_IFMT) === C.S_IFDIR;
+        return `OK mode=${s.mode.toString(8)} nlink=${s.nlink} uid=${s.uid} gid=${s.gid}${isDir ? '' : ` size=${s.size}`}`;
+      }
+      case 'readdir':
+        return `OK ${(await t.readdir(o.path)).join(',')}`;
+      case 'mkfifo':
+        await t.mkfifo(o.path, 0o644);
+        return 'OK';
+      case 'access':
+        await t.access(o.path, o.mode);
+        return 'OK';
+    }
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code !== 'string') throw e;
+    return code;
+  }
+}
+
+/** The tree under the root, as root sees it: one line per entry. */
+async function snapshot(t: Target): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    for (const name of await t.readdir(dir)) {
+      const p = dir === '.' ? name : `${dir}/${name}`;
+      if (p === '.tick') continue;
+      const s = await t.lstat(p);
+      const type = s.mode & C.S_IFMT;
+      let line = `${p} mode=${s.mode.toString(8)} nlink=${s.nlink} uid=${s.uid} gid=${s.gid}`;
+      if (type === C.S_IFREG) {
+        const fd = await t.open(p, C.O_RDONLY | NB);
+        const body = await t.read(fd, 100_000);
+        await t.close(fd);
+        line += ` size=${s.size} data=${JSON.stringify(new TextDecoder().decode(body))}`;
+      } else if (type === C.S_IFLNK) line += ` size=${s.size} -> ${await t.readlink(p)}`;
+      out.push(line);
+      if (type === C.S_IFDIR && depth < 8) await walk(p, depth + 1);
+    }
+  };
+  await walk('.', 0);
+  return out;
+}
+
+async function start(f: TargetFactory): Promise<Run> {
+  const root = await f.setup();
+  await root.chmod('.', 0o777);
+  const user = await root.asUser(U1, G1);
+  return { root, user };
+}
+
+async function compare(ref: TargetFactory, sut: TargetFactory, ops: Op[]): Promise<void> {
+  const a = await start(ref);
+  const b = await start(sut);
+  try {
+    for (let i = 0; i < ops.length; i++) {
+      const ra = await perform(a, ops[i]!);
+      const rb = await perform(b, ops[i]!);
+      if (ra !== rb) {
+        const prefix = ops.slice(0, i + 1).map((o, j) => `  ${j}: ${show(o)}`).join('\n');
+        expect.fail(`step ${i} ${show(ops[i]!)}: ${ref.name} gave ${ra}, ${sut.name} gave ${rb}\n${prefix}`);
+      }
+    }
+    expect(await snapshot(b.root), `trees differ after:\n${ops.map((o) => `  ${show(o)}`).join('\n')}`).toEqual(await snapshot(a.root));
+  } finally {
+    await a.root.teardown();
+    await b.root.teardown();
+  }
+}
+
+// ---- the properties ---------------------------------------------------------------
+
+const RUNS = Number(process.env.DIFF_RUNS ?? 100);
+const SEED = process.env.DIFF_SEED === undefined ? undefined : Number(process.env.DIFF_SEED);
+const PATH = process.env.DIFF_PATH;
+const params = { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }), ...(PATH === undefined ? {} : { path: PATH }) };
+
+const refOk = await referenceTarget.available();
+const canUsers = typeof process.getuid === 'function' && process.getuid() === 0;
+
+describe('differential: random file system call sequences', () => {
+  it.runIf(refOk === true && canUsers)(`${referenceTarget.name} against itself (checks the harness is deterministic)`, async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(opArb, { maxLength: 30 }), (ops) => compare(referenceTarget, referenceTarget, ops)),
+      { ...params, numRuns: Math.min(RUNS, 15) },
+    );
+  }, 600_000);
+
+  for (const sut of selectedTargets().filter((f) => f !== referenceTarget)) {
+    it(`${sut.name} against ${referenceTarget.name}`, async (ctx) => {
+      const avail = await sut.available();
+      if (avail !== true) ctx.skip(`${sut.name}: ${avail}`);
+      if (refOk !== true || !canUsers) ctx.skip('the host reference needs root to act as another user');
+      await fc.assert(
+        fc.asyncProperty(fc.array(opArb, { maxLength: 30 }), (ops) => compare(referenceTarget, sut, ops)),
+        params,
+      );
+    }, 600_000);
+  }
+});
