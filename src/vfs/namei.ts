@@ -37,7 +37,7 @@ import type { File } from '../kern/file.ts';
 import type { ProcFsState } from '../kern/proc.ts';
 import { EBADF, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, err, KernelError } from '../kern/errno.ts';
 import { AT_FDCWD, NAME_MAX, SYMLOOP_MAX } from '../kern/constants.ts';
-import { MS_NOSYMFOLLOW, type Vnode, vref, vrele } from './vnode.ts';
+import { MS_NOSYMFOLLOW, type Vnode, touchAtime, vref, vrele } from './vnode.ts';
 import { MAY_EXEC, vaccess } from './perm.ts';
 
 /**
@@ -162,16 +162,19 @@ export async function lookupStep(td: Lwp, fs: FsState, cur: Vnode, name: string)
   return vp;
 }
 
-/** Read a symlink's target (for the walk and readlink). */
+/** Read a symlink's target (for the walk and readlink); reading marks it accessed (touch_atime). */
 export async function readlinkVnode(td: Lwp, vp: Vnode): Promise<string> {
   const g = vp.lock.tryAcquireShared(td);
   if (g === null) await vp.lock.acquireShared(td);
+  let s: string;
   try {
     const r = vp.ops.readlink(vp, td);
-    return r instanceof Promise ? await r : r;
+    s = r instanceof Promise ? await r : r;
   } finally {
     vp.lock.release(td);
   }
+  await touchAtime(td, vp);
+  return s;
 }
 
 /**

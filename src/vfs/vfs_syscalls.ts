@@ -30,7 +30,7 @@ import {
 import {
   AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_NO_AUTOMOUNT, AT_REMOVEDIR, AT_STATX_DONT_SYNC, AT_STATX_FORCE_SYNC,
   AT_SYMLINK_FOLLOW, AT_SYMLINK_NOFOLLOW, F_OK, NAME_MAX, O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL,
-  O_NOCTTY, O_NOFOLLOW, O_PATH, O_RDONLY, O_TRUNC, O_WRONLY, PATH_MAX, PIPE_BUF, RENAME_EXCHANGE, RENAME_NOREPLACE,
+  O_NOATIME, O_NOCTTY, O_NOFOLLOW, O_PATH, O_RDONLY, O_TRUNC, O_WRONLY, PATH_MAX, PIPE_BUF, RENAME_EXCHANGE, RENAME_NOREPLACE,
   RENAME_WHITEOUT, R_OK, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID, S_IXGRP,
   S_ISUID, UTIME_NOW, UTIME_OMIT, W_OK, X_OK, O_RDWR,
 } from '../kern/constants.ts';
@@ -38,7 +38,7 @@ import type { Cred } from '../kern/proc.ts';
 import {
   MNT_DETACH, MNT_EXPIRE, MNT_FORCE, MS_BIND, MS_MOVE, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID,
   MS_RDONLY, MS_REMOUNT, MS_SYNCHRONOUS, MS_MANDLOCK, MS_RELATIME, MS_NOSYMFOLLOW, MS_STRICTATIME, MS_LAZYTIME,
-  MS_SILENT, MS_DIRSYNC, MS_REC, UMOUNT_NOFOLLOW, type SetAttrs, type Statfs, type Vnode, vfsNow, vref, vrele,
+  MS_SILENT, MS_DIRSYNC, MS_REC, UMOUNT_NOFOLLOW, type SetAttrs, type Statfs, type Vnode, touchAtime, vfsNow, vref, vrele,
 } from './vnode.ts';
 import {
   type NameiResult, dirfdVnode, fileVnode, lookupPath, namei, procFs, readlinkVnode, releaseResult, FsState,
@@ -713,26 +713,47 @@ export interface Dirent64 {
 
 const enc = new TextEncoder();
 
-async function getdents64(td: Lwp, fd: number, count: number): Promise<Dirent64[]> {
+/**
+ * getdents64(fd, count | buf): with a byte count, the entries a buffer that
+ * size would hold, as objects; with a Uint8Array, fills it with struct
+ * linux_dirent64 records (little-endian u64 d_ino, s64 d_off, u16 d_reclen,
+ * u8 d_type, NUL-terminated d_name, 8-byte aligned) and returns the bytes used.
+ */
+async function getdents64(td: Lwp, fd: number, arg: unknown): Promise<Dirent64[] | number> {
   const fp = td.proc.fdt.get(fd);
+  const buf = arg instanceof Uint8Array ? arg : null;
+  let count: number;
+  if (buf !== null) count = buf.byteLength;
+  else if (typeof arg === 'number' && Number.isInteger(arg) && arg >= 0) count = arg;
+  else throw err(EFAULT);
   if ((fp.flags & O_PATH) !== 0) throw err(EBADF);
   const vp = fileVnode(fp);
   if (vp === null || !vp.isDir) throw err(ENOTDIR);
   const out: Dirent64[] = [];
+  const dv = buf === null ? null : new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let used = 0;
   let tooSmall = false;
   await vlock(td, vp, false);
   try {
     const r = vp.ops.readdir(vp, td, fp.offset, (ino, type, name, next) => {
-      const nlen = name.length < 86 ? name.length * (/^[\x00-\x7f]*$/.test(name) ? 1 : 3) : enc.encode(name).byteLength;
-      // struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, name, NUL; 8-byte aligned.
+      const ascii = name.length < 256 && /^[\x00-\x7f]*$/.test(name);
+      const nameBytes = ascii ? null : enc.encode(name);
+      const nlen = nameBytes === null ? name.length : nameBytes.byteLength;
       const reclen = (19 + nlen + 1 + 7) & ~7;
       if (used + reclen > count) {
-        if (out.length === 0) tooSmall = true;
+        if (used === 0) tooSmall = true;
         return false;
       }
+      if (dv !== null) {
+        dv.setBigUint64(used, BigInt(ino), true);
+        dv.setBigInt64(used + 8, BigInt(next), true);
+        dv.setUint16(used + 16, reclen, true);
+        dv.setUint8(used + 18, type);
+        if (nameBytes !== null) buf!.set(nameBytes, used + 19);
+        else for (let i = 0; i < nlen; i++) buf![used + 19 + i] = name.charCodeAt(i);
+        buf!.fill(0, used + 19 + nlen, used + reclen);
+      } else out.push({ ino, off: next, type, name });
       used += reclen;
-      out.push({ ino, off: next, type, name });
       fp.offset = next;
       return true;
     });
@@ -742,7 +763,8 @@ async function getdents64(td: Lwp, fd: number, count: number): Promise<Dirent64[
   }
   // getdents(2) EINVAL: "Result buffer is too small".
   if (tooSmall) throw err(EINVAL);
-  return out;
+  await touchAtime(td, vp, (fp.flags & O_NOATIME) !== 0);
+  return buf !== null ? used : out;
 }
 
 async function changeDir(td: Lwp, vp: Vnode, which: 'cwd' | 'root'): Promise<number> {
@@ -1028,7 +1050,7 @@ export const vfsSyscalls = [
     if (typeof b !== 'object' || typeof b.actime !== 'number' || typeof b.modtime !== 'number') throw err(EFAULT);
     return utimensAt(td, AT_FDCWD, path, [{ sec: b.actime, nsec: 0 }, { sec: b.modtime, nsec: 0 }], 0);
   }),
-  defineSyscall('getdents64', 217, ['fd', 'uint'], getdents64),
+  defineSyscall('getdents64', 217, ['fd', 'any'], getdents64),
   defineSyscall('chdir', 80, ['path'], async (td, path: string) => changeDir(td, await lookupPath(td, AT_FDCWD, path, true), 'cwd')),
   defineSyscall('fchdir', 81, ['fd'], (td, fd: number) => {
     const fp = td.proc.fdt.get(fd);

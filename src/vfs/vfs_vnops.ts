@@ -21,7 +21,7 @@ import {
 } from '../kern/constants.ts';
 import { Pipe, pipeOps } from '../kern/pipe.ts';
 import { devsw, major, minor } from '../kern/devsw.ts';
-import { MS_NOATIME, MS_NODEV, type SetAttrs, type Vnode, tsBefore, vfsNow, vrele } from './vnode.ts';
+import { MS_NODEV, type SetAttrs, type Vnode, touchAtime, vfsNow, vrele } from './vnode.ts';
 import { modeAfterWrite } from './perm.ts';
 import { type AdvLocks, vnodeAdvlock } from './advlock.ts';
 import type { VnodeFileData } from './namei.ts';
@@ -150,14 +150,6 @@ export class VFile implements VnodeFileData {
   }
 }
 
-/** Should this read update atime (relatime)? */
-function wantAtime(vp: Vnode, fp: File, now: Timespec): boolean {
-  if ((vp.mount.flags & MS_NOATIME) !== 0 || (fp.flags & O_NOATIME) !== 0 || vp.mount.readOnly) return false;
-  const a = vp.atime;
-  if (!tsBefore(vp.mtime, a) || !tsBefore(vp.ctime, a)) return true;
-  return now.sec - a.sec >= 24 * 3600;
-}
-
 async function vnRead(fp: File<VFile>, td: Lwp, buf: Uint8Array, offset: number | null): Promise<number> {
   const vp = fp.data.vp;
   if (vp.isDir) throw err(EISDIR);
@@ -173,15 +165,7 @@ async function vnRead(fp: File<VFile>, td: Lwp, buf: Uint8Array, offset: number 
   }
   if (offset === null) fp.offset = off + n;
   // read(2) marks the file accessed (relatime; see the file comment).
-  const now = vfsNow(td.k);
-  if (wantAtime(vp, fp, now)) {
-    await vlock(td, vp, true);
-    try {
-      await setattrLocked(td, vp, { atime: now });
-    } finally {
-      vunlock(td, vp);
-    }
-  }
+  await touchAtime(td, vp, (fp.flags & O_NOATIME) !== 0);
   return n;
 }
 

@@ -387,6 +387,28 @@ export function vfsNow(k: Kernel): Timespec {
   return { sec: Number(sec), nsec: Number(ns - sec * 1_000_000_000n) };
 }
 
+/**
+ * Mark vp accessed (Linux touch_atime) with relatime rules: only when atime
+ * is not after mtime and ctime, or is a day old; never on MS_NOATIME or
+ * read-only mounts, or when the caller opened with O_NOATIME (`noatime`).
+ * Takes the vnode lock itself: call without holding it.
+ */
+export async function touchAtime(td: Lwp, vp: Vnode, noatime = false): Promise<void> {
+  const mp = vp.mount;
+  if (noatime || (mp.flags & (MS_NOATIME | MS_RDONLY)) !== 0) return;
+  if (vp.isDir && (mp.flags & MS_NODIRATIME) !== 0) return;
+  const now = vfsNow(mp.k);
+  const a = vp.atime;
+  if (tsBefore(vp.mtime, a) && tsBefore(vp.ctime, a) && now.sec - a.sec < 86400) return;
+  if (vp.lock.tryAcquireExclusive(td) === null) await vp.lock.acquireExclusive(td);
+  try {
+    const r = vp.ops.setattr(vp, td, { atime: now });
+    if (r instanceof Promise) await r;
+  } finally {
+    vp.lock.release(td);
+  }
+}
+
 /** a < b for timespecs. */
 export function tsBefore(a: Timespec, b: Timespec): boolean {
   return a.sec < b.sec || (a.sec === b.sec && a.nsec < b.nsec);
