@@ -295,7 +295,8 @@ export function sigExit(k: Kernel, p: Proc): void {
   s.stopped = false;
   for (const w of s.contWaiters.splice(0)) k.hyper.schedule(w);
   const parent = p.parent;
-  if (parent === null || parent.pid === 0 || parent.state !== 'alive') return;
+  // At halt every process exits; nobody is left to be told.
+  if (k.shuttingDown || parent === null || parent.pid === 0 || parent.state !== 'alive') return;
   const act = parent.sig.actions[SIGCHLD]!;
   if (act.handler === SIG_IGN || (act.flags & SA_NOCLDWAIT) !== 0) k.reap(p);
   psignal(k, parent, SIGCHLD);

@@ -192,14 +192,17 @@ async function sigsuspend(td: Lwp, mask: bigint): Promise<never> {
     // handler sees the temporary mask and we can wait for it to return.
     const handlers = deliver(k, p);
     if (s.suspendSaved !== null) {
+      // No handler ran (the process is dying, or only ignored signals came).
       s.mask = s.suspendSaved;
       s.suspendSaved = null;
+      issig(k, p);
     }
     await Promise.all(handlers);
   } finally {
     if (s.suspendSaved !== null) {
       s.mask = s.suspendSaved;
       s.suspendSaved = null;
+      issig(k, p); // the old mask may let in what the temporary one held back
     }
   }
   throw err(EINTR);
