@@ -362,6 +362,31 @@ describe('pipe writes', () => {
       })));
 });
 
+describe('interleavings chosen by the sim host', () => {
+  it('the seed decides which of two writers woken by one read goes first', async () => {
+    const orders = new Set<string>();
+    for (let seed = 0; seed < 16; seed++) {
+      orders.add(await sim(seed, async (k) => {
+        const [r, w] = await k.sys.pipe();
+        await k.sys.fcntl(w, F_SETPIPE_SZ, 4096);
+        await k.sys.write(w, bytes(4096, 0));
+        const a = k.rfork({ fd: 'copy' }), b = k.rfork({ fd: 'copy' });
+        const wa = sysOf(a).write(w, bytes(1000, 1));
+        const wb = sysOf(b).write(w, bytes(1000, 2));
+        const buf = new Uint8Array(4096);
+        expect(await k.sys.read(r, buf)).toBe(4096);
+        expect([await wa, await wb]).toEqual([1000, 1000]);
+        expect(await k.sys.read(r, buf)).toBe(2000);
+        await k.exit(a);
+        await k.exit(b);
+        expect(buf.subarray(0, 1000).every((x) => x === buf[0])).toBe(true);
+        return buf[0] === 1 ? 'a,b' : 'b,a';
+      }));
+    }
+    expect([...orders].sort()).toEqual(['a,b', 'b,a']);
+  });
+});
+
 describe('pipe capacity (F_GETPIPE_SZ / F_SETPIPE_SZ)', () => {
   it('defaults to 65536, rounds up to a power-of-two number of pages, never below one page', () =>
     sim(30, async (k) => {
