@@ -526,6 +526,23 @@ describe('sigsuspend, pause, sigtimedwait, alarm', () => {
     expect(await code(c.sys.sigsuspend('x'))).toBe('EINVAL');
   }));
 
+  it('signals held back by the temporary mask are delivered once sigsuspend restores the old one', () => run(async ({ bk, settle }) => {
+    const c = bk.rfork();
+    const order: number[] = [];
+    await c.sys.sigaction(SIGUSR1, { handler: (s: number) => { order.push(s); } });
+    await c.sys.sigaction(SIGUSR2, { handler: (s: number) => { order.push(s); } });
+    const susp = code(c.sys.sigsuspend([SIGUSR2])); // old mask: nothing blocked
+    await settle();
+    await bk.sys.kill(c.pid, SIGUSR2); // held back by the temporary mask
+    await settle();
+    expect(order).toEqual([]);
+    await bk.sys.kill(c.pid, SIGUSR1);
+    expect(await susp).toBe('EINTR');
+    await settle();
+    expect(order).toEqual([SIGUSR1, SIGUSR2]);
+    expect(c.proc.sig.mask).toBe(0n);
+  }));
+
   it('pause + alarm: SIGALRM after the virtual seconds; alarm reports what was left', () => run(async ({ bk, sim }) => {
     const c = bk.rfork();
     let fired = -1n;

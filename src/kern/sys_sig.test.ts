@@ -9,8 +9,11 @@ import { SimHost, forEachSeed } from '../hyper/sim/index.ts';
 import { boot, type BootedKernel } from '../frontends/library/boot.ts';
 import type { ProcHandle } from './lwproc.ts';
 import type { KernelError } from './errno.ts';
-import { SIGKILL, SIGTERM, SIGUSR1, WNOHANG } from './constants.ts';
-import { WEXITSTATUS, WIFEXITED, WIFSIGNALED, WTERMSIG, type WaitResult } from './sys_sig.ts';
+import { SIGCHLD, SIGCONT, SIGKILL, SIGQUIT, SIGSTOP, SIGTERM, SIGUSR1, WCONTINUED, WNOHANG } from './constants.ts';
+import {
+  CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, P_ALL, P_PGID, P_PID, WEXITED, WEXITSTATUS, WIFEXITED,
+  WIFSIGNALED, WNOWAIT, WSTOPPED, WTERMSIG, type WaitResult,
+} from './sys_sig.ts';
 
 interface Env {
   bk: BootedKernel;
@@ -246,4 +249,71 @@ describe('wait4 against a model', () => {
       });
     }), { numRuns: 60 });
   });
+});
+
+describe('waitid(2)', () => {
+  it('reports siginfo for exits, kills, core dumps, stops and continues', () => run(async ({ bk, settle }) => {
+    const a = bk.rfork({ uid: 7 });
+    await a.sys.exit!(300);
+    expect(await bk.sys.waitid(P_PID, a.pid, WEXITED)).toEqual({ signo: SIGCHLD, code: CLD_EXITED, pid: a.pid, uid: 7, status: 300 & 0xff });
+    const b = bk.rfork();
+    await bk.sys.kill(b.pid, SIGTERM);
+    await settle();
+    expect(await bk.sys.waitid(P_ALL, 0, WEXITED)).toMatchObject({ code: CLD_KILLED, pid: b.pid, status: SIGTERM });
+    const c = bk.rfork();
+    await bk.sys.kill(c.pid, SIGQUIT);
+    await settle();
+    expect(await bk.sys.waitid(P_ALL, 0, WEXITED)).toMatchObject({ code: CLD_DUMPED, pid: c.pid, status: SIGQUIT });
+    const d = bk.rfork();
+    await bk.sys.kill(d.pid, SIGSTOP);
+    await settle();
+    expect(await bk.sys.waitid(P_PID, d.pid, WEXITED | WNOHANG)).toEqual({ signo: 0, code: 0, pid: 0, uid: 0, status: 0 });
+    expect(await bk.sys.waitid(P_PID, d.pid, WSTOPPED)).toMatchObject({ code: CLD_STOPPED, pid: d.pid, status: SIGSTOP });
+    await bk.sys.kill(d.pid, SIGCONT);
+    expect(await bk.sys.waitid(P_PID, d.pid, WCONTINUED)).toMatchObject({ code: CLD_CONTINUED, pid: d.pid, status: SIGCONT });
+    // the same report is not given twice to wait4 either
+    expect(await bk.sys.wait4(d.pid, WCONTINUED | WNOHANG)).toEqual({ pid: 0, status: 0 });
+  }));
+
+  it('WNOWAIT leaves the child waitable; P_PGID 0 is the own group', () => run(async ({ bk }) => {
+    const p = bk.rfork();
+    await p.sys.setpgid!(0, 0);
+    const c = bk.rfork({ parent: p.proc });
+    await c.sys.exit!(1);
+    expect(await p.sys.waitid!(P_PGID, 0, WEXITED | WNOWAIT)).toMatchObject({ pid: c.pid, code: CLD_EXITED });
+    expect(c.proc.state).toBe('zombie');
+    expect(await p.sys.waitid!(P_PGID, p.pid, WEXITED)).toMatchObject({ pid: c.pid });
+    expect(c.proc.state).toBe('reaped');
+    expect(await code(p.sys.waitid!(P_ALL, 0, WEXITED))).toBe('ECHILD');
+  }));
+
+  it('validates idtype, id and options', () => run(async ({ bk }) => {
+    bk.rfork();
+    expect(await code(bk.sys.waitid(P_ALL, 0, WNOHANG))).toBe('EINVAL'); // none of WEXITED/WSTOPPED/WCONTINUED
+    expect(await code(bk.sys.waitid(P_ALL, 0, WEXITED | 0x10))).toBe('EINVAL');
+    expect(await code(bk.sys.waitid(3 /* P_PIDFD */, 3, WEXITED))).toBe('EINVAL');
+    expect(await code(bk.sys.waitid(9, 0, WEXITED))).toBe('EINVAL');
+    expect(await code(bk.sys.waitid(P_PID, 0, WEXITED))).toBe('EINVAL');
+    expect(await code(bk.sys.waitid(P_PGID, -1, WEXITED))).toBe('EINVAL');
+    expect(await code(bk.sys.waitid(P_PID, 99999, WEXITED))).toBe('ECHILD');
+  }));
+});
+
+describe('halt', () => {
+  it('shutdown with live children, stopped ones and armed alarms leaves nothing behind', () => run(async ({ bk, settle }) => {
+    const a = bk.rfork();
+    await a.sys.alarm!(100);
+    const b = bk.rfork({ parent: a.proc });
+    await bk.sys.kill(b.pid, SIGSTOP);
+    await settle();
+    const parked = code(b.sys.getpid!());
+    let chld = 0;
+    await bk.sys.sigaction(SIGCHLD, { handler: () => { chld++; } });
+    const report = await bk.shutdown();
+    expect(report.processes.length).toBe(2); // reported as still alive at halt
+    expect(await parked).toBe('ESRCH');
+    await settle();
+    expect(chld).toBe(0);
+    expect(a.proc.sig.alarm).toBeNull();
+  }));
 });

@@ -13,16 +13,17 @@
  *   sigtimedwait(set, timeout?) → signal number (EAGAIN on timeout)
  *   alarm(seconds) → seconds left of the previous alarm
  *   wait4(pid, options?) / waitpid(...) → { pid, status }   (pid 0 with WNOHANG and nothing to report)
+ *   waitid(idtype, id, options) → { signo, code, pid, uid, status }   (siginfo fields)
  *   exit(code) / exit_group(code)         end the calling process
  *   fork() → child pid                    child has a copy of the fd table and signal actions
  *
  * Not supported: siginfo and rt_sigqueueinfo, SA_RESTART (interrupted calls
- * fail with EINTR), rusage from wait4 (there is no CPU accounting), waitid,
- * setitimer. Threads are not separate: tid == pid.
+ * fail with EINTR), rusage from wait4 and waitid (there is no CPU accounting),
+ * waitid's P_PIDFD, setitimer. Threads are not separate: tid == pid.
  */
 import { EAGAIN, ECHILD, EINTR, EINVAL, EPERM, ESRCH, err } from './errno.ts';
 import {
-  NSIG, SIGALRM, SIGCONT, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, WCONTINUED, WNOHANG, WUNTRACED,
+  NSIG, SIGALRM, SIGCHLD, SIGCONT, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, WCONTINUED, WNOHANG, WUNTRACED,
 } from './constants.ts';
 import { defineSyscall } from './syscall.ts';
 import type { Lwp } from './sched.ts';
@@ -278,36 +279,118 @@ function waitMatches(p: Proc, c: Proc, pid: number): boolean {
   return c.pgid === -pid;
 }
 
-/** wait4(2) / waitpid(2). */
-async function wait4(td: Lwp, pid: number, options = 0): Promise<WaitResult> {
+interface WaitWant {
+  exited: boolean;
+  stopped: boolean;
+  continued: boolean;
+  nohang: boolean;
+  /** waitid WNOWAIT: report but leave the child waitable. */
+  nowait: boolean;
+}
+
+/** What wait found: the child and its state change, as a wait status word. */
+interface Found {
+  child: Proc;
+  kind: 'exited' | 'stopped' | 'continued';
+  status: number;
+}
+
+/**
+ * The common body of wait4 and waitid (kernel/exit.c do_wait): scan the
+ * children that `match`, take the first state change asked for, else ECHILD
+ * when no child matches, null with WNOHANG, or sleep on childq (EINTR).
+ */
+async function doWait(td: Lwp, match: (c: Proc) => boolean, want: WaitWant): Promise<Found | null> {
   const k = td.k, p = td.proc;
-  if (options < INT_MIN || options > 0xffff_ffff || (options & ~WAIT_FLAGS) !== 0) throw err(EINVAL);
-  if (pid === INT_MIN) throw err(ESRCH);
   for (;;) {
     let any = false;
     for (const c of p.children) {
-      if (!waitMatches(p, c, pid)) continue;
+      if (!match(c)) continue;
       any = true;
       if (c.state === 'zombie') {
-        const r = { pid: c.pid, status: c.exitStatus };
-        k.reap(c);
-        return r;
+        if (!want.exited) continue;
+        if (!want.nowait) k.reap(c);
+        return { child: c, kind: 'exited', status: c.exitStatus };
       }
       const rep = c.sig.report;
-      if (c.state === 'alive' && typeof rep === 'number' && rep !== 0 && (options & WUNTRACED) !== 0) {
-        c.sig.report = 0;
-        return { pid: c.pid, status: wStopped(rep) };
+      if (c.state === 'alive' && typeof rep === 'number' && rep !== 0 && want.stopped) {
+        if (!want.nowait) c.sig.report = 0;
+        return { child: c, kind: 'stopped', status: wStopped(rep) };
       }
-      if (c.state === 'alive' && rep === 'cont' && (options & WCONTINUED) !== 0) {
-        c.sig.report = 0;
-        return { pid: c.pid, status: W_CONTINUED };
+      if (c.state === 'alive' && rep === 'cont' && want.continued) {
+        if (!want.nowait) c.sig.report = 0;
+        return { child: c, kind: 'continued', status: W_CONTINUED };
       }
     }
     if (!any) throw err(ECHILD);
-    if ((options & WNOHANG) !== 0) return { pid: 0, status: 0 };
+    if (want.nohang) return null;
     const why = await p.childq.sleep(td, { intr: true });
     if (why === 'intr') throw err(EINTR);
   }
+}
+
+/** wait4(2) / waitpid(2). */
+async function wait4(td: Lwp, pid: number, options = 0): Promise<WaitResult> {
+  const p = td.proc;
+  if (options < INT_MIN || options > 0xffff_ffff || (options & ~WAIT_FLAGS) !== 0) throw err(EINVAL);
+  if (pid === INT_MIN) throw err(ESRCH);
+  const f = await doWait(td, (c) => waitMatches(p, c, pid), {
+    exited: true,
+    stopped: (options & WUNTRACED) !== 0,
+    continued: (options & WCONTINUED) !== 0,
+    nohang: (options & WNOHANG) !== 0,
+    nowait: false,
+  });
+  return f === null ? { pid: 0, status: 0 } : { pid: f.child.pid, status: f.status };
+}
+
+// waitid(2) id types, flags and siginfo si_code values (CLD_*).
+export const P_ALL = 0, P_PID = 1, P_PGID = 2;
+export const WEXITED = 4, WSTOPPED = 2, WNOWAIT = 0x0100_0000;
+export const CLD_EXITED = 1, CLD_KILLED = 2, CLD_DUMPED = 3, CLD_STOPPED = 5, CLD_CONTINUED = 6;
+const WAITID_FLAGS = WNOHANG | WEXITED | WSTOPPED | WCONTINUED | WNOWAIT | __WNOTHREAD | __WALL | __WCLONE;
+
+/** The siginfo waitid fills in; all zero (pid 0) for WNOHANG with nothing to report. */
+export interface WaitidInfo {
+  signo: number;
+  /** CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED or CLD_CONTINUED. */
+  code: number;
+  pid: number;
+  uid: number;
+  /** Exit code, or the signal that killed, stopped or continued the child. */
+  status: number;
+}
+
+/** waitid(2) (P_PIDFD is not supported: there are no pidfds). */
+async function waitid(td: Lwp, idtype: number, id: number, options: number): Promise<WaitidInfo> {
+  const p = td.proc;
+  if (options < INT_MIN || options > 0xffff_ffff || (options & ~WAITID_FLAGS) !== 0) throw err(EINVAL);
+  if ((options & (WEXITED | WSTOPPED | WCONTINUED)) === 0) throw err(EINVAL);
+  let match: (c: Proc) => boolean;
+  if (idtype === P_ALL) match = () => true;
+  else if (idtype === P_PID) {
+    if (id <= 0) throw err(EINVAL);
+    match = (c) => c.pid === id;
+  } else if (idtype === P_PGID) {
+    if (id < 0) throw err(EINVAL);
+    const g = id === 0 ? p.pgid : id; // Linux 5.4+: id 0 means the caller's group
+    match = (c) => c.pgid === g;
+  } else throw err(EINVAL);
+  const f = await doWait(td, match, {
+    exited: (options & WEXITED) !== 0,
+    stopped: (options & WSTOPPED) !== 0,
+    continued: (options & WCONTINUED) !== 0,
+    nohang: (options & WNOHANG) !== 0,
+    nowait: (options & WNOWAIT) !== 0,
+  });
+  if (f === null) return { signo: 0, code: 0, pid: 0, uid: 0, status: 0 };
+  const s = f.status;
+  let code: number, status: number;
+  if (f.kind === 'stopped') { code = CLD_STOPPED; status = (s >> 8) & 0xff; }
+  else if (f.kind === 'continued') { code = CLD_CONTINUED; status = SIGCONT; }
+  else if ((s & 0x7f) === 0) { code = CLD_EXITED; status = (s >> 8) & 0xff; }
+  else { code = (s & 0x80) !== 0 ? CLD_DUMPED : CLD_KILLED; status = s & 0x7f; }
+  return { signo: SIGCHLD, code, pid: f.child.pid, uid: f.child.cred.uid, status };
 }
 
 /** exit(2) / exit_group(2) for the calling process. */
@@ -350,6 +433,7 @@ export const sigSyscalls = [
   defineSyscall('alarm', 37, ['uint'], alarm),
   defineSyscall('wait4', 61, ['int', 'int?'], wait4),
   defineSyscall('waitpid', -1, ['int', 'int?'], wait4),
+  defineSyscall('waitid', 247, ['int', 'int', 'int'], waitid),
   defineSyscall('exit', 60, ['int'], exit),
   defineSyscall('exit_group', 231, ['int'], exit),
   defineSyscall('fork', 57, [], fork),
