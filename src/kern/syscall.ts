@@ -71,6 +71,7 @@ export type SysOf<Defs extends readonly SyscallDef<string, any>[]> = {
 };
 
 const utf8 = new TextEncoder();
+const utf8d = new TextDecoder();
 
 /** Byte length of a path as UTF-8, bounded work (stops past the limit). */
 function pathTooLong(s: string): boolean {
@@ -90,7 +91,7 @@ function checkArg(kind: ArgKind, v: unknown): number {
     case 'off':
       return (typeof v === 'number' && Number.isSafeInteger(v)) || typeof v === 'bigint' ? 0 : EINVAL;
     case 'path':
-      if (typeof v !== 'string') return v instanceof Uint8Array ? 0 : EFAULT;
+      if (typeof v !== 'string') return EFAULT; // bytes were decoded by the checker
       if (v.includes('\0')) return EINVAL;
       return pathTooLong(v) ? ENAMETOOLONG : 0;
     case 'str':
@@ -123,7 +124,9 @@ function compileChecks(specs: readonly ArgSpec[]): ArgChecker {
   return (args) => {
     if (args.length > n) return EINVAL;
     for (let i = 0; i < n; i++) {
-      const v = args[i];
+      let v = args[i];
+      // Paths may be given as bytes (as C passes them); handlers see strings.
+      if (v instanceof Uint8Array && kinds[i] === 'path') v = args[i] = utf8d.decode(v);
       if (v === undefined) {
         if (optional[i]) continue;
         return kinds[i] === 'fd' ? EBADF : kinds[i] === 'buf' || kinds[i] === 'path' ? EFAULT : EINVAL;
@@ -136,7 +139,6 @@ function compileChecks(specs: readonly ArgSpec[]): ArgChecker {
 }
 
 /** Decode UTF-8 path bytes handed in place of a string. */
-const utf8d = new TextDecoder();
 export function pathArg(v: string | Uint8Array): string {
   return typeof v === 'string' ? v : utf8d.decode(v);
 }
