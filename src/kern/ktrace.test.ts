@@ -86,6 +86,34 @@ describe('ktrace through the syscall layer', () => {
   }));
 });
 
+describe('signal events in the trace', () => {
+  it('shows caught signals, stops, continues and the death, readable after the process died', () => withKernel(async (bk, sim) => {
+    const settle = () => sim.world.sleep(1000);
+    const c = bk.rfork();
+    await bk.sys.ktrace(c.pid, 1);
+    await c.sys.sigaction!(SIGUSR1, { handler: () => {} });
+    await bk.sys.kill(c.pid, SIGUSR1);
+    await settle();
+    await bk.sys.kill(c.pid, 19 /* SIGSTOP */);
+    await bk.sys.kill(c.pid, 18 /* SIGCONT */);
+    await bk.sys.kill(c.pid, 3 /* SIGQUIT */);
+    await settle();
+    expect(c.proc.state).toBe('zombie');
+    const lines = ((await bk.sys.ktrace_dump(c.pid)) as string).split('\n').map((l) => l.replace(/^\[pid \d+\] \S+ /, ''));
+    expect(lines).toEqual([
+      expect.stringMatching(/^sigaction\(10, \{"handler":"<fn>"\}\) = /),
+      '--- SIGUSR1 (caught) ---',
+      '--- stopped by SIGSTOP ---',
+      '--- continued by SIGCONT ---',
+      '+++ killed by SIGQUIT (core dumped) +++',
+    ]);
+    const u = bk.rfork({ uid: 1000 });
+    expect(await code(u.sys.ktrace_dump!(c.pid))).toBe('EPERM');
+    await bk.sys.wait4(c.pid);
+    expect(await code(bk.sys.ktrace_dump(c.pid))).toBe('ESRCH');
+  }));
+});
+
 describe('Ktrace buffer and formatting', () => {
   const rec = (i: number): KtraceRecord => ({
     startNs: BigInt(i) * 1000n, endNs: BigInt(i) * 1000n + 10n, pid: 3, syscall: `c${i}`, args: [i], result: i, error: null,

@@ -1,6 +1,7 @@
 /**
  * ktrace: a per-process trace of system calls (arguments, result, timestamps),
- * printable strace-style. Enabled per process; the dispatcher records into it.
+ * printable strace-style. Enabled per process; the dispatcher records into it,
+ * and signal delivery (sig_post.ts) adds `--- SIG ---` / `+++ killed +++` notes.
  */
 
 export interface KtraceRecord {
@@ -13,6 +14,12 @@ export interface KtraceRecord {
   /** Return value, or the errno code on failure. */
   result: unknown;
   error: string | null;
+  /**
+   * Set for events that are not system calls — signal deliveries and deaths,
+   * printed like strace's `--- SIGUSR1 ---` and `+++ killed by SIGTERM +++`.
+   * The note is the whole text; syscall/args/result are empty then.
+   */
+  note?: string;
 }
 
 export class Ktrace {
@@ -59,6 +66,7 @@ function fmtArg(a: unknown): string {
 /** strace-style line: `[pid 3] 0.000012 open("/a", 0o101, 0o644) = 3 <0.000004>`. */
 export function formatKtrace(r: KtraceRecord, originNs = 0n): string {
   const t = (ns: bigint): string => (Number(ns) / 1e9).toFixed(6);
+  if (r.note !== undefined) return `[pid ${r.pid}] ${t(r.startNs - originNs)} ${r.note}`;
   const res = r.error !== null ? `-1 ${r.error}` : fmtArg(r.result);
   return `[pid ${r.pid}] ${t(r.startNs - originNs)} ${r.syscall}(${r.args.map(fmtArg).join(', ')}) = ${res} <${t(r.endNs - r.startNs)}>`;
 }

@@ -61,6 +61,24 @@ export function sigDefault(sig: number): SigDefault {
   return 'term'; // every other standard signal and all real-time signals
 }
 
+const NAMES = [
+  '', 'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGILL', 'SIGTRAP', 'SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGKILL', 'SIGUSR1', 'SIGSEGV',
+  'SIGUSR2', 'SIGPIPE', 'SIGALRM', 'SIGTERM', 'SIGSTKFLT', 'SIGCHLD', 'SIGCONT', 'SIGSTOP', 'SIGTSTP', 'SIGTTIN',
+  'SIGTTOU', 'SIGURG', 'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGPROF', 'SIGWINCH', 'SIGIO', 'SIGPWR', 'SIGSYS',
+];
+
+/** "SIGTERM", or "SIGRT<n>" for real-time signals (SIGRTMIN is 32 as the kernel counts). */
+export function sigName(sig: number): string {
+  return sig > 0 && sig < NAMES.length ? NAMES[sig]! : `SIGRT${sig - 32}`;
+}
+
+/** Record a signal event in the process's ktrace, if it is traced. */
+function ktraceNote(k: Kernel, p: Proc, note: string): void {
+  if (p.ktrace === null) return;
+  const now = k.hyper.clockMonotonic();
+  p.ktrace.add({ startNs: now, endNs: now, pid: p.pid, syscall: '', args: [], result: null, error: null, note });
+}
+
 /** A valid signal number for posting (1..64; 0 is only a kill(2) probe). */
 export function sigValid(sig: number): boolean {
   return Number.isInteger(sig) && sig >= 1 && sig < NSIG;
@@ -201,6 +219,7 @@ export function deliver(k: Kernel, p: Proc): Promise<void>[] {
     const act = s.actions[sig]!;
     const h = act.handler;
     if (typeof h === 'function') {
+      ktraceNote(k, p, `--- ${sigName(sig)} (caught) ---`);
       started.push(runHandler(k, p, sig, h, act.mask, act.flags));
       continue;
     }
@@ -211,6 +230,7 @@ export function deliver(k: Kernel, p: Proc): Promise<void>[] {
       stopProc(k, p, sig);
       continue;
     }
+    ktraceNote(k, p, `+++ killed by ${sigName(sig)}${d === 'core' ? ' (core dumped)' : ''} +++`);
     terminate(k, p, wSignaled(sig, d === 'core'));
     return started;
   }
@@ -268,7 +288,7 @@ function stopProc(k: Kernel, p: Proc, sig: number): void {
   if (s.stopped) return;
   s.stopped = true;
   s.report = sig;
-  k.log('debug', `pid ${p.pid} stopped by signal ${sig}`);
+  ktraceNote(k, p, `--- stopped by ${sigName(sig)} ---`);
   notifyParent(k, p);
 }
 
@@ -276,6 +296,7 @@ function continueProc(k: Kernel, p: Proc): void {
   const s = p.sig;
   s.stopped = false;
   s.report = 'cont';
+  ktraceNote(k, p, '--- continued by SIGCONT ---');
   for (const w of s.contWaiters.splice(0)) k.hyper.schedule(w);
   notifyParent(k, p);
   // Signals that arrived while stopped are taken now (issig runs in psignal after this).

@@ -24,6 +24,11 @@ function procOf(td: Lwp, pid: number): Proc {
   return p;
 }
 
+function zombieOf(td: Lwp, p: Proc): Proc {
+  if (p !== td.proc && td.proc.cred.euid !== 0 && td.proc.cred.euid !== p.cred.uid) throw err(EPERM);
+  return p;
+}
+
 export interface Rlimit {
   cur: number;
   max: number;
@@ -104,7 +109,9 @@ export const miscSyscalls = [
     return 0;
   }),
   defineSyscall('ktrace_dump', -1, ['int'], (td, pid: number) => {
-    const p = procOf(td, pid);
+    // A zombie's trace stays readable: how a process died is what one wants to see.
+    const z = td.k.procs.get(pid);
+    const p = z !== undefined && z.state === 'zombie' && pid !== 0 ? zombieOf(td, z) : procOf(td, pid);
     if (p.ktrace === null) throw err(EINVAL);
     return p.ktrace.records.map((r) => formatKtrace(r, td.k.bootNs)).join('\n');
   }),
