@@ -31,11 +31,20 @@
  *     st_size 0 (as Linux), atime on read, mtime/ctime on write.
  *
  * Storage is a queue of chunks (copies of what was written), so memory is
- * only what is queued, whatever the capacity.
+ * only what is queued, whatever the capacity. Linux keeps a ring of pages and
+ * calls a pipe writable while one page slot is free; counting bytes, the same
+ * promise is "a PIPE_BUF write would not block", which is what poll says here.
+ *
+ * Lifecycle: makePipe (sys_pipe.ts) creates the Pipe and both Files with
+ * readers = writers = 1; dup/fork only hold Files; the last release of a
+ * File calls pipeOps.close, which drops its end's count and wakes everyone
+ * (blocked writers then fail with EPIPE, readers see EOF, pollers HUP/ERR).
+ * The Pipe is garbage once both Files are gone. A named FIFO can reuse Pipe
+ * and pipeOps per inode; blocking in open(2) until the other end appears is
+ * the VFS's part.
  *
  * Not supported: packet mode (pipe2 O_DIRECT), splice/tee/vmsplice,
- * notification pipes, the per-user pipe-user-pages limits. Named FIFOs reuse
- * this object through the VFS (their open-time blocking lives there).
+ * notification pipes, the per-user pipe-user-pages limits.
  *
  * @guardedBy the single virtual CPU: every field changes only between awaits,
  * and each copy in or out happens without an await in the middle.
