@@ -561,6 +561,33 @@ describe('sigsuspend, pause, sigtimedwait, alarm', () => {
     expect(await code(c.sys.alarm(-1))).toBe('EINVAL');
   }));
 
+  it('setitimer(ITIMER_REAL) fires periodically in virtual time; getitimer and alarm share it', () => run(async ({ bk, sim }) => {
+    const c = bk.rfork();
+    const at: bigint[] = [];
+    const t0 = sim.clockMonotonic();
+    await c.sys.sigaction(SIGALRM, { handler: () => { at.push(sim.clockMonotonic() - t0); } });
+    const none = { interval: { sec: 0, usec: 0 }, value: { sec: 0, usec: 0 } };
+    expect(await c.sys.setitimer(0, { interval: { sec: 0, usec: 100_000 }, value: { sec: 0, usec: 250_000 } })).toEqual(none);
+    await sim.world.sleep(500_000_000n);
+    expect(at).toEqual([250_000_000n, 350_000_000n, 450_000_000n]);
+    expect(await c.sys.getitimer(0)).toEqual({ interval: { sec: 0, usec: 100_000 }, value: { sec: 0, usec: 50_000 } });
+    expect(await c.sys.setitimer(0)).toEqual({ interval: { sec: 0, usec: 100_000 }, value: { sec: 0, usec: 50_000 } }); // query only
+    expect(await c.sys.alarm(3)).toBe(1); // 50 ms left: a live timer never reads 0; alarm drops the interval
+    expect(((await c.sys.getitimer(0)) as { interval: unknown }).interval).toEqual({ sec: 0, usec: 0 });
+    expect(await c.sys.setitimer(0, none)).toEqual({ interval: { sec: 0, usec: 0 }, value: { sec: 3, usec: 0 } });
+    await sim.world.sleep(5_000_000_000n);
+    expect(at.length).toBe(3);
+    // a zero value disarms even with an interval
+    await c.sys.setitimer(0, { interval: { sec: 1, usec: 0 }, value: { sec: 0, usec: 0 } });
+    expect(await c.sys.getitimer(0)).toEqual(none);
+    for (const bad of [{ sec: 0, usec: 1_000_000 }, { sec: -1, usec: 0 }, { sec: 0.5, usec: 0 }, { sec: 0 }]) {
+      expect(await code(c.sys.setitimer(0, { interval: bad, value: { sec: 1, usec: 0 } }))).toBe('EINVAL');
+    }
+    expect(await code(c.sys.setitimer(0, { interval: null, value: { sec: 1, usec: 0 } }))).toBe('EFAULT');
+    expect(await code(c.sys.getitimer(1))).toBe('EINVAL');
+    expect(await code(c.sys.setitimer(2, none))).toBe('EINVAL');
+  }));
+
   it('an alarm with the default action terminates; exit cancels a pending alarm', () => run(async ({ bk, sim }) => {
     const c = bk.rfork();
     await c.sys.alarm(1);

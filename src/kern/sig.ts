@@ -79,9 +79,10 @@ export class SigState {
   contWaiters: (() => void)[] = [];
   /** State change not yet reported to wait4: the stop signal (WUNTRACED), or 'cont' (WCONTINUED). */
   report: number | 'cont' | 0 = 0;
-  /** alarm(2): its callout and absolute monotonic deadline. */
+  /** ITIMER_REAL (alarm(2), setitimer(2)): its callout, absolute monotonic deadline and reload interval. */
   alarm: Callout | null = null;
   alarmDeadline = 0n;
+  alarmInterval = 0n;
 
   constructor(proc: Proc) {
     this.proc = proc;

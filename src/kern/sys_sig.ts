@@ -12,6 +12,7 @@
  *   sigsuspend(mask) / pause()            → always reject with EINTR, after the handler ran
  *   sigtimedwait(set, timeout?) → signal number (EAGAIN on timeout)
  *   alarm(seconds) → seconds left of the previous alarm
+ *   setitimer(ITIMER_REAL, { interval, value }?) → old, getitimer(ITIMER_REAL)   (timevals { sec, usec })
  *   wait4(pid, options?) / waitpid(...) → { pid, status }   (pid 0 with WNOHANG and nothing to report)
  *   waitid(idtype, id, options) → { signo, code, pid, uid, status }   (siginfo fields)
  *   exit(code) / exit_group(code)         end the calling process
@@ -19,15 +20,16 @@
  *
  * Not supported: siginfo and rt_sigqueueinfo, SA_RESTART (interrupted calls
  * fail with EINTR), rusage from wait4 and waitid (there is no CPU accounting),
- * waitid's P_PIDFD, setitimer. Threads are not separate: tid == pid.
+ * waitid's P_PIDFD, ITIMER_VIRTUAL/ITIMER_PROF (EINVAL). Threads are not separate: tid == pid.
  */
-import { EAGAIN, ECHILD, EINTR, EINVAL, EPERM, ESRCH, err } from './errno.ts';
+import { EAGAIN, ECHILD, EFAULT, EINTR, EINVAL, EPERM, ESRCH, err } from './errno.ts';
 import {
   NSIG, SIGALRM, SIGCHLD, SIGCONT, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, WCONTINUED, WNOHANG, WUNTRACED,
 } from './constants.ts';
 import { defineSyscall } from './syscall.ts';
 import type { Lwp } from './sched.ts';
 import type { Proc } from './proc.ts';
+import type { Kernel } from './kernel.ts';
 import { Callout } from './callout.ts';
 import { timespecToNs } from './sys_time.ts';
 import type { Timespec } from './file.ts';
@@ -245,24 +247,94 @@ async function sigtimedwait(td: Lwp, setArg: unknown, timeout?: Timespec): Promi
   }
 }
 
+/**
+ * The real-time interval timer (ITIMER_REAL), shared by alarm(2) and
+ * setitimer(2) as in Linux: one callout per process that posts SIGALRM and,
+ * with an interval, re-arms itself relative to the expiry it just had.
+ */
+function armReal(k: Kernel, p: Proc, valueNs: bigint, intervalNs: bigint): void {
+  const s = p.sig;
+  s.alarm?.stop(k);
+  s.alarmInterval = intervalNs;
+  if (valueNs === 0n) return;
+  s.alarm ??= new Callout(`itimer_real:${p.pid}`);
+  const fire = (): void => {
+    psignal(k, p, SIGALRM);
+    if (s.alarmInterval > 0n && p.state === 'alive') {
+      s.alarmDeadline += s.alarmInterval;
+      s.alarm!.reset(k, s.alarmDeadline - k.hyper.clockMonotonic(), fire);
+    }
+  };
+  s.alarmDeadline = k.hyper.clockMonotonic() + valueNs;
+  s.alarm.reset(k, valueNs, fire);
+}
+
+/** Time left on ITIMER_REAL in ns (0 when disarmed). */
+function realLeft(k: Kernel, p: Proc): bigint {
+  const s = p.sig;
+  if (s.alarm === null || !s.alarm.pending) return 0n;
+  const ns = s.alarmDeadline - k.hyper.clockMonotonic();
+  return ns > 0n ? ns : 1n; // due but not yet run: still armed
+}
+
 /** alarm(2): SIGALRM after `seconds`; returns what was left of the previous alarm, rounded. */
 function alarm(td: Lwp, seconds: number): number {
-  const k = td.k, p = td.proc, s = p.sig;
+  const k = td.k, p = td.proc;
   if (seconds > 0xffff_ffff) throw err(EINVAL);
-  let left = 0;
-  if (s.alarm !== null && s.alarm.pending) {
-    const ns = s.alarmDeadline - k.hyper.clockMonotonic();
-    // Linux alarm_setitimer: round to the nearest second, but never report 0 for a live alarm.
-    left = Math.max(1, Number((ns + 500_000_000n) / 1_000_000_000n));
-    s.alarm.stop(k);
-  }
-  if (seconds > 0) {
-    s.alarm ??= new Callout(`alarm:${p.pid}`);
-    const delay = BigInt(seconds) * 1_000_000_000n;
-    s.alarmDeadline = k.hyper.clockMonotonic() + delay;
-    s.alarm.reset(k, delay, () => psignal(k, p, SIGALRM));
-  }
+  const ns = realLeft(k, p);
+  // Linux alarm_setitimer: round to the nearest second, but never report 0 for a live alarm.
+  const left = ns === 0n ? 0 : Math.max(1, Number((ns + 500_000_000n) / 1_000_000_000n));
+  armReal(k, p, BigInt(seconds) * 1_000_000_000n, 0n);
   return left;
+}
+
+/** struct timeval as library callers pass it. */
+export interface Timeval {
+  sec: number;
+  usec: number;
+}
+
+/** struct itimerval: the next expiry and the reload interval. */
+export interface Itimerval {
+  interval: Timeval;
+  value: Timeval;
+}
+
+export const ITIMER_REAL = 0;
+
+function timevalNs(v: unknown): bigint {
+  if (typeof v !== 'object' || v === null) throw err(EFAULT);
+  const { sec, usec } = v as { sec?: unknown; usec?: unknown };
+  if (typeof sec !== 'number' || typeof usec !== 'number' || !Number.isSafeInteger(sec) || !Number.isInteger(usec)) throw err(EINVAL);
+  if (sec < 0 || usec < 0 || usec > 999_999) throw err(EINVAL); // setitimer(2) EINVAL
+  return BigInt(sec) * 1_000_000_000n + BigInt(usec) * 1000n;
+}
+
+function nsTimeval(ns: bigint): Timeval {
+  // Round up to whole microseconds so that an armed timer never reads as 0.
+  const us = (ns + 999n) / 1000n;
+  return { sec: Number(us / 1_000_000n), usec: Number(us % 1_000_000n) };
+}
+
+/**
+ * getitimer(2) / setitimer(2). Only ITIMER_REAL exists: ITIMER_VIRTUAL and
+ * ITIMER_PROF count CPU time, which a cooperative kernel does not account,
+ * so they answer EINVAL.
+ */
+function getitimer(td: Lwp, which: number): Itimerval {
+  if (which !== ITIMER_REAL) throw err(EINVAL);
+  return { interval: nsTimeval(td.proc.sig.alarmInterval), value: nsTimeval(realLeft(td.k, td.proc)) };
+}
+
+function setitimer(td: Lwp, which: number, nv?: unknown): Itimerval {
+  if (which !== ITIMER_REAL) throw err(EINVAL);
+  const old = getitimer(td, which);
+  if (nv === undefined) return old; // Linux allows a NULL new value: a query
+  if (typeof nv !== 'object' || nv === null) throw err(EFAULT);
+  const { interval, value } = nv as { interval?: unknown; value?: unknown };
+  const iv = timevalNs(interval), vv = timevalNs(value);
+  armReal(td.k, td.proc, vv, vv === 0n ? 0n : iv);
+  return old;
 }
 
 export interface WaitResult {
@@ -431,6 +503,8 @@ export const sigSyscalls = [
   defineSyscall('pause', 34, [], (td) => sigsuspend(td, td.proc.sig.mask)),
   defineSyscall('sigtimedwait', 128, ['any', 'obj?'], sigtimedwait),
   defineSyscall('alarm', 37, ['uint'], alarm),
+  defineSyscall('getitimer', 36, ['int'], getitimer),
+  defineSyscall('setitimer', 38, ['int', 'obj?'], setitimer),
   defineSyscall('wait4', 61, ['int', 'int?'], wait4),
   defineSyscall('waitpid', -1, ['int', 'int?'], wait4),
   defineSyscall('waitid', 247, ['int', 'int', 'int'], waitid),
