@@ -72,6 +72,7 @@ export class ClientConn {
   private readonly waiting: (() => void)[] = [];
   welcome: Welcome | null = null;
   private sysIds = new Map<string, number>();
+  private sysKinds = new Map<string, string[]>();
   /** Why the connection ended, once it has. */
   closedReason: string | null = null;
   private closedResolve!: (reason: string) => void;
@@ -218,6 +219,7 @@ export class ClientConn {
     const w = (await this.request(FrameType.HELLO, 'hello', encodeValue(h))) as Welcome;
     this.welcome = w;
     this.sysIds = new Map(w.syscalls.map(([name], i) => [name, i]));
+    this.sysKinds = new Map(w.syscalls.map(([name, , kinds]) => [name, kinds]));
     return w;
   }
 
@@ -235,7 +237,8 @@ export class ClientConn {
       targets = [];
       data = [];
       const inline = w.limits.inline;
-      wire = args.map((a, i) => (Array.isArray(a) ? a.map((x) => wireBuf(x, name, i, inline, targets, data)) : wireBuf(a, name, i, inline, targets, data)));
+      const kinds = this.sysKinds.get(name)!;
+      wire = args.map((a, i) => (Array.isArray(a) ? a.map((x) => wireBuf(x, name, i, kinds[i], inline, targets, data)) : wireBuf(a, name, i, kinds[i], inline, targets, data)));
     }
     let frame: Uint8Array;
     try {
@@ -300,9 +303,9 @@ function isBufArg(a: unknown): boolean {
 }
 
 /** How one buffer argument travels: OutBuf (length only), inline bytes, or InBuf + DATA frames. */
-function wireBuf(v: unknown, name: string, i: number, inline: number, targets: Uint8Array[], data: Uint8Array[]): unknown {
+function wireBuf(v: unknown, name: string, i: number, kind: string | undefined, inline: number, targets: Uint8Array[], data: Uint8Array[]): unknown {
   if (!(v instanceof Uint8Array)) return v;
-  const dir = bufDirection(name, i);
+  const dir = bufDirection(name, i, kind);
   if (dir === 'out') {
     targets.push(v);
     return new OutBuf(v.byteLength);

@@ -112,8 +112,10 @@ export class SysproxyServer {
 
   /** Stop listening and drop every connection (their processes exit). */
   async close(): Promise<void> {
-    await new Promise<void>((r) => this.server.close(() => r()));
+    // server.close() waits for open connections: drop them first.
+    const closed = new Promise<void>((r) => this.server.close(() => r()));
     for (const s of this.sockets) s.destroy();
+    await closed;
     await this.service.whenIdle();
     if (this.unixPath !== null) fs.rmSync(this.unixPath, { force: true });
   }

@@ -265,8 +265,8 @@ export class ServerConn {
       case FrameType.CALL: return this.call(f);
       case FrameType.DATA: return this.data(f);
       case FrameType.FORK: return this.fork(f);
-      case FrameType.EXIT: return void this.exit(f);
-      case FrameType.HALT: return void this.halt(f);
+      case FrameType.EXIT: return this.exit(f);
+      case FrameType.HALT: return this.halt(f);
       default:
         throw new ProtocolError('EPROTO', `a client may not send ${frameTypeName(f.type)}`);
     }
@@ -324,7 +324,7 @@ export class ServerConn {
     const ins: Uint8Array[] = [];
     let staged = 0;
     const stage = (v: Value, i: number): unknown => {
-      const dir = bufDirection(entry.name, i);
+      const dir = bufDirection(entry.name, i, entry.args[i]);
       if (v instanceof OutBuf) {
         // Bigger than a call may stage: the kernel sees a shorter buffer (a short read).
         const n = Math.min(v.length, Math.max(0, svc.limits.maxTransfer - staged));
@@ -456,26 +456,27 @@ export class ServerConn {
     this.send([valueFrame(FrameType.REPLY, f.id, ([{ ctx, pid: child.pid }, null]))]);
   }
 
-  private async exit(f: Frame): Promise<void> {
+  private exit(f: Frame): void {
     const parsed = exitSchema.safeParse(decodeValue(f.body));
     if (!parsed.success) throw new ProtocolError('EPROTO', 'bad EXIT body: expected { ctx, status }');
     const { ctx, status } = parsed.data;
     const p = this.ctxProc(ctx);
     if (p === null || ctx === 0) return this.sendError(f.id, new KernelError(ctx === 0 ? E.EINVAL : E.ESRCH, 'exit'));
-    const k = this.service.kernel.kernel;
     this.procs.delete(ctx);
-    await k.exitProc(p, (status & 0xff) << 8);
     // It stays a zombie for its parent's wait4; teardown reaps what is left.
     this.zombies.add(p);
-    this.send([valueFrame(FrameType.REPLY, f.id, ([0, null]))]);
+    this.service.kernel.kernel.exitProc(p, (status & 0xff) << 8).then(
+      () => this.send([valueFrame(FrameType.REPLY, f.id, [0, null])]),
+      (e: unknown) => this.fatal('EIO', `exit of pid ${p.pid} failed: ${String(e)}`),
+    );
   }
 
-  private async halt(f: Frame): Promise<void> {
+  private halt(f: Frame): void {
     const p = this.ctxProc(0);
     if (p === null || p.cred.euid !== 0) return this.sendError(f.id, new KernelError(E.EPERM, 'halt'));
     this.service.log(`${this.label}: halt requested by pid ${p.pid}`);
     // Answer first: halting closes this connection too.
-    this.send([valueFrame(FrameType.REPLY, f.id, ([0, null]))]);
-    await this.service.halt();
+    this.send([valueFrame(FrameType.REPLY, f.id, [0, null])]);
+    this.service.halt().catch((e: unknown) => this.service.log(`halt failed: ${String(e)}`));
   }
 }

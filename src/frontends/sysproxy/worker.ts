@@ -89,6 +89,7 @@ export class SyncClient {
   readonly pid: number;
   readonly sys: SyncSys;
   private readonly sysIds: Map<string, number>;
+  private readonly sysKinds: Map<string, string[]>;
 
   constructor(init: SyncChannelInit, opts: SyncClientOptions = {}) {
     this.area = new SabArea(init.sab);
@@ -104,6 +105,7 @@ export class SyncClient {
     this.welcome = w.data;
     this.pid = w.data.pid;
     this.sysIds = new Map(w.data.syscalls.map(([name], i) => [name, i]));
+    this.sysKinds = new Map(w.data.syscalls.map(([name, , kinds]) => [name, kinds]));
     const sys: Record<string, (...a: unknown[]) => unknown> = Object.create(null);
     for (const [name] of w.data.syscalls) sys[name] = (...args: unknown[]) => this.call(name, args);
     this.sys = sys as unknown as SyncSys;
@@ -114,9 +116,10 @@ export class SyncClient {
     const id = this.sysIds.get(name);
     if (id === undefined) throw new KernelError(E.ENOSYS, name);
     const targets: Uint8Array[] = [];
+    const kinds = this.sysKinds.get(name)!;
     const enc = (v: unknown, i: number): unknown => {
       if (!(v instanceof Uint8Array)) return v;
-      const dir = bufDirection(name, i);
+      const dir = bufDirection(name, i, kinds[i]);
       if (dir !== 'in') targets.push(v);
       return dir === 'out' ? new OutBuf(v.byteLength) : v;
     };
