@@ -596,10 +596,10 @@ const IN_ARGS: Record<string, number[]> = {
 export type BufDir = 'in' | 'out' | 'inout';
 
 export function bufDirection(name: string, argIndex: number, kind?: string): BufDir {
-  // Only data-buffer kinds can be filled by the kernel; path bytes and the like only go in.
-  if (kind !== undefined && !kind.startsWith('buf')) return 'in';
   if (OUT_ARGS[name]?.includes(argIndex)) return 'out';
   if (IN_ARGS[name]?.includes(argIndex)) return 'in';
+  // Path bytes are only read; an 'any' argument given bytes (ioctl) may be filled.
+  if (kind !== undefined && kind.startsWith('path')) return 'in';
   return 'inout';
 }
 
