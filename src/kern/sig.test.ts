@@ -503,6 +503,63 @@ describe('stop and continue', () => {
   }));
 });
 
+describe('stop/continue against a model', () => {
+  it('random STOP/TSTP/CONT/USR1/block/unblock/KILL sequences agree with a job-control model', async () => {
+    type Op = { op: 'post'; sig: number } | { op: 'block' | 'unblock'; sig: number };
+    const opArb: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({ op: fc.constant('post' as const), sig: fc.constantFrom(SIGSTOP, SIGTSTP, SIGCONT, SIGUSR1, SIGKILL) }),
+      fc.record({ op: fc.constantFrom('block' as const, 'unblock' as const), sig: fc.constantFrom(SIGTSTP, SIGUSR1, SIGCONT) }),
+    );
+    await fc.assert(fc.asyncProperty(fc.array(opArb, { maxLength: 25 }), fc.integer({ min: 1, max: 1000 }), async (ops, seed) => {
+      await withKernel(seed, async ({ bk, settle }) => {
+        const c = bk.rfork();
+        let handled = 0;
+        await c.sys.sigaction(SIGUSR1, { handler: () => { handled++; } });
+        // the model (signal(7) job control, simpler than the code: plain sets)
+        const m = { alive: true, stopped: false, pending: new Set<number>(), blocked: new Set<number>(), handled: 0 };
+        const isStop = (x: number) => x === SIGSTOP || x === SIGTSTP;
+        const settleModel = (): void => {
+          for (const x of [...m.pending].sort((a, b) => a - b)) {
+            if (m.blocked.has(x) || m.stopped) continue;
+            m.pending.delete(x);
+            if (x === SIGUSR1) m.handled++;
+            else if (isStop(x)) m.stopped = true;
+            // SIGCONT: default ignore, nothing more
+          }
+        };
+        for (const o of ops) {
+          if (!m.alive) break;
+          if (o.op === 'post') {
+            await bk.sys.kill(c.pid, o.sig);
+            if (o.sig === SIGKILL) m.alive = false;
+            else if (o.sig === SIGCONT) {
+              for (const x of [...m.pending]) if (isStop(x)) m.pending.delete(x);
+              m.stopped = false;
+              if (m.blocked.has(SIGCONT)) m.pending.add(SIGCONT);
+            } else {
+              if (isStop(o.sig)) m.pending.delete(SIGCONT);
+              m.pending.add(o.sig);
+            }
+          } else {
+            if (m.stopped) continue; // a stopped process makes no system calls (they would wait for SIGCONT)
+            await c.sys.sigprocmask(o.op === 'block' ? SIG_BLOCK : SIG_UNBLOCK, [o.sig]);
+            if (o.op === 'block') m.blocked.add(o.sig); else m.blocked.delete(o.sig);
+          }
+          settleModel();
+          await settle();
+          if (!m.alive) break;
+          expect(c.proc.sig.stopped).toBe(m.stopped);
+          expect(handled).toBe(m.handled);
+          let blockedPending = 0n;
+          for (const x of m.pending) if (m.blocked.has(x)) blockedPending |= sigbit(x);
+          expect(c.proc.sig.pending & c.proc.sig.mask).toBe(blockedPending);
+        }
+        expect(c.proc.state).toBe(m.alive ? 'alive' : 'zombie');
+      });
+    }), { numRuns: 60 });
+  });
+});
+
 describe('sigsuspend, pause, sigtimedwait, alarm', () => {
   it('sigsuspend runs the handler under the temporary mask, then restores the old mask and fails EINTR', () => run(async ({ bk, settle }) => {
     const c = bk.rfork();
