@@ -287,6 +287,7 @@ describe('select / pselect6', () => {
       expect(await code(k.sys.select(1, [r], null, null, { sec: -1, usec: 0 }))).toBe('EINVAL');
       expect(await code(k.sys.select(1, [r], null, null, { sec: 0, usec: -1 }))).toBe('EINVAL');
       expect(await code(k.sys.select(1, 5 as never, null, null, null))).toBe('EFAULT');
+      expect(await code(k.sys.select(1, new Array(1025).fill(r), null, null, null))).toBe('EINVAL');
       // A closed fd at or above nfds is not looked at; nfds beyond the table is clamped.
       expect((await k.sys.select(1, [r, 9], null, null, { sec: 0, usec: 0 })).n).toBe(0);
       expect((await k.sys.select(1 << 20, [r], null, null, { sec: 0, usec: 0 })).n).toBe(0);

@@ -32,7 +32,10 @@
  *
  * Not supported: restarting after a handler with SA_RESTART (poll and
  * select never restart on Linux either, they return EINTR; ERESTARTNOHAND is
- * the signal code's), POLLRDBAND/POLLWRBAND priority data (no file type has it).
+ * the signal code's), POLLRDBAND/POLLWRBAND priority data (no file type has
+ * it), ppoll's write-back of the time left. Signal masks are per process
+ * here (sig.ts), not per thread: two ppoll/pselect6/sigsuspend calls of one
+ * process at the same time share one mask and one saved mask.
  */
 import { EBADF, EFAULT, EINTR, EINVAL, err, KernelError } from './errno.ts';
 import { O_PATH, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDBAND, POLLRDNORM, POLLWRBAND, POLLWRNORM } from './constants.ts';
@@ -213,13 +216,18 @@ async function doPoll(td: Lwp, fdsArg: unknown, timeoutNs: bigint | null): Promi
   return { n, fds: fds.map((e, i) => ({ fd: e.fd, events: e.events, revents: revents[i]! })) };
 }
 
-/** An fd set argument as a sorted list of distinct fds below nfds; EBADF for a non-fd. */
-function fdSetArg(v: unknown, nfds: number): number[] {
+/**
+ * An fd set argument as a sorted list of distinct fds below nfds; EBADF for a
+ * non-fd. A bitmap cannot name more fds than the table holds, so a longer
+ * list is EINVAL (this bounds the work a call can ask for).
+ */
+function fdSetArg(v: unknown, nfds: number, limit: number): number[] {
   if (v === undefined || v === null) return [];
   let items: unknown[];
   if (Array.isArray(v)) items = v;
   else if (v instanceof Set) items = [...(v as Set<unknown>)];
   else throw err(EFAULT);
+  if (items.length > limit) throw err(EINVAL);
   const out = new Set<number>();
   for (const fd of items) {
     // A bitmap cannot name a negative fd; a list can, and it is no descriptor.
@@ -236,7 +244,7 @@ async function doSelect(
   if (nfds < 0) throw err(EINVAL);
   const fdt = td.proc.fdt;
   const n = Math.min(nfds, fdt.limit);
-  const sets = [fdSetArg(r, n), fdSetArg(w, n), fdSetArg(x, n)];
+  const sets = [fdSetArg(r, n, fdt.limit), fdSetArg(w, n, fdt.limit), fdSetArg(x, n, fdt.limit)];
   const member = sets.map((a) => new Set(a));
   const wants = [POLLIN_SET, POLLOUT_SET, POLLEX_SET];
   // One poll entry per fd, asking for the union of what its sets want.
