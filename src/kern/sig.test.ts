@@ -14,7 +14,7 @@ import {
   SIGUSR2, SIGWINCH, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, WNOHANG,
 } from './constants.ts';
 import { SA_NODEFER, SA_RESETHAND, sigbit, type SigAction } from './sig.ts';
-import { psignal } from './sig_post.ts';
+import { killpg, psignal, sigName } from './sig_post.ts';
 import { WCOREDUMP, WIFSIGNALED, WTERMSIG } from './sys_sig.ts';
 
 interface Env {
@@ -144,13 +144,18 @@ describe('kill(2) and default actions', () => {
     expect([leader, g1, g2].map((h) => h.proc.state)).toEqual(['zombie', 'zombie', 'zombie']);
     expect(other.proc.state).toBe('alive');
     expect(await code(bk.sys.kill(-77777, SIGTERM))).toBe('ESRCH');
-    // kill(0) from a process signals its own group (here init's group, init is unkillable)
+    // kill(0) from a process signals its own group, the caller included
     const x = bk.rfork();
-    expect(await x.sys.kill(0, SIGTERM)).toBe(0);
+    await x.sys.setpgid(0, 0);
+    const xm = bk.rfork({ parent: x.proc });
+    expect(await xm.sys.kill(0, SIGTERM)).toBe(0);
     await settle();
     expect(x.proc.state).toBe('zombie');
-    expect(other.proc.state).toBe('zombie');
+    expect(xm.proc.state).toBe('zombie');
+    expect(other.proc.state).toBe('alive');
     expect(bk.curproc.state).toBe('alive');
+    await bk.sys.kill(other.pid, SIGTERM);
+    await settle();
     // kill(-1): everyone but init and the caller; an unprivileged caller skips what it may not signal
     const u = bk.rfork({ uid: 5 });
     const u2 = bk.rfork({ uid: 5 });
@@ -338,6 +343,19 @@ describe('sigprocmask(2), pending, coalescing', () => {
     await c.sys.sigprocmask(SIG_SETMASK, 0n);
     await settle();
     expect(c.proc.state).toBe('zombie');
+  }));
+
+  it('killpg() posts to a whole group without permission checks (the tty\'s SIGINT)', () => run(async ({ bk, settle }) => {
+    const lead = bk.rfork({ uid: 1000 });
+    await lead.sys.setpgid!(0, 0);
+    const m = bk.rfork({ parent: lead.proc, uid: 1000 });
+    const outside = bk.rfork();
+    expect(killpg(bk.kernel, lead.pid, SIGINT)).toBe(2);
+    expect(killpg(bk.kernel, 99_999, SIGINT)).toBe(0);
+    await settle();
+    expect([lead.proc.state, m.proc.state, outside.proc.state]).toEqual(['zombie', 'zombie', 'alive']);
+    expect(sigName(SIGINT)).toBe('SIGINT');
+    expect(sigName(34)).toBe('SIGRT2');
   }));
 
   it('psignal() is usable by other subsystems (SIGPIPE on EPIPE)', () => run(async ({ bk, settle }) => {
