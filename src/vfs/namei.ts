@@ -35,7 +35,7 @@
 import type { Lwp } from '../kern/sched.ts';
 import type { File } from '../kern/file.ts';
 import type { ProcFsState } from '../kern/proc.ts';
-import { EBADF, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, err, KernelError } from '../kern/errno.ts';
+import { EBADF, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, err } from '../kern/errno.ts';
 import { AT_FDCWD, NAME_MAX, SYMLOOP_MAX } from '../kern/constants.ts';
 import { MS_NOSYMFOLLOW, type Vnode, touchAtime, vref, vrele } from './vnode.ts';
 import { MAY_EXEC, vaccess } from './perm.ts';
@@ -124,8 +124,16 @@ function nameTooLong(name: string): boolean {
   return name.length > 85 && enc.encode(name).byteLength > NAME_MAX;
 }
 
-/** Lock dvp shared for one VOP call (sleeping only if contended). */
-async function lookupLocked(td: Lwp, dvp: Vnode, name: string): Promise<Vnode> {
+/**
+ * One lookup VOP under dvp's shared lock (sleeping only if contended; no
+ * lock at all on a nonblocking file system, see FsType.nonblocking).
+ */
+function lookupLocked(td: Lwp, dvp: Vnode, name: string): Vnode | null | Promise<Vnode | null> {
+  if (dvp.mount.fstype.nonblocking === true) return dvp.ops.lookup(dvp, td, name);
+  return lookupLockedSlow(td, dvp, name);
+}
+
+async function lookupLockedSlow(td: Lwp, dvp: Vnode, name: string): Promise<Vnode | null> {
   const g = dvp.lock.tryAcquireShared(td);
   if (g === null) await dvp.lock.acquireShared(td);
   try {
@@ -136,8 +144,8 @@ async function lookupLocked(td: Lwp, dvp: Vnode, name: string): Promise<Vnode> {
   }
 }
 
-/** One step of the walk (cur is a searchable directory); returns a referenced vnode. */
-export async function lookupStep(td: Lwp, fs: FsState, cur: Vnode, name: string): Promise<Vnode> {
+/** One step of the walk (cur is a searchable directory); a referenced vnode, or null when absent. */
+export function lookupStep(td: Lwp, fs: FsState, cur: Vnode, name: string): Vnode | null | Promise<Vnode | null> {
   if (name === '.') return vref(cur);
   if (name === '..') {
     let d = cur;
@@ -153,7 +161,14 @@ export async function lookupStep(td: Lwp, fs: FsState, cur: Vnode, name: string)
     if (d.isMountRoot) return vref(d); // the root of the root file system
     return lookupLocked(td, d, '..');
   }
-  let vp = await lookupLocked(td, cur, name);
+  const r = lookupLocked(td, cur, name);
+  if (r instanceof Promise) return r.then(crossMounts);
+  return crossMounts(r);
+}
+
+/** A vnode with a file system mounted on it stands for that file system's root. */
+function crossMounts(vp: Vnode | null): Vnode | null {
+  if (vp === null) return null;
   while (vp.mountedHere !== null) {
     const mp = vp.mountedHere;
     vrele(vp);
@@ -164,16 +179,20 @@ export async function lookupStep(td: Lwp, fs: FsState, cur: Vnode, name: string)
 
 /** Read a symlink's target (for the walk and readlink); reading marks it accessed (touch_atime). */
 export async function readlinkVnode(td: Lwp, vp: Vnode): Promise<string> {
-  const g = vp.lock.tryAcquireShared(td);
-  if (g === null) await vp.lock.acquireShared(td);
   let s: string;
-  try {
-    const r = vp.ops.readlink(vp, td);
-    s = r instanceof Promise ? await r : r;
-  } finally {
-    vp.lock.release(td);
+  if (vp.mount.fstype.nonblocking === true) s = vp.ops.readlink(vp, td) as string;
+  else {
+    const g = vp.lock.tryAcquireShared(td);
+    if (g === null) await vp.lock.acquireShared(td);
+    try {
+      const r = vp.ops.readlink(vp, td);
+      s = r instanceof Promise ? await r : r;
+    } finally {
+      vp.lock.release(td);
+    }
   }
-  await touchAtime(td, vp);
+  const t = touchAtime(td, vp);
+  if (t !== undefined) await t;
   return s;
 }
 
@@ -226,16 +245,15 @@ export async function nameiFrom(td: Lwp, start: Vnode, path: string, opts: Namei
         cur = null as unknown as Vnode;
         return { dvp, vp: null, name, last, trailingSlash: trailing };
       }
-      let child: Vnode;
-      try {
-        child = await lookupStep(td, fs, cur, name);
-      } catch (ex) {
-        if (isLast && parentMode && ex instanceof KernelError && ex.errno === ENOENT) {
+      const c = lookupStep(td, fs, cur, name);
+      const child = c instanceof Promise ? await c : c;
+      if (child === null) {
+        if (isLast && parentMode) {
           const dvp = cur;
           cur = null as unknown as Vnode;
           return { dvp, vp: null, name, last, trailingSlash: trailing };
         }
-        throw ex;
+        throw err(ENOENT);
       }
       if (child.isLnk && (!isLast || opts.follow || (trailing && !parentMode))) {
         if (++links > SYMLOOP_MAX || (child.mount.flags & MS_NOSYMFOLLOW) !== 0) {

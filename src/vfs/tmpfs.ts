@@ -11,7 +11,12 @@
  * Regular files are sparse: data lives in 64 KiB pages in a Map keyed by
  * page index; a hole is simply a missing page and reads as zeros. A page's
  * buffer may be shorter than 64 KiB (small files grow by doubling in 4 KiB
- * steps), and bytes past a buffer's end read as zeros too.
+ * steps), and bytes past a buffer's end read as zeros too. Buffers are views
+ * carved from slabs (4 MiB for full pages, 256 KiB for small ones, which
+ * grow in 64-byte steps but are charged in whole 4 KiB units): one host
+ * allocation per slab instead of per page keeps allocation and GC cost off
+ * the write path. The price: a slab's memory returns to the host only when
+ * every page carved from it is gone (accounting counts pages, not slabs).
  *
  * Directories are a Map name → entry (O(1) lookup, create and unlink at any
  * size) plus an array of the same entries in creation order, each with a
@@ -56,6 +61,9 @@ const PAGE = 65536;
 /** Allocation unit for accounting and buffer growth. */
 const UNIT = 4096;
 const BOGO_DIRENT_SIZE = 20;
+/** Pages per slab (4 MiB). A slab's memory goes back when its last page is dropped. */
+const SLAB_PAGES = 64;
+const SMALL_SLAB = 256 * 1024;
 /** Largest file size (bytes); beyond it writes answer EFBIG. */
 export const TMPFS_MAXFILESIZE = Number.MAX_SAFE_INTEGER;
 
@@ -90,6 +98,12 @@ interface TmpNode {
 
 /** Per-mount state (mp.fsdata). */
 interface TmpMount {
+  /** Full pages are carved from slabs of SLAB_PAGES pages (one allocation, far less GC pressure). */
+  slab: ArrayBuffer | null;
+  slabNext: number;
+  /** Buffers of small files are carved from a 256 KiB slab in 4 KiB units. */
+  smallSlab: ArrayBuffer | null;
+  smallNext: number;
   maxBytes: number;
   maxInodes: number;
   usedBytes: number;
@@ -214,18 +228,39 @@ function fileRead(vp: Vnode, buf: Uint8Array, off: number): number {
   return n;
 }
 
-/** Make page pi at least `need` bytes long; false when the size limit forbids it. */
+/** Bytes a buffer of len bytes is charged (size= limit, st_blocks): whole 4 KiB units, as a page cache would. */
+function charge(len: number): number {
+  return Math.ceil(len / UNIT) * UNIT;
+}
+
+/** Make page pi at least `need` bytes long; null when the size limit forbids it. */
 function growPage(m: TmpMount, node: TmpNode, pi: number, page: Uint8Array | undefined, need: number): Uint8Array | null {
   const old = page === undefined ? 0 : page.byteLength;
-  let cap = Math.ceil(need / UNIT) * UNIT;
+  // Small buffers grow in 64-byte steps, doubling, so a file of a few bytes costs a few bytes.
+  let cap = Math.ceil(need / 64) * 64;
   if (old > 0) cap = Math.max(cap, Math.min(PAGE, old * 2));
   if (cap > PAGE) cap = PAGE;
-  if (m.maxBytes > 0 && m.usedBytes + cap - old > m.maxBytes) return null;
-  const np = new Uint8Array(cap);
+  const more = charge(cap) - charge(old);
+  if (m.maxBytes > 0 && m.usedBytes + more > m.maxBytes) return null;
+  let np: Uint8Array;
+  if (cap === PAGE) {
+    if (m.slab === null || m.slabNext === SLAB_PAGES) {
+      m.slab = new ArrayBuffer(SLAB_PAGES * PAGE);
+      m.slabNext = 0;
+    }
+    np = new Uint8Array(m.slab, m.slabNext++ * PAGE, PAGE);
+  } else {
+    if (m.smallSlab === null || m.smallNext + cap > SMALL_SLAB) {
+      m.smallSlab = new ArrayBuffer(SMALL_SLAB);
+      m.smallNext = 0;
+    }
+    np = new Uint8Array(m.smallSlab, m.smallNext, cap);
+    m.smallNext += cap;
+  }
   if (page !== undefined) np.set(page);
   node.pages!.set(pi, np);
-  m.usedBytes += cap - old;
-  node.allocated += cap - old;
+  m.usedBytes += more;
+  node.allocated += more;
   return np;
 }
 
@@ -270,8 +305,8 @@ function fileResize(vp: Vnode, size: number): void {
     for (const [pi, page] of pages) {
       if (pi > lastPi) {
         pages.delete(pi);
-        m.usedBytes -= page.byteLength;
-        node.allocated -= page.byteLength;
+        m.usedBytes -= charge(page.byteLength);
+        node.allocated -= charge(page.byteLength);
       } else if (pi === lastPi) {
         const po = size - pi * PAGE;
         if (po < page.byteLength) page.fill(0, po);
@@ -310,8 +345,7 @@ export const tmpfsVnodeOps: VnodeOps = {
   lookup(dvp, _td, name) {
     if (name === '..') return vref(tn(dvp).parent ?? dvp);
     const de = dirEntries(dvp).get(name);
-    if (de === undefined) throw err(ENOENT);
-    return vref(de.vp);
+    return de === undefined ? null : vref(de.vp);
   },
   create(dvp, _td, name, attrs) {
     return addNode(dvp, name, attrs);
@@ -557,8 +591,9 @@ function applyOptions(mp: Mount, data: string, initial: boolean): { mode: number
 export const tmpfsType: FsType = {
   name: 'tmpfs',
   magic: TMPFS_MAGIC,
+  nonblocking: true,
   mount(k: Kernel, _td: Lwp | null, mp: Mount, _source: string, data: string) {
-    const m: TmpMount = { maxBytes: 0, maxInodes: 0, usedBytes: 0, inodes: 0, nextIno: 1, nodes: new Map() };
+    const m: TmpMount = { slab: null, slabNext: 0, smallSlab: null, smallNext: 0, maxBytes: 0, maxInodes: 0, usedBytes: 0, inodes: 0, nextIno: 1, nodes: new Map() };
     mp.fsdata = m;
     mp.ops = tmpfsVfsOps;
     const r = applyOptions(mp, data, true);

@@ -25,7 +25,7 @@ import type { File, Stat, Timespec } from '../kern/file.ts';
 import { defineSyscall } from '../kern/syscall.ts';
 import {
   EBADF, EBUSY, EEXIST, EFAULT, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ENOTEMPTY, ENXIO, EOPNOTSUPP, EPERM, ERANGE,
-  EROFS, EXDEV, err, KernelError,
+  EROFS, EXDEV, err,
 } from '../kern/errno.ts';
 import {
   AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_NO_AUTOMOUNT, AT_REMOVEDIR, AT_STATX_DONT_SYNC, AT_STATX_FORCE_SYNC,
@@ -64,14 +64,8 @@ function cred(td: Lwp): Cred {
 }
 
 /** Look name up in dvp, which the caller holds locked; null when absent. */
-async function relookup(td: Lwp, dvp: Vnode, name: string): Promise<Vnode | null> {
-  try {
-    const r = dvp.ops.lookup(dvp, td, name);
-    return r instanceof Promise ? await r : r;
-  } catch (e) {
-    if (e instanceof KernelError && e.errno === ENOENT) return null;
-    throw e;
-  }
+function relookup(td: Lwp, dvp: Vnode, name: string): Vnode | null | Promise<Vnode | null> {
+  return dvp.ops.lookup(dvp, td, name);
 }
 
 /** Install a new File in the caller's table; releases it on EMFILE. */
@@ -476,6 +470,7 @@ async function isAncestor(td: Lwp, a: Vnode, b: Vnode): Promise<boolean> {
       if (cur.isMountRoot) return false;
       const r = cur.ops.lookup(cur, td, '..');
       const parent = r instanceof Promise ? await r : r;
+      if (parent === null) return false;
       if (parent === cur) {
         vrele(parent);
         return false;
@@ -763,7 +758,8 @@ async function getdents64(td: Lwp, fd: number, arg: unknown): Promise<Dirent64[]
   }
   // getdents(2) EINVAL: "Result buffer is too small".
   if (tooSmall) throw err(EINVAL);
-  await touchAtime(td, vp, (fp.flags & O_NOATIME) !== 0);
+  const t = touchAtime(td, vp, (fp.flags & O_NOATIME) !== 0);
+  if (t !== undefined) await t;
   return buf !== null ? used : out;
 }
 
@@ -822,13 +818,14 @@ async function getcwd(td: Lwp, size?: number): Promise<string> {
         continue;
       }
       await vlock(td, vp, false);
-      let parent: Vnode;
+      let parent: Vnode | null;
       try {
         const r = vp.ops.lookup(vp, td, '..');
         parent = r instanceof Promise ? await r : r;
       } finally {
         vunlock(td, vp);
       }
+      if (parent === null) throw err(ENOENT);
       try {
         parts.push(await nameIn(td, parent, vp));
       } catch (e) {

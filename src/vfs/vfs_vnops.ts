@@ -155,35 +155,49 @@ async function vnRead(fp: File<VFile>, td: Lwp, buf: Uint8Array, offset: number 
   if (vp.isDir) throw err(EISDIR);
   if (!vp.isReg) throw err(EINVAL);
   const off = offset ?? fp.offset;
-  await vlock(td, vp, false);
   let n: number;
-  try {
-    const r = vp.ops.read(vp, td, buf, off);
-    n = r instanceof Promise ? await r : r;
-  } finally {
-    vunlock(td, vp);
+  if (vp.mount.fstype.nonblocking === true) n = vp.ops.read(vp, td, buf, off) as number;
+  else {
+    await vlock(td, vp, false);
+    try {
+      const r = vp.ops.read(vp, td, buf, off);
+      n = r instanceof Promise ? await r : r;
+    } finally {
+      vunlock(td, vp);
+    }
   }
   if (offset === null) fp.offset = off + n;
   // read(2) marks the file accessed (relatime; see the file comment).
-  await touchAtime(td, vp, (fp.flags & O_NOATIME) !== 0);
+  const t = touchAtime(td, vp, (fp.flags & O_NOATIME) !== 0);
+  if (t !== undefined) await t;
   return n;
+}
+
+/** The write itself, under the vnode lock (or atomic: nonblocking fs). */
+function writeLocked(fp: File<VFile>, td: Lwp, vp: Vnode, buf: Uint8Array, offset: number | null): number | Promise<number> {
+  // O_APPEND: every write goes to the end, pwrite(2) included (Linux BUGS).
+  const off = (fp.flags & O_APPEND) !== 0 ? vp.size : offset ?? fp.offset;
+  if (buf.byteLength === 0) return 0;
+  if (off + buf.byteLength > Number.MAX_SAFE_INTEGER) throw err(EOVERFLOW);
+  const done = (n: number): number | Promise<number> => {
+    if (offset === null) fp.offset = off + n;
+    // write(2) by a non-root caller clears set-user-ID (and executable set-group-ID).
+    const m = modeAfterWrite(vp.mode, td.proc.cred);
+    if (m === vp.mode) return n;
+    const s = vp.ops.setattr(vp, td, { mode: m, ctime: vfsNow(td.k) });
+    return s instanceof Promise ? s.then(() => n) : n;
+  };
+  const r = vp.ops.write(vp, td, buf, off);
+  return r instanceof Promise ? r.then(done) : done(r);
 }
 
 async function vnWrite(fp: File<VFile>, td: Lwp, buf: Uint8Array, offset: number | null): Promise<number> {
   const vp = fp.data.vp;
   if (!vp.isReg) throw err(EINVAL);
+  if (vp.mount.fstype.nonblocking === true) return writeLocked(fp, td, vp, buf, offset) as number;
   await vlock(td, vp, true);
   try {
-    // O_APPEND: every write goes to the end, pwrite(2) included (Linux BUGS).
-    const off = (fp.flags & O_APPEND) !== 0 ? vp.size : offset ?? fp.offset;
-    if (buf.byteLength === 0) return 0;
-    if (off + buf.byteLength > Number.MAX_SAFE_INTEGER) throw err(EOVERFLOW);
-    const r = vp.ops.write(vp, td, buf, off);
-    const n = r instanceof Promise ? await r : r;
-    const m = modeAfterWrite(vp.mode, td.proc.cred);
-    if (m !== vp.mode) await setattrLocked(td, vp, { mode: m, ctime: vfsNow(td.k) });
-    if (offset === null) fp.offset = off + n;
-    return n;
+    return await writeLocked(fp, td, vp, buf, offset);
   } finally {
     vunlock(td, vp);
   }

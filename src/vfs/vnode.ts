@@ -130,8 +130,13 @@ export interface Statfs {
  * directly gets POSIX times without the syscall layer.
  */
 export interface VnodeOps {
-  /** Find `name` (never '.' or '..'-at-mount-root; '..' otherwise allowed) in dvp. Returns a referenced vnode; ENOENT if absent. */
-  lookup(dvp: Vnode, td: Lwp | null, name: string): Vnode | Promise<Vnode>;
+  /**
+   * Find `name` in dvp (never '.'; '..' only below a mount root). Returns a
+   * referenced vnode, or null when there is no such entry — not an ENOENT
+   * throw: a miss is the common case of every create, and an Error with a
+   * stack trace costs more than the whole lookup.
+   */
+  lookup(dvp: Vnode, td: Lwp | null, name: string): Vnode | null | Promise<Vnode | null>;
   /** Make a non-directory, non-symlink node (regular, FIFO, socket, device). Name is known absent. */
   create(dvp: Vnode, td: Lwp | null, name: string, attrs: NewAttrs): Vnode | Promise<Vnode>;
   mkdir(dvp: Vnode, td: Lwp | null, name: string, attrs: NewAttrs): Vnode | Promise<Vnode>;
@@ -197,6 +202,15 @@ export interface FsType {
   readonly name: string;
   /** Linux statfs f_type magic. */
   readonly magic: number;
+  /**
+   * The file system's VOPs never suspend (never return a promise): tmpfs.
+   * One virtual CPU runs a VOP that does not await to completion, so it is
+   * already atomic, and the VFS skips the vnode lock around single read-side
+   * VOPs (lookup, read, readlink, readdir) and around a write's one VOP.
+   * Multi-step sequences that await in between (create, unlink, rename)
+   * still lock.
+   */
+  readonly nonblocking?: boolean;
   /**
    * Set up `mp` (fill mp.ops and mp.data) from source/flags/data, or throw
    * an errno (EINVAL for bad options, ENOTBLK, ENODEV ...).
@@ -393,16 +407,27 @@ export function vfsNow(k: Kernel): Timespec {
  * read-only mounts, or when the caller opened with O_NOATIME (`noatime`).
  * Takes the vnode lock itself: call without holding it.
  */
-export async function touchAtime(td: Lwp, vp: Vnode, noatime = false): Promise<void> {
+export function touchAtime(td: Lwp, vp: Vnode, noatime = false): void | Promise<void> {
   const mp = vp.mount;
   if (noatime || (mp.flags & (MS_NOATIME | MS_RDONLY)) !== 0) return;
   if (vp.isDir && (mp.flags & MS_NODIRATIME) !== 0) return;
-  const now = vfsNow(mp.k);
   const a = vp.atime;
-  if (tsBefore(vp.mtime, a) && tsBefore(vp.ctime, a) && now.sec - a.sec < 86400) return;
+  if (tsBefore(vp.mtime, a) && tsBefore(vp.ctime, a)) {
+    // Only the once-a-day rule is left: compare whole seconds without building a Timespec.
+    const nowSec = Number(mp.k.hyper.clockRealtime() / 1_000_000_000n);
+    if (nowSec - a.sec < 86400) return;
+  }
+  if (mp.fstype.nonblocking === true) {
+    vp.ops.setattr(vp, td, { atime: vfsNow(mp.k) });
+    return;
+  }
+  return touchAtimeLocked(td, vp);
+}
+
+async function touchAtimeLocked(td: Lwp, vp: Vnode): Promise<void> {
   if (vp.lock.tryAcquireExclusive(td) === null) await vp.lock.acquireExclusive(td);
   try {
-    const r = vp.ops.setattr(vp, td, { atime: now });
+    const r = vp.ops.setattr(vp, td, { atime: vfsNow(vp.mount.k) });
     if (r instanceof Promise) await r;
   } finally {
     vp.lock.release(td);
