@@ -346,7 +346,7 @@ describe('pipe model (fc.commands against a byte-queue model, sim-host interleav
         async (seed, cap, cmds) => {
           const host = new SimHost({ seed });
           try {
-            const k = await boot({ host });
+            const k = await boot({ host, components: ['kern'] });
             const [r, w] = await k.sys.pipe();
             await k.sys.fcntl(w, F_SETPIPE_SZ, cap);
             const fdt = k.curproc.fdt;

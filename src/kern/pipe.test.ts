@@ -19,7 +19,7 @@ import { Lwp } from './sched.ts';
 /** Boot a kernel on a SimHost and run the scenario under it (deadlock = failure). */
 async function sim<T>(seed: number, fn: (k: BootedKernel, host: SimHost) => Promise<T>): Promise<T> {
   const host = new SimHost({ seed });
-  const k = await boot({ host });
+  const k = await boot({ host, components: ['kern'] });
   try {
     return await host.run(() => fn(k, host), { limitSteps: 2_000_000 });
   } finally {
@@ -296,6 +296,22 @@ describe('pipe writes', () => {
       expect(await wr2.p).toBe('EINTR');
       expect(await k.sys.ioctl(r, FIONREAD, 0)).toBe(PIPE_DEF_SIZE);
       await k.exit(child);
+    }));
+
+  it('writev gathers into one write (atomic up to PIPE_BUF); readv scatters what is there', () =>
+    sim(28, async (k, host) => {
+      const [r, w] = await k.sys.pipe();
+      await k.sys.write(w, bytes(PIPE_DEF_SIZE - 3000, 1));
+      // 2000 + 2000 bytes: 4000 <= PIPE_BUF, so nothing goes in until all of it fits.
+      const wv = track(k.sys.writev(w, [bytes(2000, 2), bytes(2000, 3)]));
+      await host.world.sleep(1000);
+      expect(wv.done).toBe(false);
+      expect(await k.sys.ioctl(r, FIONREAD, 0)).toBe(PIPE_DEF_SIZE - 3000);
+      await k.sys.read(r, new Uint8Array(PIPE_DEF_SIZE - 3000));
+      expect(await wv.p).toBe(4000);
+      const a = new Uint8Array(1500), b = new Uint8Array(3000);
+      expect(await k.sys.readv(r, [a, b])).toBe(4000);
+      expect(a.every((x) => x === 2) && b.subarray(0, 500).every((x) => x === 2) && b.subarray(500, 2500).every((x) => x === 3)).toBe(true);
     }));
 
   it('a PIPE_BUF write waits for room for all of it, not just some', () =>

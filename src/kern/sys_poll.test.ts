@@ -19,7 +19,7 @@ import { PIPE_DEF_SIZE } from './pipe.ts';
 
 async function sim<T>(seed: number, fn: (k: BootedKernel, host: SimHost) => Promise<T>): Promise<T> {
   const host = new SimHost({ seed });
-  const k = await boot({ host });
+  const k = await boot({ host, components: ['kern'] });
   try {
     return await host.run(() => fn(k, host), { limitSteps: 1_000_000 });
   } finally {
@@ -149,6 +149,23 @@ describe('poll waiting', () => {
       expect(pw.done).toBe(false); // PIPE_BUF - 1 free is not writable
       await k.sys.read(r2, new Uint8Array(1));
       expect((await pw.p).fds[0]!.revents).toBe(POLLOUT);
+    }));
+
+  it('growing the pipe (F_SETPIPE_SZ) wakes a poller waiting for POLLOUT; POLLERR wakes it too', () =>
+    sim(17, async (k, host) => {
+      const [r, w] = await k.sys.pipe();
+      await k.sys.write(w, new Uint8Array(PIPE_DEF_SIZE));
+      const pl = track(k.sys.poll([{ fd: w, events: POLLOUT }], -1));
+      await host.world.sleep(MS);
+      expect(pl.done).toBe(false);
+      await k.sys.fcntl(w, 1031 /* F_SETPIPE_SZ */, 2 * PIPE_DEF_SIZE);
+      expect((await pl.p).fds[0]!.revents).toBe(POLLOUT);
+      await k.sys.write(w, new Uint8Array(PIPE_DEF_SIZE));
+      const pe = track(k.sys.poll([{ fd: w, events: POLLOUT }], -1));
+      await host.world.sleep(MS);
+      expect(pe.done).toBe(false);
+      await k.sys.close(r);
+      expect((await pe.p).fds[0]!.revents).toBe(POLLERR);
     }));
 
   it('two pollers on one pipe both wake', () =>
