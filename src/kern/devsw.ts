@@ -35,6 +35,20 @@ export interface DevDriver {
 
 export type DevKind = 'chr' | 'blk';
 
+/**
+ * A device node a driver asks devfs to show (Linux device_create → the
+ * devtmpfs node): name under /dev, kind, number and permission bits.
+ */
+export interface DevNode {
+  readonly name: string;
+  readonly kind: DevKind;
+  readonly rdev: number;
+  /** Permission bits only (0o666 for /dev/null). */
+  readonly perm: number;
+  readonly uid?: number;
+  readonly gid?: number;
+}
+
 export class DevSwitch {
   private readonly chr = new Map<number, DevDriver>();
   private readonly blk = new Map<number, DevDriver>();
@@ -52,6 +66,19 @@ export class DevSwitch {
 
   lookup(kind: DevKind, rdev: number): DevDriver | undefined {
     return (kind === 'chr' ? this.chr : this.blk).get(major(rdev));
+  }
+
+  private readonly nodeList: DevNode[] = [];
+
+  /** Announce a device node for devfs (names are unique; throws if taken). */
+  addNode(node: DevNode): void {
+    if (this.nodeList.some((n) => n.name === node.name)) throw new Error(`device node ${node.name} announced twice`);
+    this.nodeList.push(node);
+  }
+
+  /** Announced device nodes, in announcement order. */
+  nodes(): readonly DevNode[] {
+    return this.nodeList;
   }
 }
 

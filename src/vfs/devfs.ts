@@ -26,7 +26,6 @@ import type { Lwp } from '../kern/sched.ts';
 import { Phase, type Component } from '../kern/component.ts';
 import { devsw } from '../kern/devsw.ts';
 import { S_IFBLK, S_IFCHR, S_IFDIR } from '../kern/constants.ts';
-import { ENOENT, KernelError } from '../kern/errno.ts';
 import { TMPFS_MAGIC, tmpfsType } from './tmpfs.ts';
 import { vfsOf } from './vfs.ts';
 import { type FsType, type Mount, MS_NOSUID, type Vnode, vrele } from './vnode.ts';
@@ -76,11 +75,8 @@ export const devfsType: FsType = {
 export async function bootDir(k: Kernel, name: string): Promise<Vnode> {
   const vfs = vfsOf(k);
   const root = vfs.topMount(vfs.rootMount!.root);
-  try {
-    return await root.ops.lookup(root, null, name);
-  } catch (e) {
-    if (!(e instanceof KernelError) || e.errno !== ENOENT) throw e;
-  }
+  const found = await root.ops.lookup(root, null, name);
+  if (found !== null) return found;
   return await root.ops.mkdir(root, null, name, { mode: S_IFDIR | 0o755, uid: 0, gid: 0, rdev: 0 });
 }
 
