@@ -15,7 +15,7 @@
  */
 import type { Proc } from './proc.ts';
 import { NSIG, SIGKILL, SIGSTOP } from './constants.ts';
-import { WaitQueue } from './sched.ts';
+import { WaitQueue, type Lwp } from './sched.ts';
 import type { Callout } from './callout.ts';
 
 /** A library caller's handler: called with the signal number. */
@@ -79,6 +79,12 @@ export class SigState {
   contWaiters: (() => void)[] = [];
   /** State change not yet reported to wait4: the stop signal (WUNTRACED), or 'cont' (WCONTINUED). */
   report: number | 'cont' | 0 = 0;
+  /**
+   * For SA_RESTART: whether the signals that interrupted a thread's sleep
+   * all had SA_RESTART handlers, recorded when issig interrupted it and
+   * consumed by sigRestart (sig_post.ts).
+   */
+  readonly restartFor = new WeakMap<Lwp, boolean>();
   /** ITIMER_REAL (alarm(2), setitimer(2)): its callout, absolute monotonic deadline and reload interval. */
   alarm: Callout | null = null;
   alarmDeadline = 0n;

@@ -31,19 +31,23 @@
  * order, the way sigreturn would, even though async handlers may finish out
  * of order.
  *
+ * SA_RESTART is opt-in per slow call: its sleep loop asks sigRestart()
+ * whether to go on after the handler (wait4/waitid do; see sigRestart).
+ *
  * Not supported: siginfo (handlers get only the signal number), real-time
- * signal queueing, SA_RESTART (an interrupted call always fails with EINTR),
+ * signal queueing, SA_RESTART for calls that do not ask sigRestart,
  * discarding stop signals for orphaned process groups, core files.
  *
  * @guardedBy the single virtual CPU: everything here runs between awaits.
  */
 import type { Kernel } from './kernel.ts';
 import type { Proc } from './proc.ts';
+import type { Lwp } from './sched.ts';
 import {
   NSIG, SIGABRT, SIGBUS, SIGCHLD, SIGCONT, SIGFPE, SIGILL, SIGKILL, SIGQUIT, SIGSEGV, SIGSTOP, SIGSYS, SIGTRAP,
   SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGWINCH, SIGXCPU, SIGXFSZ, SIG_IGN,
 } from './constants.ts';
-import { SA_NOCLDSTOP, SA_NOCLDWAIT, SA_NODEFER, SA_RESETHAND, SIG_UNBLOCKABLE, sigbit, type SigFrame } from './sig.ts';
+import { SA_NOCLDSTOP, SA_NOCLDWAIT, SA_NODEFER, SA_RESETHAND, SA_RESTART, SIG_UNBLOCKABLE, sigbit, type SigFrame } from './sig.ts';
 
 export type SigDefault = 'term' | 'core' | 'ign' | 'stop' | 'cont';
 
@@ -188,7 +192,8 @@ export function issig(k: Kernel, p: Proc): void {
     upcall = true;
   }
   if (!upcall) return;
-  for (const td of [...p.sleeping]) td.interrupt();
+  const restart = restartable(p);
+  for (const td of [...p.sleeping]) if (td.interrupt()) s.restartFor.set(td, restart);
   s.waitq.wakeup(k);
   // A sigsuspend in progress takes the signal itself once woken (so that it
   // can wait for the handler); otherwise the upcall does.
@@ -199,6 +204,43 @@ export function issig(k: Kernel, p: Proc): void {
       deliver(k, p);
     });
   }
+}
+
+/** Would every deliverable signal run a handler installed with SA_RESTART? */
+function restartable(p: Proc): boolean {
+  const s = p.sig;
+  let set = s.pending & ~s.mask & ~s.waiting;
+  if (set === 0n || s.stopped) return false;
+  while (set !== 0n) {
+    const sig = lowest(set);
+    set &= ~sigbit(sig);
+    const a = s.actions[sig]!;
+    if (typeof a.handler !== 'function' || (a.flags & SA_RESTART) === 0) return false;
+  }
+  return true;
+}
+
+/**
+ * SA_RESTART for slow system calls (signal(7) "Interruption of system calls
+ * and library functions by signal handlers"). A call whose interruptible
+ * sleep ended with 'intr' asks here what to do:
+ *
+ *     if (why === 'intr') { if (await sigRestart(td)) continue; throw err(EINTR); }
+ *
+ * When every signal that interrupted it has a handler installed with
+ * SA_RESTART, the handlers run now (before the call goes on, as on Linux)
+ * and the answer is true: restart the wait. Otherwise false: the call fails
+ * with EINTR and the signals are delivered as usual. Calls that Linux never
+ * restarts (sigsuspend, poll/select, nanosleep, sigtimedwait...) must not ask.
+ */
+export async function sigRestart(td: Lwp): Promise<boolean> {
+  const p = td.proc, s = p.sig;
+  const recorded = s.restartFor.get(td);
+  s.restartFor.delete(td);
+  const ok = recorded ?? restartable(p);
+  if (!ok || p.state !== 'alive') return false;
+  await Promise.all(deliver(td.k, p));
+  return p.state === 'alive';
 }
 
 /**

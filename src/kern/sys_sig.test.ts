@@ -9,7 +9,8 @@ import { SimHost, forEachSeed } from '../hyper/sim/index.ts';
 import { boot, type BootedKernel } from '../frontends/library/boot.ts';
 import type { ProcHandle } from './lwproc.ts';
 import type { KernelError } from './errno.ts';
-import { SIGCHLD, SIGCONT, SIGKILL, SIGQUIT, SIGSTOP, SIGTERM, SIGUSR1, WCONTINUED, WNOHANG } from './constants.ts';
+import { SA_RESTART } from './sig.ts';
+import { SIGCHLD, SIGCONT, SIGKILL, SIGQUIT, SIGSTOP, SIGTERM, SIGUSR1, SIGUSR2, WCONTINUED, WNOHANG } from './constants.ts';
 import {
   CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, P_ALL, P_PGID, P_PID, WEXITED, WEXITSTATUS, WIFEXITED,
   WIFSIGNALED, WNOWAIT, WSTOPPED, WTERMSIG, type WaitResult,
@@ -107,6 +108,43 @@ describe('wait4(2)', () => {
     await settle();
     await bk.sys.kill(p.pid, SIGKILL);
     expect(await w2).toBe('EINTR');
+  }));
+
+  it('SA_RESTART: the handler runs and wait4 goes on waiting; without it, EINTR', () => run(async ({ bk, settle }) => {
+    const p = bk.rfork();
+    const c = bk.rfork({ parent: p.proc });
+    let n = 0;
+    await p.sys.sigaction!(SIGUSR1, { handler: () => { n++; }, flags: SA_RESTART });
+    let res: unknown = null;
+    const w = wait(p, -1).then((r) => { res = r; }, (e: KernelError) => { res = e.code; });
+    await settle();
+    await bk.sys.kill(p.pid, SIGUSR1);
+    await settle();
+    expect(n).toBe(1);
+    expect(res).toBeNull(); // still waiting
+    await bk.sys.kill(p.pid, SIGUSR1);
+    await settle();
+    expect(n).toBe(2);
+    await c.sys.exit!(6);
+    await w;
+    expect(res).toEqual({ pid: c.pid, status: 6 << 8 });
+    // one signal without SA_RESTART among the interrupting ones: EINTR
+    const c2 = bk.rfork({ parent: p.proc });
+    await p.sys.sigaction!(SIGUSR2, { handler: () => { n++; } });
+    await p.sys.sigprocmask!(0 /* SIG_BLOCK */, [SIGUSR1, SIGUSR2]);
+    const w2 = code(wait(p, -1));
+    await settle();
+    await bk.sys.kill(p.pid, SIGUSR1);
+    await bk.sys.kill(p.pid, SIGUSR2);
+    await p.sys.sigprocmask!(2 /* SIG_SETMASK */, 0n); // both become deliverable at once
+    expect(await w2).toBe('EINTR');
+    await settle();
+    expect(n).toBe(4);
+    // a terminating signal is never restarted
+    await bk.sys.kill(p.pid, SIGTERM);
+    await settle();
+    expect(p.proc.state).toBe('zombie');
+    void c2;
   }));
 
   it('bad options are EINVAL; INT_MIN is ESRCH; non-integers are EINVAL', () => run(async ({ bk }) => {

@@ -18,8 +18,10 @@
  *   exit(code) / exit_group(code)         end the calling process
  *   fork() → child pid                    child has a copy of the fd table and signal actions
  *
- * Not supported: siginfo and rt_sigqueueinfo, SA_RESTART (interrupted calls
- * fail with EINTR), rusage from wait4 and waitid (there is no CPU accounting),
+ * SA_RESTART: wait4 and waitid restart after such a handler; sigsuspend,
+ * pause and sigtimedwait never restart (signal(7)).
+ *
+ * Not supported: siginfo and rt_sigqueueinfo, rusage from wait4 and waitid (there is no CPU accounting),
  * waitid's P_PIDFD, ITIMER_VIRTUAL/ITIMER_PROF (EINVAL). Threads are not separate: tid == pid.
  */
 import { EAGAIN, ECHILD, EFAULT, EINTR, EINVAL, EPERM, ESRCH, err } from './errno.ts';
@@ -34,7 +36,7 @@ import { Callout } from './callout.ts';
 import { timespecToNs } from './sys_time.ts';
 import type { Timespec } from './file.ts';
 import { SIGSET_FULL, SIG_UNBLOCKABLE, sigbit, type SigAction, type SigHandlerFn } from './sig.ts';
-import { W_CONTINUED, deliver, issig, psignal, sigDefault, sigValid, wExited, wStopped } from './sig_post.ts';
+import { W_CONTINUED, deliver, issig, psignal, sigDefault, sigRestart, sigValid, wExited, wStopped } from './sig_post.ts';
 
 const INT_MIN = -2147483648;
 // wait(2) flags beyond <constants.ts>: accepted, meaningless without threads.
@@ -397,7 +399,8 @@ async function doWait(td: Lwp, match: (c: Proc) => boolean, want: WaitWant): Pro
     if (!any) throw err(ECHILD);
     if (want.nohang) return null;
     const why = await p.childq.sleep(td, { intr: true });
-    if (why === 'intr') throw err(EINTR);
+    // signal(7): wait4/waitid are restarted after an SA_RESTART handler.
+    if (why === 'intr' && !(await sigRestart(td))) throw err(EINTR);
   }
 }
 
