@@ -131,6 +131,8 @@ describe('lockdep order validation', () => {
     const r = ld.reports[0]!;
     expect(r.cycle.map((e) => `${e.from}->${e.to}:${e.thread}`)).toEqual(['A->B:t1[0]', 'B->C:t2[0]']);
     expect(r.message).toContain('C -> A -> B -> C');
+    // a site names the helper's line and, after '<', the line that called it
+    expect(r.site).toMatch(/^pair \(src\/kern\/lockdep\.test\.ts:\d+\) < src\/kern\/lockdep\.test\.ts:\d+/);
   });
 
   it('treats shared rwlock holds like exclusive ones (writer preference makes read inversions deadlock)', async () => {

@@ -284,7 +284,11 @@ export class Lockdep {
         `  ${threadName(td)} is acquiring ${lock.kind} ${lock.name} (class ${key}) at ${formatSite(site)}`,
         `  while holding ${h.lock.kind} ${h.lock.name} (class ${h.key}), acquired at ${formatSite(h.site)}`,
         `  but the opposite order was recorded earlier:`,
-        ...cycle.map((e) => `    ${e.from} -> ${e.to}: ${e.thread} acquired ${e.to} at ${e.acquireSite} while holding ${e.from} acquired at ${e.heldSite}`),
+        ...cycle.flatMap((e) => [
+          `    ${e.from} -> ${e.to}, by ${e.thread}:`,
+          `      ${e.to} acquired at ${e.acquireSite}`,
+          `      while holding ${e.from}, acquired at ${e.heldSite}`,
+        ]),
       ];
       this.report('order-cycle', td, lock, key, site, held, cycle, lines.join('\n'));
       return; // the graph stays acyclic; the same pair is not reported twice
@@ -361,22 +365,28 @@ const INTERNAL = /[/\\]kern[/\\]lock(dep)?\.ts$/;
 /** "    at fn (file:line:col)", "    at async fn (file:line:col)" or "    at file:line:col". */
 const FRAME = /^\s*at (?:async )?(?:(.*?) \()?(.+?):(\d+):(\d+)\)?$/;
 
+/** Frames a site shows: the acquiring line and its callers (a wrapper like vlock() is not the whole story). */
+const SITE_FRAMES = 3;
+
 /**
- * The first frame of a captured stack outside lock.ts/lockdep.ts, as
- * "fn (src/dir/file.ts:line)" with the path cut to start at src/, test/,
- * bench/ or tools/ when it can be.
+ * A captured stack as a short site: the first SITE_FRAMES frames outside
+ * lock.ts/lockdep.ts, innermost first, "fn (src/dir/file.ts:line) < caller
+ * (file:line) < ...", paths cut to start at src/, test/, bench/ or tools/
+ * when they can be.
  */
 export function formatSite(e: Error): string {
   const stack = e.stack ?? '';
+  const out: string[] = [];
   for (const line of stack.split('\n').slice(1)) {
     const m = FRAME.exec(line);
     if (m === null) continue;
     const file = m[2]!.replace(/^file:\/\//, '');
     if (INTERNAL.test(file) || file.startsWith('node:') || file.includes('/node_modules/')) continue;
     const where = `${shortPath(file)}:${m[3]}`;
-    return m[1] ? `${m[1]} (${where})` : where;
+    out.push(m[1] ? `${m[1]} (${where})` : where);
+    if (out.length === SITE_FRAMES) break;
   }
-  return '<unknown site>';
+  return out.length > 0 ? out.join(' < ') : '<unknown site>';
 }
 
 function shortPath(file: string): string {
