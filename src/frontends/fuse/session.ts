@@ -49,8 +49,9 @@ const READ_BUFFER_SIZE = MAX_WRITE + 4096;
 export async function callerGroups(pid: number): Promise<number[]> {
   try {
     const s = await fs.promises.readFile(`/proc/${pid}/status`, 'utf8');
-    const m = /^Groups:\s*(.*)$/m.exec(s);
-    return m ? m[1]!.trim().split(/\s+/).filter(Boolean).map(Number) : [];
+    // "Groups:\t \n" when there are none: \s* must not run on into the next line.
+    const m = /^Groups:[ \t]*([^\n]*)$/m.exec(s);
+    return m ? m[1]!.trim().split(/\s+/).filter(Boolean).map(Number).filter((g) => Number.isInteger(g) && g >= 0) : [];
   } catch {
     return [];
   }

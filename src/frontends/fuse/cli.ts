@@ -1,0 +1,235 @@
+/**
+ * `anykernel mount`: boot a kernel and serve one of its file systems on a host directory through
+ * FUSE (rump's p2k/rump_puffs mount helpers, LKL's lklfuse), until the host unmounts it or this
+ * process gets SIGINT/SIGTERM.
+ *
+ *   anykernel mount [--type tmpfs | --type FS --image IMG] [-o OPT[,OPT...]] MOUNTPOINT
+ *
+ * Loaded lazily by src/cli/main.ts, which calls `main(argv)` with the arguments after `mount`
+ * and exits with the returned status (0 ok, 1 failure, 2 usage). It also runs on its own:
+ * `tsx src/frontends/fuse/cli.ts MOUNTPOINT`.
+ *
+ * Lifecycle: boot() → KernelFuseServer over the kernel's root → FuseSession.mount → print the
+ * ready line (`anykernel: serving tmpfs at DIR (pid N)`) → wait for `session.closed` (host
+ * `umount`) or a signal (then `umount -l`, and the connection is aborted if host processes keep
+ * it open for more than a few seconds) → release every node and file → sync every file system
+ * (a backing image is written back here) → kernel shutdown, leaks reported on stderr.
+ *
+ * Not supported yet: --type other than tmpfs (no disk file system exists in the kernel; ext2
+ * comes in a later issue), so --image is refused; serving a subdirectory.
+ */
+import { parseArgs } from 'node:util';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { boot } from '../library/boot.ts';
+import { FuseSession } from './session.ts';
+import { KernelFuseServer } from './server.ts';
+import { vfsOf } from '../../vfs/vfs.ts';
+
+export const MOUNT_USAGE = `usage: anykernel mount [--type tmpfs | --type FS --image IMG] [-o OPTIONS] MOUNTPOINT
+
+Boot a kernel and serve its file system on MOUNTPOINT through FUSE (needs root and
+/dev/fuse). Runs until the host unmounts MOUNTPOINT ('umount MOUNTPOINT') or this
+process gets SIGINT/SIGTERM; any backing image is synced before exit.
+
+  -t, --type FS         file system to serve (default tmpfs, the kernel's root)
+  --image IMG           disk image for a disk file system type
+  -o OPTIONS            comma-separated mount options:
+                          allow_other          let every host user in (default: only root)
+                          default_permissions  the host checks mode bits too
+                          entry_timeout=SEC    host name cache (default 1)
+                          attr_timeout=SEC     host attribute cache (default 1)
+                          reader=worker|async  how requests are read (default worker)
+  -q, --quiet           print nothing but errors
+  -h, --help            this text
+`;
+
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+interface MountOpts {
+  allowOther: boolean;
+  defaultPermissions: boolean;
+  entryTimeout: number;
+  attrTimeout: number;
+  reader: 'worker' | 'async';
+}
+
+function parseMountOptions(list: string[]): MountOpts {
+  const o: MountOpts = { allowOther: false, defaultPermissions: false, entryTimeout: 1, attrTimeout: 1, reader: 'worker' };
+  const secs = (k: string, v: string | undefined): number => {
+    const n = Number(v);
+    if (v === undefined || v === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`-o ${k}: '${v ?? ''}' is not a number of seconds`);
+    return n;
+  };
+  for (const item of list.flatMap((s) => s.split(',')).filter(Boolean)) {
+    const eq = item.indexOf('=');
+    const k = eq < 0 ? item : item.slice(0, eq);
+    const v = eq < 0 ? undefined : item.slice(eq + 1);
+    switch (k) {
+      case 'allow_other': o.allowOther = true; break;
+      case 'default_permissions': o.defaultPermissions = true; break;
+      case 'entry_timeout': o.entryTimeout = secs(k, v); break;
+      case 'attr_timeout': o.attrTimeout = secs(k, v); break;
+      case 'reader':
+        if (v !== 'worker' && v !== 'async') throw new UsageError(`-o reader: '${v ?? ''}' is not worker or async`);
+        o.reader = v;
+        break;
+      default:
+        throw new UsageError(`unknown mount option '${k}' (known: allow_other, default_permissions, entry_timeout, attr_timeout, reader)`);
+    }
+  }
+  return o;
+}
+
+/** Run `anykernel mount`; returns the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        type: { type: 'string', short: 't' },
+        image: { type: 'string' },
+        o: { type: 'string', short: 'o', multiple: true },
+        quiet: { type: 'boolean', short: 'q' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    return usage((e as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(MOUNT_USAGE);
+    return 0;
+  }
+  let mo: MountOpts;
+  try {
+    mo = parseMountOptions(values.o ?? []);
+  } catch (e) {
+    return usage((e as Error).message);
+  }
+  if (positionals.length !== 1) return usage(positionals.length === 0 ? 'missing MOUNTPOINT' : `one MOUNTPOINT expected, got ${positionals.length}`);
+  const mountpoint = path.resolve(positionals[0]!);
+  const type = values.type ?? 'tmpfs';
+  const quiet = values.quiet === true;
+  const say = (s: string) => {
+    if (!quiet) process.stdout.write(`anykernel: ${s}\n`);
+  };
+
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(mountpoint);
+  } catch (e) {
+    process.stderr.write(`anykernel mount: ${mountpoint}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+    return 1;
+  }
+  if (!st.isDirectory()) {
+    process.stderr.write(`anykernel mount: ${mountpoint} is not a directory\n`);
+    return 1;
+  }
+
+  const bk = await boot();
+  const k = bk.kernel;
+  const vfs = vfsOf(k);
+  const known = [...vfs.fstypes.keys()].sort();
+  if (type !== 'tmpfs') {
+    await bk.shutdown();
+    const why = known.includes(type)
+      ? `serving '${type}' is not supported yet`
+      : `unknown file system type '${type}'`;
+    process.stderr.write(`anykernel mount: ${why}; file systems this kernel has: ${known.join(', ')} (only tmpfs can be served; ext2 images come in a later issue)\n`);
+    return 1;
+  }
+  if (values.image !== undefined) {
+    await bk.shutdown();
+    return usage('--image needs a disk file system type; tmpfs lives in memory');
+  }
+
+  const server = new KernelFuseServer(k, { entryTimeout: mo.entryTimeout, attrTimeout: mo.attrTimeout });
+  let session: FuseSession;
+  try {
+    session = await FuseSession.mount(mountpoint, server, {
+      allowOther: mo.allowOther,
+      defaultPermissions: mo.defaultPermissions,
+      reader: mo.reader,
+      atomicOTrunc: true,
+      onError: (e) => process.stderr.write(`anykernel mount: ${e instanceof Error ? e.message : String(e)}\n`),
+    });
+  } catch (e) {
+    await server.close();
+    await bk.shutdown();
+    process.stderr.write(`anykernel mount: ${(e as Error).message}\n`);
+    return 1;
+  }
+  say(`serving ${type} at ${mountpoint} (pid ${process.pid}); stop with 'umount ${mountpoint}' or SIGTERM`);
+
+  let signalled: string | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (signalled !== undefined) return;
+    signalled = sig;
+    void (async () => {
+      try {
+        await Promise.race([session.unmount(), delay(5000)]);
+      } catch (e) {
+        process.stderr.write(`anykernel mount: ${(e as Error).message}\n`);
+      }
+      // Host processes still hold files open on the lazily detached mount: cut them off.
+      if (!(await isSettled(session.closed))) await session.abort();
+    })();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const why = await session.closed;
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+
+  await server.close();
+  await vfs.syncAll(null); // writes back any backing image
+  const report = await bk.shutdown();
+  const leaks = leakLines(report);
+  for (const l of leaks) process.stderr.write(`anykernel mount: leak: ${l}\n`);
+  say(`unmounted ${mountpoint} (${signalled ?? why})`);
+  return leaks.length === 0 ? 0 : 1;
+}
+
+function usage(msg: string): number {
+  process.stderr.write(`anykernel mount: ${msg}\nRun 'anykernel mount --help' for usage.\n`);
+  return 2;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}
+
+async function isSettled(p: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  void p.then(() => (done = true));
+  await delay(1);
+  return done;
+}
+
+/** The kernel's leak report as lines (its shape belongs to kern; print whatever it lists). */
+function leakLines(report: unknown): string[] {
+  if (report === null || typeof report !== 'object') return [];
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(report as Record<string, unknown>)) {
+    if (Array.isArray(v)) for (const x of v) out.push(`${k}: ${typeof x === 'string' ? x : JSON.stringify(x)}`);
+  }
+  return out;
+}
+
+const invoked = process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href;
+if (invoked) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`anykernel mount: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,747 @@
+/**
+ * KernelFuseServer: a FuseHandler that serves a kernel's file system to the host, at the vnode
+ * level (rump's p2k, LKL's lklfuse). Give it a booted kernel and a directory vnode (default: the
+ * root of the kernel's root mount) and hand it to `FuseSession.mount`.
+ *
+ * Nodes. FUSE names files by nodeid; this server keeps a table nodeid ↔ vnode. Every reply that
+ * hands the host a nodeid (LOOKUP, MKNOD, MKDIR, SYMLINK, LINK, CREATE, and each READDIRPLUS entry
+ * it packed) counts one *lookup*; the table holds exactly one vnode reference per node however
+ * many lookups it has, and FORGET/BATCH_FORGET give lookups back — at zero the node leaves the
+ * table and its reference is dropped with vrele (the vnode lifecycle of src/vfs/vnode.ts: an
+ * unlinked file lives until the host forgets it and every open of it is released). nodeid 1 is
+ * the served root; other nodeids count up and are never reused, so the generation is always 0.
+ *
+ * Credentials. Each request runs as a kernel process with the caller's uid, gid and
+ * supplementary groups (from the FUSE header; groups from /proc/PID/status via callerGroups,
+ * cached per pid for a second). Such processes are made with rfork (umask 0: the host kernel has
+ * already applied the caller's umask to the modes it sends) and cached per credential set, so new
+ * files get the caller as owner and the kernel's own permission checks (perm.ts) apply — with or
+ * without `default_permissions` on the host side.
+ *
+ * How ops reach the VFS. Namespace changes that name a parent and a component (MKDIR, MKNOD,
+ * SYMLINK, UNLINK, RMDIR, RENAME/RENAME2, CREATE) run the kernel's own `*at` system calls with a
+ * temporary O_PATH descriptor for the parent vnode installed in the caller's process (so every
+ * namespace rule, errno order and timestamp update is the syscall layer's); attribute changes
+ * (chmod, chown, utimens) run the f* calls on a temporary descriptor for the node. Ops that name
+ * only a node (GETATTR, OPEN, READ, WRITE, READDIR, LINK's source, ...) call the VFS helpers and
+ * VOPs directly with the same checks the syscalls make (open(2) access, truncate(2) rules,
+ * protected_hardlinks for LINK). Open files are kernel `File`s made with vnodeFile, so O_APPEND
+ * and the rest of the open flags apply to READ/WRITE as they do for the kernel's own callers.
+ *
+ * Locks. POSIX locks (GETLK/SETLK/SETLKW) map to the VFS advisory locks with one lock owner per
+ * FUSE lock_owner (the host's files_struct), numbered below zero so they never collide with kernel
+ * pids; FLUSH (every close(2) on the host) drops that owner's locks on the file, as closing an fd
+ * does (fcntl(2)). flock(2) arrives as SETLK with FUSE_LK_FLOCK and locks the open file (fh).
+ * A SETLKW waiting for a lock is woken with EINTR when the host interrupts the request.
+ *
+ * Concurrency: requests run interleaved on the main thread (many in flight); table changes happen
+ * without awaits in between. @guardedBy the single main thread (no locks needed in this file).
+ *
+ * Not supported: extended attributes (the dispatcher declines them), STATX (ENOSYS: the host falls
+ * back to GETATTR), FALLOCATE modes other than 0 (EOPNOTSUPP), BMAP, IOCTL, POLL, COPY_FILE_RANGE,
+ * notifications to the host (changes made through other frontends show once timeouts expire),
+ * FUSE_EXPORT_SUPPORT (LOOKUP of "." and "..").
+ */
+import type { Kernel } from '../../kern/kernel.ts';
+import type { Proc } from '../../kern/proc.ts';
+import { Lwp } from '../../kern/sched.ts';
+import type { File } from '../../kern/file.ts';
+import { rfork } from '../../kern/lwproc.ts';
+import { invokeSyscall } from '../../kern/syscall.ts';
+import {
+  EBADF, EEXIST, EINTR, EINVAL, EISDIR, ENOENT, ENOTDIR, EOPNOTSUPP, EPERM, EROFS, ESTALE, EXDEV, err, KernelError,
+} from '../../kern/errno.ts';
+import {
+  AT_REMOVEDIR, F_RDLCK, F_UNLCK, F_WRLCK, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, O_ACCMODE, O_CLOEXEC, O_CREAT,
+  O_DIRECTORY, O_EXCL, O_NOCTTY, O_PATH, O_RDONLY, O_TRUNC, O_WRONLY, S_ISGID, S_ISUID, S_IXGRP, UTIME_NOW, UTIME_OMIT,
+} from '../../kern/constants.ts';
+import type { Vnode } from '../../vfs/vnode.ts';
+import { vref, vrele } from '../../vfs/vnode.ts';
+import { type Vfs, vfsOf } from '../../vfs/vfs.ts';
+import { type FsState, fileVnode, lookupStep, readlinkVnode } from '../../vfs/namei.ts';
+import { MAY_EXEC, MAY_READ, MAY_WRITE, checkAccess, isOwner, vaccess } from '../../vfs/perm.ts';
+import { refreshAttrs, truncateVnode, vlock, vnodeFile, vnodeStat, vunlock } from '../../vfs/vfs_vnops.ts';
+import * as P from './proto.ts';
+import type {
+  AccessRequest, AttrOut, CreateRequest, EntryOut, FallocateRequest, FileLock, FlushRequest,
+  FsyncdirRequest, FsyncRequest, FuseAttr, GetattrRequest, GetlkRequest, LinkRequest,
+  LookupRequest, LseekRequest, MkdirRequest, MknodRequest, OpendirRequest, OpenOut, OpenRequest,
+  ReaddirplusRequest, ReaddirRequest, ReadlinkRequest, ReadRequest, ReleasedirRequest, ReleaseRequest,
+  RenameRequest, RmdirRequest, SetattrRequest, SetlkRequest, StatfsOut, StatfsRequest,
+  SymlinkRequest, UnlinkRequest, WriteRequest,
+} from './proto.ts';
+import type { ConnInfo, FuseHandler, RequestContext } from './dispatch.ts';
+import { callerGroups } from './session.ts';
+
+/** OFFSET_MAX: a FUSE lock range ending here runs to end of file and beyond. */
+const LOCK_EOF = 0x7fff_ffff_ffff_ffffn;
+
+export interface KernelFuseServerOptions {
+  /** The directory served as nodeid 1 (referenced by the server). Default: the root mount's root. */
+  root?: Vnode;
+  /** Seconds the host may cache names (LOOKUP replies). Default 1 (libfuse's default). */
+  entryTimeout?: number;
+  /** Seconds the host may cache attributes. Default 1. */
+  attrTimeout?: number;
+  /** How long a pid's supplementary groups are reused, in ms. Default 1000. */
+  groupsTtlMs?: number;
+  /** Groups lookup (default: callerGroups from /proc). For tests. */
+  groupsOf?: (pid: number) => Promise<number[]>;
+}
+
+interface Node {
+  readonly nodeid: number;
+  readonly vp: Vnode;
+  nlookup: number;
+}
+
+interface Handle {
+  readonly fp: File;
+  readonly vp: Vnode;
+}
+
+export class KernelFuseServer implements FuseHandler {
+  readonly k: Kernel;
+  readonly vfs: Vfs;
+  /** Statistics for tests: nodes in the table, open handles, kernel processes made. */
+  get nodeCount(): number {
+    return this.nodes.size;
+  }
+  get handleCount(): number {
+    return this.handles.size;
+  }
+  get procCount(): number {
+    return this.procs.size;
+  }
+
+  private readonly root: Node;
+  private readonly nodes = new Map<number, Node>();
+  private readonly byVnode = new Map<Vnode, Node>();
+  private nextNodeid = 2;
+  private readonly handles = new Map<number, Handle>();
+  private nextFh = 1;
+  private readonly procs = new Map<string, Proc>();
+  private readonly groupCache = new Map<number, { at: number; groups: Promise<number[]> }>();
+  private readonly lockOwners = new Map<bigint, number>();
+  private readonly mountIndex = new Map<Vnode['mount'], number>();
+  /** host pid last seen taking a lock, per kernel lock owner (for GETLK's l_pid) */
+  private readonly ownerPid = new Map<number, number>();
+  private nextOwner = -1;
+  private readonly entryTimeout: number;
+  private readonly attrTimeout: number;
+  private readonly groupsTtl: number;
+  private readonly groupsOf: (pid: number) => Promise<number[]>;
+  private closed = false;
+  conn: ConnInfo | undefined;
+
+  constructor(k: Kernel, opts: KernelFuseServerOptions = {}) {
+    this.k = k;
+    this.vfs = vfsOf(k);
+    const rootVp = opts.root ?? this.vfs.rootMount?.root;
+    if (rootVp === undefined || !rootVp.isDir) throw new Error('KernelFuseServer: no root directory to serve');
+    this.root = { nodeid: P.FUSE_ROOT_ID, vp: vref(rootVp), nlookup: 1 };
+    this.nodes.set(P.FUSE_ROOT_ID, this.root);
+    this.byVnode.set(rootVp, this.root);
+    this.entryTimeout = opts.entryTimeout ?? 1;
+    this.attrTimeout = opts.attrTimeout ?? 1;
+    this.groupsTtl = opts.groupsTtlMs ?? 1000;
+    this.groupsOf = opts.groupsOf ?? callerGroups;
+  }
+
+  // ---- credentials ---------------------------------------------------------------------------
+
+  private groups(pid: number): Promise<number[]> {
+    if (pid === 0) return Promise.resolve([]);
+    const now = Date.now();
+    const c = this.groupCache.get(pid);
+    if (c !== undefined && now - c.at < this.groupsTtl) return c.groups;
+    const g = this.groupsOf(pid);
+    this.groupCache.set(pid, { at: now, groups: g });
+    if (this.groupCache.size > 4096) {
+      for (const [p, e] of this.groupCache) if (now - e.at >= this.groupsTtl) this.groupCache.delete(p);
+    }
+    return g;
+  }
+
+  /** The kernel process acting for this request's caller (uid, gid, supplementary groups). */
+  private async procFor(ctx: RequestContext): Promise<Proc> {
+    const groups = await this.groups(ctx.pid);
+    const key = `${ctx.uid}:${ctx.gid}:${groups.join(',')}`;
+    let p = this.procs.get(key);
+    if (p !== undefined && p.state === 'alive') return p;
+    p = rfork(this.k, { parent: this.k.proc0, uid: ctx.uid, gid: ctx.gid, groups, fd: 'clean', comm: 'fuse' });
+    p.umask = 0; // the host applied the caller's umask already (no FUSE_DONT_MASK)
+    this.procs.set(key, p);
+    return p;
+  }
+
+  private async td(ctx: RequestContext, what: string): Promise<Lwp> {
+    if (this.closed) throw err(ESTALE);
+    return new Lwp(this.k, await this.procFor(ctx), `fuse_${what}`);
+  }
+
+  // ---- the node table ------------------------------------------------------------------------
+
+  private node(nodeid: number): Node {
+    const n = this.nodes.get(nodeid);
+    // A nodeid we never gave out (or already forgot): the host's handle is stale.
+    if (n === undefined) throw err(ESTALE);
+    return n;
+  }
+
+  /** Table entry for a referenced vnode (the reference is taken over); nlookup unchanged. */
+  private adopt(vp: Vnode): Node {
+    const have = this.byVnode.get(vp);
+    if (have !== undefined) {
+      vrele(vp);
+      return have;
+    }
+    const n: Node = { nodeid: this.nextNodeid++, vp, nlookup: 0 };
+    this.nodes.set(n.nodeid, n);
+    this.byVnode.set(vp, n);
+    return n;
+  }
+
+  /** Drop a node nobody looked up (a READDIRPLUS entry that did not fit). */
+  private abandon(n: Node): void {
+    if (n.nlookup === 0 && n !== this.root) this.drop(n);
+  }
+
+  private drop(n: Node): void {
+    this.nodes.delete(n.nodeid);
+    this.byVnode.delete(n.vp);
+    vrele(n.vp);
+  }
+
+  forget(nodeid: number, nlookup: number): void {
+    const n = this.nodes.get(nodeid);
+    if (n === undefined || n === this.root) return;
+    n.nlookup -= nlookup;
+    if (n.nlookup <= 0) this.drop(n);
+  }
+
+  /**
+   * st_ino as the host sees it. The host sees one device, so inode numbers of file systems mounted
+   * inside the served tree (devfs on /dev ...) are moved to a range of their own: 2^32 × the
+   * mount's index (the served mount is 0) + ino. Hard links keep sharing a number.
+   */
+  private hostIno(vp: Vnode): number {
+    const mp = vp.mount;
+    if (mp === this.root.vp.mount) return vp.ino;
+    let i = this.mountIndex.get(mp);
+    if (i === undefined) this.mountIndex.set(mp, (i = this.mountIndex.size + 1));
+    return i * 0x1_0000_0000 + (vp.ino % 0x1_0000_0000);
+  }
+
+  private attr(vp: Vnode): FuseAttr {
+    const s = vnodeStat(vp);
+    return {
+      ino: this.hostIno(vp), size: s.size, blocks: s.blocks, atime: s.atime, mtime: s.mtime, ctime: s.ctime, mode: s.mode,
+      nlink: s.nlink, uid: s.uid, gid: s.gid, rdev: s.rdev >>> 0, blksize: s.blksize,
+    };
+  }
+
+  /** A LOOKUP-style reply for a referenced vnode: one more lookup of its node. */
+  private async entry(vp: Vnode, td: Lwp | null): Promise<EntryOut> {
+    const n = this.adopt(vp);
+    try {
+      await refreshAttrs(td, vp);
+    } catch (e) {
+      this.abandon(n);
+      throw e;
+    }
+    n.nlookup++;
+    return { nodeid: n.nodeid, generation: 0, entryTimeout: this.entryTimeout, attrTimeout: this.attrTimeout, attr: this.attr(vp) };
+  }
+
+  /** VOP lookup of one name (after a create through the syscall layer); referenced vnode. */
+  private async lookupIn(td: Lwp, dvp: Vnode, name: string): Promise<Vnode> {
+    const fs = td.proc.fs as FsState;
+    const r = lookupStep(td, fs, dvp, name);
+    const vp = r instanceof Promise ? await r : r;
+    if (vp === null || vp === undefined) throw err(ENOENT); // negative entry
+    return vp;
+  }
+
+  // ---- temporary descriptors -----------------------------------------------------------------
+
+  /** Run fn with a descriptor for vp installed in td's process (O_PATH, or a plain read-only open). */
+  private async withFd<T>(td: Lwp, vp: Vnode, path: boolean, fn: (fd: number) => Promise<T>): Promise<T> {
+    const fp = vnodeFile(vref(vp), path ? O_PATH : O_RDONLY, this.vfs.locks);
+    let fd: number;
+    try {
+      fd = td.proc.fdt.alloc(fp);
+    } catch (e) {
+      await fp.release(null);
+      throw e;
+    }
+    try {
+      return await fn(fd);
+    } finally {
+      td.proc.fdt.remove(fd);
+      await fp.release(null);
+    }
+  }
+
+  private sys(td: Lwp, name: string, ...args: unknown[]): Promise<unknown> {
+    return invokeSyscall(this.k, td.proc, name, args);
+  }
+
+  private handle(fh: number): Handle {
+    const h = this.handles.get(fh);
+    if (h === undefined) throw err(EBADF);
+    return h;
+  }
+
+  private addHandle(fp: File): OpenOut {
+    const vp = fileVnode(fp);
+    if (vp === null) throw err(EINVAL);
+    const fh = this.nextFh++;
+    this.handles.set(fh, { fp, vp });
+    return { fh, openFlags: 0 };
+  }
+
+  // ---- FuseHandler ---------------------------------------------------------------------------
+
+  init(conn: ConnInfo): void {
+    this.conn = conn;
+  }
+
+  async lookup(req: LookupRequest, ctx: RequestContext): Promise<EntryOut> {
+    const dvp = this.node(req.header.nodeid).vp;
+    const td = await this.td(ctx, 'lookup');
+    if (!dvp.isDir) throw err(ENOENT);
+    checkAccess(dvp, td.proc.cred, MAY_EXEC);
+    return this.entry(await this.lookupIn(td, dvp, req.name), td);
+  }
+
+  async getattr(req: GetattrRequest, _ctx: RequestContext): Promise<AttrOut> {
+    const vp = req.fh !== 0 && this.handles.has(req.fh) ? this.handle(req.fh).vp : this.node(req.header.nodeid).vp;
+    await refreshAttrs(null, vp);
+    return { attrTimeout: this.attrTimeout, attr: this.attr(vp) };
+  }
+
+  async setattr(req: SetattrRequest, ctx: RequestContext): Promise<AttrOut> {
+    const vp = this.node(req.header.nodeid).vp;
+    const td = await this.td(ctx, 'setattr');
+    const v = req.valid;
+    if (v & (P.FATTR_UID | P.FATTR_GID)) {
+      const uid = v & P.FATTR_UID ? req.uid : -1;
+      const gid = v & P.FATTR_GID ? req.gid : -1;
+      await this.withFd(td, vp, false, (fd) => this.sys(td, 'fchown', fd, uid, gid));
+    }
+    if (v & P.FATTR_MODE) {
+      // A chown above may already have cleared set-id bits the host asks us to keep clear.
+      await this.withFd(td, vp, false, (fd) => this.sys(td, 'fchmod', fd, req.mode & 0o7777));
+    }
+    if (v & P.FATTR_SIZE) await this.truncate(td, vp, req.size, v & P.FATTR_FH ? this.handles.get(req.fh) : undefined);
+    if (v & (P.FATTR_ATIME | P.FATTR_MTIME)) {
+      const t = (set: number, now: number, ts: P.Timespec) =>
+        (v & set) === 0 ? { sec: 0, nsec: UTIME_OMIT } : (v & now) !== 0 ? { sec: 0, nsec: UTIME_NOW } : { sec: ts.sec, nsec: ts.nsec };
+      const at = t(P.FATTR_ATIME, P.FATTR_ATIME_NOW, req.atime);
+      const mt = t(P.FATTR_MTIME, P.FATTR_MTIME_NOW, req.mtime);
+      // utimensat(2): both UTIME_NOW is the "touch" case that write access alone allows.
+      const times = at.nsec === UTIME_NOW && mt.nsec === UTIME_NOW ? null : [at, mt];
+      await this.withFd(td, vp, false, (fd) => this.sys(td, 'utimensat', fd, null, times, 0));
+    }
+    await refreshAttrs(td, vp);
+    return { attrTimeout: this.attrTimeout, attr: this.attr(vp) };
+  }
+
+  /** truncate(2) / ftruncate(2) rules: through an open file for writing, or by write permission. */
+  private async truncate(td: Lwp, vp: Vnode, size: number, h: Handle | undefined): Promise<void> {
+    if (h !== undefined && h.fp.writable) {
+      await h.fp.ops.truncate!(h.fp, td, size);
+      return;
+    }
+    if (vp.isDir) throw err(EISDIR);
+    if (!vp.isReg) throw err(EINVAL);
+    if (vp.mount.readOnly) throw err(EROFS);
+    checkAccess(vp, td.proc.cred, MAY_WRITE);
+    await truncateVnode(td, vp, size, false);
+  }
+
+  async readlink(req: ReadlinkRequest, ctx: RequestContext): Promise<string> {
+    const vp = this.node(req.header.nodeid).vp;
+    if (!vp.isLnk) throw err(EINVAL);
+    return readlinkVnode(await this.td(ctx, 'readlink'), vp);
+  }
+
+  /** Create dvp/name through a `*at` system call, then answer with the new node. */
+  private async created(ctx: RequestContext, nodeid: number, name: string, what: string, call: (td: Lwp, fd: number) => Promise<unknown>): Promise<EntryOut> {
+    const dvp = this.node(nodeid).vp;
+    const td = await this.td(ctx, what);
+    await this.withFd(td, dvp, true, (fd) => call(td, fd));
+    return this.entry(await this.lookupIn(td, dvp, name), td);
+  }
+
+  symlink(req: SymlinkRequest, ctx: RequestContext): Promise<EntryOut> {
+    return this.created(ctx, req.header.nodeid, req.name, 'symlink', (td, fd) => this.sys(td, 'symlinkat', req.target, fd, req.name));
+  }
+
+  mknod(req: MknodRequest, ctx: RequestContext): Promise<EntryOut> {
+    return this.created(ctx, req.header.nodeid, req.name, 'mknod', (td, fd) => this.sys(td, 'mknodat', fd, req.name, req.mode, req.rdev));
+  }
+
+  mkdir(req: MkdirRequest, ctx: RequestContext): Promise<EntryOut> {
+    return this.created(ctx, req.header.nodeid, req.name, 'mkdir', (td, fd) => this.sys(td, 'mkdirat', fd, req.name, req.mode));
+  }
+
+  async unlink(req: UnlinkRequest, ctx: RequestContext): Promise<number> {
+    const dvp = this.node(req.header.nodeid).vp;
+    const td = await this.td(ctx, 'unlink');
+    await this.withFd(td, dvp, true, (fd) => this.sys(td, 'unlinkat', fd, req.name, 0));
+    return 0;
+  }
+
+  async rmdir(req: RmdirRequest, ctx: RequestContext): Promise<number> {
+    const dvp = this.node(req.header.nodeid).vp;
+    const td = await this.td(ctx, 'rmdir');
+    await this.withFd(td, dvp, true, (fd) => this.sys(td, 'unlinkat', fd, req.name, AT_REMOVEDIR));
+    return 0;
+  }
+
+  async rename(req: RenameRequest, ctx: RequestContext): Promise<number> {
+    const fdvp = this.node(req.header.nodeid).vp;
+    const tdvp = this.node(req.newdir).vp;
+    const td = await this.td(ctx, 'rename');
+    await this.withFd(td, fdvp, true, (ofd) =>
+      this.withFd(td, tdvp, true, (nfd) => this.sys(td, 'renameat2', ofd, req.oldName, nfd, req.newName, req.flags)));
+    return 0;
+  }
+
+  /**
+   * LINK names the source by node, which no `*at` call can take from an unprivileged caller
+   * (linkat AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH), so this applies linkat(2)'s checks itself,
+   * in Linux's order: EEXIST, EROFS, write+search on the directory, EPERM for directories, the
+   * fs.protected_hardlinks rule, ENOENT for an unlinked source.
+   */
+  async link(req: LinkRequest, ctx: RequestContext): Promise<EntryOut> {
+    const vp = this.node(req.oldnodeid).vp;
+    const dvp = this.node(req.header.nodeid).vp;
+    const td = await this.td(ctx, 'link');
+    const c = td.proc.cred;
+    if (dvp.mount !== vp.mount) throw err(EXDEV);
+    await vlock(td, dvp, true);
+    try {
+      let existing: Vnode | null = null;
+      try {
+        // (a VOP lookup answers a missing name with null, or with ENOENT in older file systems)
+        const r = dvp.ops.lookup(dvp, td, req.name) as Vnode | null | Promise<Vnode | null>;
+        existing = (r instanceof Promise ? await r : r) ?? null;
+      } catch (e) {
+        if (!(e instanceof KernelError && e.errno === ENOENT)) throw e;
+      }
+      if (existing !== null) {
+        vrele(existing);
+        throw err(EEXIST);
+      }
+      if (dvp.mount.readOnly) throw err(EROFS);
+      checkAccess(dvp, c, MAY_WRITE | MAY_EXEC);
+      if (dvp.nlink === 0) throw err(ENOENT);
+      if (vp.isDir) throw err(EPERM);
+      if (!mayLinkTo(vp, td)) throw err(EPERM);
+      if (vp.nlink === 0) throw err(ENOENT);
+      await vlock(td, vp, true, 1);
+      try {
+        const lr = dvp.ops.link(dvp, td, vp, req.name);
+        if (lr instanceof Promise) await lr;
+      } finally {
+        vunlock(td, vp);
+      }
+    } finally {
+      vunlock(td, dvp);
+    }
+    return this.entry(vref(vp), td);
+  }
+
+  /** open(2) of an existing node: access by the open mode (+ write for O_TRUNC), then a kernel File. */
+  async open(req: OpenRequest, ctx: RequestContext): Promise<OpenOut> {
+    const vp = this.node(req.header.nodeid).vp;
+    const td = await this.td(ctx, 'open');
+    return this.addHandle(await this.openVnode(td, vp, req.flags, false));
+  }
+
+  async opendir(req: OpendirRequest, ctx: RequestContext): Promise<OpenOut> {
+    const vp = this.node(req.header.nodeid).vp;
+    const td = await this.td(ctx, 'opendir');
+    return this.addHandle(await this.openVnode(td, vp, (req.flags & ~O_ACCMODE) | O_RDONLY | O_DIRECTORY, true));
+  }
+
+  private async openVnode(td: Lwp, vp: Vnode, flags: number, dir: boolean): Promise<File> {
+    const acc = flags & O_ACCMODE;
+    if (acc === O_ACCMODE) throw err(EINVAL);
+    if (dir !== vp.isDir) throw err(dir ? ENOTDIR : EISDIR);
+    if (!vp.isReg && !vp.isDir) throw err(EINVAL); // the host opens FIFOs and devices itself
+    let want = acc === O_RDONLY ? MAY_READ : acc === O_WRONLY ? MAY_WRITE : MAY_READ | MAY_WRITE;
+    if ((flags & O_TRUNC) !== 0) want |= MAY_WRITE;
+    if ((want & MAY_WRITE) !== 0 && vp.mount.readOnly) throw err(EROFS);
+    if (vp.isDir && (want & MAY_WRITE) !== 0) throw err(EISDIR);
+    checkAccess(vp, td.proc.cred, want);
+    // FUSE_ATOMIC_O_TRUNC: the host leaves O_TRUNC to us (open(2) truncates, updating m/ctime).
+    if ((flags & O_TRUNC) !== 0 && vp.isReg) await truncateVnode(td, vp, 0, true);
+    if (vp.ops.open !== undefined) {
+      const r = vp.ops.open(vp, td, flags);
+      if (r instanceof Promise) await r;
+    }
+    return vnodeFile(vref(vp), flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC), this.vfs.locks);
+  }
+
+  async create(req: CreateRequest, ctx: RequestContext): Promise<{ entry: EntryOut; open: OpenOut }> {
+    const dvp = this.node(req.header.nodeid).vp;
+    const td = await this.td(ctx, 'create');
+    const fp = await this.withFd(td, dvp, true, async (dfd) => {
+      const fd = (await this.sys(td, 'openat', dfd, req.name, (req.flags & ~O_CLOEXEC) | O_CREAT, req.mode & 0o7777)) as number;
+      return td.proc.fdt.remove(fd);
+    });
+    const vp = fileVnode(fp);
+    if (vp === null) {
+      await fp.release(td);
+      throw err(EINVAL);
+    }
+    const entry = await this.entry(vref(vp), td);
+    return { entry, open: this.addHandle(fp) };
+  }
+
+  async read(req: ReadRequest, ctx: RequestContext): Promise<Uint8Array> {
+    const h = this.handle(req.fh);
+    if (!h.fp.readable) throw err(EBADF);
+    const buf = new Uint8Array(req.size);
+    const n = (await h.fp.ops.read!(h.fp, await this.td(ctx, 'read'), buf, req.offset)) as number;
+    return n === buf.length ? buf : buf.subarray(0, n);
+  }
+
+  async write(req: WriteRequest, ctx: RequestContext): Promise<number> {
+    const h = this.handle(req.fh);
+    if (!h.fp.writable) throw err(EBADF);
+    return (await h.fp.ops.write!(h.fp, await this.td(ctx, 'write'), req.data, req.offset)) as number;
+  }
+
+  async statfs(req: StatfsRequest, _ctx: RequestContext): Promise<StatfsOut> {
+    const mp = this.node(req.header.nodeid).vp.mount;
+    const r = mp.ops.statfs(mp, null);
+    const s = r instanceof Promise ? await r : r;
+    return { blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, bsize: s.bsize, namelen: s.namelen, frsize: s.frsize };
+  }
+
+  async release(req: ReleaseRequest, _ctx: RequestContext): Promise<number> {
+    const h = this.handles.get(req.fh);
+    if (h === undefined) return 0;
+    this.handles.delete(req.fh);
+    // FUSE_RELEASE_FLUSH: a close the host did not FLUSH first still ends the owner's POSIX locks.
+    if ((req.releaseFlags & P.FUSE_RELEASE_FLUSH) !== 0) this.unlockOwner(h.vp, req.lockOwner);
+    await h.fp.release(null); // drops its flock lock (FUSE_RELEASE_FLOCK_UNLOCK) and its vnode reference
+    return 0;
+  }
+
+  releasedir(req: ReleasedirRequest, ctx: RequestContext): Promise<number> {
+    return this.release({ ...req, op: 'release' }, ctx);
+  }
+
+  async flush(req: FlushRequest, _ctx: RequestContext): Promise<number> {
+    const h = this.handles.get(req.fh);
+    if (h !== undefined) this.unlockOwner(h.vp, req.lockOwner);
+    return 0;
+  }
+
+  async fsync(req: FsyncRequest, ctx: RequestContext): Promise<number> {
+    const h = this.handle(req.fh);
+    await h.fp.ops.fsync!(h.fp, await this.td(ctx, 'fsync'), (req.fsyncFlags & 1) !== 0 /* FUSE_FSYNC_FDATASYNC */);
+    return 0;
+  }
+
+  fsyncdir(req: FsyncdirRequest, ctx: RequestContext): Promise<number> {
+    return this.fsync({ ...req, op: 'fsync' }, ctx);
+  }
+
+  async readdir(req: ReaddirRequest, ctx: RequestContext): Promise<Uint8Array> {
+    const h = this.handle(req.fh);
+    const td = await this.td(ctx, 'readdir');
+    const packer = new P.DirentPacker(req.size, false);
+    const base = this.hostIno(h.vp) - h.vp.ino;
+    await this.scan(td, h.vp, req.offset, (ino, type, name, next) => packer.add({ ino: base + ino, off: next, type, name }));
+    return packer.finish();
+  }
+
+  async readdirplus(req: ReaddirplusRequest, ctx: RequestContext): Promise<Uint8Array> {
+    const h = this.handle(req.fh);
+    const dvp = h.vp;
+    const td = await this.td(ctx, 'readdirplus');
+    // Collect at most what could fit (each record is ≥ 152 bytes), then look each one up.
+    const max = Math.floor(req.size / (P.DIRENTPLUS_HEADER_SIZE + 8)) + 1;
+    const got: { ino: number; type: number; name: string; next: number }[] = [];
+    const base = this.hostIno(dvp) - dvp.ino;
+    await this.scan(td, dvp, req.offset, (ino, type, name, next) => {
+      if (got.length >= max) return false;
+      got.push({ ino: base + ino, type, name, next });
+      return true;
+    });
+    // Attributes only for a caller who may search the directory (what LOOKUP would demand).
+    const mayLook = vaccess(dvp, td.proc.cred, MAY_EXEC) === 0;
+    const packer = new P.DirentPacker(req.size, true);
+    for (const d of got) {
+      const dirent = { ino: d.ino, off: d.next, type: d.type, name: d.name };
+      if (!mayLook || d.name === '.' || d.name === '..') {
+        // The host ignores the entry part of "." and ".."; nodeid 0 means no lookup.
+        if (!packer.add(dirent)) break;
+        continue;
+      }
+      let n: Node | undefined;
+      try {
+        n = this.adopt(await this.lookupIn(td, dvp, d.name));
+        await refreshAttrs(td, n.vp);
+      } catch (e) {
+        if (n !== undefined) this.abandon(n);
+        if (!(e instanceof KernelError)) throw e;
+        n = undefined; // removed meanwhile: send the name without attributes
+      }
+      if (n !== undefined) dirent.ino = this.hostIno(n.vp);
+      const entry = n === undefined ? undefined : {
+        nodeid: n.nodeid, generation: 0, entryTimeout: this.entryTimeout, attrTimeout: this.attrTimeout, attr: this.attr(n.vp),
+      };
+      if (!packer.add(dirent, entry)) {
+        if (n !== undefined) this.abandon(n);
+        break;
+      }
+      if (n !== undefined) n.nlookup++;
+    }
+    return packer.finish();
+  }
+
+  /** VOP readdir from `cookie` under the directory's shared lock. */
+  private async scan(td: Lwp, vp: Vnode, cookie: number, emit: (ino: number, type: number, name: string, next: number) => boolean): Promise<void> {
+    if (!vp.isDir) throw err(ENOTDIR);
+    await vlock(td, vp, false);
+    try {
+      const r = vp.ops.readdir(vp, td, cookie, emit);
+      if (r instanceof Promise) await r;
+    } finally {
+      vunlock(td, vp);
+    }
+  }
+
+  async access(req: AccessRequest, ctx: RequestContext): Promise<number> {
+    const vp = this.node(req.header.nodeid).vp;
+    const td = await this.td(ctx, 'access');
+    const m = req.mask;
+    if ((m & ~7) !== 0) throw err(EINVAL);
+    if (m === 0) return 0;
+    if ((m & 2) !== 0 && vp.mount.readOnly && (vp.isReg || vp.isDir || vp.isLnk)) throw err(EROFS);
+    checkAccess(vp, td.proc.cred, (m & 4 ? MAY_READ : 0) | (m & 2 ? MAY_WRITE : 0) | (m & 1 ? MAY_EXEC : 0));
+    return 0;
+  }
+
+  // ---- locks ---------------------------------------------------------------------------------
+
+  private owner(lockOwner: bigint): number {
+    let o = this.lockOwners.get(lockOwner);
+    if (o === undefined) {
+      o = this.nextOwner--;
+      this.lockOwners.set(lockOwner, o);
+    }
+    return o;
+  }
+
+  private unlockOwner(vp: Vnode, lockOwner: bigint): void {
+    const o = this.lockOwners.get(lockOwner);
+    if (o !== undefined) this.vfs.locks.releaseOwnerOn(vp, o);
+  }
+
+  private range(lk: FileLock): { start: number; end: number } {
+    const start = lk.start;
+    const end = lk.end;
+    if (start > end || start > BigInt(Number.MAX_SAFE_INTEGER)) throw err(EINVAL);
+    return { start: Number(start), end: end >= LOCK_EOF || end > BigInt(Number.MAX_SAFE_INTEGER) ? Infinity : Number(end) };
+  }
+
+  async getlk(req: GetlkRequest, _ctx: RequestContext): Promise<FileLock> {
+    const h = this.handle(req.fh);
+    const type = req.lk.type;
+    if (type !== F_RDLCK && type !== F_WRLCK) throw err(EINVAL);
+    const l = this.vfs.locks.getlk(h.vp, { owner: this.owner(req.owner), type, ...this.range(req.lk) });
+    if (l === null) return { start: req.lk.start, end: req.lk.end, type: F_UNLCK, pid: 0 };
+    return {
+      start: BigInt(l.start), end: l.end === Infinity ? LOCK_EOF : BigInt(l.end), type: l.type,
+      pid: this.ownerPid.get(l.owner) ?? 0,
+    };
+  }
+
+  async setlk(req: SetlkRequest, ctx: RequestContext): Promise<number> {
+    const h = this.handle(req.fh);
+    const td = await this.td(ctx, 'setlk');
+    const type = req.lk.type;
+    if (type !== F_RDLCK && type !== F_WRLCK && type !== F_UNLCK) throw err(EINVAL);
+    if (ctx.interrupted) throw err(EINTR);
+    // SETLKW sleeps interruptibly: the host's INTERRUPT becomes a signal to this thread.
+    const onAbort = () => td.interrupt();
+    ctx.signal.addEventListener('abort', onAbort);
+    try {
+      if ((req.lkFlags & P.FUSE_LK_FLOCK) !== 0) {
+        const op = (type === F_UNLCK ? LOCK_UN : type === F_RDLCK ? LOCK_SH : LOCK_EX) | (req.sleep ? 0 : LOCK_NB);
+        await this.vfs.locks.flock(td, h.vp, h.fp, op);
+        return 0;
+      }
+      // fcntl(2) EBADF: the lock type does not match the open mode.
+      if (type === F_RDLCK && !h.fp.readable) throw err(EBADF);
+      if (type === F_WRLCK && !h.fp.writable) throw err(EBADF);
+      const owner = this.owner(req.owner);
+      if (type !== F_UNLCK) this.ownerPid.set(owner, req.lk.pid);
+      await this.vfs.locks.setlk(td, h.vp, { owner, type, ...this.range(req.lk) }, req.sleep);
+      return 0;
+    } finally {
+      ctx.signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  // ---- space -----------------------------------------------------------------------------------
+
+  /** fallocate(2) mode 0: make sure [offset, offset+length) is allocated, extending the size. */
+  async fallocate(req: FallocateRequest, ctx: RequestContext): Promise<number> {
+    const h = this.handle(req.fh);
+    if (req.mode !== 0) throw err(EOPNOTSUPP);
+    if (!h.fp.writable) throw err(EBADF);
+    if (req.length <= 0) throw err(EINVAL);
+    if (!h.vp.isReg) throw err(h.vp.isDir ? EISDIR : EINVAL);
+    const end = req.offset + req.length;
+    if (!Number.isSafeInteger(end)) throw err(27 /* EFBIG */);
+    if (end > h.vp.size) await truncateVnode(await this.td(ctx, 'fallocate'), h.vp, end, false);
+    return 0;
+  }
+
+  async lseek(req: LseekRequest, ctx: RequestContext): Promise<number> {
+    const h = this.handle(req.fh);
+    return (await h.fp.ops.lseek!(h.fp, await this.td(ctx, 'lseek'), req.offset, req.whence)) as number;
+  }
+
+  // ---- the end ---------------------------------------------------------------------------------
+
+  destroy(): Promise<void> {
+    return this.close();
+  }
+
+  /** Release every open file, node reference and kernel process this server holds. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const hs = [...this.handles.values()];
+    this.handles.clear();
+    for (const h of hs) await h.fp.release(null);
+    for (const n of [...this.nodes.values()]) this.drop(n);
+    const ps = [...this.procs.values()];
+    this.procs.clear();
+    for (const p of ps) {
+      if (p.state === 'alive') await this.k.exitProc(p, 0);
+      if (p.state === 'zombie') this.k.reap(p);
+    }
+  }
+}
+
+/** fs.protected_hardlinks (linkat(2) EPERM; the same rule as vfs_syscalls' linkAt). */
+function mayLinkTo(vp: Vnode, td: Lwp): boolean {
+  const c = td.proc.cred;
+  if (isOwner(vp, c)) return true;
+  if (!vp.isReg) return false;
+  if ((vp.mode & S_ISUID) !== 0) return false;
+  if ((vp.mode & (S_ISGID | S_IXGRP)) === (S_ISGID | S_IXGRP)) return false;
+  return vaccess(vp, c, MAY_READ | MAY_WRITE) === 0;
+}
