@@ -303,6 +303,8 @@ export async function nameiFrom(td: Lwp, start: Vnode, path: string, opts: Namei
 
 /** Resolve `path` relative to dirfd (AT_FDCWD or a directory fd). */
 export function namei(td: Lwp, dirfd: number, path: string, opts: NameiOpts): Promise<NameiResult> {
+  // An empty path is ENOENT before dirfd is even looked at (Linux getname()).
+  if (path.length === 0) return Promise.reject(err(ENOENT));
   // An absolute path ignores dirfd entirely (openat(2)), even an invalid one.
   const start = path.charCodeAt(0) === 47 ? vref(procFs(td).root) : dirfdVnode(td, dirfd);
   return nameiFrom(td, start, path, opts);
