@@ -266,7 +266,7 @@ export class Mutex implements LockdepLock {
   private take(td: Lwp, sub: number, site: Error | null): void {
     this.holder = td;
     this.holderSubclass = sub;
-    if (site !== null) this.k.lockdep?.acquired(td, this, 'excl', sub, site);
+    this.k.lockdep?.acquired(td, this, 'excl', sub, site);
   }
 
   private guard(td: Lwp): LockGuard {
@@ -437,7 +437,7 @@ export class RwLock implements LockdepLock {
   private take(td: Lwp, mode: HeldMode, sub: number, site: Error | null): void {
     if (mode === 'excl') this.writer = td;
     else this.readerSet.add(td);
-    if (site !== null) this.k.lockdep?.acquired(td, this, mode, sub, site);
+    this.k.lockdep?.acquired(td, this, mode, sub, site);
   }
 
   private guard(td: Lwp): LockGuard {

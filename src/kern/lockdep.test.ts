@@ -92,6 +92,25 @@ describe('lockdep order validation', () => {
     expect(k.leakReport().heldLocks).toEqual([]);
   });
 
+  it('reports a real ABBA deadlock before the second thread blocks', async () => {
+    const { sim, k, ld } = setup();
+    const a = new Mutex(k, 'A'), b = new Mutex(k, 'B');
+    const both = new Semaphore(k, 0, 'both-hold-one');
+    const take = (name: string, x: Mutex, y: Mutex) => k.kthreadCreate(name, async (td) => {
+      await x.acquire(td);
+      both.release();
+      (await both.acquire(td, { n: 2 })).release(); // wait until both threads hold their first lock
+      await y.acquire(td);
+    });
+    await expect(sim.run(async () => {
+      const t1 = take('t1', a, b), t2 = take('t2', b, a);
+      await Promise.all([t1.done, t2.done]);
+    })).rejects.toThrow(/deadlock/);
+    expect(ld.reports.map((r) => r.kind)).toEqual(['order-cycle']);
+    expect(a.waiting + b.waiting).toBe(2);
+    expect(ld.heldLocks()).toHaveLength(2);
+  });
+
   it('stays quiet when every thread takes the classes in the same order', async () => {
     const { sim, k, td, ld } = setup();
     const a = new Mutex(k, 'A'), b = new Mutex(k, 'B'), c = new Mutex(k, 'C');
@@ -294,6 +313,33 @@ describe('lockdep modes', () => {
       void ga, gb;
     })).rejects.toThrow(/possible circular locking dependency/);
     expect(s.sim.panics).toHaveLength(1);
+  });
+
+  it('lockdep=fast still names both acquisitions of a cycle, but not where held locks were taken', async () => {
+    const { sim, k, td, ld } = setup({ lockdep: 'fast' });
+    expect(ld.fast).toBe(true);
+    const a = new Mutex(k, 'A'), b = new Mutex(k, 'B');
+    const at: number[] = [];
+    await sim.run(async () => {
+      const t1 = td('t1');
+      {
+        using ga = await a.acquire(t1);
+        at.push(line() + 1);
+        using gb = await b.acquire(t1);
+        void ga, gb;
+      }
+      const t2 = td('t2');
+      using gb = await b.acquire(t2);
+      at.push(line() + 1);
+      using ga = await a.acquire(t2);
+      void ga, gb;
+    });
+    expect(ld.reports).toHaveLength(1);
+    const r = ld.reports[0]!;
+    expect(r.cycle[0]!.acquireSite).toContain(here(at[0]!));
+    expect(r.site).toContain(here(at[1]!));
+    expect(r.cycle[0]!.heldSite).toBe('<site not recorded: lockdep=fast>');
+    expect(r.held[0]!.site).toBe('<site not recorded: lockdep=fast>');
   });
 
   it('with lockdep=0 locks work and keep no records', async () => {

@@ -28,14 +28,19 @@
  * `lockdep` host parameter — `getParam('lockdep')`):
  *   unset, '1', 'on'   on, reporting (the default: tests get it for free)
  *   'strict'           on, and every report panics
+ *   'fast'             on, reporting, but a stack is captured only when a
+ *                      new order edge or a report needs it: held locks keep
+ *                      no site, so a report names the two acquisitions that
+ *                      form the cycle but not where the held locks were taken
  *   '0', 'off'         off: `k.lockdep` is null, locks skip all of this
  * Off, locks still check ownership (release by a non-owner or a double
  * release panics) but record no sites, no graph and no held lists.
  *
- * Cost when on: one `new Error()` per blocking acquisition (V8 captures the
- * frames then and formats them lazily, only when a report prints them), a
- * graph lookup per lock already held, and a breadth-first search only the
- * first time a new class pair is seen.
+ * Cost when on: one `new Error()` per acquisition (V8 captures the frames
+ * then and formats them lazily, only when a report prints them) — a few µs,
+ * most of lockdep's cost — plus a graph lookup per lock already held, and a
+ * breadth-first search only the first time a new class pair is seen. In
+ * 'fast' mode the steady state (no new class pairs) captures nothing.
  *
  * Read-write locks are tracked like mutexes, shared and exclusive alike:
  * with writer preference (lock.ts) a reader can block behind a waiting
@@ -87,15 +92,15 @@ interface Held {
   /** Graph node: class name, plus "/n" for subclass n > 0. */
   readonly key: string;
   readonly mode: HeldMode;
-  /** Where it was acquired (frames captured, formatted lazily). */
-  readonly site: Error;
+  /** Where it was acquired (frames captured, formatted lazily); null in fast mode. */
+  readonly site: Error | null;
 }
 
 /** A recorded order: `to` was acquired while `from` was held. */
 interface Edge {
   readonly from: string;
   readonly to: string;
-  readonly heldSite: Error;
+  readonly heldSite: Error | null;
   readonly acquireSite: Error;
   readonly thread: string;
 }
@@ -141,6 +146,8 @@ export class Lockdep {
   readonly k: Kernel;
   /** Panic after every report. */
   strict: boolean;
+  /** Capture stacks only for new edges and reports (lockdep=fast). */
+  readonly fast: boolean;
   readonly reports: LockdepReport[] = [];
   /** Reports not kept because `reports` was full. */
   droppedReports = 0;
@@ -153,9 +160,10 @@ export class Lockdep {
   /** Cycle reports already made, "from->to", so a loop reports once. */
   private readonly reported = new Set<string>();
 
-  constructor(k: Kernel, strict = false) {
+  constructor(k: Kernel, strict = false, fast = false) {
     this.k = k;
     this.strict = strict;
+    this.fast = fast;
   }
 
   /** Build the validator the `lockdep` host parameter asks for (null = off). */
@@ -163,6 +171,7 @@ export class Lockdep {
     const v = k.hyper.getParam('lockdep');
     if (v === '0' || v === 'off') return null;
     if (v === 'strict') return new Lockdep(k, true);
+    if (v === 'fast') return new Lockdep(k, false, true);
     if (v !== undefined && v !== '1' && v !== 'on') k.log('warning', `lockdep: unknown lockdep=${JSON.stringify(v)}, using on (reporting)`);
     return new Lockdep(k, false);
   }
@@ -174,10 +183,11 @@ export class Lockdep {
    * recursion and, unless `trylock`, the order against every held lock
    * (a trylock cannot deadlock, so like Linux it adds no edges itself; the
    * lock, once held, orders later acquisitions). Returns the site token
-   * to hand to `acquired`.
+   * to hand to `acquired` (null in fast mode unless one was needed).
    */
-  acquire(td: Lwp, lock: LockdepLock, mode: HeldMode, subclass: number, trylock: boolean): Error {
-    const site = new Error('lockdep site');
+  acquire(td: Lwp, lock: LockdepLock, mode: HeldMode, subclass: number, trylock: boolean): Error | null {
+    let site: Error | null = this.fast ? null : new Error('lockdep site');
+    const need = (): Error => (site ??= new Error('lockdep site'));
     this.classes.set(lock.lockClass.name, lock.lockClass);
     if (trylock) return site;
     const key = nodeKey(lock.lockClass, subclass);
@@ -185,22 +195,22 @@ export class Lockdep {
     if (held === undefined) return site;
     for (const h of held) {
       if (h.lock === lock) {
-        this.report('recursive', td, lock, key, site, held, [],
+        this.report('recursive', td, lock, key, need(), held, [],
           `recursive locking: ${threadName(td)} acquires ${lock.kind} ${lock.name} (${mode}) which it already holds (${h.mode}) — a certain deadlock`);
         continue;
       }
       if (h.key === key) {
-        this.report('recursive', td, lock, key, site, held, [],
+        this.report('recursive', td, lock, key, need(), held, [],
           `possible recursive locking: ${threadName(td)} acquires ${lock.kind} ${lock.name} of class ${key} while holding ${h.lock.name} of the same class (annotate nesting with a subclass)`);
         continue;
       }
-      this.addEdge(td, h, lock, key, site, held);
+      this.addEdge(td, h, lock, key, need, held);
     }
     return site;
   }
 
   /** Called by a lock once td owns it. */
-  acquired(td: Lwp, lock: LockdepLock, mode: HeldMode, subclass: number, site: Error): void {
+  acquired(td: Lwp, lock: LockdepLock, mode: HeldMode, subclass: number, site: Error | null): void {
     let held = this.held.get(td);
     if (held === undefined) {
       held = [];
@@ -269,9 +279,10 @@ export class Lockdep {
 
   // ---- the graph ------------------------------------------------------------------
 
-  private addEdge(td: Lwp, h: Held, lock: LockdepLock, key: string, site: Error, held: Held[]): void {
+  private addEdge(td: Lwp, h: Held, lock: LockdepLock, key: string, need: () => Error, held: Held[]): void {
     let out = this.edges.get(h.key);
     if (out?.has(key)) return;
+    const site = need();
     // Adding h.key → key closes a cycle iff key →* h.key is already recorded.
     const path = this.findPath(key, h.key);
     if (path !== null) {
@@ -374,7 +385,8 @@ const SITE_FRAMES = 3;
  * (file:line) < ...", paths cut to start at src/, test/, bench/ or tools/
  * when they can be.
  */
-export function formatSite(e: Error): string {
+export function formatSite(e: Error | null): string {
+  if (e === null) return '<site not recorded: lockdep=fast>';
   const stack = e.stack ?? '';
   const out: string[] = [];
   for (const line of stack.split('\n').slice(1)) {
