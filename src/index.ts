@@ -9,3 +9,4 @@ export type { Hypercalls } from './hyper/types.ts';
 export { NodeHost } from './hyper/node/host.ts';
 export type { LeakReport } from './kern/kernel.ts';
 export { Phase, type Component } from './kern/component.ts';
+export { connect, serve, startWorkerKernel, SyncClient, type RemoteKernel, type ConnectOptions, type WorkerKernel, type SyncSys } from './frontends/sysproxy/index.ts';
