@@ -54,6 +54,11 @@ export class SysctlTree {
     return this.nodes.has(name);
   }
 
+  /** The node itself (procfs reads its writability for /proc/sys modes). */
+  node(name: string): SysctlNode | undefined {
+    return this.nodes.get(name);
+  }
+
   read(name: string): SysctlValue {
     const n = this.nodes.get(name);
     if (n === undefined) throw err(this.isPrefix(name) ? ENOTDIR : ENOENT);

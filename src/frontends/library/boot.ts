@@ -41,10 +41,13 @@ export const componentLoaders: Record<string, () => Promise<Component[]>> = {
   kern: async () => [kernComponent],
   vfs: async () => [(await import('../../vfs/vfs_component.ts')).vfsComponent],
   tmpfs: async () => [(await import('../../vfs/vfs_component.ts')).vfsComponent, (await import('../../vfs/tmpfs.ts')).tmpfsComponent],
+  dev: async () => [(await import('../../dev/dev_component.ts')).devComponent],
+  devfs: async () => [(await import('../../vfs/vfs_component.ts')).vfsComponent, (await import('../../vfs/devfs.ts')).devfsComponent],
+  procfs: async () => [(await import('../../vfs/vfs_component.ts')).vfsComponent, (await import('../../vfs/procfs.ts')).procfsComponent],
 };
 
 /** Components a plain `boot()` gets: every faction the project has. */
-export const defaultComponents: string[] = ['kern', 'vfs', 'tmpfs'];
+export const defaultComponents: string[] = ['kern', 'vfs', 'tmpfs', 'dev', 'devfs', 'procfs'];
 
 export interface BootOptions {
   /** Hypercall host (default: a NodeHost). */
