@@ -1,0 +1,316 @@
+/**
+ * tmpfs: sparse files, hard links, limits (size=, nr_inodes= → ENOSPC),
+ * directories that stay correct and fast at 100k entries, stable readdir
+ * cookies while unlinking, unlinked-but-open files; plus the mount table
+ * (EBUSY, EROFS, statfs, remount, MNT_DETACH).
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  AT_FDCWD, O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SEEK_SET,
+} from '../kern/constants.ts';
+import { MNT_DETACH, MS_RDONLY, MS_REMOUNT } from './vnode.ts';
+import { TMPFS_MAGIC, tmpfsUsage } from './tmpfs.ts';
+import { vfsOf } from './vfs.ts';
+import { code, expectCode, ls, readFile, simKernel, writeFile } from './testkit.ts';
+
+describe('tmpfs files', () => {
+  it('sparse: a write far out allocates one page; holes read as zeros; st_blocks counts only data', () =>
+    simKernel(async (k) => {
+      const s = k.sys;
+      const fd = await s.open('/sparse', O_CREAT | O_RDWR, 0o644);
+      const before = tmpfsUsage(vfsOf(k.kernel).rootMount!).bytes;
+      await s.pwrite(fd, new Uint8Array([1, 2, 3]), 2 ** 40);
+      const st = await s.fstat(fd);
+      expect(st.size).toBe(2 ** 40 + 3);
+      expect(st.blocks).toBe(8); // one 4 KiB unit
+      expect(tmpfsUsage(vfsOf(k.kernel).rootMount!).bytes - before).toBe(4096);
+      const b = new Uint8Array(10).fill(9);
+      expect(await s.pread(fd, b, 2 ** 40 - 5)).toBe(8);
+      expect([...b.subarray(0, 8)]).toEqual([0, 0, 0, 0, 0, 1, 2, 3]);
+      const mid = new Uint8Array(100000).fill(9);
+      expect(await s.pread(fd, mid, 12345)).toBe(100000);
+      expect(mid.every((x) => x === 0)).toBe(true);
+      await s.close(fd);
+    }));
+
+  it('writes across page boundaries read back exactly; truncate shrinks, zeroes the tail, and grows with zeros', () =>
+    simKernel(async (k) => {
+      const s = k.sys;
+      const data = new Uint8Array(200_000);
+      for (let i = 0; i < data.length; i++) data[i] = (i * 7 + 3) & 0xff;
+      const fd = await s.open('/f', O_CREAT | O_RDWR, 0o644);
+      await s.pwrite(fd, data.subarray(0, 70_000), 0);
+      await s.pwrite(fd, data.subarray(70_000), 70_000);
+      const back = new Uint8Array(200_000);
+      expect(await s.pread(fd, back, 0)).toBe(200_000);
+      expect(back).toEqual(data);
+      await s.ftruncate(fd, 65_540);
+      await s.ftruncate(fd, 140_000);
+      const t = new Uint8Array(140_000);
+      expect(await s.pread(fd, t, 0)).toBe(140_000);
+      expect(t.subarray(0, 65_540)).toEqual(data.subarray(0, 65_540));
+      expect(t.subarray(65_540).every((x) => x === 0)).toBe(true);
+      await s.ftruncate(fd, 0);
+      expect((await s.fstat(fd)).blocks).toBe(0);
+      await s.close(fd);
+    }));
+
+  it('hard links share data and count; the data outlives the last name while a descriptor is open', () =>
+    simKernel(async (k) => {
+      const s = k.sys;
+      await writeFile(s, '/a', 'shared');
+      await s.link('/a', '/b');
+      expect((await s.stat('/a')).nlink).toBe(2);
+      expect((await s.stat('/a')).ino).toBe((await s.stat('/b')).ino);
+      const fd = await s.open('/b', O_RDWR);
+      await s.unlink('/a');
+      await s.unlink('/b');
+      expect((await s.fstat(fd)).nlink).toBe(0);
+      const buf = new Uint8Array(6);
+      expect(await s.pread(fd, buf, 0)).toBe(6);
+      expect(new TextDecoder().decode(buf)).toBe('shared');
+      const inodes = tmpfsUsage(vfsOf(k.kernel).rootMount!).inodes;
+      await s.close(fd);
+      expect(tmpfsUsage(vfsOf(k.kernel).rootMount!).inodes).toBe(inodes - 1);
+      await expectCode(s.link('/', '/x'), 'EPERM');
+    }));
+
+  it('every node type: regular, directory, symlink, FIFO, socket, char and block devices', () =>
+    simKernel(async (k) => {
+      const s = k.sys;
+      await writeFile(s, '/r');
+      await s.mkdir('/d', 0o755);
+      await s.symlink('r', '/l');
+      await s.mknod('/p', 0o010644, 0);
+      await s.mknod('/so', 0o140644, 0);
+      await s.mknod('/c', 0o020644, 0x0501);
+      await s.mknod('/b', 0o060644, 0x0802);
+      const types = new Map<string, number>();
+      const fd = await s.open('/', O_RDONLY);
+      for (const e of (await s.getdents64(fd, 4096)) as { name: string; type: number }[]) types.set(e.name, e.type);
+      await s.close(fd);
+      expect(Object.fromEntries(types)).toEqual({ '.': 4, '..': 4, r: 8, d: 4, l: 10, p: 1, so: 12, c: 2, b: 6 });
+      expect((await s.lstat('/l')).size).toBe(1);
+      expect((await s.stat('/b')).rdev).toBe(0x0802);
+    }));
+});
+
+describe('tmpfs limits', () => {
+  it('size=: writes fail with ENOSPC past the limit, short when partly fitting; freeing makes room', () =>
+    simKernel(async (k) => {
+      const s = k.sys;
+      await s.mkdir('/m', 0o755);
+      await s.mount('tmpfs', '/m', 'tmpfs', 0, 'size=256k');
+      const st = await s.statfs('/m');
+      expect(st.type).toBe(TMPFS_MAGIC);
+      expect(st.blocks * st.bsize).toBe(256 * 1024);
+      const fd = await s.open('/m/f', O_CREAT | O_RDWR, 0o644);
+      const big = new Uint8Array(300 * 1024);
+      const n = await s.write(fd, big);
+      expect(n).toBe(256 * 1024);
+      await expectCode(s.write(fd, new Uint8Array(10)), 'ENOSPC');
+      expect((await s.statfs('/m')).bfree).toBe(0);
+      await s.ftruncate(fd, 0);
+      expect(await s.write(fd, new Uint8Array(1000))).toBe(1000);
+      await s.close(fd);
+      await s.unlink('/m/f');
+      await s.umount2('/m', 0);
+    }));
+
+  it('nr_inodes=: creating past the limit is ENOSPC; unlinking frees an inode', () =>
+    simKernel(async (k) => {
+      const s = k.sys;
+      await s.mkdir('/m', 0o755);
+      await s.mount('tmpfs', '/m', 'tmpfs', 0, 'nr_inodes=4');
+      await writeFile(s, '/m/a');
+      await s.mkdir('/m/b', 0o755);
+      await s.symlink('a', '/m/c');
+      await expectCode(s.open('/m/d', O_CREAT | O_WRONLY, 0o644), 'ENOSPC');
+      await expectCode(s.mkdir('/m/d', 0o755), 'ENOSPC');
+      const sf = await s.statfs('/m');
+      expect([sf.files, sf.ffree]).toEqual([4, 0]);
+      await s.unlink('/m/c');
+      await writeFile(s, '/m/d');
+      await expectCode(s.mount('tmpfs', '/m', 'tmpfs', 0, 'bogus=1'), 'EINVAL');
+      await expectCode(s.mount('tmpfs', '/m', 'tmpfs', 0, 'size=12q'), 'EINVAL');
+    }));
+});
+
+describe('tmpfs directories', () => {
+  it('100k entries: create, lookup, readdir (each once) and unlink stay correct', () =>
+    simKernel(async (k) => {
+      const s = k.sys;
+      await s.mkdir('/big', 0o755);
+      const N = 100_000;
+      for (let i = 0; i < N; i++) await s.mknod(`/big/f${i}`, 0o100644, 0);
+      expect((await s.stat('/big/f99999')).nlink).toBe(1);
+      const names = await ls(s, '/big');
+      expect(names.length).toBe(N);
+      expect(new Set(names).size).toBe(N);
+      for (let i = 0; i < N; i += 2) await s.unlink(`/big/f${i}`);
+      const left = await ls(s, '/big');
+      expect(left.length).toBe(N / 2);
+      expect(left.every((n) => Number(n.slice(1)) % 2 === 1)).toBe(true);
+    }), 120_000);
+
+  it('readdir while unlinking: every survivor is listed exactly once, cookies resume where they left off', () =>
+    simKernel(async (k) => {
+      const s = k.sys;
+      await s.mkdir('/d', 0o755);
+      for (let i = 0; i < 500; i++) await s.mknod(`/d/e${i}`, 0o100644, 0);
+      const fd = await s.open('/d', O_RDONLY);
+      const seen: string[] = [];
+      let round = 0;
+      for (;;) {
+        const ents = (await s.getdents64(fd, 200)) as { name: string; off: number }[];
+        if (ents.length === 0) break;
+        for (const e of ents) if (e.name !== '.' && e.name !== '..') seen.push(e.name);
+        // Unlink some entries behind and ahead of the cursor, add a new one.
+        await s.unlink(`/d/e${(round * 37) % 500}`).catch(() => undefined);
+        await s.unlink(`/d/e${499 - ((round * 13) % 250)}`).catch(() => undefined);
+        round++;
+      }
+      const survivors = await ls(s, '/d');
+      expect(new Set(seen).size).toBe(seen.length); // nothing twice
+      for (const n of survivors) expect(seen).toContain(n);
+      // Seeking back to a saved cookie resumes after that entry.
+      await s.lseek(fd, 0, SEEK_SET);
+      const first = (await s.getdents64(fd, 4096)) as { name: string; off: number }[];
+      await s.lseek(fd, first[5]!.off, SEEK_SET);
+      const again = (await s.getdents64(fd, 4096)) as { name: string }[];
+      expect(again[0]!.name).toBe(first[6]!.name);
+      await expectCode(s.getdents64(fd, 10), 'EINVAL');
+      await s.close(fd);
+    }));
+
+  it('getdents64 fills a linux_dirent64 buffer', () =>
+    simKernel(async (k) => {
+      const s = k.sys;
+      await s.mkdir('/d', 0o755);
+      await writeFile(s, '/d/hello');
+      const fd = await s.open('/d', O_RDONLY);
+      const buf = new Uint8Array(1024);
+      const n = (await s.getdents64(fd, buf)) as number;
+      const dv = new DataView(buf.buffer);
+      const names: string[] = [];
+      for (let off = 0; off < n;) {
+        const reclen = dv.getUint16(off + 16, true);
+        expect(reclen % 8).toBe(0);
+        let end = off + 19;
+        while (buf[end] !== 0) end++;
+        names.push(new TextDecoder().decode(buf.subarray(off + 19, end)));
+        off += reclen;
+      }
+      expect(names).toEqual(['.', '..', 'hello']);
+      expect(await s.getdents64(fd, buf)).toBe(0);
+      await s.close(fd);
+      const ffd = await s.open('/d/hello', O_RDONLY);
+      await expectCode(s.getdents64(ffd, buf), 'ENOTDIR');
+      await s.close(ffd);
+    }));
+});
+
+describe('mounts', () => {
+  it('umount2 is EBUSY with an open file, a cwd or a mount inside; works once they are gone', () =>
+    simKernel(async (k) => {
+      const s = k.sys;
+      await s.mkdir('/m', 0o755);
+      await s.mount('t', '/m', 'tmpfs', 0, '');
+      await writeFile(s, '/m/f', 'x');
+      const fd = await s.open('/m/f', O_RDONLY);
+      await expectCode(s.umount2('/m', 0), 'EBUSY');
+      await s.close(fd);
+      await s.chdir('/m');
+      await expectCode(s.umount2('/m', 0), 'EBUSY');
+      await s.chdir('/');
+      await s.mkdir('/m/inner', 0o755);
+      await s.mount('t2', '/m/inner', 'tmpfs', 0, '');
+      await expectCode(s.umount2('/m', 0), 'EBUSY');
+      await s.umount2('/m/inner', 0);
+      await s.umount2('/m', 0);
+      await expectCode(s.stat('/m/f'), 'ENOENT');
+      await expectCode(s.umount2('/m', 0), 'EINVAL');
+      await expectCode(s.umount2('/', 0), 'EBUSY');
+      expect(vfsOf(k.kernel).leaks()).toEqual([]);
+    }));
+
+  it('a covered directory is hidden until unmount; unknown fs types ENODEV; non-root EPERM', () =>
+    simKernel(async (k) => {
+      const s = k.sys;
+      await s.mkdir('/m', 0o755);
+      await writeFile(s, '/m/under', 'u');
+      await s.mount('t', '/m', 'tmpfs', 0, '');
+      expect(await ls(s, '/m')).toEqual([]);
+      await s.umount2('/m', 0);
+      expect(await ls(s, '/m')).toEqual(['under']);
+      await expectCode(s.mount('x', '/m', 'nosuchfs', 0, ''), 'ENODEV');
+      await expectCode(s.mount('x', '/m/under', 'tmpfs', 0, ''), 'ENOTDIR');
+      const u = k.rfork({ uid: 1000, gid: 1000 }).sys as unknown as typeof s;
+      await expectCode(u.mount('x', '/m', 'tmpfs', 0, ''), 'EPERM');
+      await expectCode(u.umount2('/', 0), 'EPERM');
+    }));
+
+  it('MS_RDONLY: every modifying call is EROFS, reads work; remount rw restores writes; EBUSY with writers', () =>
+    simKernel(async (k) => {
+      const s = k.sys;
+      await s.mkdir('/m', 0o755);
+      await s.mount('t', '/m', 'tmpfs', 0, '');
+      await writeFile(s, '/m/f', 'data');
+      await s.mkdir('/m/d', 0o755);
+      const wfd = await s.open('/m/f', O_WRONLY);
+      await expectCode(s.mount('t', '/m', 'tmpfs', MS_REMOUNT | MS_RDONLY, ''), 'EBUSY');
+      await s.close(wfd);
+      await s.mount('t', '/m', 'tmpfs', MS_REMOUNT | MS_RDONLY, '');
+      expect((await s.statfs('/m')).flags & 1).toBe(1);
+      expect(await readFile(s, '/m/f')).toBe('data');
+      const ops: [string, () => Promise<unknown>][] = [
+        ['open w', () => s.open('/m/f', O_WRONLY)],
+        ['open trunc', () => s.open('/m/f', O_RDONLY | O_TRUNC)],
+        ['creat', () => s.open('/m/g', O_CREAT | O_WRONLY, 0o644)],
+        ['mkdir', () => s.mkdir('/m/x', 0o755)],
+        ['rmdir', () => s.rmdir('/m/d')],
+        ['unlink', () => s.unlink('/m/f')],
+        ['rename', () => s.rename('/m/f', '/m/h')],
+        ['link', () => s.link('/m/f', '/m/h')],
+        ['symlink', () => s.symlink('f', '/m/h')],
+        ['mknod', () => s.mknod('/m/h', 0o010644, 0)],
+        ['chmod', () => s.chmod('/m/f', 0o600)],
+        ['chown', () => s.chown('/m/f', 1, 1)],
+        ['truncate', () => s.truncate('/m/f', 0)],
+        ['utimensat', () => s.utimensat(AT_FDCWD, '/m/f', null, 0)],
+        ['access W', () => s.access('/m/f', 2)],
+      ];
+      for (const [name, op] of ops) expect([name, await code(op())]).toEqual([name, 'EROFS']);
+      await s.mount('t', '/m', 'tmpfs', MS_REMOUNT, '');
+      await writeFile(s, '/m/g', 'rw again');
+      expect(await readFile(s, '/m/g')).toBe('rw again');
+    }));
+
+  it('MNT_DETACH unhooks a busy mount at once; open files keep working', () =>
+    simKernel(async (k) => {
+      const s = k.sys;
+      await s.mkdir('/m', 0o755);
+      await s.mount('t', '/m', 'tmpfs', 0, '');
+      await writeFile(s, '/m/f', 'still here');
+      const fd = await s.open('/m/f', O_RDONLY);
+      await s.umount2('/m', MNT_DETACH);
+      await expectCode(s.stat('/m/f'), 'ENOENT');
+      const b = new Uint8Array(10);
+      expect(await s.read(fd, b)).toBe(10);
+      await s.close(fd);
+    }));
+
+  it('statfs/fstatfs describe the file system of the path; st_dev differs per mount', () =>
+    simKernel(async (k) => {
+      const s = k.sys;
+      await s.mkdir('/m', 0o755);
+      await s.mount('t', '/m', 'tmpfs', 0, 'size=1m,nr_inodes=100');
+      const a = await s.statfs('/m');
+      expect([a.bsize, a.blocks, a.files, a.namelen]).toEqual([4096, 256, 100, 255]);
+      const fd = await s.open('/m', O_RDONLY);
+      expect((await s.fstatfs(fd)).blocks).toBe(256);
+      await s.close(fd);
+      expect((await s.stat('/m')).dev).not.toBe((await s.stat('/')).dev);
+      expect(await code(s.sync())).toBe('ok');
+    }));
+});
