@@ -206,8 +206,8 @@ export const descripSyscalls = [
     return dup3(td, oldfd, newfd, 0);
   }),
   defineSyscall('dup3', 292, ['fd', 'fd', 'int'], dup3),
-  defineSyscall('fcntl', 72, ['fd', 'int', 'any'], fcntl),
-  defineSyscall('ioctl', 16, ['fd', 'uint', 'any'], (td, fd: number, cmd: number, arg?: unknown) => {
+  defineSyscall('fcntl', 72, ['fd', 'int', 'any?'], fcntl),
+  defineSyscall('ioctl', 16, ['fd', 'uint', 'any?'], (td, fd: number, cmd: number, arg?: unknown) => {
     const fp = getFile(td, fd);
     if ((fp.flags & O_PATH) !== 0) throw err(EBADF);
     return fileIoctl(fp, td, cmd, arg);
