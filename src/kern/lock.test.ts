@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { SimHost, SimPanic } from '../hyper/sim/host.ts';
+import { NodeHost } from '../hyper/node/host.ts';
 import { forEachSeed } from '../hyper/sim/harness.ts';
 import { Kernel } from './kernel.ts';
 import { Lwp, yieldCpu } from './sched.ts';
@@ -79,6 +80,24 @@ describe('Mutex', () => {
       expect(m.waiting).toBe(0);
       expect(k.lockdep!.heldLocks()).toEqual([]);
     });
+  });
+
+  it('keeps the counter consistent on the node host too (real scheduling and timers)', async () => {
+    const k = new Kernel(new NodeHost({ params: { lockdep: 'strict' } }));
+    const m = new Mutex(k, CLS, 'counter');
+    let counter = 0;
+    const worker = async (t: Lwp) => {
+      for (let i = 0; i < 10; i++) {
+        using g = await m.acquire(t, { timeoutNs: 10_000_000_000n });
+        const v = counter;
+        await yieldCpu(k);
+        counter = v + 1;
+        void g;
+      }
+    };
+    await Promise.all(Array.from({ length: 6 }, (_, i) => worker(new Lwp(k, k.proc0, `n${i}`))));
+    expect(counter).toBe(60);
+    expect(k.lockdep!.reports).toEqual([]);
   });
 
   it('without the lock the same workload loses updates (the test can fail)', async () => {
