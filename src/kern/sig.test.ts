@@ -249,6 +249,28 @@ describe('sigaction(2) and handlers', () => {
     expect(c.proc.sig.mask).toBe(sigbit(SIGHUP));
   }));
 
+  it('a SA_NODEFER handler that re-raises its signal does not hang the kernel', () => run(async ({ bk, sim }) => {
+    const c = bk.rfork();
+    // The handler re-raises until other runnable work has had the CPU five
+    // times; delivering in a loop inside one upcall would never let it.
+    let n = 0, ticks = 0;
+    await c.sys.sigaction(SIGUSR1, { handler: () => { n++; if (ticks < 5) void c.sys.kill(c.pid, SIGUSR1); }, flags: SA_NODEFER });
+    const ticker = (async () => {
+      for (let i = 0; i < 5; i++) {
+        await new Promise<void>((r) => sim.schedule(r));
+        ticks++;
+      }
+    })();
+    await bk.sys.kill(c.pid, SIGUSR1);
+    await ticker;
+    await sim.world.sleep(1000);
+    expect(ticks).toBe(5);
+    expect(n).toBeGreaterThan(1);
+    const after = n;
+    await sim.world.sleep(1000);
+    expect(n).toBe(after);
+  }));
+
   it('a throwing handler is logged, not fatal', () => run(async ({ bk, settle }) => {
     const c = bk.rfork();
     await c.sys.sigaction(SIGUSR2, { handler: () => { throw new Error('boom'); } });

@@ -250,13 +250,17 @@ export async function sigRestart(td: Lwp): Promise<boolean> {
 export function deliver(k: Kernel, p: Proc): Promise<void>[] {
   const s = p.sig;
   const started: Promise<void>[] = [];
+  // Each signal is taken at most once per pass: a handler that re-raises its
+  // own signal (SA_NODEFER) gets it in the next upcall, not in a loop here.
+  let taken = 0n;
   for (;;) {
     if (p.state !== 'alive') return started;
-    let set = s.pending & ~s.mask & ~s.waiting;
+    let set = s.pending & ~s.mask & ~s.waiting & ~taken;
     if (s.stopped) set &= sigbit(SIGKILL);
     if (set === 0n) return started;
     const sig = (set & sigbit(SIGKILL)) !== 0n ? SIGKILL : lowest(set);
     const bit = sigbit(sig);
+    taken |= bit;
     s.pending &= ~bit;
     const act = s.actions[sig]!;
     const h = act.handler;
