@@ -1,0 +1,189 @@
+/**
+ * etfs round trips: host files read and written through the kernel, on the
+ * node host (a real temporary directory) and on the sim host (its in-memory
+ * host tree), plus the operations the hypercalls cannot express.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { boot, type BootedKernel, type Sys } from '../frontends/library/boot.ts';
+import { SimHost } from '../hyper/sim/host.ts';
+import { NodeHost } from '../hyper/node/host.ts';
+import {
+  O_APPEND, O_CREAT, O_DIRECTORY, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG,
+} from '../kern/constants.ts';
+import type { Etfs } from './etfs.ts';
+import type { ProcHandle } from '../kern/lwproc.ts';
+
+const code = (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (e: { code?: string }) => e.code ?? String(e));
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
+const sysOf = (h: ProcHandle): Sys => h.sys as unknown as Sys;
+
+async function readFile(sys: Sys, p: string): Promise<string> {
+  const fd = await sys.open(p, O_RDONLY);
+  let out = '';
+  const b = new Uint8Array(5);
+  for (;;) {
+    const n = await sys.read(fd, b);
+    if (n === 0) break;
+    out += dec(b.subarray(0, n));
+  }
+  await sys.close(fd);
+  return out;
+}
+async function writeFile(sys: Sys, p: string, s: string, flags = O_CREAT | O_WRONLY | O_TRUNC): Promise<void> {
+  const fd = await sys.open(p, flags, 0o644);
+  await sys.write(fd, enc(s));
+  await sys.close(fd);
+}
+async function ls(sys: Sys, p: string): Promise<string[]> {
+  const fd = await sys.open(p, O_RDONLY | O_DIRECTORY);
+  const out: string[] = [];
+  for (;;) {
+    const e = (await sys.getdents64(fd, 512)) as { name: string }[];
+    if (e.length === 0) break;
+    out.push(...e.map((x) => x.name));
+  }
+  await sys.close(fd);
+  return out.filter((n) => n !== '.' && n !== '..').sort();
+}
+
+/** The same scenario against a host tree holding a/hello.txt ("hello"), a/sub/deep ("x"), a/link -> hello.txt. */
+async function roundTrip(k: BootedKernel, hostRoot: string, hostBytes: (rel: string) => string | undefined): Promise<void> {
+  const etfs = k.kernel.lookup<Etfs>('etfs')!;
+  await etfs.register('/host/a', hostRoot);
+  expect(await ls(k.sys, '/host/a')).toEqual(['hello.txt', 'link', 'sub']);
+  expect(await readFile(k.sys, '/host/a/hello.txt')).toBe('hello');
+  expect(await readFile(k.sys, '/host/a/link')).toBe('hello'); // the kernel follows the host symlink
+  expect((await k.sys.lstat('/host/a/link')).mode & S_IFMT).toBe(S_IFLNK);
+  expect(await k.sys.readlink('/host/a/link')).toBe('hello.txt');
+  expect((await k.sys.stat('/host/a/sub')).mode & S_IFMT).toBe(S_IFDIR);
+  expect(await readFile(k.sys, '/host/a/sub/deep')).toBe('x');
+  const st = await k.sys.stat('/host/a/hello.txt');
+  expect([st.mode & S_IFMT, st.size]).toEqual([S_IFREG, 5]);
+  expect((await k.sys.stat('/host/a/hello.txt')).ino).toBe(st.ino);
+
+  // Writes go through: overwrite, append, create, truncate.
+  await writeFile(k.sys, '/host/a/hello.txt', 'HELLO, HOST');
+  expect(hostBytes('hello.txt')).toBe('HELLO, HOST');
+  await writeFile(k.sys, '/host/a/hello.txt', '!', O_WRONLY | O_APPEND);
+  expect(hostBytes('hello.txt')).toBe('HELLO, HOST!');
+  expect((await k.sys.stat('/host/a/hello.txt')).size).toBe(12);
+  await writeFile(k.sys, '/host/a/sub/new.txt', 'made in the kernel');
+  expect(hostBytes('sub/new.txt')).toBe('made in the kernel');
+  expect(await ls(k.sys, '/host/a/sub')).toEqual(['deep', 'new.txt']);
+  await k.sys.truncate('/host/a/sub/new.txt', 0);
+  expect(hostBytes('sub/new.txt')).toBe('');
+  await k.sys.truncate('/host/a/sub/new.txt', 3);
+  expect(hostBytes('sub/new.txt')).toBe('\0\0\0');
+  expect(await code(k.sys.truncate('/host/a/sub/new.txt', 1))).toBe('EPERM');
+
+  // pread/pwrite at offsets.
+  const fd = await k.sys.open('/host/a/hello.txt', O_RDWR);
+  await k.sys.pwrite(fd, enc('j'), 1);
+  const b = new Uint8Array(4);
+  expect(await k.sys.pread(fd, b, 0)).toBe(4);
+  expect(dec(b)).toBe('HjLL');
+  await k.sys.close(fd);
+
+  // What the hypercalls cannot do.
+  expect(await code(k.sys.mkdir('/host/a/d', 0o755))).toBe('EPERM');
+  expect(await code(k.sys.unlink('/host/a/hello.txt'))).toBe('EPERM');
+  expect(await code(k.sys.rename('/host/a/hello.txt', '/host/a/h2'))).toBe('EPERM');
+  expect(await code(k.sys.symlink('x', '/host/a/l2'))).toBe('EPERM');
+  expect(await code(k.sys.chmod('/host/a/hello.txt', 0o600))).toBe('EPERM');
+  expect(await code(k.sys.mkfifo('/host/a/fifo', 0o644))).toBe('EPERM');
+  expect(await code(k.sys.stat('/host/a/missing'))).toBe('ENOENT');
+  expect(await code(k.sys.stat('/host/a/hello.txt/x'))).toBe('ENOTDIR');
+
+  // Read-only registration: EROFS from the VFS, reads still work.
+  await etfs.register('/ro', hostRoot, { readOnly: true });
+  expect(await code(k.sys.open('/ro/hello.txt', O_WRONLY))).toBe('EROFS');
+  expect(await code(k.sys.open('/ro/brand-new', O_CREAT | O_WRONLY, 0o644))).toBe('EROFS');
+  expect(await readFile(k.sys, '/ro/sub/deep')).toBe('x');
+  expect((await k.sys.statfs('/ro')).type).toBe(0x45544653);
+  expect(await readFile(k.sys, '/proc/mounts')).toContain(` /ro etfs ro,relatime 0 0`);
+
+  // Owner option; permission checks apply with it.
+  await etfs.register('/owned', hostRoot, { uid: 1000, gid: 1000 });
+  expect((await k.sys.stat('/owned/hello.txt')).uid).toBe(1000);
+  const other = k.rfork({ uid: 2000, gid: 2000 });
+  expect(await code(sysOf(other).open('/owned/hello.txt', O_WRONLY))).toBe('EACCES');
+  await k.exit(other);
+
+  // unregister: EBUSY while a file is open, then gone.
+  const held = await k.sys.open('/ro/hello.txt', O_RDONLY);
+  expect(await code(etfs.unregister('/ro'))).toBe('EBUSY');
+  await k.sys.close(held);
+  await etfs.unregister('/ro');
+  expect(await ls(k.sys, '/ro')).toEqual([]);
+  await etfs.unregister('/owned');
+  await etfs.unregister('/host/a');
+}
+
+describe('etfs on the sim host', () => {
+  it('round trip through the in-memory host tree', async () => {
+    const host = new SimHost({ seed: 7, hostFileLatencyNs: 1000 });
+    host.addHostFile('/data/hello.txt', 'hello');
+    host.addHostFile('/data/sub/deep', 'x');
+    host.addHostSymlink('/data/link', 'hello.txt');
+    const k = await boot({ host });
+    try {
+      await host.run(() => roundTrip(k, '/data', (rel) => {
+        const b = host.hostFile(`/data/${rel}`);
+        return b === undefined ? undefined : dec(b);
+      }), { limitSteps: 2_000_000 });
+    } finally {
+      host.dispose();
+    }
+  });
+
+  it('mount(2) with the etfs type; a missing or non-directory source, and bad options, fail', async () => {
+    const host = new SimHost({ seed: 8 });
+    host.addHostFile('/d/f', 'y');
+    const k = await boot({ host });
+    try {
+      await host.run(async () => {
+        await k.sys.mkdir('/m', 0o755);
+        expect(await code(k.sys.mount('/nope', '/m', 'etfs', 0, ''))).toBe('ENOENT');
+        expect(await code(k.sys.mount('/d/f', '/m', 'etfs', 0, ''))).toBe('ENOTDIR');
+        expect(await code(k.sys.mount('/d', '/m', 'etfs', 0, 'uid=x'))).toBe('EINVAL');
+        await k.sys.mount('/d', '/m', 'etfs', 0, 'gid=5');
+        expect((await k.sys.stat('/m/f')).gid).toBe(5);
+        expect(await readFile(k.sys, '/m/f')).toBe('y');
+        await k.sys.umount2('/m', 0);
+        const rep = await k.shutdown();
+        expect(rep.other).toEqual([]);
+      }, { limitSteps: 1_000_000 });
+    } finally {
+      host.dispose();
+    }
+  });
+});
+
+describe('etfs on the node host', () => {
+  let dir = '';
+  afterEach(() => {
+    if (dir !== '') fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('round trip through a real temporary directory', async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'etfs-'));
+    fs.writeFileSync(path.join(dir, 'hello.txt'), 'hello');
+    fs.mkdirSync(path.join(dir, 'sub'));
+    fs.writeFileSync(path.join(dir, 'sub', 'deep'), 'x');
+    fs.symlinkSync('hello.txt', path.join(dir, 'link'));
+    const k = await boot({ host: new NodeHost() });
+    await roundTrip(k, dir, (rel) => {
+      try {
+        return fs.readFileSync(path.join(dir, rel), 'utf8');
+      } catch {
+        return undefined;
+      }
+    });
+    const rep = await k.shutdown();
+    expect(rep.other).toEqual([]);
+  });
+});
