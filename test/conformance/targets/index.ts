@@ -9,8 +9,9 @@
 import type { TargetFactory } from '../target.ts';
 import { hostTarget } from './host.ts';
 import { kernelTarget } from './kernel.ts';
+import { remoteUnixTarget, workerAsyncTarget, workerSyncTarget } from './sysproxy.ts';
 
-export const allTargets: TargetFactory[] = [hostTarget, kernelTarget];
+export const allTargets: TargetFactory[] = [hostTarget, kernelTarget, remoteUnixTarget, workerAsyncTarget, workerSyncTarget];
 
 /** The reference every differential run compares against. */
 export const referenceTarget: TargetFactory = hostTarget;
