@@ -12,7 +12,8 @@ export type { Sys, BootedKernel };
 
 /** A kernel on the deterministic sim host; fn runs inside host.run (a deadlock fails the test). */
 export async function simKernel<T>(fn: (k: BootedKernel, host: SimHost) => Promise<T>, seed = 1, params?: Record<string, string>): Promise<T> {
-  const host = new SimHost({ seed, params });
+  // lockdep in strict mode: any lock-order report panics the test.
+  const host = new SimHost({ seed, params: { lockdep: 'strict', ...params } });
   const k = await boot({ host, components: ['kern', 'vfs', 'tmpfs'] });
   try {
     return await host.run(() => fn(k, host), { limitSteps: 5_000_000 });
