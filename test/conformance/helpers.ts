@@ -9,22 +9,35 @@
  *       });
  *     });
  */
-import { afterEach, beforeEach, describe, expect } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { C, type Capabilities, type Target, type TargetFactory, type Timespec } from './target.ts';
 import { selectedTargets } from './targets/index.ts';
 
 interface Resolved {
   f: TargetFactory;
-  avail: true | string;
+  /** true, a reason it cannot run here (skipped), or the error it failed with (a failure). */
+  avail: true | string | Error;
 }
 
 const resolved: Resolved[] = await Promise.all(
-  selectedTargets().map(async (f) => ({ f, avail: await f.available().catch((e: unknown) => `unavailable: ${String(e)}`) })),
+  selectedTargets().map(async (f) => ({
+    f,
+    avail: await f.available().catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))),
+  })),
 );
 
 /** Run `body` in a describe block per target; `t()` is that test's fresh target. */
 export function forTargets(body: (t: () => Target) => void): void {
   for (const { f, avail } of resolved) {
+    if (avail instanceof Error) {
+      // A target that should run but cannot even start is a failure, not a skip.
+      describe(f.name, () => {
+        it('starts', () => {
+          throw avail;
+        });
+      });
+      continue;
+    }
     if (avail !== true) {
       describe.skip(`${f.name} (skipped: ${avail})`, () => body(() => undefined as unknown as Target));
       continue;

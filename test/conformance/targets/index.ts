@@ -9,9 +9,10 @@
 import type { TargetFactory } from '../target.ts';
 import { hostTarget } from './host.ts';
 import { kernelTarget } from './kernel.ts';
+import { fuseTarget } from './fuse.ts';
 import { remoteUnixTarget, workerAsyncTarget, workerSyncTarget } from './sysproxy.ts';
 
-export const allTargets: TargetFactory[] = [hostTarget, kernelTarget, remoteUnixTarget, workerAsyncTarget, workerSyncTarget];
+export const allTargets: TargetFactory[] = [hostTarget, kernelTarget, remoteUnixTarget, workerAsyncTarget, workerSyncTarget, fuseTarget];
 
 /** The reference every differential run compares against. */
 export const referenceTarget: TargetFactory = hostTarget;

@@ -154,9 +154,12 @@ export class SysTarget implements Target {
     const fd = (await this.call('open', path, C.O_RDONLY | C.O_DIRECTORY | C.O_CLOEXEC, 0)) as number;
     try {
       const names: string[] = [];
+      // C form getdents64(fd, buf) fills linux_dirent64 records; the library
+      // form getdents64(fd, count) returns the entries.
+      const byCount = this.kinds('getdents64')?.[1]?.startsWith('uint') ?? false;
       for (;;) {
         const buf = new Uint8Array(32768);
-        const r = await this.call('getdents64', fd, buf);
+        const r = await this.call('getdents64', fd, byCount ? buf.length : buf);
         if (Array.isArray(r)) {
           // A library form that returns entries instead of filling a buffer.
           if (r.length === 0) break;
