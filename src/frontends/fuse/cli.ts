@@ -158,6 +158,7 @@ export async function main(argv: string[]): Promise<number> {
       defaultPermissions: mo.defaultPermissions,
       reader: mo.reader,
       atomicOTrunc: true,
+      handleKillpriv: true, // the kernel clears set-id bits on write/truncate/chown (perm.ts)
       onError: (e) => process.stderr.write(`anykernel mount: ${e instanceof Error ? e.message : String(e)}\n`),
     });
   } catch (e) {

@@ -112,6 +112,12 @@ export interface FuseHandler {
 export interface DispatchOptions {
   /** The handler truncates on open(O_TRUNC) itself (FUSE_ATOMIC_O_TRUNC). Default false. */
   atomicOTrunc?: boolean;
+  /**
+   * The handler clears set-user-ID/set-group-ID itself on write, truncate and chown
+   * (FUSE_HANDLE_KILLPRIV), so the host does not send a SETATTR of the mode — which would run
+   * with the writer's credentials and fail for a writer who does not own the file. Default false.
+   */
+  handleKillpriv?: boolean;
   /** The handler answers LOOKUP of "." and ".." (needed for NFS export). Default false. */
   exportSupport?: boolean;
   /** Kernel drops cached pages when GETATTR shows a new mtime/size (FUSE_AUTO_INVAL_DATA). Default true. */
@@ -274,6 +280,7 @@ export class FuseDispatcher {
     let want = P.FUSE_ASYNC_READ | P.FUSE_BIG_WRITES | P.FUSE_PARALLEL_DIROPS;
     if (o.autoInvalData ?? true) want |= P.FUSE_AUTO_INVAL_DATA;
     if (o.atomicOTrunc) want |= P.FUSE_ATOMIC_O_TRUNC;
+    if (o.handleKillpriv) want |= P.FUSE_HANDLE_KILLPRIV;
     if (o.exportSupport) want |= P.FUSE_EXPORT_SUPPORT;
     if (h.readdirplus) want |= P.FUSE_DO_READDIRPLUS | P.FUSE_READDIRPLUS_AUTO;
     if (h.getlk && h.setlk) want |= P.FUSE_POSIX_LOCKS;

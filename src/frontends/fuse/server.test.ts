@@ -70,7 +70,7 @@ describe.runIf(missing === undefined)('KernelFuseServer on the host kernel', () 
     bk = await boot();
     server = new KernelFuseServer(bk.kernel, { entryTimeout: 1, attrTimeout: 1 });
     d = fs.mkdtempSync(path.join(os.tmpdir(), 'akfsrv-'));
-    session = await FuseSession.mount(d, server, { allowOther: true, atomicOTrunc: true, onError: (e) => errors.push(e) });
+    session = await FuseSession.mount(d, server, { allowOther: true, atomicOTrunc: true, handleKillpriv: true, onError: (e) => errors.push(e) });
   }, 60_000);
 
   afterAll(async () => {

@@ -49,10 +49,10 @@ import type { File } from '../../kern/file.ts';
 import { rfork } from '../../kern/lwproc.ts';
 import { invokeSyscall } from '../../kern/syscall.ts';
 import {
-  EBADF, EEXIST, EINTR, EINVAL, EISDIR, ENOENT, ENOTDIR, EOPNOTSUPP, EPERM, EROFS, ESTALE, EXDEV, err, KernelError,
+  EBADF, EEXIST, EINTR, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOTDIR, EOPNOTSUPP, EPERM, EROFS, ESTALE, EXDEV, err, KernelError,
 } from '../../kern/errno.ts';
 import {
-  AT_REMOVEDIR, F_RDLCK, F_UNLCK, F_WRLCK, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, O_ACCMODE, O_CLOEXEC, O_CREAT,
+  AT_REMOVEDIR, F_RDLCK, NAME_MAX, F_UNLCK, F_WRLCK, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, O_ACCMODE, O_CLOEXEC, O_CREAT,
   O_DIRECTORY, O_EXCL, O_NOCTTY, O_PATH, O_RDONLY, O_TRUNC, O_WRONLY, S_ISGID, S_ISUID, S_IXGRP, UTIME_NOW, UTIME_OMIT,
 } from '../../kern/constants.ts';
 import type { Vnode } from '../../vfs/vnode.ts';
@@ -72,6 +72,8 @@ import type {
 } from './proto.ts';
 import type { ConnInfo, FuseHandler, RequestContext } from './dispatch.ts';
 import { callerGroups } from './session.ts';
+
+const utf8 = new TextEncoder();
 
 /** OFFSET_MAX: a FUSE lock range ending here runs to end of file and beyond. */
 const LOCK_EOF = 0x7fff_ffff_ffff_ffffn;
@@ -310,7 +312,9 @@ export class KernelFuseServer implements FuseHandler {
   async lookup(req: LookupRequest, ctx: RequestContext): Promise<EntryOut> {
     const dvp = this.node(req.header.nodeid).vp;
     const td = await this.td(ctx, 'lookup');
-    if (!dvp.isDir) throw err(ENOENT);
+    if (!dvp.isDir) throw err(ENOTDIR);
+    // The host passes names up to FUSE_NAME_MAX (1024) bytes; the kernel's limit is NAME_MAX.
+    if (req.name.length > 85 && utf8.encode(req.name).byteLength > NAME_MAX) throw err(ENAMETOOLONG);
     checkAccess(dvp, td.proc.cred, MAY_EXEC);
     return this.entry(await this.lookupIn(td, dvp, req.name), td);
   }
@@ -325,7 +329,10 @@ export class KernelFuseServer implements FuseHandler {
     const vp = this.node(req.header.nodeid).vp;
     const td = await this.td(ctx, 'setattr');
     const v = req.valid;
-    if (v & (P.FATTR_UID | P.FATTR_GID)) {
+    // chown(fd, -1, -1) reaches us as a SETATTR with nothing to change: with
+    // FUSE_HANDLE_KILLPRIV it is ours to clear the set-id bits (and touch ctime), as chown does.
+    const nothing = (v & (P.FATTR_MODE | P.FATTR_UID | P.FATTR_GID | P.FATTR_SIZE | P.FATTR_ATIME | P.FATTR_MTIME)) === 0;
+    if (v & (P.FATTR_UID | P.FATTR_GID) || nothing) {
       const uid = v & P.FATTR_UID ? req.uid : -1;
       const gid = v & P.FATTR_GID ? req.gid : -1;
       await this.withFd(td, vp, false, (fd) => this.sys(td, 'fchown', fd, uid, gid));
