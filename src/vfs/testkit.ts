@@ -1,20 +1,59 @@
 /**
  * Helpers for the VFS unit tests (not a test file itself): boot a kernel
  * with a tmpfs root, act as other processes, assert errno codes, move bytes.
+ * It builds the kernel from kern's own pieces rather than the library
+ * frontend, which src/vfs may not import (tools/check-arch.ts).
  */
 import { expect } from 'vitest';
-import { boot, type BootedKernel, type Sys } from '../frontends/library/boot.ts';
+import { Kernel, type LeakReport } from '../kern/kernel.ts';
+import { kernComponent, type kernSyscalls } from '../kern/kern_component.ts';
+import { ProcHandle, rfork, type RforkOpts } from '../kern/lwproc.ts';
+import type { SysOf } from '../kern/syscall.ts';
+import type { Hypercalls } from '../hyper/types.ts';
 import { SimHost } from '../hyper/sim/host.ts';
-import type { ProcHandle } from '../kern/lwproc.ts';
 import { O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY } from '../kern/constants.ts';
+import { vfsComponent } from './vfs_component.ts';
+import type { vfsSyscalls } from './vfs_syscalls.ts';
+import { tmpfsComponent } from './tmpfs.ts';
 
-export type { Sys, BootedKernel };
+/** The system calls of a kern+vfs kernel, typed. */
+export type Sys = SysOf<typeof kernSyscalls> & SysOf<typeof vfsSyscalls>;
+
+/** The slice of the library's BootedKernel these tests use. */
+export class BootedKernel {
+  readonly kernel: Kernel;
+  constructor(kernel: Kernel) {
+    this.kernel = kernel;
+  }
+  get sys(): Sys {
+    return this.kernel.sys as unknown as Sys;
+  }
+  get curproc() {
+    return this.kernel.cur.proc;
+  }
+  rfork(opts: RforkOpts = {}): ProcHandle {
+    return new ProcHandle(this.kernel, rfork(this.kernel, opts));
+  }
+  async exit(p: ProcHandle, status = 0): Promise<void> {
+    await this.kernel.exitProc(p.proc, (status & 0xff) << 8);
+  }
+  shutdown(): Promise<LeakReport> {
+    return this.kernel.shutdown();
+  }
+}
+
+/** Boot kern + vfs + tmpfs on the given host. */
+export async function boot(opts: { host: Hypercalls }): Promise<BootedKernel> {
+  const k = new Kernel(opts.host);
+  await k.boot([kernComponent, vfsComponent, tmpfsComponent]);
+  return new BootedKernel(k);
+}
 
 /** A kernel on the deterministic sim host; fn runs inside host.run (a deadlock fails the test). */
 export async function simKernel<T>(fn: (k: BootedKernel, host: SimHost) => Promise<T>, seed = 1, params?: Record<string, string>): Promise<T> {
   // lockdep in strict mode: any lock-order report panics the test.
   const host = new SimHost({ seed, params: { lockdep: 'strict', ...params } });
-  const k = await boot({ host, components: ['kern', 'vfs', 'tmpfs'] });
+  const k = await boot({ host });
   try {
     return await host.run(() => fn(k, host), { limitSteps: 5_000_000 });
   } finally {
@@ -87,4 +126,4 @@ export async function ls(s: Sys, path: string): Promise<string[]> {
   return names.sort();
 }
 
-export { boot };
+
