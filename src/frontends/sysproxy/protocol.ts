@@ -237,6 +237,23 @@ export class Writer {
   str(s: string): void {
     // Worst case 3 bytes per UTF-16 unit.
     this.need(4 + s.length * 3);
+    if (s.length <= 64) {
+      // Short ASCII strings (object keys, paths) are the common case: copy them
+      // byte by byte rather than pay a UTF-8 encoder call each.
+      const b = this.buf;
+      const start = this.pos + 4;
+      let i = 0;
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        b[start + i] = c;
+      }
+      if (i === s.length) {
+        b.writeUInt32LE(i, this.pos);
+        this.pos = start + i;
+        return;
+      }
+    }
     const n = this.buf.write(s, this.pos + 4, 'utf8');
     this.buf.writeUInt32LE(n, this.pos);
     this.pos += 4 + n;
@@ -362,6 +379,12 @@ export class Reader {
   str(): string {
     const n = this.u32();
     const b = this.bytes(n);
+    if (n <= 64) {
+      // ASCII fast path: a TextDecoder call costs more than the loop.
+      let ascii = true;
+      for (let i = 0; i < n; i++) if (b[i]! >= 0x80) { ascii = false; break; }
+      if (ascii) return String.fromCharCode.apply(null, b as unknown as number[]);
+    }
     try {
       return td.decode(b);
     } catch {
