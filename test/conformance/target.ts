@@ -135,6 +135,31 @@ export interface Target {
   /** umount2(path, 0). */
   umount(path: string): Promise<void>;
 
+  // ---- descriptor-relative (*at) calls: dirfd may be C.AT_FDCWD ----
+  openat(dirfd: number, path: string, flags: number, mode?: number): Promise<number>;
+  mkdirat(dirfd: number, path: string, mode: number): Promise<void>;
+  /** flags: 0 or AT_REMOVEDIR. */
+  unlinkat(dirfd: number, path: string, flags: number): Promise<void>;
+  renameat(olddirfd: number, from: string, newdirfd: number, to: string): Promise<void>;
+  /** flags: 0 or AT_SYMLINK_FOLLOW. */
+  linkat(olddirfd: number, existing: string, newdirfd: number, newPath: string, flags: number): Promise<void>;
+  symlinkat(target: string, dirfd: number, path: string): Promise<void>;
+  readlinkat(dirfd: number, path: string): Promise<string>;
+  /** flags: AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH. */
+  fstatat(dirfd: number, path: string, flags: number): Promise<TStat>;
+  /** flags: AT_EACCESS | AT_SYMLINK_NOFOLLOW (faccessat2). */
+  faccessat(dirfd: number, path: string, mode: number, flags: number): Promise<void>;
+  fchmodat(dirfd: number, path: string, mode: number): Promise<void>;
+  fchownat(dirfd: number, path: string, uid: number, gid: number, flags: number): Promise<void>;
+  fchdir(fd: number): Promise<void>;
+
+  /** readv(2) into buffers of these sizes; returns what each buffer got. */
+  readv(fd: number, sizes: number[]): Promise<Uint8Array[]>;
+  writev(fd: number, parts: (Uint8Array | string)[]): Promise<number>;
+  fdatasync(fd: number): Promise<void>;
+  /** flock(2): LOCK_SH 1, LOCK_EX 2, LOCK_NB 4, LOCK_UN 8. */
+  flock(fd: number, op: number): Promise<void>;
+
   /**
    * The same file system, acting as a process with these credentials (and
    * umask 022, cwd = root). Needs caps.users. Closed by the parent's teardown.
@@ -160,7 +185,8 @@ export const C = {
   S_IFDIR: 0o40000, S_IFCHR: 0o20000, S_IFIFO: 0o10000, S_ISUID: 0o4000, S_ISGID: 0o2000, S_ISVTX: 0o1000,
   F_OK: 0, X_OK: 1, W_OK: 2, R_OK: 4,
   SEEK_SET: 0, SEEK_CUR: 1, SEEK_END: 2,
-  AT_FDCWD: -100, AT_SYMLINK_NOFOLLOW: 0x100, AT_REMOVEDIR: 0x200,
+  AT_FDCWD: -100, AT_SYMLINK_NOFOLLOW: 0x100, AT_REMOVEDIR: 0x200, AT_EACCESS: 0x200, AT_SYMLINK_FOLLOW: 0x400,
+  AT_EMPTY_PATH: 0x1000, LOCK_SH: 1, LOCK_EX: 2, LOCK_NB: 4, LOCK_UN: 8,
   RENAME_NOREPLACE: 1, RENAME_EXCHANGE: 2,
   UTIME_NOW: (1 << 30) - 1, UTIME_OMIT: (1 << 30) - 2,
   MS_RDONLY: 1,

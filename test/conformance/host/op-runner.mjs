@@ -19,6 +19,8 @@
 //   utimensat, futimens  node has no UTIME_NOW/UTIME_OMIT, loses nanoseconds
 //   mknodat, renameat2, mount, umount2   node has none
 //   access with a bad mode  node range-checks it (EINVAL expected)
+//   linkat, faccessat flags, flock   node has none
+// The *at calls with a real dirfd use the path /proc/self/fd/N/<path> (see atPath).
 //
 // Request:  {"id":1,"op":"open","args":["a",66,420]}
 // Reply:    {"id":1,"ok":3}  or  {"id":1,"err":"ENOENT"}
@@ -29,12 +31,17 @@ import * as readline from 'node:readline';
 import { constants as osc } from 'node:os';
 
 const ERRNAMES = new Map(Object.entries(osc.errno).map(([k, v]) => [v, k]));
+// Aliases share a number; name them as Linux's errno-base.h does first.
+for (const k of ['EAGAIN', 'EDEADLK', 'EOPNOTSUPP']) ERRNAMES.set(osc.errno[k], k);
 
 // Syscall numbers for the perl helper (x86-64 and arm64 generic ABI).
 const NR = process.arch === 'arm64'
-  ? { pread64: 67, pwrite64: 68, truncate: 45, ftruncate: 46, utimensat: 88, mknodat: 33, renameat2: 276, mount: 40, umount2: 39, faccessat: 48 }
-  : { pread64: 17, pwrite64: 18, truncate: 76, ftruncate: 77, utimensat: 280, mknodat: 259, renameat2: 316, mount: 165, umount2: 166, faccessat: 269 };
+  ? { pread64: 67, pwrite64: 68, truncate: 45, ftruncate: 46, utimensat: 88, mknodat: 33, renameat2: 276, mount: 40, umount2: 39, faccessat: 48, faccessat2: 439, linkat: 37 }
+  : { pread64: 17, pwrite64: 18, truncate: 76, ftruncate: 77, utimensat: 280, mknodat: 259, renameat2: 316, mount: 165, umount2: 166, faccessat: 269, faccessat2: 439, linkat: 265 };
 const AT_FDCWD = -100;
+const AT_SYMLINK_NOFOLLOW = 0x100;
+const AT_REMOVEDIR = 0x200;
+const AT_EMPTY_PATH = 0x1000;
 const UTIME_NOW = (1 << 30) - 1;
 const UTIME_OMIT = (1 << 30) - 2;
 
@@ -48,6 +55,8 @@ for my $x (@ARGV) {
   elsif ($k eq 'h') { my $s = pack("H*", $v); push @a, $s; }
   elsif ($k eq 'o') { my $s = "\\0" x int($v); $outi = scalar(@a); push @a, $s; }
   elsif ($k eq 't') { my $s = pack("q4", map { int($_) } split(/,/, $v)); push @a, $s; }
+  elsif ($k eq 'flock') { my $r = flock(STDIN, int($v));
+    if ($r) { print "R0"; } else { print "E", ($! + 0); } exit 0; }
   elsif ($k eq 'seek') { my ($o, $w) = split(/,/, $v); my $r = sysseek(STDIN, int($o), int($w));
     if (defined $r) { print "R", ($r + 0); } else { print "E", ($! + 0); } exit 0; }
 }
@@ -66,9 +75,9 @@ class SysErr extends Error {
 }
 
 /** Run one system call through perl; fd (if any) becomes the helper's stdin. */
-function perl(args, fd) {
+function perl(args, fd, fd3) {
   const r = spawnSync('perl', ['-e', PERL, ...args], {
-    stdio: [fd === undefined ? 'ignore' : fd, 'pipe', 'pipe'],
+    stdio: [fd === undefined ? 'ignore' : fd, 'pipe', 'pipe', ...(fd3 === undefined ? [] : [fd3])],
     encoding: 'utf8',
   });
   if (r.error) throw r.error;
@@ -220,10 +229,99 @@ const ops = {
   umask: (m) => process.umask(m),
   mount: (p, flags, data) => void perl([`i:${NR.mount}`, 's:tmpfs', `s:${p}`, 's:tmpfs', `i:${flags}`, `s:${data}`]),
   umount: (p, flags) => void perl([`i:${NR.umount2}`, `s:${p}`, `i:${flags}`]),
+  // ---- *at calls, fchdir, vectored I/O, flock --------------------------------
+  openat(dirfd, p, flags, mode) {
+    const fd = fs.openSync(atPath(dirfd, p), flags, mode ?? 0o666);
+    openFds.add(fd);
+    return fd;
+  },
+  mkdirat: (dirfd, p, mode) => void fs.mkdirSync(atPath(dirfd, p), { mode }),
+  unlinkat(dirfd, p, flags) {
+    if ((flags & ~AT_REMOVEDIR) !== 0) throw new SysErr('EINVAL');
+    const q = atPath(dirfd, p);
+    return flags & AT_REMOVEDIR ? fs.rmdirSync(q) : fs.unlinkSync(q);
+  },
+  renameat: (ofd, a, nfd, b) => fs.renameSync(atPath(ofd, a), atPath(nfd, b)),
+  linkat(ofd, a, nfd, b, flags) {
+    // The real linkat(2): olddirfd becomes the helper's fd 0, newdirfd its fd 3.
+    if (a.startsWith('/')) ofd = AT_FDCWD;
+    if (b.startsWith('/')) nfd = AT_FDCWD;
+    perl([`i:${NR.linkat}`, `i:${dirfdArg(ofd, 0)}`, `s:${a}`, `i:${dirfdArg(nfd, 3)}`, `s:${b}`, `i:${flags}`], helperFd(ofd), helperFd(nfd));
+  },
+  symlinkat: (target, dirfd, p) => fs.symlinkSync(target, atPath(dirfd, p)),
+  readlinkat: (dirfd, p) => fs.readlinkSync(atPath(dirfd, p), 'utf8'),
+  fstatat(dirfd, p, flags) {
+    if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) !== 0) throw new SysErr('EINVAL');
+    if (p === '' && flags & AT_EMPTY_PATH) {
+      if (dirfd === AT_FDCWD) return statOut(fs.statSync('.', { bigint: true }));
+      checkFd(dirfd);
+      return statOut(fs.fstatSync(dirfd, { bigint: true }));
+    }
+    const q = atPath(dirfd, p);
+    return statOut(flags & AT_SYMLINK_NOFOLLOW ? fs.lstatSync(q, { bigint: true }) : fs.statSync(q, { bigint: true }));
+  },
+  faccessat(dirfd, p, mode, flags) {
+    if (p.startsWith('/')) dirfd = AT_FDCWD; // an absolute path never looks at dirfd
+    perl([`i:${NR.faccessat2}`, `i:${dirfdArg(dirfd, 0)}`, `s:${p}`, `i:${mode}`, `i:${flags}`], helperFd(dirfd));
+  },
+  fchmodat: (dirfd, p, mode) => fs.chmodSync(atPath(dirfd, p), mode),
+  fchownat(dirfd, p, u, g, flags) {
+    if ((flags & ~AT_SYMLINK_NOFOLLOW) !== 0) throw new SysErr('EINVAL');
+    const q = atPath(dirfd, p);
+    return flags & AT_SYMLINK_NOFOLLOW ? fs.lchownSync(q, u, g) : fs.chownSync(q, u, g);
+  },
+  fchdir(fd) {
+    checkFd(fd);
+    if (!fs.fstatSync(fd).isDirectory()) throw new SysErr('ENOTDIR');
+    process.chdir(`/proc/self/fd/${fd}`);
+  },
+  readv(fd, sizes) {
+    const bufs = sizes.map((n) => Buffer.alloc(n));
+    let left = fs.readvSync(fd, bufs);
+    return bufs.map((b) => {
+      const part = b.subarray(0, Math.min(left, b.length));
+      left -= part.length;
+      return b64(part);
+    });
+  },
+  writev: (fd, parts) => fs.writevSync(fd, parts.map(bytes)),
+  fdatasync: (fd) => fs.fdatasyncSync(fd),
+  flock(fd, op) {
+    checkFd(fd);
+    perl([`flock:${op}`], fd);
+  },
   exit: () => setImmediate(() => process.exit(0)),
 };
 
-const FD_OPS = new Set(['close', 'read', 'write', 'pread', 'pwrite', 'lseek', 'fsync', 'fstat', 'fchmod', 'fchown', 'ftruncate', 'futimens']);
+/** A dirfd as the helper will see it: AT_FDCWD stays, a real fd becomes `as` (0 or 3). */
+function dirfdArg(dirfd, as) {
+  if (dirfd === AT_FDCWD) return AT_FDCWD;
+  if (!(Number.isInteger(dirfd) && dirfd >= 0)) throw new SysErr('EBADF');
+  checkFd(dirfd);
+  return as;
+}
+
+/** The fd to hand the helper for a dirfd (undefined for AT_FDCWD). */
+function helperFd(dirfd) {
+  return dirfd === AT_FDCWD ? undefined : dirfd;
+}
+
+/**
+ * A *at path as a plain path: relative paths under a dirfd go through the
+ * process's /proc/self/fd/N link, so Linux's own walk decides (ENOTDIR for a
+ * non-directory dirfd, ".." from the directory's real place). EBADF for a bad
+ * dirfd is answered here, as Linux does before any lookup.
+ */
+function atPath(dirfd, p) {
+  if (p === '') throw new SysErr('ENOENT');
+  if (p.startsWith('/') || dirfd === AT_FDCWD) return p;
+  if (!(Number.isInteger(dirfd) && dirfd >= 0)) throw new SysErr('EBADF');
+  checkFd(dirfd);
+  if (!fs.fstatSync(dirfd).isDirectory()) throw new SysErr('ENOTDIR');
+  return `/proc/self/fd/${dirfd}/${p}`;
+}
+
+const FD_OPS = new Set(['close', 'read', 'write', 'pread', 'pwrite', 'lseek', 'fsync', 'fdatasync', 'fstat', 'fchmod', 'fchown', 'ftruncate', 'futimens', 'fchdir', 'readv', 'writev', 'flock']);
 
 const rl = readline.createInterface({ input: process.stdin });
 rl.on('line', (line) => {

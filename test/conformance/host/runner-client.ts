@@ -146,11 +146,13 @@ function credKey(init: RunnerInit): string {
 }
 
 function encode(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(encode);
   if (v instanceof Uint8Array) return { $b64: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') };
   return v;
 }
 
 function decode(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(decode);
   if (v !== null && typeof v === 'object' && '$b64' in v) return new Uint8Array(Buffer.from((v as { $b64: string }).$b64, 'base64'));
   return v;
 }

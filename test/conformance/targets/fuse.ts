@@ -18,7 +18,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OpRunner } from '../host/runner-client.ts';
-import { C, type Capabilities, type Target, type TargetFactory, type TimeArg, type TStat, type TStatfs } from '../target.ts';
+import type { Capabilities, Target, TargetFactory } from '../target.ts';
+import { RunnerTarget } from './host.ts';
 import { fusePrerequisite, startMount, type Mounted } from '../../fuse/mount.ts';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -46,72 +47,25 @@ interface FuseShared {
   users: Map<string, FuseTarget>;
 }
 
-class FuseTarget implements Target {
-  readonly name: string;
-  readonly caps: Capabilities;
-  readonly root: string;
-  private readonly r: OpRunner;
+/** The runner-backed mapping comes from RunnerTarget (host.ts); only mounts, users and teardown differ. */
+class FuseTarget extends RunnerTarget {
   private readonly shared: FuseShared;
   private readonly isOwner: boolean;
 
   constructor(name: string, shared: FuseShared, runner: OpRunner, isOwner: boolean) {
-    this.name = name;
+    super(name, shared.caps, shared.root, runner);
     this.shared = shared;
-    this.caps = shared.caps;
-    this.root = shared.root;
-    this.r = runner;
     this.isOwner = isOwner;
   }
 
-  private call<T>(op: string, ...args: unknown[]): Promise<T> {
-    return this.r.call(op, ...args) as Promise<T>;
-  }
-
-  open(p: string, flags: number, mode?: number): Promise<number> { return this.call('open', p, flags, mode); }
-  async close(fd: number): Promise<void> { await this.call('close', fd); }
-  read(fd: number, n: number): Promise<Uint8Array> { return this.call('read', fd, n); }
-  write(fd: number, data: Uint8Array | string): Promise<number> { return this.call('write', fd, data); }
-  pread(fd: number, n: number, offset: number): Promise<Uint8Array> { return this.call('pread', fd, n, offset); }
-  pwrite(fd: number, data: Uint8Array | string, offset: number): Promise<number> { return this.call('pwrite', fd, data, offset); }
-  lseek(fd: number, offset: number, whence: number): Promise<number> { return this.call('lseek', fd, offset, whence); }
-  async fsync(fd: number): Promise<void> { await this.call('fsync', fd); }
-  stat(p: string): Promise<TStat> { return this.call('stat', p); }
-  lstat(p: string): Promise<TStat> { return this.call('lstat', p); }
-  fstat(fd: number): Promise<TStat> { return this.call('fstat', fd); }
-  async access(p: string, mode: number): Promise<void> { await this.call('access', p, mode); }
-  async mkdir(p: string, mode: number): Promise<void> { await this.call('mkdir', p, mode); }
-  async rmdir(p: string): Promise<void> { await this.call('rmdir', p); }
-  async unlink(p: string): Promise<void> { await this.call('unlink', p); }
-  async rename(a: string, b: string): Promise<void> { await this.call('rename', a, b); }
-  async renameat2(a: string, b: string, flags: number): Promise<void> { await this.call('renameat2', a, b, flags); }
-  async link(a: string, b: string): Promise<void> { await this.call('link', a, b); }
-  async symlink(target: string, p: string): Promise<void> { await this.call('symlink', target, p); }
-  readlink(p: string): Promise<string> { return this.call('readlink', p); }
-  readdir(p: string): Promise<string[]> { return this.call('readdir', p); }
-  async chmod(p: string, mode: number): Promise<void> { await this.call('chmod', p, mode); }
-  async fchmod(fd: number, mode: number): Promise<void> { await this.call('fchmod', fd, mode); }
-  async chown(p: string, uid: number, gid: number): Promise<void> { await this.call('chown', p, uid, gid); }
-  async lchown(p: string, uid: number, gid: number): Promise<void> { await this.call('lchown', p, uid, gid); }
-  async fchown(fd: number, uid: number, gid: number): Promise<void> { await this.call('fchown', fd, uid, gid); }
-  async truncate(p: string, length: number): Promise<void> { await this.call('truncate', p, length); }
-  async ftruncate(fd: number, length: number): Promise<void> { await this.call('ftruncate', fd, length); }
-  async utimensat(p: string, times: [TimeArg, TimeArg] | null, flags = 0): Promise<void> { await this.call('utimensat', p, times, flags); }
-  async futimens(fd: number, times: [TimeArg, TimeArg] | null): Promise<void> { await this.call('futimens', fd, times); }
-  async mknod(p: string, mode: number, dev: number): Promise<void> { await this.call('mknod', p, mode, dev); }
-  async mkfifo(p: string, mode: number): Promise<void> { await this.call('mknod', p, C.S_IFIFO | (mode & 0o7777), 0); }
-  statfs(p: string): Promise<TStatfs> { return this.call('statfs', p); }
-  async chdir(p: string): Promise<void> { await this.call('chdir', p); }
-  getcwd(): Promise<string> { return this.call('getcwd'); }
-  umask(mask: number): Promise<number> { return this.call('umask', mask); }
-
-  async mountTmpfs(): Promise<void> {
+  override async mountTmpfs(): Promise<void> {
     throw new Error('fuse target: caps.mount is false (a tmpfs mounted here would be the host\'s)');
   }
-  async umount(): Promise<void> {
+  override async umount(): Promise<void> {
     throw new Error('fuse target: caps.mount is false');
   }
 
-  async asUser(uid: number, gid: number, groups: number[] = []): Promise<Target> {
+  override async asUser(uid: number, gid: number, groups: number[] = []): Promise<Target> {
     if (!this.caps.users) throw new Error('fuse target: asUser needs root (caps.users is false)');
     const key = `${uid}:${gid}:${groups.join(',')}`;
     const have = this.shared.users.get(key);
@@ -123,7 +77,7 @@ class FuseTarget implements Target {
     return t;
   }
 
-  async teardown(): Promise<void> {
+  override async teardown(): Promise<void> {
     if (!this.isOwner) return;
     for (const r of this.shared.runners) await r.release();
     // The server runs in another process: synchronous calls on the mount are safe here.

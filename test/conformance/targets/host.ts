@@ -41,25 +41,23 @@ interface HostShared {
   users: Map<string, HostTarget>;
 }
 
-class HostTarget implements Target {
+/**
+ * Every Target call done by an op runner (node:fs plus the perl shim) on the
+ * host's view of some directory. The host target is this on a /dev/shm dir;
+ * the FUSE target (fuse.ts) is this on a directory of the FUSE mount.
+ * Subclasses decide mounts, asUser and teardown.
+ */
+export class RunnerTarget implements Target {
   readonly name: string;
   readonly caps: Capabilities;
   readonly root: string;
-  private readonly r: OpRunner;
-  private readonly shared: HostShared;
-  private readonly isOwner: boolean;
+  protected readonly r: OpRunner;
 
-  constructor(name: string, shared: HostShared, runner: OpRunner, isOwner: boolean) {
+  constructor(name: string, caps: Capabilities, root: string, runner: OpRunner) {
     this.name = name;
-    this.shared = shared;
-    this.caps = shared.caps;
-    this.root = shared.root;
+    this.caps = caps;
+    this.root = root;
     this.r = runner;
-    this.isOwner = isOwner;
-  }
-
-  private abs(p: string): string {
-    return path.resolve(this.root, p);
   }
 
   async open(p: string, flags: number, mode?: number): Promise<number> {
@@ -171,19 +169,94 @@ class HostTarget implements Target {
   async umask(mask: number): Promise<number> {
     return (await this.r.call('umask', mask)) as number;
   }
-  async mountTmpfs(p: string, opts: { readonly?: boolean } = {}): Promise<void> {
+  async openat(dirfd: number, p: string, flags: number, mode?: number): Promise<number> {
+    return (await this.r.call('openat', dirfd, p, flags, mode)) as number;
+  }
+  async mkdirat(dirfd: number, p: string, mode: number): Promise<void> {
+    await this.r.call('mkdirat', dirfd, p, mode);
+  }
+  async unlinkat(dirfd: number, p: string, flags: number): Promise<void> {
+    await this.r.call('unlinkat', dirfd, p, flags);
+  }
+  async renameat(ofd: number, a: string, nfd: number, b: string): Promise<void> {
+    await this.r.call('renameat', ofd, a, nfd, b);
+  }
+  async linkat(ofd: number, a: string, nfd: number, b: string, flags: number): Promise<void> {
+    await this.r.call('linkat', ofd, a, nfd, b, flags);
+  }
+  async symlinkat(target: string, dirfd: number, p: string): Promise<void> {
+    await this.r.call('symlinkat', target, dirfd, p);
+  }
+  async readlinkat(dirfd: number, p: string): Promise<string> {
+    return (await this.r.call('readlinkat', dirfd, p)) as string;
+  }
+  async fstatat(dirfd: number, p: string, flags: number): Promise<TStat> {
+    return (await this.r.call('fstatat', dirfd, p, flags)) as TStat;
+  }
+  async faccessat(dirfd: number, p: string, mode: number, flags: number): Promise<void> {
+    await this.r.call('faccessat', dirfd, p, mode, flags);
+  }
+  async fchmodat(dirfd: number, p: string, mode: number): Promise<void> {
+    await this.r.call('fchmodat', dirfd, p, mode);
+  }
+  async fchownat(dirfd: number, p: string, uid: number, gid: number, flags: number): Promise<void> {
+    await this.r.call('fchownat', dirfd, p, uid, gid, flags);
+  }
+  async fchdir(fd: number): Promise<void> {
+    await this.r.call('fchdir', fd);
+  }
+  async readv(fd: number, sizes: number[]): Promise<Uint8Array[]> {
+    return (await this.r.call('readv', fd, sizes)) as Uint8Array[];
+  }
+  async writev(fd: number, parts: (Uint8Array | string)[]): Promise<number> {
+    return (await this.r.call('writev', fd, parts)) as number;
+  }
+  async fdatasync(fd: number): Promise<void> {
+    await this.r.call('fdatasync', fd);
+  }
+  async flock(fd: number, op: number): Promise<void> {
+    await this.r.call('flock', fd, op);
+  }
+
+  async mountTmpfs(_p: string, _opts: { readonly?: boolean } = {}): Promise<void> {
+    throw new Error(`${this.name}: caps.mount is false`);
+  }
+  async umount(_p: string): Promise<void> {
+    throw new Error(`${this.name}: caps.mount is false`);
+  }
+  asUser(_uid: number, _gid: number, _groups?: number[]): Promise<Target> {
+    return Promise.reject(new Error(`${this.name}: asUser is not supported here`));
+  }
+  async teardown(): Promise<void> {}
+}
+
+class HostTarget extends RunnerTarget {
+  private readonly shared: HostShared;
+  private readonly isOwner: boolean;
+
+  constructor(name: string, shared: HostShared, runner: OpRunner, isOwner: boolean) {
+    super(name, shared.caps, shared.root, runner);
+    this.shared = shared;
+    this.isOwner = isOwner;
+  }
+
+  private abs(p: string): string {
+    return path.resolve(this.root, p);
+  }
+
+  override async mountTmpfs(p: string, opts: { readonly?: boolean } = {}): Promise<void> {
     const abs = this.abs(p);
     await this.r.call('mount', abs, opts.readonly ? C.MS_RDONLY : 0, 'size=16m,mode=0755');
     this.shared.mounts.push(abs);
   }
-  async umount(p: string): Promise<void> {
+  override async umount(p: string): Promise<void> {
     const abs = this.abs(p);
     await this.r.call('umount', abs, 0);
     const i = this.shared.mounts.lastIndexOf(abs);
     if (i >= 0) this.shared.mounts.splice(i, 1);
   }
 
-  async asUser(uid: number, gid: number, groups: number[] = []): Promise<Target> {
+  override async asUser(uid: number, gid: number, groups: number[] = []): Promise<Target> {
     if (!this.caps.users) throw new Error('host target: asUser needs root (caps.users is false)');
     const key = `${uid}:${gid}:${groups.join(',')}`;
     const have = this.shared.users.get(key);
@@ -195,7 +268,7 @@ class HostTarget implements Target {
     return t;
   }
 
-  async teardown(): Promise<void> {
+  override async teardown(): Promise<void> {
     if (!this.isOwner) return;
     // MNT_DETACH: a test may have left files open on a mount.
     for (const m of this.shared.mounts.reverse()) await this.r.call('umount', m, 2).catch(() => {});

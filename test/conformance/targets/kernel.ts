@@ -238,6 +238,61 @@ export class SysTarget implements Target {
   async umount(path: string): Promise<void> {
     await this.call('umount2', this.abs(path), 0);
   }
+  async openat(dirfd: number, path: string, flags: number, mode = 0o666): Promise<number> {
+    return (await this.call('openat', dirfd, path, flags, mode)) as number;
+  }
+  async mkdirat(dirfd: number, path: string, mode: number): Promise<void> {
+    await this.call('mkdirat', dirfd, path, mode);
+  }
+  async unlinkat(dirfd: number, path: string, flags: number): Promise<void> {
+    await this.call('unlinkat', dirfd, path, flags);
+  }
+  async renameat(ofd: number, from: string, nfd: number, to: string): Promise<void> {
+    await this.call('renameat', ofd, from, nfd, to);
+  }
+  async linkat(ofd: number, a: string, nfd: number, b: string, flags: number): Promise<void> {
+    await this.call('linkat', ofd, a, nfd, b, flags);
+  }
+  async symlinkat(target: string, dirfd: number, path: string): Promise<void> {
+    await this.call('symlinkat', target, dirfd, path);
+  }
+  async readlinkat(dirfd: number, path: string): Promise<string> {
+    const r = await this.call('readlinkat', dirfd, path);
+    return typeof r === 'string' ? r : td.decode(r as Uint8Array);
+  }
+  async fstatat(dirfd: number, path: string, flags: number): Promise<TStat> {
+    return (await this.call(typeof this.s.fstatat === 'function' ? 'fstatat' : 'newfstatat', dirfd, path, flags)) as TStat;
+  }
+  async faccessat(dirfd: number, path: string, mode: number, flags: number): Promise<void> {
+    await this.call('faccessat2', dirfd, path, mode, flags);
+  }
+  async fchmodat(dirfd: number, path: string, mode: number): Promise<void> {
+    await this.call('fchmodat', dirfd, path, mode, 0);
+  }
+  async fchownat(dirfd: number, path: string, uid: number, gid: number, flags: number): Promise<void> {
+    await this.call('fchownat', dirfd, path, uid, gid, flags);
+  }
+  async fchdir(fd: number): Promise<void> {
+    await this.call('fchdir', fd);
+  }
+  async readv(fd: number, sizes: number[]): Promise<Uint8Array[]> {
+    const bufs = sizes.map((n) => new Uint8Array(n));
+    let left = (await this.call('readv', fd, bufs)) as number;
+    return bufs.map((b) => {
+      const part = b.slice(0, Math.min(left, b.length));
+      left -= part.length;
+      return part;
+    });
+  }
+  async writev(fd: number, parts: (Uint8Array | string)[]): Promise<number> {
+    return (await this.call('writev', fd, parts.map((p) => (typeof p === 'string' ? new TextEncoder().encode(p) : p)))) as number;
+  }
+  async fdatasync(fd: number): Promise<void> {
+    await this.call('fdatasync', fd);
+  }
+  async flock(fd: number, op: number): Promise<void> {
+    await this.call('flock', fd, op);
+  }
   asUser(_uid: number, _gid: number, _groups?: number[]): Promise<Target> {
     return Promise.reject(new Error(`${this.name}: asUser is not supported by this adapter`));
   }
