@@ -5,6 +5,7 @@
  */
 const suites: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   kern: () => import('./kern.ts'),
+  vfs: () => import('./vfs.ts'),
 };
 
 const wanted = process.argv.slice(2);

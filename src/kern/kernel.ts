@@ -102,6 +102,9 @@ export class Kernel {
       await c.init(this);
     }
     const init = this.newProc(this.proc0, new Cred(0, 0), 'copy', 'init');
+    // init leads its own session and process group (Linux: pid 1, pgid 1, sid 1).
+    init.pgid = init.pid;
+    init.sid = init.pid;
     this.initproc = init;
     this.cur.proc = init;
     this.sys = buildSys(this, this.cur);

@@ -198,7 +198,7 @@ function dispatch(k: Kernel, def: SyscallDef, check: ArgChecker, pathIdx: number
   if (proc.state !== 'alive') return Promise.reject(new KernelError(ESRCH, name));
   if (proc.sig.stopped) return proc.sig.whenContinued().then(() => dispatch(k, def, check, pathIdx, proc, args)); // signal(7) stop
   const td = new Lwp(k, proc, name);
-  if (proc.ktrace !== null) return traced(k, def, td, proc, args, pathIdx);
+  if (proc.ktrace !== null || k.lockdep !== null) return traced(k, def, td, proc, args, pathIdx);
   let r: unknown;
   const h = def.handler;
   try {
@@ -217,16 +217,24 @@ function dispatch(k: Kernel, def: SyscallDef, check: ArgChecker, pathIdx: number
   return Promise.resolve(r);
 }
 
+/**
+ * The slow path: ktrace records, and lockdep's check that a system call
+ * returns holding no locks (both off in production).
+ */
 async function traced(k: Kernel, def: SyscallDef, td: Lwp, proc: Proc, args: unknown[], pathIdx: number): Promise<unknown> {
-  const startNs = k.hyper.clockMonotonic();
+  // Trace into the buffer that was on at entry (a call that turns ktrace on is not itself traced).
+  const kt = proc.ktrace;
+  const startNs = kt !== null ? k.hyper.clockMonotonic() : 0n;
   try {
     const result = await def.handler(td, ...args);
-    proc.ktrace?.add({ startNs, endNs: k.hyper.clockMonotonic(), pid: proc.pid, syscall: def.name, args, result, error: null });
+    k.lockdep?.assertNoneHeld(td);
+    kt?.add({ startNs, endNs: k.hyper.clockMonotonic(), pid: proc.pid, syscall: def.name, args, result, error: null });
     return result;
   } catch (e) {
+    k.lockdep?.assertNoneHeld(td);
     const fixed = fixError(k, e, def.name, args, pathIdx);
     const code = fixed instanceof KernelError ? fixed.code : 'BUG';
-    proc.ktrace?.add({ startNs, endNs: k.hyper.clockMonotonic(), pid: proc.pid, syscall: def.name, args, result: -1, error: code });
+    kt?.add({ startNs, endNs: k.hyper.clockMonotonic(), pid: proc.pid, syscall: def.name, args, result: -1, error: code });
     throw fixed;
   }
 }

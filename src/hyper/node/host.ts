@@ -64,6 +64,10 @@ export class NodeHost implements Hypercalls {
       case 'hostname': return os.hostname();
       case 'ncpu': return String(os.availableParallelism());
       case 'memlimit': return String(os.totalmem());
+      // Lock-order validation is on in tests (vitest sets VITEST) and off in
+      // production, where its stack captures would dominate every lock
+      // operation; ANYKERNEL_LOCKDEP=on|fast|strict|off overrides.
+      case 'lockdep': return process.env.ANYKERNEL_LOCKDEP ?? (process.env.VITEST ? 'on' : 'off');
       default: return undefined;
     }
   }
