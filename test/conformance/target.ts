@@ -56,6 +56,27 @@ export interface TStatfs {
   ffree: number;
 }
 
+/** struct statx (linux/stat.h) without the stx_ prefix. */
+export interface TStatx {
+  mask: number;
+  blksize: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  mode: number;
+  ino: number;
+  size: number;
+  blocks: number;
+  atime: Timespec;
+  btime: Timespec;
+  ctime: Timespec;
+  mtime: Timespec;
+  rdev_major: number;
+  rdev_minor: number;
+  dev_major: number;
+  dev_minor: number;
+}
+
 /** A utimensat time: a value, UTIME_NOW ('now') or UTIME_OMIT ('omit'). */
 export type TimeArg = Timespec | 'now' | 'omit';
 
@@ -160,6 +181,15 @@ export interface Target {
   /** flock(2): LOCK_SH 1, LOCK_EX 2, LOCK_NB 4, LOCK_UN 8. */
   flock(fd: number, op: number): Promise<void>;
 
+  /** creat(2) = open(path, O_CREAT|O_WRONLY|O_TRUNC, mode). */
+  creat(path: string, mode: number): Promise<number>;
+  statx(dirfd: number, path: string, flags: number, mask: number): Promise<TStatx>;
+  fstatfs(fd: number): Promise<TStatfs>;
+  sync(): Promise<void>;
+  syncfs(fd: number): Promise<void>;
+  /** pathconf(3) for _PC_NAME_MAX (3), _PC_PATH_MAX (4), _PC_PIPE_BUF (5). */
+  pathconf(path: string, name: number): Promise<number>;
+
   /**
    * The same file system, acting as a process with these credentials (and
    * umask 022, cwd = root). Needs caps.users. Closed by the parent's teardown.
@@ -190,6 +220,7 @@ export const C = {
   RENAME_NOREPLACE: 1, RENAME_EXCHANGE: 2,
   UTIME_NOW: (1 << 30) - 1, UTIME_OMIT: (1 << 30) - 2,
   MS_RDONLY: 1,
+  STATX_BASIC_STATS: 0x7ff, STATX_BTIME: 0x800, _PC_NAME_MAX: 3, _PC_PATH_MAX: 4, _PC_PIPE_BUF: 5,
   TMPFS_MAGIC: 0x01021994,
 } as const;
 

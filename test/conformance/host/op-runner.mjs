@@ -19,7 +19,7 @@
 //   utimensat, futimens  node has no UTIME_NOW/UTIME_OMIT, loses nanoseconds
 //   mknodat, renameat2, mount, umount2   node has none
 //   access with a bad mode  node range-checks it (EINVAL expected)
-//   linkat, faccessat flags, flock   node has none
+//   linkat, faccessat flags, flock, statx, fstatfs, sync, syncfs, pathconf   node has none
 // The *at calls with a real dirfd use the path /proc/self/fd/N/<path> (see atPath).
 //
 // Request:  {"id":1,"op":"open","args":["a",66,420]}
@@ -36,8 +36,8 @@ for (const k of ['EAGAIN', 'EDEADLK', 'EOPNOTSUPP']) ERRNAMES.set(osc.errno[k], 
 
 // Syscall numbers for the perl helper (x86-64 and arm64 generic ABI).
 const NR = process.arch === 'arm64'
-  ? { pread64: 67, pwrite64: 68, truncate: 45, ftruncate: 46, utimensat: 88, mknodat: 33, renameat2: 276, mount: 40, umount2: 39, faccessat: 48, faccessat2: 439, linkat: 37 }
-  : { pread64: 17, pwrite64: 18, truncate: 76, ftruncate: 77, utimensat: 280, mknodat: 259, renameat2: 316, mount: 165, umount2: 166, faccessat: 269, faccessat2: 439, linkat: 265 };
+  ? { pread64: 67, pwrite64: 68, truncate: 45, ftruncate: 46, utimensat: 88, mknodat: 33, renameat2: 276, mount: 40, umount2: 39, faccessat: 48, faccessat2: 439, linkat: 37, statx: 291, fstatfs: 44, sync: 81, syncfs: 267 }
+  : { pread64: 17, pwrite64: 18, truncate: 76, ftruncate: 77, utimensat: 280, mknodat: 259, renameat2: 316, mount: 165, umount2: 166, faccessat: 269, faccessat2: 439, linkat: 265, statx: 332, fstatfs: 138, sync: 162, syncfs: 306 };
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
 const AT_REMOVEDIR = 0x200;
@@ -45,16 +45,19 @@ const AT_EMPTY_PATH = 0x1000;
 const UTIME_NOW = (1 << 30) - 1;
 const UTIME_OMIT = (1 << 30) - 2;
 
-// Arguments: i:INT  s:STRING  h:HEXBYTES  o:OUTLEN (output buffer)  t:S,NS,S,NS (struct timespec[2])
+// Arguments: i:INT  s:STRING  h:HEXBYTES  o:OUTLEN (output buffer, first r bytes) O:OUTLEN (whole)  t:S,NS,S,NS (struct timespec[2])
 const PERL = `
-my @a; my $outi = -1;
+my @a; my $outi = -1; my $whole = 0;
 for my $x (@ARGV) {
   my ($k, $v) = split(/:/, $x, 2);
   if ($k eq 'i') { push @a, int($v); }
   elsif ($k eq 's') { my $s = "" . $v; push @a, $s; }
   elsif ($k eq 'h') { my $s = pack("H*", $v); push @a, $s; }
   elsif ($k eq 'o') { my $s = "\\0" x int($v); $outi = scalar(@a); push @a, $s; }
+  elsif ($k eq 'O') { my $s = "\\0" x int($v); $outi = scalar(@a); $whole = 1; push @a, $s; }
   elsif ($k eq 't') { my $s = pack("q4", map { int($_) } split(/,/, $v)); push @a, $s; }
+  elsif ($k eq 'pathconf') { require POSIX; my ($n, $p) = split(/:/, $v, 2); $! = 0; my $r = POSIX::pathconf($p, int($n));
+    if (defined $r) { print "R", $r; } else { print "E", ($! + 0); } exit 0; }
   elsif ($k eq 'flock') { my $r = flock(STDIN, int($v));
     if ($r) { print "R0"; } else { print "E", ($! + 0); } exit 0; }
   elsif ($k eq 'seek') { my ($o, $w) = split(/,/, $v); my $r = sysseek(STDIN, int($o), int($w));
@@ -64,7 +67,7 @@ my $nr = shift @a; if ($outi >= 0) { $outi--; }
 my $r = syscall($nr, @a);
 if ($r < 0) { print "E", ($! + 0); exit 0; }
 print "R", $r;
-if ($outi >= 0) { print "\\n", unpack("H*", substr($a[$outi], 0, $r)); }
+if ($outi >= 0) { print "\\n", unpack("H*", $whole ? $a[$outi] : substr($a[$outi], 0, $r)); }
 `;
 
 class SysErr extends Error {
@@ -290,8 +293,38 @@ const ops = {
     checkFd(fd);
     perl([`flock:${op}`], fd);
   },
+  statx(dirfd, p, flags, mask) {
+    if (p.startsWith('/')) dirfd = AT_FDCWD;
+    const b = perl([`i:${NR.statx}`, `i:${dirfdArg(dirfd, 0)}`, `s:${p}`, `i:${flags}`, `i:${mask}`, 'O:256'], helperFd(dirfd)).bytes;
+    return statxOut(Buffer.from(b ?? []));
+  },
+  fstatfs(fd) {
+    checkFd(fd);
+    const b = Buffer.from(perl([`i:${NR.fstatfs}`, 'i:0', 'O:120'], fd).bytes ?? []);
+    const q = (i) => Number(b.readBigInt64LE(i * 8));
+    return { type: q(0), bsize: q(1), blocks: q(2), bfree: q(3), bavail: q(4), files: q(5), ffree: q(6) };
+  },
+  sync: () => void perl([`i:${NR.sync}`]),
+  syncfs(fd) {
+    checkFd(fd);
+    perl([`i:${NR.syncfs}`, 'i:0'], fd);
+  },
+  pathconf: (p, name) => perl([`pathconf:${name}:${p}`]).r,
   exit: () => setImmediate(() => process.exit(0)),
 };
+
+/** struct statx (include/uapi/linux/stat.h, the same on every architecture). */
+function statxOut(b) {
+  const u32 = (o) => b.readUInt32LE(o);
+  const u64 = (o) => Number(b.readBigUInt64LE(o));
+  const ts = (o) => ({ sec: Number(b.readBigInt64LE(o)), nsec: u32(o + 8) });
+  return {
+    mask: u32(0), blksize: u32(4), nlink: u32(16), uid: u32(20), gid: u32(24), mode: b.readUInt16LE(28),
+    ino: u64(32), size: u64(40), blocks: u64(48),
+    atime: ts(64), btime: ts(80), ctime: ts(96), mtime: ts(112),
+    rdev_major: u32(128), rdev_minor: u32(132), dev_major: u32(136), dev_minor: u32(140),
+  };
+}
 
 /** A dirfd as the helper will see it: AT_FDCWD stays, a real fd becomes `as` (0 or 3). */
 function dirfdArg(dirfd, as) {
@@ -321,7 +354,7 @@ function atPath(dirfd, p) {
   return `/proc/self/fd/${dirfd}/${p}`;
 }
 
-const FD_OPS = new Set(['close', 'read', 'write', 'pread', 'pwrite', 'lseek', 'fsync', 'fdatasync', 'fstat', 'fchmod', 'fchown', 'ftruncate', 'futimens', 'fchdir', 'readv', 'writev', 'flock']);
+const FD_OPS = new Set(['fstatfs', 'syncfs', 'close', 'read', 'write', 'pread', 'pwrite', 'lseek', 'fsync', 'fdatasync', 'fstat', 'fchmod', 'fchown', 'ftruncate', 'futimens', 'fchdir', 'readv', 'writev', 'flock']);
 
 const rl = readline.createInterface({ input: process.stdin });
 rl.on('line', (line) => {

@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { OpRunner } from '../host/runner-client.ts';
-import { C, type Capabilities, type Target, type TargetFactory, type TimeArg, type TStat, type TStatfs } from '../target.ts';
+import { C, type Capabilities, type Target, type TargetFactory, type TimeArg, type TStat, type TStatfs, type TStatx } from '../target.ts';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
@@ -218,6 +218,25 @@ export class RunnerTarget implements Target {
     await this.r.call('flock', fd, op);
   }
 
+  async creat(p: string, mode: number): Promise<number> {
+    // creat(2) is defined as exactly this open(2).
+    return (await this.r.call('open', p, C.O_CREAT | C.O_WRONLY | C.O_TRUNC, mode)) as number;
+  }
+  async statx(dirfd: number, p: string, flags: number, mask: number): Promise<TStatx> {
+    return (await this.r.call('statx', dirfd, p, flags, mask)) as TStatx;
+  }
+  async fstatfs(fd: number): Promise<TStatfs> {
+    return (await this.r.call('fstatfs', fd)) as TStatfs;
+  }
+  async sync(): Promise<void> {
+    await this.r.call('sync');
+  }
+  async syncfs(fd: number): Promise<void> {
+    await this.r.call('syncfs', fd);
+  }
+  async pathconf(p: string, name: number): Promise<number> {
+    return (await this.r.call('pathconf', p, name)) as number;
+  }
   async mountTmpfs(_p: string, _opts: { readonly?: boolean } = {}): Promise<void> {
     throw new Error(`${this.name}: caps.mount is false`);
   }

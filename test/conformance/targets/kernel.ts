@@ -13,7 +13,7 @@
  * `SysTarget` from here.
  */
 import { boot, type BootedKernel } from '../../../src/frontends/library/boot.ts';
-import { C, type Capabilities, type Target, type TargetFactory, type TimeArg, type TStat, type TStatfs } from '../target.ts';
+import { C, type Capabilities, type Target, type TargetFactory, type TimeArg, type TStat, type TStatfs, type TStatx } from '../target.ts';
 
 /** What a frontend offers: async system calls by name, Linux argument order. */
 export type SysLike = Record<string, (...args: unknown[]) => Promise<unknown>>;
@@ -51,6 +51,11 @@ export function parseDirents(buf: Uint8Array, n: number): string[] {
     pos += reclen;
   }
   return names;
+}
+
+function statfsOut(r: Record<string, number>): TStatfs {
+  const f = (k: string): number => r[k] ?? r[`f_${k}`] ?? NaN;
+  return { type: f('type'), bsize: f('bsize'), blocks: f('blocks'), bfree: f('bfree'), bavail: f('bavail'), files: f('files'), ffree: f('ffree') };
 }
 
 /** A Target over any `sys` (library, remote, worker): the mapping lives here once. */
@@ -211,9 +216,7 @@ export class SysTarget implements Target {
     await this.call('mknod', path, C.S_IFIFO | (mode & 0o7777), 0);
   }
   async statfs(path: string): Promise<TStatfs> {
-    const r = (await this.call('statfs', path)) as Record<string, number>;
-    const f = (k: string): number => r[k] ?? r[`f_${k}`] ?? NaN;
-    return { type: f('type'), bsize: f('bsize'), blocks: f('blocks'), bfree: f('bfree'), bavail: f('bavail'), files: f('files'), ffree: f('ffree') };
+    return statfsOut((await this.call('statfs', path)) as Record<string, number>);
   }
   async chdir(path: string): Promise<void> {
     await this.call('chdir', path);
@@ -292,6 +295,24 @@ export class SysTarget implements Target {
   }
   async flock(fd: number, op: number): Promise<void> {
     await this.call('flock', fd, op);
+  }
+  async creat(path: string, mode: number): Promise<number> {
+    return (await this.call('creat', path, mode)) as number;
+  }
+  async statx(dirfd: number, path: string, flags: number, mask: number): Promise<TStatx> {
+    return (await this.call('statx', dirfd, path, flags, mask)) as TStatx;
+  }
+  async fstatfs(fd: number): Promise<TStatfs> {
+    return statfsOut((await this.call('fstatfs', fd)) as Record<string, number>);
+  }
+  async sync(): Promise<void> {
+    await this.call('sync');
+  }
+  async syncfs(fd: number): Promise<void> {
+    await this.call('syncfs', fd);
+  }
+  async pathconf(path: string, name: number): Promise<number> {
+    return (await this.call('pathconf', path, name)) as number;
   }
   asUser(_uid: number, _gid: number, _groups?: number[]): Promise<Target> {
     return Promise.reject(new Error(`${this.name}: asUser is not supported by this adapter`));
