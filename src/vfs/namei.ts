@@ -255,7 +255,10 @@ export async function nameiFrom(td: Lwp, start: Vnode, path: string, opts: Namei
         }
         throw err(ENOENT);
       }
-      if (child.isLnk && (!isLast || opts.follow || (trailing && !parentMode))) {
+      // A final symlink is followed when asked — except in parent mode with a trailing
+      // slash, where the caller decides (open O_CREAT answers EISDIR without following,
+      // Linux open_last_lookups) — or when a trailing slash demands a directory.
+      if (child.isLnk && (!isLast || (opts.follow && !(parentMode && trailing)) || (trailing && !parentMode))) {
         if (++links > SYMLOOP_MAX || (child.mount.flags & MS_NOSYMFOLLOW) !== 0) {
           vrele(child);
           throw err(ELOOP);

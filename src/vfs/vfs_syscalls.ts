@@ -349,9 +349,11 @@ async function linkAt(td: Lwp, olddirfd: number, oldpath: string, newdirfd: numb
     try {
       if (r.last !== 'norm') throw err(EEXIST);
       const dvp = r.dvp!;
-      if (dvp.mount !== vp.mount) throw err(EXDEV);
       await vlock(td, dvp, true);
       try {
+        // Linux do_linkat order: filename_create (EEXIST, ENOENT for a trailing
+        // slash, EROFS), then EXDEV, then may_linkat (protected_hardlinks EPERM),
+        // then vfs_link (may_create EACCES, directory EPERM, unlinked ENOENT).
         const existing = await relookup(td, dvp, r.name);
         if (existing !== null) {
           vrele(existing);
@@ -359,10 +361,11 @@ async function linkAt(td: Lwp, olddirfd: number, oldpath: string, newdirfd: numb
         }
         if (r.trailingSlash) throw err(ENOENT);
         if (dvp.mount.readOnly) throw err(EROFS);
+        if (dvp.mount !== vp.mount) throw err(EXDEV);
+        if (!mayLinkTo(vp, c)) throw err(EPERM);
         checkAccess(dvp, c, MAY_WRITE | MAY_EXEC);
         if (dvp.nlink === 0) throw err(ENOENT);
         if (vp.isDir) throw err(EPERM); // link(2): oldpath is a directory
-        if (!mayLinkTo(vp, c)) throw err(EPERM);
         if (vp.nlink === 0) throw err(ENOENT); // unlinked file (reached via AT_EMPTY_PATH)
         await vlock(td, vp, true, 1);
         try {
@@ -399,9 +402,11 @@ async function unlinkAt(td: Lwp, dirfd: number, path: string, flags: number): Pr
       const vp = await relookup(td, dvp, r.name);
       if (vp === null) throw err(ENOENT);
       try {
-        if (vp.isDir) throw err(EISDIR);
-        if (r.trailingSlash) throw err(ENOTDIR);
+        // A trailing slash is judged before permissions (do_unlinkat "slashes"),
+        // the type after them (may_delete).
+        if (r.trailingSlash) throw err(vp.isDir ? EISDIR : ENOTDIR);
         checkDelete(dvp, vp, cred(td));
+        if (vp.isDir) throw err(EISDIR);
         if (vp.mountedHere !== null) throw err(EBUSY);
         await vlock(td, vp, true, 1);
         try {
@@ -436,8 +441,9 @@ async function rmdirAt(td: Lwp, dirfd: number, path: string): Promise<number> {
       const vp = await relookup(td, dvp, r.name);
       if (vp === null) throw err(ENOENT);
       try {
-        if (!vp.isDir) throw err(ENOTDIR);
+        // may_delete: permission and the sticky bit, then the type.
         checkDelete(dvp, vp, cred(td));
+        if (!vp.isDir) throw err(ENOTDIR);
         // rmdir(2) EBUSY: a mount point, or the caller's root directory.
         if (vp.mountedHere !== null || vp === procFs(td).root) throw err(EBUSY);
         await vlock(td, vp, true, 1);
