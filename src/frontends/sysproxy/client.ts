@@ -53,6 +53,8 @@ export interface ClientTransport {
 
 interface Pending {
   name: string;
+  /** Server staging bytes this call uses. */
+  staged: number;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
   /** Caller buffers the reply's bytes are copied into, in order. */
@@ -69,6 +71,8 @@ export class ClientConn {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private inFlight = 0;
+  /** Staging bytes the server holds for our calls in flight (kept under its maxStaged). */
+  private stagedInFlight = 0;
   private readonly waiting: (() => void)[] = [];
   welcome: Welcome | null = null;
   private sysIds = new Map<string, number>();
@@ -157,10 +161,18 @@ export class ClientConn {
     }
   }
 
-  private finish(id: number, _p: Pending): void {
+  private finish(id: number, p: Pending): void {
     this.pending.delete(id);
     this.inFlight--;
-    this.waiting.shift()?.();
+    this.stagedInFlight -= p.staged;
+    // Wake everyone waiting: a large call may fit now where a small one did not before.
+    for (const w of this.waiting.splice(0)) w();
+  }
+
+  private mustWait(staged: number): boolean {
+    const lim = this.welcome?.limits;
+    if (lim === undefined) return this.inFlight >= 1;
+    return this.inFlight >= lim.maxInFlight || (this.inFlight > 0 && this.stagedInFlight + staged > lim.maxStaged);
   }
 
   /** The transport is gone: fail everything in flight. */
@@ -179,28 +191,31 @@ export class ClientConn {
 
   // ---- outgoing --------------------------------------------------------------
 
-  private async slot(name: string): Promise<void> {
-    const max = this.welcome?.limits.maxInFlight ?? 1;
-    while (this.inFlight >= max && this.closedReason === null) await new Promise<void>((r) => this.waiting.push(r));
+  private async slot(name: string, staged: number): Promise<void> {
+    while (this.mustWait(staged) && this.closedReason === null) await new Promise<void>((r) => this.waiting.push(r));
     if (this.closedReason !== null) {
       const e = new KernelError(E.ECONNRESET, name);
       (e as { cause?: unknown }).cause = this.closedReason;
       throw e;
     }
     this.inFlight++;
+    this.stagedInFlight += staged;
   }
 
   private request(type: number, name: string, body: Uint8Array): Promise<unknown> {
-    return this.send(name, (id) => emitFrame(type, id, body), NO_BUFS, NO_BUFS);
+    return this.send(name, (id) => emitFrame(type, id, body), NO_BUFS, NO_BUFS, 0);
   }
 
-  private async send(name: string, build: (id: number) => Uint8Array, targets: Uint8Array[], data: Uint8Array[]): Promise<unknown> {
-    if (this.inFlight >= (this.welcome?.limits.maxInFlight ?? 1) || this.closedReason !== null) await this.slot(name);
-    else this.inFlight++;
+  private async send(name: string, build: (id: number) => Uint8Array, targets: Uint8Array[], data: Uint8Array[], staged: number): Promise<unknown> {
+    if (this.mustWait(staged) || this.closedReason !== null) await this.slot(name, staged);
+    else {
+      this.inFlight++;
+      this.stagedInFlight += staged;
+    }
     const id = this.nextId;
     this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
     const done = new Promise<unknown>((resolve, reject) => {
-      this.pending.set(id, { name, resolve, reject, targets, ti: 0, toff: 0 });
+      this.pending.set(id, { name, staged, resolve, reject, targets, ti: 0, toff: 0 });
     });
     const frames = [build(id)];
     const chunk = this.welcome?.limits.chunk ?? 1 << 20;
@@ -247,7 +262,11 @@ export class ClientConn {
       throw new KernelError(E.EFAULT, name); // an argument the protocol cannot carry (a function...)
     }
     if (frame.byteLength > w.limits.maxFrame) throw new KernelError(E.E2BIG, name);
-    return this.send(name, (cid) => setFrameId(frame, cid), targets, data);
+    const staged = wire === args ? 0 : stagedBytes(wire);
+    // writev/pwritev (or an unknown call) carrying more than one call may stage: Linux's
+    // EINVAL for an iovec total it cannot take (write and pwrite are split above instead).
+    if (staged > w.limits.maxTransfer) throw new KernelError(E.EINVAL, name);
+    return this.send(name, (cid) => setFrameId(frame, cid), targets, data, staged);
   }
 
   /** write/pwrite of more than maxTransfer bytes: consecutive calls, stopping at a short count. */
@@ -297,6 +316,15 @@ export class ClientConn {
 }
 
 const NO_BUFS: Uint8Array[] = [];
+
+/** Bytes the server must stage from DATA frames for this call (its maxStaged budget counts these). */
+function stagedBytes(wire: unknown[]): number {
+  let n = 0;
+  for (const a of wire) {
+    for (const x of Array.isArray(a) ? a : [a]) if (x instanceof InBuf) n += x.length;
+  }
+  return n;
+}
 
 function isBufArg(a: unknown): boolean {
   return a instanceof Uint8Array || (Array.isArray(a) && a.length > 0 && a[0] instanceof Uint8Array);

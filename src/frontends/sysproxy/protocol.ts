@@ -61,6 +61,8 @@ export const DEFAULT_LIMITS = {
   inline: 64 * 1024,
   /** Largest staging buffer for one call's data, either direction (bigger reads are short, bigger writes are split). */
   maxTransfer: 64 * 1024 * 1024,
+  /** Staging bytes of all calls in flight on one connection together (announced so clients queue instead). */
+  maxStaged: 256 * 1024 * 1024,
   /** Calls in flight per connection. */
   maxInFlight: 256,
   /** Open descriptors per connection process (RLIMIT_NOFILE). */
@@ -530,6 +532,7 @@ export const welcomeSchema = z.object({
     chunk: z.number().int().positive(),
     inline: z.number().int().nonnegative(),
     maxTransfer: z.number().int().positive(),
+    maxStaged: z.number().int().positive(),
     maxInFlight: z.number().int().positive(),
     maxFds: z.number().int().positive(),
     maxProcs: z.number().int().positive(),

@@ -310,6 +310,51 @@ describe('robustness: bad input ends only its own connection', () => {
     expect(await leaks()).toEqual([]);
   });
 
+  it('staging is bounded per connection: a flood of announced DATA is refused, a real client queues', async () => {
+    await srv.close();
+    srv = await serve({ listen: `unix:${path.join(dir, 'k4.sock')}`, kernel: k, limits: { maxTransfer: 1 << 20, maxStaged: 1 << 20 } });
+    // A well-behaved client with 8 concurrent 512 KiB writes waits for budget instead of tripping it.
+    const c = await client();
+    const [r, w] = await c.sys.pipe();
+    const chunk = new Uint8Array(512 * 1024).fill(3);
+    const writes = Array.from({ length: 8 }, () => c.sys.write(w, chunk));
+    const got = new Uint8Array(8 * chunk.byteLength);
+    let have = 0;
+    while (have < got.byteLength) have += await c.sys.read(r, got.subarray(have));
+    expect(await Promise.all(writes)).toEqual(Array(8).fill(chunk.byteLength));
+    expect(got.every((x) => x === 3)).toBe(true);
+    // A raw client announcing 2 × 768 KiB of DATA it never sends is cut off.
+    const bad = await raw();
+    bad.send(hello());
+    while (bad.frames.length === 0) await new Promise((res) => setImmediate(res));
+    const welcome = decodeValue(bad.frames[0]!.body) as { syscalls: [string][] };
+    const write = welcome.syscalls.findIndex(([n]) => n === 'write');
+    const inbuf = (id: number): Uint8Array => {
+      const args = encodeValue([1, null]);
+      args[args.length - 1] = 13; // InBuf tag in place of null...
+      const body = new Uint8Array(6 + args.byteLength + 4);
+      new DataView(body.buffer).setUint16(4, write, true);
+      body.set(args, 6);
+      new DataView(body.buffer).setUint32(6 + args.byteLength, 768 * 1024, true); // ...with its length
+      return emitFrame(FrameType.CALL, id, body);
+    };
+    bad.send(inbuf(2));
+    bad.send(inbuf(3));
+    await bad.closed;
+    const fatal = bad.frames.find((f) => f.type === FrameType.FATAL)!;
+    expect((decodeValue(fatal.body) as { message: string }).message).toMatch(/would stage .* the limit is 1048576/);
+    expect(await c.sys.getpid()).toBe(c.pid);
+  });
+
+  it('a connection that never says HELLO is closed', async () => {
+    await srv.close();
+    srv = await serve({ listen: `unix:${path.join(dir, 'k5.sock')}`, kernel: k, helloTimeoutMs: 50 });
+    const quiet = await raw();
+    await quiet.closed;
+    const fatal = quiet.frames.find((f) => f.type === FrameType.FATAL)!;
+    expect((decodeValue(fatal.body) as { message: string }).message).toMatch(/no HELLO within 50 ms/);
+  });
+
   it('per-connection RLIMIT_NOFILE', async () => {
     await srv.close();
     srv = await serve({ listen: `unix:${path.join(dir, 'k3.sock')}`, kernel: k, limits: { maxFds: 6 } });

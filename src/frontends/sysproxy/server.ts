@@ -48,6 +48,8 @@ export interface ServeOptions extends ServiceOptions {
   boot?: BootOptions;
   /** Mode of the unix socket (default 0o600). */
   socketMode?: number;
+  /** A connection that has not sent HELLO by then is closed (default 10 s). */
+  helloTimeoutMs?: number;
 }
 
 export class SysproxyServer {
@@ -56,11 +58,13 @@ export class SysproxyServer {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
   private readonly unixPath: string | null;
+  private readonly helloTimeoutMs: number;
   /** Resolves with the leak report when a client halts the kernel. */
   readonly halted: Promise<LeakReport>;
 
-  constructor(service: SysproxyService, server: net.Server, address: string, unixPath: string | null, halted: Promise<LeakReport>) {
+  constructor(service: SysproxyService, server: net.Server, address: string, unixPath: string | null, halted: Promise<LeakReport>, helloTimeoutMs = 10_000) {
     this.service = service;
+    this.helloTimeoutMs = helloTimeoutMs;
     this.server = server;
     this.address = address;
     this.unixPath = unixPath;
@@ -93,6 +97,11 @@ export class SysproxyServer {
       close: () => sock.end(),
     }, label);
     const reader = new FrameReader(this.service.limits.maxFrame);
+    // A peer that connects and says nothing would hold a socket forever.
+    const helloTimer = setTimeout(() => {
+      if (!conn.greeted) conn.fatal('ETIMEDOUT', `no HELLO within ${this.helloTimeoutMs} ms`);
+    }, this.helloTimeoutMs);
+    helloTimer.unref();
     sock.on('data', (data: Buffer) => {
       let frames;
       try {
@@ -105,6 +114,7 @@ export class SysproxyServer {
     });
     sock.on('error', () => { /* 'close' follows */ });
     sock.on('close', () => {
+      clearTimeout(helloTimer);
       this.sockets.delete(sock);
       conn.lost('connection closed by peer');
     });
@@ -183,7 +193,7 @@ export async function serve(opts: ServeOptions): Promise<SysproxyServer> {
     const a = server.address() as net.AddressInfo;
     address = `tcp:${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
   }
-  const srv = new SysproxyServer(service, server, address, addr.kind === 'unix' ? addr.path : null, haltedP);
+  const srv = new SysproxyServer(service, server, address, addr.kind === 'unix' ? addr.path : null, haltedP, opts.helloTimeoutMs);
   service.log(`serving on ${address}`);
   // Once halted, stop accepting.
   void haltedP.then(() => srv.close());

@@ -20,7 +20,8 @@
  *
  * Limits per connection: RLIMIT_NOFILE of its processes (maxFds), calls in
  * flight (maxInFlight), frame size (maxFrame, enforced by the transport's
- * FrameReader), staging bytes per call (maxTransfer), processes (maxProcs).
+ * FrameReader), staging bytes per call (maxTransfer) and for all calls in
+ * flight (maxStaged), processes (maxProcs).
  *
  * @guardedBy the Node event loop: all state changes happen in one turn.
  */
@@ -160,9 +161,13 @@ interface PendingIn {
   /** Which staging buffer and where in it the next DATA byte goes. */
   idx: number;
   off: number;
+  /** Staging bytes this call holds: [all, DATA-borne]. */
+  staged: [number, number];
 }
 
-const STATUS_KILLED = 9; // wait status of a process ended by SIGKILL
+const STATUS_KILLED = 9;
+/** Out-buffers are never clamped below this (see call()). */
+const OUT_FLOOR = 64 * 1024; // wait status of a process ended by SIGKILL
 
 export class ServerConn {
   readonly service: SysproxyService;
@@ -176,6 +181,10 @@ export class ServerConn {
   private readonly zombies = new Set<Proc>();
   private nextCtx = 1;
   private inFlight = 0;
+  /** Bytes of staging buffers held by calls in flight (bounded by limits.maxStaged). */
+  private stagedBytes = 0;
+  /** The part of stagedBytes announced by the client as DATA (InBuf); over maxStaged is a protocol error. */
+  private stagedIn = 0;
   private readonly pendingIn = new Map<number, PendingIn>();
   private state: 'hello' | 'open' | 'closing' | 'closed' = 'hello';
 
@@ -189,6 +198,11 @@ export class ServerConn {
 
   get open(): boolean {
     return this.state === 'hello' || this.state === 'open';
+  }
+
+  /** HELLO was accepted. */
+  get greeted(): boolean {
+    return this.state !== 'hello';
   }
 
   /** Feed one received frame. Never throws: a bad frame ends the connection. */
@@ -322,12 +336,17 @@ export class ServerConn {
     // Replace placeholders with staging buffers; remember where replies go.
     const outs: OutTarget[] = [];
     const ins: Uint8Array[] = [];
-    let staged = 0;
+    let staged = 0, inStaged = 0;
+    const lim = svc.limits;
     const stage = (v: Value, i: number): unknown => {
       const dir = bufDirection(entry.name, i, entry.args[i]);
       if (v instanceof OutBuf) {
-        // Bigger than a call may stage: the kernel sees a shorter buffer (a short read).
-        const n = Math.min(v.length, Math.max(0, svc.limits.maxTransfer - staged));
+        // Bigger than a call (or the connection) may stage: the kernel sees a shorter
+        // buffer (a short read). Never shorter than OUT_FLOOR, so a clamped read still
+        // makes progress and never looks like end of file; reads are not held back by
+        // the budget, or a blocked write could keep the read it waits for from starting.
+        const room = Math.max(OUT_FLOOR, Math.min(lim.maxTransfer - staged, lim.maxStaged - this.stagedBytes - staged));
+        const n = Math.min(v.length, room);
         staged += n;
         const b = new Uint8Array(n);
         outs.push({ buf: b, dir: 'out' });
@@ -335,7 +354,9 @@ export class ServerConn {
       }
       if (v instanceof InBuf) {
         staged += v.length;
-        if (staged > svc.limits.maxTransfer) throw new ProtocolError('EMSGSIZE', `call stages ${staged} bytes; the limit is ${svc.limits.maxTransfer}`);
+        inStaged += v.length;
+        if (inStaged > lim.maxTransfer) throw new ProtocolError('EMSGSIZE', `call stages ${inStaged} bytes; the limit is ${lim.maxTransfer}`);
+        if (this.stagedIn + inStaged > lim.maxStaged) throw new ProtocolError('EMSGSIZE', `calls in flight would stage ${this.stagedIn + inStaged} bytes of DATA; the limit is ${lim.maxStaged}`);
         const b = new Uint8Array(v.length);
         ins.push(b);
         if (dir === 'inout') outs.push({ buf: b, dir });
@@ -346,11 +367,13 @@ export class ServerConn {
     };
     const real = args.map((a, i) => (Array.isArray(a) ? a.map((x) => stage(x, i)) : stage(a, i)));
     this.inFlight++;
+    this.stagedBytes += staged;
+    this.stagedIn += inStaged;
     if (ins.length > 0 && ins.some((b) => b.byteLength > 0)) {
-      this.pendingIn.set(f.id, { ctx, entry, args: real, outs, ins: ins.filter((b) => b.byteLength > 0), idx: 0, off: 0 });
+      this.pendingIn.set(f.id, { ctx, entry, args: real, outs, ins: ins.filter((b) => b.byteLength > 0), idx: 0, off: 0, staged: [staged, inStaged] });
       return;
     }
-    this.dispatch(f.id, ctx, entry, real, outs);
+    this.dispatch(f.id, ctx, entry, real, outs, [staged, inStaged]);
   }
 
   private data(f: Frame): void {
@@ -371,25 +394,32 @@ export class ServerConn {
     }
     if (p.idx === p.ins.length) {
       this.pendingIn.delete(f.id);
-      this.dispatch(f.id, p.ctx, p.entry, p.args, p.outs);
+      this.dispatch(f.id, p.ctx, p.entry, p.args, p.outs, p.staged);
     }
   }
 
-  private dispatch(id: number, ctx: number, entry: SysEntry, args: unknown[], outs: OutTarget[]): void {
+  private dispatch(id: number, ctx: number, entry: SysEntry, args: unknown[], outs: OutTarget[], staged: [number, number]): void {
+    const release = (): void => {
+      this.stagedBytes -= staged[0];
+      this.stagedIn -= staged[1];
+    };
     const proc = this.ctxProc(ctx);
     const bad = proc === null ? E.ESRCH : entry.validate(args);
     if (bad !== 0) {
       this.inFlight--;
+      release();
       return this.sendError(id, new KernelError(bad, entry.name));
     }
     const k = this.service.kernel.kernel;
     invokeSyscall(k, proc!, entry.name, args).then(
       (result) => {
         this.inFlight--;
+        release();
         this.reply(id, result, outs);
       },
       (e: unknown) => {
         this.inFlight--;
+        release();
         if (e instanceof KernelError) this.sendError(id, e);
         else this.sendError(id, new KernelError(E.EIO, entry.name)); // a kernel bug, already in dmesg
       },
