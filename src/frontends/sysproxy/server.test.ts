@@ -208,7 +208,9 @@ describe('connection lifecycle', () => {
     const child = await a.fork();
     await child.sys.pipe();
     const pending = a.sys.read(r, new Uint8Array(10)).catch((e: KernelError) => e.code); // blocks forever
-    const pids = [a.pid, child.pid];
+    // A process made by the kernel's own fork(2), holding copies of a's descriptors.
+    const grandchild = (await child.sys.fork()) as number;
+    const pids = [a.pid, child.pid, grandchild];
     await a.close();
     expect(await pending).toBe('ECONNRESET');
     clients.splice(clients.indexOf(a), 1);

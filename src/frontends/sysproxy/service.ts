@@ -251,8 +251,17 @@ export class ServerConn {
     const k = this.service.kernel.kernel;
     try {
       if (this.procs.size > 0) this.service.log(`${this.label}: disconnected (${reason}); ending pids ${[...this.procs.values()].map((p) => p.pid).join(' ')}`);
-      // Children (later contexts) first, so no process is orphaned to init.
-      const procs = [...this.procs.values()].reverse();
+      // Every process the connection made — its contexts and whatever they
+      // fork(2)ed through the kernel — deepest first, so none outlives it.
+      const procs: Proc[] = [];
+      const seen = new Set<Proc>();
+      const walk = (p: Proc): void => {
+        if (seen.has(p)) return;
+        seen.add(p);
+        for (const c of p.children) walk(c);
+        procs.push(p);
+      };
+      for (const p of [...this.procs.values()].reverse()) walk(p);
       for (const p of procs) await k.exitProc(p, STATUS_KILLED);
       for (const p of [...procs, ...this.zombies]) if (p.state === 'zombie') k.reap(p);
       // A context's own children that it did not reap are zombies of init now.
