@@ -41,6 +41,7 @@ process gets SIGINT/SIGTERM; any backing image is synced before exit.
                           entry_timeout=SEC    host name cache (default 1)
                           attr_timeout=SEC     host attribute cache (default 1)
                           reader=worker|async  how requests are read (default worker)
+                          max_write=BYTES      largest request, 4096..1048576 (default 1048576)
   -q, --quiet           print nothing but errors
   -h, --help            this text
 `;
@@ -55,10 +56,11 @@ interface MountOpts {
   entryTimeout: number;
   attrTimeout: number;
   reader: 'worker' | 'async';
+  maxWrite: number;
 }
 
 function parseMountOptions(list: string[]): MountOpts {
-  const o: MountOpts = { allowOther: false, defaultPermissions: false, entryTimeout: 1, attrTimeout: 1, reader: 'worker' };
+  const o: MountOpts = { allowOther: false, defaultPermissions: false, entryTimeout: 1, attrTimeout: 1, reader: 'worker', maxWrite: 1 << 20 };
   const secs = (k: string, v: string | undefined): number => {
     const n = Number(v);
     if (v === undefined || v === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`-o ${k}: '${v ?? ''}' is not a number of seconds`);
@@ -77,8 +79,14 @@ function parseMountOptions(list: string[]): MountOpts {
         if (v !== 'worker' && v !== 'async') throw new UsageError(`-o reader: '${v ?? ''}' is not worker or async`);
         o.reader = v;
         break;
+      case 'max_write': {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 4096 || n > 1 << 20 || n % 4096 !== 0) throw new UsageError(`-o max_write: '${v ?? ''}' is not a multiple of 4096 between 4096 and 1048576`);
+        o.maxWrite = n;
+        break;
+      }
       default:
-        throw new UsageError(`unknown mount option '${k}' (known: allow_other, default_permissions, entry_timeout, attr_timeout, reader)`);
+        throw new UsageError(`unknown mount option '${k}' (known: allow_other, default_permissions, entry_timeout, attr_timeout, reader, max_write)`);
     }
   }
   return o;
@@ -157,6 +165,7 @@ export async function main(argv: string[]): Promise<number> {
       allowOther: mo.allowOther,
       defaultPermissions: mo.defaultPermissions,
       reader: mo.reader,
+      maxWrite: mo.maxWrite,
       atomicOTrunc: true,
       handleKillpriv: true, // the kernel clears set-id bits on write/truncate/chown (perm.ts)
       onError: (e) => process.stderr.write(`anykernel mount: ${e instanceof Error ? e.message : String(e)}\n`),

@@ -144,8 +144,52 @@ export function emitEmpty(unique: bigint): Uint8Array {
   return reply(unique, 0).buf;
 }
 
+/** ArrayBuffers made by allocReplyData: room for the out header sits in front of the data. */
+const replyBuffers = new WeakSet<ArrayBufferLike>();
+/**
+ * Free reply buffers by size class (powers of two from 8 KiB), reused after `recycleReply`:
+ * a 1 MiB READ would otherwise allocate (and zero) a fresh buffer every time, and the garbage
+ * collector would spend more time than the copying. @guardedBy the main thread
+ */
+const freeReplies = new Map<number, ArrayBuffer[]>();
+const MAX_FREE_PER_CLASS = 32;
+
+function sizeClass(n: number): number {
+  let c = 8192;
+  while (c < n) c *= 2;
+  return c;
+}
+
+/**
+ * A `size`-byte buffer for a READ reply's data with the out header's 16 bytes reserved in front,
+ * so `emitData` sends it without copying (fill it, then return it or a prefix subarray of it).
+ * The bytes are not zeroed (the buffer may be a recycled one): the handler must write every
+ * byte it returns.
+ */
+export function allocReplyData(size: number): Uint8Array {
+  const cls = sizeClass(OUT_HEADER_SIZE + size);
+  const ab = freeReplies.get(cls)?.pop() ?? new ArrayBuffer(cls);
+  replyBuffers.add(ab);
+  return new Uint8Array(ab, OUT_HEADER_SIZE, size);
+}
+
+/** Give a reply's buffer back once it has been written (a no-op for other buffers). */
+export function recycleReply(reply: Uint8Array): void {
+  const ab = reply.buffer as ArrayBuffer;
+  if (reply.byteOffset !== 0 || !replyBuffers.has(ab)) return;
+  let list = freeReplies.get(ab.byteLength);
+  if (list === undefined) freeReplies.set(ab.byteLength, (list = []));
+  if (list.length < MAX_FREE_PER_CLASS && !list.includes(ab)) list.push(ab);
+}
+
 /** A success reply whose body is raw bytes (READ, READLINK, READDIR, READDIRPLUS, GETXATTR). */
 export function emitData(unique: bigint, data: Uint8Array): Uint8Array {
+  if (data.byteOffset === OUT_HEADER_SIZE && replyBuffers.has(data.buffer)) {
+    // Made by allocReplyData: write the header in front of the data, no copy.
+    const buf = new Uint8Array(data.buffer, 0, OUT_HEADER_SIZE + data.length);
+    writeOutHeader(new DataView(data.buffer, 0, OUT_HEADER_SIZE), buf.length, 0, unique);
+    return buf;
+  }
   const { buf } = reply(unique, data.length);
   buf.set(data, OUT_HEADER_SIZE);
   return buf;

@@ -124,6 +124,8 @@ export class KernelFuseServer implements FuseHandler {
   private nextFh = 1;
   private readonly procs = new Map<string, Proc>();
   private readonly groupCache = new Map<number, { at: number; groups: Promise<number[]> }>();
+  /** The process last used for each host pid (with the uid/gid it had), for the fast path. */
+  private readonly recent = new Map<number, { uid: number; gid: number; p: Proc; at: number }>();
   private readonly lockOwners = new Map<bigint, number>();
   private readonly mountIndex = new Map<Vnode['mount'], number>();
   /** host pid last seen taking a lock, per kernel lock owner (for GETLK's l_pid) */
@@ -177,9 +179,18 @@ export class KernelFuseServer implements FuseHandler {
     return p;
   }
 
-  private async td(ctx: RequestContext, what: string): Promise<Lwp> {
+  private td(ctx: RequestContext, what: string): Lwp | Promise<Lwp> {
     if (this.closed) throw err(ESTALE);
-    return new Lwp(this.k, await this.procFor(ctx), `fuse_${what}`);
+    // Fast path: this caller (pid, uid, gid) was seen within the groups TTL.
+    const hit = this.recent.get(ctx.pid);
+    if (hit !== undefined && hit.uid === ctx.uid && hit.gid === ctx.gid && hit.p.state === 'alive' && Date.now() - hit.at < this.groupsTtl) {
+      return new Lwp(this.k, hit.p, `fuse_${what}`);
+    }
+    return this.procFor(ctx).then((p) => {
+      this.recent.set(ctx.pid, { uid: ctx.uid, gid: ctx.gid, p, at: Date.now() });
+      if (this.recent.size > 4096) this.recent.clear();
+      return new Lwp(this.k, p, `fuse_${what}`);
+    });
   }
 
   // ---- the node table ------------------------------------------------------------------------
@@ -513,7 +524,7 @@ export class KernelFuseServer implements FuseHandler {
   async read(req: ReadRequest, ctx: RequestContext): Promise<Uint8Array> {
     const h = this.handle(req.fh);
     if (!h.fp.readable) throw err(EBADF);
-    const buf = new Uint8Array(req.size);
+    const buf = P.allocReplyData(req.size); // the reply is sent from this buffer without a copy
     const n = (await h.fp.ops.read!(h.fp, await this.td(ctx, 'read'), buf, req.offset)) as number;
     return n === buf.length ? buf : buf.subarray(0, n);
   }

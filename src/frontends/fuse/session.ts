@@ -21,12 +21,12 @@
 import * as fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
-import { FuseDispatcher, MAX_WRITE } from './dispatch.ts';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import { FuseDispatcher, requestedMaxWrite } from './dispatch.ts';
 import type { ConnInfo, DispatchOptions, FuseHandler } from './dispatch.ts';
 
 export type * from './dispatch.ts';
-export { FuseDispatcher, MAX_WRITE } from './dispatch.ts';
+export { FuseDispatcher, MAX_WRITE, MAX_WRITE_LIMIT } from './dispatch.ts';
 
 export interface FuseSessionOptions extends DispatchOptions {
   /** user_id / group_id mount options: who may use the mount without allow_other. Default: us. */
@@ -43,7 +43,9 @@ export interface FuseSessionOptions extends DispatchOptions {
 }
 
 /** ≥ max(8192, 80 + max_write): header + fuse_write_in + data, with room to spare. */
-const READ_BUFFER_SIZE = MAX_WRITE + 4096;
+function readBufferSize(opts: FuseSessionOptions): number {
+  return requestedMaxWrite(opts) + 4096;
+}
 
 /** Supplementary groups of a caller, from /proc/PID/status (the FUSE header carries only uid/gid). */
 export async function callerGroups(pid: number): Promise<number[]> {
@@ -75,12 +77,22 @@ function run(cmd: string, args: string[], extraFd?: number): Promise<Run> {
   });
 }
 
-/** The blocking reader, as CommonJS source for an eval'd worker (no loader or build step needed). */
+/**
+ * The blocking reader, as CommonJS source for an eval'd worker (no loader or build step needed).
+ * Small requests are copied out and the buffer read again; a big one (WRITE data) travels in its
+ * own buffer, transferred without a copy, and comes back through `back` once the main thread is
+ * done with it (drained without blocking before each read: this loop never runs its event loop).
+ */
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort, workerData, receiveMessageOnPort } = require('node:worker_threads');
 const fs = require('node:fs');
-const buf = new Uint8Array(workerData.size);
+const size = workerData.size;
+const back = workerData.back;
+const COPY_BELOW = 16384;
+const free = [];
+let buf = new Uint8Array(size);
 for (;;) {
+  for (let m; (m = receiveMessageOnPort(back)) !== undefined; ) if (free.length < 64) free.push(m.message);
   let n;
   try {
     n = fs.readSync(workerData.fd, buf, 0, buf.length, null);
@@ -91,8 +103,14 @@ for (;;) {
     break;
   }
   if (n === 0) { parentPort.postMessage({ end: 'EOF' }); break; }
-  const req = buf.slice(0, n);
-  parentPort.postMessage(req, [req.buffer]);
+  if (n < COPY_BELOW) {
+    const req = buf.slice(0, n);
+    parentPort.postMessage(req, [req.buffer]);
+  } else {
+    const ab = buf.buffer;
+    parentPort.postMessage({ ab, n }, [ab]);
+    buf = new Uint8Array(free.pop() || new ArrayBuffer(size));
+  }
 }
 `;
 
@@ -106,6 +124,8 @@ export class FuseSession {
   private fd: number;
   private isClosed = false;
   private worker: Worker | undefined;
+  /** Request buffers go back to the reader through this port. */
+  private backPort: MessagePort | undefined;
   private resolveClosed!: (why: string) => void;
   /** /sys/fs/fuse/connections/N, remembered at mount time (abort() works after a lazy umount too) */
   private connId: number | undefined;
@@ -136,6 +156,7 @@ export class FuseSession {
   /** Open /dev/fuse, mount it at `mountpoint`, and serve `handler` until unmounted. */
   static async mount(mountpoint: string, handler: FuseHandler, opts: FuseSessionOptions = {}): Promise<FuseSession> {
     mountpoint = path.resolve(mountpoint);
+    readBufferSize(opts); // a bad maxWrite throws before anything is opened
     const fd = fs.openSync('/dev/fuse', 'r+');
     const o = [
       'fd=3',
@@ -154,7 +175,7 @@ export class FuseSession {
       throw new Error(`fuse: mounting ${mountpoint} failed (${why})`);
     }
     const s = new FuseSession(mountpoint, handler, opts, fd);
-    s.startReader(opts.reader ?? 'worker');
+    s.startReader(opts.reader ?? 'worker', readBufferSize(opts));
     try {
       await s.ready;
       s.connId = await s.connectionId();
@@ -167,13 +188,20 @@ export class FuseSession {
 
   // --- reading --------------------------------------------------------------------------------
 
-  private startReader(kind: 'worker' | 'async'): void {
+  private startReader(kind: 'worker' | 'async', bufSize: number): void {
     if (kind === 'worker') {
-      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { fd: this.fd, size: READ_BUFFER_SIZE } });
+      const { port1, port2 } = new MessageChannel();
+      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { fd: this.fd, size: bufSize, back: port2 }, transferList: [port2] });
       this.worker = w;
-      w.on('message', (m: Uint8Array | { end: string }) => {
+      this.backPort = port1;
+      w.on('message', (m: Uint8Array | { ab: ArrayBuffer; n: number } | { end: string }) => {
         if (m instanceof Uint8Array) this.dispatcher.onRequest(m);
-        else this.close(m.end);
+        else if ('ab' in m) {
+          const ab = m.ab;
+          this.dispatcher.onRequest(new Uint8Array(ab, 0, m.n), () => {
+            if (!this.isClosed) port1.postMessage(ab, [ab]);
+          });
+        } else this.close(m.end);
       });
       w.on('error', (e) => {
         this.close(`reader failed: ${e.message}`);
@@ -183,7 +211,7 @@ export class FuseSession {
     // One outstanding async read: it holds one libuv threadpool thread while it waits.
     const next = (): void => {
       if (this.isClosed) return;
-      const buf = new Uint8Array(READ_BUFFER_SIZE);
+      const buf = new Uint8Array(bufSize);
       fs.read(this.fd, buf, 0, buf.length, null, (err, n) => {
         if (err) {
           if (err.code === 'EINTR' || err.code === 'ENOENT' || err.code === 'EAGAIN') return next();
@@ -206,6 +234,7 @@ export class FuseSession {
     this.fd = -1;
     fs.close(fd, () => {});
     this.worker?.terminate().catch(() => {});
+    this.backPort?.close();
     this.resolveClosed(why);
   }
 
