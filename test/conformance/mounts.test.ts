@@ -129,4 +129,101 @@ forTargets((t) => {
       await t().mkdir('ro/ok', 0o755);
     });
   });
+
+  describe('mount options, remount and privileges', () => {
+    it('size= limits data: writes stop with ENOSPC (after a short write)', async (ctx) => {
+      need(ctx, t(), 'mount');
+      await t().mkdir('m', 0o755);
+      await t().mountTmpfs('m', { data: 'size=64k' });
+      const fd = await t().open('m/big', C.O_CREAT | C.O_WRONLY, 0o644);
+      const chunk = new Uint8Array(16384).fill(7);
+      let total = 0;
+      let code = 'OK';
+      for (let i = 0; i < 10 && code === 'OK'; i++) {
+        try {
+          total += await t().write(fd, chunk);
+        } catch (e) {
+          code = (e as { code: string }).code;
+        }
+      }
+      expect(code).toBe('ENOSPC');
+      expect(total).toBeLessThanOrEqual(65536);
+      expect(total).toBeGreaterThan(0);
+      expect((await t().fstat(fd)).size).toBe(total);
+      await t().close(fd);
+      // Freeing space makes room again.
+      await t().unlink('m/big');
+      await writeFile(t(), 'm/small', 'fits');
+      await t().umount('m');
+    });
+
+    it('nr_inodes= limits nodes: the root counts as one, then ENOSPC', async (ctx) => {
+      need(ctx, t(), 'mount');
+      await t().mkdir('m', 0o755);
+      await t().mountTmpfs('m', { data: 'nr_inodes=4' });
+      await writeFile(t(), 'm/a');
+      await t().mkdir('m/b', 0o755);
+      await t().symlink('a', 'm/c');
+      await expectErrno(t().open('m/d', C.O_CREAT | C.O_WRONLY, 0o644), 'ENOSPC');
+      await expectErrno(t().mkdir('m/d', 0o755), 'ENOSPC');
+      // Linux tmpfs charges every extra hard link too (shmem_link reserves an inode).
+      await expectErrno(t().link('m/a', 'm/a2'), 'ENOSPC');
+      const s = await t().statfs('m');
+      expect([s.files, s.ffree]).toEqual([4, 0]);
+      await t().unlink('m/c');
+      await t().link('m/a', 'm/a2');
+      await t().umount('m');
+    });
+
+    it('mode= sets the root directory mode', async (ctx) => {
+      need(ctx, t(), 'mount');
+      await t().mkdir('m', 0o755);
+      await t().mountTmpfs('m', { data: 'mode=1777' });
+      expect((await t().stat('m')).mode & 0o7777).toBe(0o1777);
+      await t().umount('m');
+    });
+
+    it('remount read-only: existing files refuse writes with EROFS; busy writers make it EBUSY', async (ctx) => {
+      need(ctx, t(), 'mount');
+      await t().mkdir('m', 0o755);
+      await t().mountTmpfs('m');
+      await writeFile(t(), 'm/f', 'kept');
+      const w = await t().open('m/f', C.O_WRONLY);
+      await expectErrno(t().mountTmpfs('m', { remount: true, readonly: true }), 'EBUSY');
+      await t().close(w);
+      await t().mountTmpfs('m', { remount: true, readonly: true });
+      expect(await readFile(t(), 'm/f')).toBe('kept');
+      for (const [name, p] of [
+        ['open O_WRONLY', t().open('m/f', C.O_WRONLY)],
+        ['open O_RDWR|O_TRUNC', t().open('m/f', C.O_RDWR | C.O_TRUNC)],
+        ['unlink', t().unlink('m/f')],
+        ['rename', t().rename('m/f', 'm/g')],
+        ['truncate', t().truncate('m/f', 0)],
+        ['chmod', t().chmod('m/f', 0o600)],
+        ['link', t().link('m/f', 'm/h')],
+      ] as const) expect(`${name}: ${await errnoOf(p)}`).toBe(`${name}: EROFS`);
+      // O_CREAT of an existing file opened read-only is fine; creating a new one is not.
+      await t().close(await t().open('m/f', C.O_CREAT | C.O_RDONLY, 0o644));
+      await expectErrno(t().open('m/new', C.O_CREAT | C.O_RDONLY, 0o644), 'EROFS');
+      await expectErrno(t().mkdir('m/f', 0o755), 'EEXIST');
+      await t().mountTmpfs('m', { remount: true });
+      await writeFile(t(), 'm/f', 'writable again');
+      await t().umount('m');
+    });
+
+    it('mount and umount need privilege (EPERM); bad targets and types have their own errno', async (ctx) => {
+      need(ctx, t(), 'mount');
+      await t().mkdir('m', 0o755);
+      await writeFile(t(), 'file');
+      await expectErrno(t().mountTmpfs('file'), 'ENOTDIR');
+      await expectErrno(t().mountTmpfs('nope'), 'ENOENT');
+      await expectErrno(t().mount('none', `${t().root}/m`, 'no-such-fs-type', 0, ''), 'ENODEV');
+      need(ctx, t(), 'users');
+      const u = await t().asUser(1001, 1001);
+      await expectErrno(u.mountTmpfs('m'), 'EPERM');
+      await t().mountTmpfs('m');
+      await expectErrno(u.umount('m'), 'EPERM');
+      await t().umount('m');
+    });
+  });
 });

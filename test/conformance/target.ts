@@ -93,6 +93,12 @@ export interface Capabilities {
   tmpfsRoot: boolean;
 }
 
+export interface MountOpts {
+  readonly?: boolean;
+  data?: string;
+  remount?: boolean;
+}
+
 export interface TargetError {
   code: string;
 }
@@ -151,8 +157,15 @@ export interface Target {
   /** umask(2): sets the mask, returns the old one. */
   umask(mask: number): Promise<number>;
 
-  /** Mount a fresh tmpfs on `path` (MS_RDONLY when readonly); needs caps.mount. */
-  mountTmpfs(path: string, opts?: { readonly?: boolean }): Promise<void>;
+  /**
+   * Mount a fresh tmpfs on `path` (relative to root), MS_RDONLY when
+   * readonly, with tmpfs options `data` (size=, nr_inodes=, mode=); with
+   * `remount`, change the flags/options of the tmpfs already there
+   * (MS_REMOUNT). Needs caps.mount.
+   */
+  mountTmpfs(path: string, opts?: MountOpts): Promise<void>;
+  /** mount(2) as such: mount(source, path, fstype, flags, data). Needs caps.mount. */
+  mount(source: string, path: string, fstype: string, flags: number, data: string): Promise<void>;
   /** umount2(path, 0). */
   umount(path: string): Promise<void>;
 
@@ -219,7 +232,7 @@ export const C = {
   AT_EMPTY_PATH: 0x1000, LOCK_SH: 1, LOCK_EX: 2, LOCK_NB: 4, LOCK_UN: 8,
   RENAME_NOREPLACE: 1, RENAME_EXCHANGE: 2,
   UTIME_NOW: (1 << 30) - 1, UTIME_OMIT: (1 << 30) - 2,
-  MS_RDONLY: 1,
+  MS_RDONLY: 1, MS_REMOUNT: 32,
   STATX_BASIC_STATS: 0x7ff, STATX_BTIME: 0x800, _PC_NAME_MAX: 3, _PC_PATH_MAX: 4, _PC_PIPE_BUF: 5,
   TMPFS_MAGIC: 0x01021994,
 } as const;

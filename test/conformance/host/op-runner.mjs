@@ -230,7 +230,7 @@ const ops = {
   chdir: (p) => process.chdir(p),
   getcwd: () => process.cwd(),
   umask: (m) => process.umask(m),
-  mount: (p, flags, data) => void perl([`i:${NR.mount}`, 's:tmpfs', `s:${p}`, 's:tmpfs', `i:${flags}`, `s:${data}`]),
+  mount: (source, p, fstype, flags, data) => void perl([`i:${NR.mount}`, `s:${source}`, `s:${p}`, `s:${fstype}`, `i:${flags}`, `s:${data}`]),
   umount: (p, flags) => void perl([`i:${NR.umount2}`, `s:${p}`, `i:${flags}`]),
   // ---- *at calls, fchdir, vectored I/O, flock --------------------------------
   openat(dirfd, p, flags, mode) {

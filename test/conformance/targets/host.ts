@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { OpRunner } from '../host/runner-client.ts';
-import { C, type Capabilities, type Target, type TargetFactory, type TimeArg, type TStat, type TStatfs, type TStatx } from '../target.ts';
+import { C, type MountOpts, type Capabilities, type Target, type TargetFactory, type TimeArg, type TStat, type TStatfs, type TStatx } from '../target.ts';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
@@ -237,7 +237,10 @@ export class RunnerTarget implements Target {
   async pathconf(p: string, name: number): Promise<number> {
     return (await this.r.call('pathconf', p, name)) as number;
   }
-  async mountTmpfs(_p: string, _opts: { readonly?: boolean } = {}): Promise<void> {
+  async mountTmpfs(_p: string, _opts: MountOpts = {}): Promise<void> {
+    throw new Error(`${this.name}: caps.mount is false`);
+  }
+  async mount(_source: string, _p: string, _fstype: string, _flags: number, _data: string): Promise<void> {
     throw new Error(`${this.name}: caps.mount is false`);
   }
   async umount(_p: string): Promise<void> {
@@ -263,10 +266,16 @@ class HostTarget extends RunnerTarget {
     return path.resolve(this.root, p);
   }
 
-  override async mountTmpfs(p: string, opts: { readonly?: boolean } = {}): Promise<void> {
+  override async mountTmpfs(p: string, opts: MountOpts = {}): Promise<void> {
+    const flags = (opts.readonly ? C.MS_RDONLY : 0) | (opts.remount ? C.MS_REMOUNT : 0);
+    // Without size= a host tmpfs may take half the RAM; the kernel's default is its own.
+    const data = opts.data ?? (opts.remount ? '' : 'size=16m,mode=0755');
+    await this.mount('tmpfs', p, 'tmpfs', flags, data);
+  }
+  override async mount(source: string, p: string, fstype: string, flags: number, data: string): Promise<void> {
     const abs = this.abs(p);
-    await this.r.call('mount', abs, opts.readonly ? C.MS_RDONLY : 0, 'size=16m,mode=0755');
-    this.shared.mounts.push(abs);
+    await this.r.call('mount', source, abs, fstype, flags, data);
+    if ((flags & C.MS_REMOUNT) === 0) this.shared.mounts.push(abs);
   }
   override async umount(p: string): Promise<void> {
     const abs = this.abs(p);

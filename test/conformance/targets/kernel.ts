@@ -13,7 +13,7 @@
  * `SysTarget` from here.
  */
 import { boot, type BootedKernel } from '../../../src/frontends/library/boot.ts';
-import { C, type Capabilities, type Target, type TargetFactory, type TimeArg, type TStat, type TStatfs, type TStatx } from '../target.ts';
+import { C, type MountOpts, type Capabilities, type Target, type TargetFactory, type TimeArg, type TStat, type TStatfs, type TStatx } from '../target.ts';
 
 /** What a frontend offers: async system calls by name, Linux argument order. */
 export type SysLike = Record<string, (...args: unknown[]) => Promise<unknown>>;
@@ -235,8 +235,12 @@ export class SysTarget implements Target {
   async umask(mask: number): Promise<number> {
     return (await this.call('umask', mask)) as number;
   }
-  async mountTmpfs(path: string, opts: { readonly?: boolean } = {}): Promise<void> {
-    await this.call('mount', 'tmpfs', this.abs(path), 'tmpfs', opts.readonly ? C.MS_RDONLY : 0, '');
+  async mountTmpfs(path: string, opts: MountOpts = {}): Promise<void> {
+    const flags = (opts.readonly ? C.MS_RDONLY : 0) | (opts.remount ? C.MS_REMOUNT : 0);
+    await this.call('mount', 'tmpfs', this.abs(path), 'tmpfs', flags, opts.data ?? '');
+  }
+  async mount(source: string, path: string, fstype: string, flags: number, data: string): Promise<void> {
+    await this.call('mount', source, path, fstype, flags, data);
   }
   async umount(path: string): Promise<void> {
     await this.call('umount2', this.abs(path), 0);
