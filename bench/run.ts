@@ -6,6 +6,7 @@
 const suites: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   kern: () => import('./kern.ts'),
   vfs: () => import('./vfs.ts'),
+  fuse: () => import('./fuse.ts'),
 };
 
 const wanted = process.argv.slice(2);

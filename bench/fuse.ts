@@ -1,0 +1,125 @@
+/**
+ * FUSE benchmark (issue 4): the kernel's tmpfs served by `anykernel mount` against the host's own
+ * tmpfs (/dev/shm), measured in the same run by the same host programs:
+ *   - stat/s: lstat of 64 names in a loop in a host process, on a mount with the CLI's default
+ *     caching (1 s attributes/entries: most stats never reach the server) and on one with
+ *     attr_timeout=0,entry_timeout=0 (every stat is a LOOKUP or GETATTR round trip);
+ *   - 4 KiB random reads/s: fio randread, psync, page cache dropped first and readahead off
+ *     (fadvise random), so each read of a new page is a READ request;
+ *   - sequential MB/s: fio with 1 MiB blocks over 256 MiB: first write (the kernel's tmpfs
+ *     allocates its pages), overwrite of the same file, and read back (page cache dropped first).
+ * Goal: FUSE sequential ≥ 500 MB/s. Needs root, /dev/fuse and fio; prints why when it cannot run.
+ * Benchmarks print figures and ratios; they never assert on time.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execFile } from 'node:child_process';
+import { printTable, type Row } from './lib.ts';
+import { fusePrerequisite, haveProgram, startMount, type Mounted } from '../test/fuse/mount.ts';
+
+const MiB = 1 << 20;
+const SEQ_SIZE = '256m';
+
+function exec(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { maxBuffer: 64 * MiB, encoding: 'utf8' }, (e, out, err) => (e ? reject(new Error(`${cmd} ${args.join(' ')}: ${err || e.message}`)) : resolve(out)));
+  });
+}
+
+interface FioSide { bw_bytes: number; iops: number }
+async function fio(dir: string, args: string[]): Promise<{ read: FioSide; write: FioSide }> {
+  const out = await exec('fio', ['--name=bench', `--directory=${dir}`, '--ioengine=psync', '--output-format=json', ...args]);
+  const j = JSON.parse(out.slice(out.indexOf('{'))) as { jobs: { read: FioSide; write: FioSide }[] };
+  return j.jobs[0]!;
+}
+
+function dropCaches(): void {
+  try {
+    fs.writeFileSync('/proc/sys/vm/drop_caches', '3');
+  } catch {
+    // not root: fio's --invalidate still drops the file's own pages
+  }
+}
+
+/** lstat calls per second from `procs` host processes, `n` each. */
+async function statRate(dir: string, procs: number, n: number): Promise<number> {
+  fs.mkdirSync(path.join(dir, 'stat'), { recursive: true });
+  for (let i = 0; i < 64; i++) fs.writeFileSync(path.join(dir, 'stat', `f${i}`), 'x');
+  const script = `const fs=require('node:fs');const d=${JSON.stringify(path.join(dir, 'stat'))};for(let i=0;i<2000;i++)fs.lstatSync(d+'/f'+(i%64));const t=process.hrtime.bigint();for(let i=0;i<${n};i++)fs.lstatSync(d+'/f'+(i%64));console.log(Number(process.hrtime.bigint()-t));`;
+  const outs = await Promise.all(Array.from({ length: procs }, () => exec(process.execPath, ['-e', script])));
+  // Each process times its own loop; the rate is the sum of the per-process rates.
+  return outs.reduce((s, o) => s + n / (Number(o.trim()) / 1e9), 0);
+}
+
+interface Figures {
+  stat1: number;
+  stat4: number;
+  rand4k: number;
+  seqWrite: number;
+  seqOverwrite: number;
+  seqRead: number;
+}
+
+async function measure(dir: string): Promise<Figures> {
+  const stat1 = await statRate(dir, 1, 20_000);
+  const stat4 = await statRate(dir, 4, 10_000);
+  const seqFile = ['--filename=seq', `--size=${SEQ_SIZE}`, '--bs=1m'];
+  fs.rmSync(path.join(dir, 'seq'), { force: true });
+  const w = await fio(dir, [...seqFile, '--rw=write', '--fallocate=none', '--end_fsync=1']);
+  const ow = await fio(dir, [...seqFile, '--rw=write', '--fallocate=none', '--end_fsync=1']);
+  dropCaches();
+  const r = await fio(dir, [...seqFile, '--rw=read', '--invalidate=1']);
+  dropCaches();
+  const rr = await fio(dir, ['--filename=seq', `--size=${SEQ_SIZE}`, '--bs=4k', '--rw=randread', '--io_size=16m', '--invalidate=1', '--fadvise_hint=1', '--randrepeat=1']);
+  fs.rmSync(path.join(dir, 'seq'), { force: true });
+  fs.rmSync(path.join(dir, 'stat'), { recursive: true, force: true });
+  return {
+    stat1, stat4, rand4k: rr.read.iops,
+    seqWrite: w.write.bw_bytes / 1e6, seqOverwrite: ow.write.bw_bytes / 1e6, seqRead: r.read.bw_bytes / 1e6,
+  };
+}
+
+export async function run(): Promise<void> {
+  const missing = fusePrerequisite() ?? (haveProgram('fio') ? undefined : 'fio is not installed');
+  if (missing !== undefined) {
+    console.log(`\n## FUSE mount vs host tmpfs\n  skipped: ${missing} (needs root, /dev/fuse and fio)`);
+    return;
+  }
+  const shm = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'akbench-'));
+  let cached: Mounted | undefined;
+  let uncached: Mounted | undefined;
+  try {
+    cached = await startMount({ options: ['allow_other'] });
+    uncached = await startMount({ options: ['allow_other', 'attr_timeout=0', 'entry_timeout=0'] });
+    const host = await measure(shm);
+    const fuse = await measure(cached.dir);
+    const stat0 = await statRate(uncached.dir, 1, 5_000);
+    const stat0x4 = await statRate(uncached.dir, 4, 2_500);
+    const x = (a: number, b: number) => `${(a / b).toFixed(2)}x host tmpfs`;
+    const rows: Row[] = [
+      { name: 'stat/s, 1 process, host tmpfs', rate: host.stat1, unit: 'stat/s' },
+      { name: 'stat/s, 1 process, FUSE (1 s attr cache)', rate: fuse.stat1, unit: 'stat/s', note: x(fuse.stat1, host.stat1) },
+      { name: 'stat/s, 1 process, FUSE (no cache: round trips)', rate: stat0, unit: 'stat/s', note: x(stat0, host.stat1) },
+      { name: 'stat/s, 4 processes, host tmpfs', rate: host.stat4, unit: 'stat/s' },
+      { name: 'stat/s, 4 processes, FUSE (1 s attr cache)', rate: fuse.stat4, unit: 'stat/s', note: x(fuse.stat4, host.stat4) },
+      { name: 'stat/s, 4 processes, FUSE (no cache: round trips)', rate: stat0x4, unit: 'stat/s', note: x(stat0x4, host.stat4) },
+      { name: '4 KiB random reads/s, host tmpfs', rate: host.rand4k, unit: 'reads/s' },
+      { name: '4 KiB random reads/s, FUSE (cold page cache)', rate: fuse.rand4k, unit: 'reads/s', note: x(fuse.rand4k, host.rand4k) },
+      { name: 'sequential write 1 MiB blocks, host tmpfs', rate: host.seqWrite, unit: 'MB/s' },
+      { name: 'sequential write 1 MiB blocks, FUSE (new pages)', rate: fuse.seqWrite, unit: 'MB/s', note: x(fuse.seqWrite, host.seqWrite) },
+      { name: 'sequential overwrite, host tmpfs', rate: host.seqOverwrite, unit: 'MB/s' },
+      { name: 'sequential overwrite, FUSE', rate: fuse.seqOverwrite, unit: 'MB/s', note: `${x(fuse.seqOverwrite, host.seqOverwrite)}; goal 500 MB/s` },
+      { name: 'sequential read 1 MiB blocks, host tmpfs', rate: host.seqRead, unit: 'MB/s' },
+      { name: 'sequential read 1 MiB blocks, FUSE (cold)', rate: fuse.seqRead, unit: 'MB/s', note: `${x(fuse.seqRead, host.seqRead)}; goal 500 MB/s` },
+    ];
+    printTable(`FUSE mount (anykernel mount, max_write 1 MiB) vs host tmpfs, ${SEQ_SIZE} files, fio psync`, rows);
+  } finally {
+    await cached?.stop();
+    await uncached?.stop();
+    fs.rmSync(shm, { recursive: true, force: true });
+  }
+}
+
+const invoked = process.argv[1] !== undefined && import.meta.url === `file://${path.resolve(process.argv[1])}`;
+if (invoked) await run();
