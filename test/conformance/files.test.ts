@@ -116,6 +116,62 @@ forTargets((t) => {
     });
   });
 
+  describe('O_PATH and flag combinations', () => {
+    it('O_PATH gives a descriptor for fstat and *at use only: read, write, fchmod are EBADF', async () => {
+      await t().mkdir('d', 0o755);
+      await writeFile(t(), 'd/f', 'x');
+      const fd = await t().open('d/f', C.O_PATH);
+      expect(fileType((await t().fstat(fd)).mode)).toBe(C.S_IFREG);
+      await expectErrno(t().read(fd, 1), 'EBADF');
+      await expectErrno(t().write(fd, 'y'), 'EBADF');
+      await expectErrno(t().fchmod(fd, 0o600), 'EBADF');
+      await expectErrno(t().fchown(fd, 0, 0), 'EBADF');
+      await expectErrno(t().ftruncate(fd, 0), 'EBADF');
+      await t().close(fd);
+      const dfd = await t().open('d', C.O_PATH | C.O_DIRECTORY);
+      const inner = await t().openat(dfd, 'f', C.O_RDONLY);
+      expect(text(await t().read(inner, 5))).toBe('x');
+      await t().close(inner);
+      await t().close(dfd);
+    });
+
+    it('O_PATH|O_NOFOLLOW opens the symlink itself', async () => {
+      await writeFile(t(), 'f', 'x');
+      await t().symlink('f', 'l');
+      const fd = await t().open('l', C.O_PATH | C.O_NOFOLLOW);
+      expect(fileType((await t().fstat(fd)).mode)).toBe(C.S_IFLNK);
+      await t().close(fd);
+    });
+
+    it('O_PATH needs no read permission on the file, only search on the way', async (ctx) => {
+      need(ctx, t(), 'users');
+      await writeFile(t(), 'secret', 'x');
+      await t().chmod('secret', 0o000);
+      const u = await t().asUser(1001, 1001);
+      await expectErrno(u.open('secret', C.O_RDONLY), 'EACCES');
+      const fd = await u.open('secret', C.O_PATH);
+      expect((await u.fstat(fd)).size).toBe(1);
+      await u.close(fd);
+    });
+
+    it('O_CREAT|O_DIRECTORY is EINVAL (Linux 6.4+)', async () => {
+      await expectErrno(t().open('nd', C.O_CREAT | C.O_DIRECTORY | C.O_RDONLY, 0o755), 'EINVAL');
+      await expectErrno(t().stat('nd'), 'ENOENT');
+    });
+
+    it('offsets beyond 4 GiB work (sparse)', async () => {
+      const fd = await t().open('f', C.O_CREAT | C.O_RDWR, 0o644);
+      const big = 2 ** 32 + 5;
+      expect(await t().pwrite(fd, 'far', big)).toBe(3);
+      expect((await t().fstat(fd)).size).toBe(big + 3);
+      expect(text(await t().pread(fd, 10, big))).toBe('far');
+      expect(await t().lseek(fd, 0, C.SEEK_END)).toBe(big + 3);
+      await t().ftruncate(fd, 2 ** 33);
+      expect((await t().fstat(fd)).size).toBe(2 ** 33);
+      await t().close(fd);
+    });
+  });
+
   describe('read and write', () => {
     it('write then read back; the offset advances; read at EOF returns 0 bytes', async () => {
       const fd = await t().open('f', C.O_CREAT | C.O_RDWR, 0o644);
