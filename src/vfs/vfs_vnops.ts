@@ -179,16 +179,18 @@ function writeLocked(fp: File<VFile>, td: Lwp, vp: Vnode, buf: Uint8Array, offse
   const off = (fp.flags & O_APPEND) !== 0 ? vp.size : offset ?? fp.offset;
   if (buf.byteLength === 0) return 0;
   if (off + buf.byteLength > Number.MAX_SAFE_INTEGER) throw err(EOVERFLOW);
-  const done = (n: number): number | Promise<number> => {
-    if (offset === null) fp.offset = off + n;
-    // write(2) by a non-root caller clears set-user-ID (and executable set-group-ID).
-    const m = modeAfterWrite(vp.mode, td.proc.cred);
-    if (m === vp.mode) return n;
-    const s = vp.ops.setattr(vp, td, { mode: m, ctime: vfsNow(td.k) });
-    return s instanceof Promise ? s.then(() => n) : n;
-  };
   const r = vp.ops.write(vp, td, buf, off);
-  return r instanceof Promise ? r.then(done) : done(r);
+  if (r instanceof Promise) return r.then((n) => writeDone(fp, td, vp, off, offset, n));
+  return writeDone(fp, td, vp, off, offset, r);
+}
+
+function writeDone(fp: File<VFile>, td: Lwp, vp: Vnode, off: number, offset: number | null, n: number): number | Promise<number> {
+  if (offset === null) fp.offset = off + n;
+  // write(2) by a non-root caller clears set-user-ID (and executable set-group-ID).
+  const m = modeAfterWrite(vp.mode, td.proc.cred);
+  if (m === vp.mode) return n;
+  const s = vp.ops.setattr(vp, td, { mode: m, ctime: vfsNow(td.k) });
+  return s instanceof Promise ? s.then(() => n) : n;
 }
 
 async function vnWrite(fp: File<VFile>, td: Lwp, buf: Uint8Array, offset: number | null): Promise<number> {

@@ -309,7 +309,8 @@ export class Vnode {
   data: unknown;
   /** Lock-order key (a parent's id is not necessarily smaller; see README). */
   readonly id: number;
-  readonly lock: RwLock;
+  /** Created on first use: most tmpfs files are never locked, and 100k locks cost memory. */
+  private vlock: RwLock | null = null;
   /** References (see lifecycle). @guardedBy single virtual CPU */
   usecount = 0;
   /** A file system mounted on this directory, if any. */
@@ -343,7 +344,6 @@ export class Vnode {
     this.ops = ops;
     this.data = data;
     this.id = mount.allocId();
-    this.lock = new RwLock(mount.k, VNODE_CLASS, 'vnode');
     this.mode = attrs.mode;
     this.uid = attrs.uid;
     this.gid = attrs.gid;
@@ -351,6 +351,10 @@ export class Vnode {
     this.nlink = (attrs.mode & S_IFMT) === S_IFDIR ? 2 : 1;
     this.size = 0;
     this.atime = this.mtime = this.ctime = this.btime = now;
+  }
+
+  get lock(): RwLock {
+    return (this.vlock ??= new RwLock(this.mount.k, VNODE_CLASS, 'vnode'));
   }
 
   get type(): number {
