@@ -310,3 +310,59 @@ describe('procfs is read-only in its own way', () => {
       void SIGTERM;
     }));
 });
+
+describe('/proc against a model of the proc table', () => {
+  it('random rfork/exit/wait sequences: /proc lists exactly the unreaped processes with the right State and PPid', async () => {
+    const fc = await import('fast-check');
+    type Cmd = { op: 'fork'; parent: number } | { op: 'exit'; who: number } | { op: 'wait'; who: number };
+    const cmd = fc.oneof(
+      fc.record({ op: fc.constant('fork' as const), parent: fc.nat(20) }),
+      fc.record({ op: fc.constant('exit' as const), who: fc.nat(20) }),
+      fc.record({ op: fc.constant('wait' as const), who: fc.nat(20) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(cmd, { maxLength: 25 }), async (cmds: Cmd[]) => {
+        await sim(100, async (k) => {
+          // Model: pid → state and parent pid (orphans go to init, pid 1).
+          const model = new Map<number, { state: 'alive' | 'zombie'; ppid: number }>([[1, { state: 'alive', ppid: 0 }]]);
+          const handles = new Map<number, ProcHandle>();
+          const pick = (i: number, f: (pid: number) => boolean): number | undefined => {
+            const c = [...model.keys()].filter(f).sort((a, b) => a - b);
+            return c.length === 0 ? undefined : c[i % c.length];
+          };
+          for (const c of cmds) {
+            if (c.op === 'fork') {
+              const parent = pick(c.parent, (p) => model.get(p)!.state === 'alive')!;
+              const h = k.rfork({ parent: k.kernel.procs.get(parent)! });
+              handles.set(h.pid, h);
+              model.set(h.pid, { state: 'alive', ppid: parent });
+            } else if (c.op === 'exit') {
+              const who = pick(c.who, (p) => p !== 1 && model.get(p)!.state === 'alive');
+              if (who === undefined) continue;
+              await k.exit(handles.get(who)!);
+              model.get(who)!.state = 'zombie';
+              for (const m of model.values()) if (m.ppid === who) m.ppid = 1;
+            } else {
+              // The parent of some zombie reaps it.
+              const who = pick(c.who, (p) => model.get(p)!.state === 'zombie' && model.get(model.get(p)!.ppid)?.state === 'alive');
+              if (who === undefined) continue;
+              const ppid = model.get(who)!.ppid;
+              const psys = ppid === 1 ? k.sys : sysOf(handles.get(ppid)!);
+              await psys.wait4(who, 0);
+              model.delete(who);
+            }
+          }
+          const listed = (await ls(k.sys, '/proc')).filter((n) => /^\d+$/.test(n)).map(Number);
+          expect(listed).toEqual([...model.keys()].sort((a, b) => a - b));
+          for (const [pid, m] of model) {
+            const st = await readAll(k.sys, `/proc/${pid}/status`);
+            expect(field(st, 'State')[0], `pid ${pid}`).toBe(m.state === 'zombie' ? 'Z' : pid === 1 ? 'R' : 'S');
+            expect(Number(field(st, 'PPid')), `pid ${pid}`).toBe(m.ppid);
+          }
+          for (const [pid, m] of model) if (m.state === 'alive' && pid !== 1) await k.exit(handles.get(pid)!);
+        });
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
