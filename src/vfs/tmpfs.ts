@@ -28,7 +28,8 @@
  *
  * Limits (mount options, tmpfs(5)): `size=` bytes (k/m/g suffixes, or a % of
  * the host's memlimit) counts page buffers in 4 KiB units; `nr_inodes=`
- * counts nodes; 0 or absent means unlimited, and statfs then reports 0
+ * counts nodes and, as Linux's shmem_link does, every extra hard link; 0 or
+ * absent means unlimited, and statfs then reports 0
  * blocks/files as Linux does for size=0. Also `mode=`, `uid=`, `gid=` for
  * the root directory. Exceeding a limit answers ENOSPC (a write that fits
  * partly returns the short count).
@@ -178,6 +179,12 @@ function dirRemove(dvp: Vnode, name: string): TmpDirent {
     d.deadCount = 0;
   }
   return de;
+}
+
+/** One name of a non-directory goes; an extra hard link gives back its inode reservation (shmem_unlink). */
+function dropLink(vp: Vnode): void {
+  if (vp.nlink > 1) tm(vp.mount).inodes--;
+  vp.nlink--;
 }
 
 /** Mark a parent directory modified (entry added or removed): mtime and ctime. */
@@ -359,6 +366,10 @@ export const tmpfsVnodeOps: VnodeOps = {
   link(dvp, _td, vp, name) {
     const entries = dirEntries(dvp);
     if (entries.has(name)) throw err(EEXIST);
+    // Linux shmem_link: every extra hard link reserves an inode (nr_inodes= counts it).
+    const m = tm(dvp.mount);
+    if (m.maxInodes > 0 && m.inodes >= m.maxInodes) throw err(ENOSPC);
+    m.inodes++;
     const now = vfsNow(dvp.mount.k);
     dirAdd(dvp, name, vp);
     vp.nlink++;
@@ -369,7 +380,7 @@ export const tmpfsVnodeOps: VnodeOps = {
     const de = dirRemove(dvp, name);
     if (de.vp !== vp) dvp.mount.k.panic(`tmpfs unlink: ${name} is not the vnode given`);
     const now = vfsNow(dvp.mount.k);
-    vp.nlink--;
+    dropLink(vp);
     vp.ctime = now;
     touchDir(dvp, now);
   },
@@ -418,7 +429,7 @@ export const tmpfsVnodeOps: VnodeOps = {
         tdvp.nlink--;
       } else {
         dirRemove(tdvp, tname);
-        tvp.nlink--;
+        dropLink(tvp);
       }
       tvp.ctime = now;
     }

@@ -114,6 +114,8 @@ async function doOpen(td: Lwp, dirfd: number, path: string, flags: number, mode:
   if ((fl & O_PATH) !== 0) fl &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
   const acc = fl & O_ACCMODE;
   if (acc === O_ACCMODE && (fl & O_PATH) === 0) throw err(EINVAL);
+  // Linux 6.4+ build_open_flags: O_CREAT|O_DIRECTORY is EINVAL (it never made sense).
+  if ((fl & (O_CREAT | O_DIRECTORY)) === (O_CREAT | O_DIRECTORY)) throw err(EINVAL);
   const cloexec = (fl & O_CLOEXEC) !== 0;
   const c = cred(td);
   let vp: Vnode;
