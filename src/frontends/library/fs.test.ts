@@ -206,6 +206,10 @@ describe('anykernel/fs callback API', () => {
       expect(ents.find((x) => x.name === 'null')!.isCharacterDevice()).toBe(true);
       expect(ents.find((x) => x.name === 'fd')!.isSymbolicLink()).toBe(true);
       expect(() => (fs.stat as (p: string) => void)('/x')).toThrow(/"cb" argument must be of type function/);
+      // Files that report size 0 (procfs) are read to EOF.
+      const status = await fs.promises.readFile('/proc/self/status', 'utf8');
+      expect(status).toMatch(/^Name:\t/);
+      expect(status).toContain(`\nPid:\t${k.curproc.pid}\n`);
     });
   });
 });
