@@ -188,6 +188,7 @@ describe('tmpfs directories', () => {
       const s = k.sys;
       await s.mkdir('/d', 0o755);
       await writeFile(s, '/d/hello');
+      await writeFile(s, '/d/h\u00e9llo\u{1f600}');
       const fd = await s.open('/d', O_RDONLY);
       const buf = new Uint8Array(1024);
       const n = (await s.getdents64(fd, buf)) as number;
@@ -201,7 +202,7 @@ describe('tmpfs directories', () => {
         names.push(new TextDecoder().decode(buf.subarray(off + 19, end)));
         off += reclen;
       }
-      expect(names).toEqual(['.', '..', 'hello']);
+      expect(names).toEqual(['.', '..', 'hello', 'h\u00e9llo\u{1f600}']);
       expect(await s.getdents64(fd, buf)).toBe(0);
       await s.close(fd);
       const ffd = await s.open('/d/hello', O_RDONLY);

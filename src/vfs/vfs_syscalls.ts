@@ -716,6 +716,21 @@ export interface Dirent64 {
 
 const enc = new TextEncoder();
 
+/** Bytes of s as UTF-8 (what TextEncoder would produce, lone surrogates as U+FFFD), without encoding it. */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
 /**
  * getdents64(fd, count | buf): with a byte count, the entries a buffer that
  * size would hold, as objects; with a Uint8Array, fills it with struct
@@ -736,12 +751,12 @@ async function getdents64(td: Lwp, fd: number, arg: unknown): Promise<Dirent64[]
   const dv = buf === null ? null : new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let used = 0;
   let tooSmall = false;
-  await vlock(td, vp, false);
+  const locked = vp.mount.fstype.nonblocking !== true;
+  if (locked) await vlock(td, vp, false);
   try {
     const r = vp.ops.readdir(vp, td, fp.offset, (ino, type, name, next) => {
-      const ascii = name.length < 256 && /^[\x00-\x7f]*$/.test(name);
-      const nameBytes = ascii ? null : enc.encode(name);
-      const nlen = nameBytes === null ? name.length : nameBytes.byteLength;
+      const nlen = utf8Length(name);
+      const nameBytes = nlen === name.length || dv === null ? null : enc.encode(name);
       const reclen = (19 + nlen + 1 + 7) & ~7;
       if (used + reclen > count) {
         if (used === 0) tooSmall = true;
@@ -762,7 +777,7 @@ async function getdents64(td: Lwp, fd: number, arg: unknown): Promise<Dirent64[]
     });
     if (r instanceof Promise) await r;
   } finally {
-    vunlock(td, vp);
+    if (locked) vunlock(td, vp);
   }
   // getdents(2) EINVAL: "Result buffer is too small".
   if (tooSmall) throw err(EINVAL);
