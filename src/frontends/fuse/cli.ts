@@ -35,6 +35,9 @@ process gets SIGINT/SIGTERM; any backing image is synced before exit.
 
   -t, --type FS         file system to serve (default tmpfs, the kernel's root)
   --image IMG           disk image for a disk file system type
+  --listen unix:PATH    also serve the same kernel's system calls there (socket mode
+                        0600), for 'anykernel ctl' and connect() — rump_server and
+                        p2k on one kernel
   -o OPTIONS            comma-separated mount options:
                           allow_other          let every host user in (default: only root)
                           default_permissions  the host checks mode bits too
@@ -111,6 +114,7 @@ export async function main(argv: string[]): Promise<number> {
       options: {
         type: { type: 'string', short: 't' },
         image: { type: 'string' },
+        listen: { type: 'string' },
         o: { type: 'string', short: 'o', multiple: true },
         quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
@@ -167,6 +171,22 @@ export async function main(argv: string[]): Promise<number> {
     return usage('--image needs a disk file system type; tmpfs lives in memory');
   }
 
+  if (values.listen !== undefined && !values.listen.startsWith('unix:')) {
+    await bk.shutdown();
+    return usage(`--listen: '${values.listen}' is not unix:PATH (TCP needs a token: use 'anykernel serve')`);
+  }
+  let sysproxy: { address: string; close(): Promise<void> } | undefined;
+  if (values.listen !== undefined) {
+    try {
+      const { serve } = await import('../sysproxy/server.ts');
+      sysproxy = await serve({ listen: values.listen, kernel: bk });
+    } catch (e) {
+      await bk.shutdown();
+      process.stderr.write(`anykernel mount: --listen: ${(e as Error).message}\n`);
+      return 1;
+    }
+  }
+
   const server = new KernelFuseServer(k, { entryTimeout: mo.entryTimeout, attrTimeout: mo.attrTimeout });
   let session: FuseSession;
   try {
@@ -182,10 +202,12 @@ export async function main(argv: string[]): Promise<number> {
     });
   } catch (e) {
     await server.close();
+    await sysproxy?.close();
     await bk.shutdown();
     process.stderr.write(`anykernel mount: ${(e as Error).message}\n`);
     return 1;
   }
+  if (sysproxy !== undefined) say(`system calls at ${sysproxy.address}`);
   say(`serving ${type} at ${mountpoint} (pid ${process.pid}); stop with 'umount ${mountpoint}' or SIGTERM`);
 
   let signalled: string | undefined;
@@ -209,6 +231,7 @@ export async function main(argv: string[]): Promise<number> {
   process.off('SIGTERM', onSignal);
 
   await server.close();
+  await sysproxy?.close(); // its connections' processes exit
   await vfs.syncAll(null); // writes back any backing image
   const report = await bk.shutdown();
   const leaks = leakLines(report);
