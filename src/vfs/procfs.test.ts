@@ -146,7 +146,11 @@ describe('/proc/<pid>', () => {
       expect(await k.sys.readlink('/dev/fd')).toBe('/proc/self/fd');
       await k.sys.rename('/dir/sub/file', '/dir/moved');
       expect(await k.sys.readlink(`/proc/self/fd/${f}`)).toBe('/dir/moved');
+      // A hard link elsewhere keeps the file reachable once the name it was found by is gone.
+      await k.sys.link('/dir/moved', '/other-name');
       await k.sys.unlink('/dir/moved');
+      expect(await k.sys.readlink(`/proc/self/fd/${f}`)).toBe('/other-name');
+      await k.sys.unlink('/other-name');
       expect(await k.sys.readlink(`/proc/self/fd/${f}`)).toBe('(deleted)');
       await k.sys.close(f);
       expect(await code(k.sys.readlink(`/proc/self/fd/${f}`))).toBe('ENOENT');

@@ -335,17 +335,53 @@ function callerRoot(k: Kernel, td: Lwp | null): Vnode | null {
   return vfsOf(k).rootMount?.root ?? null;
 }
 
+/**
+ * Names found for non-directories, per kernel: the last path inside its
+ * mount where each vnode was found. Reused only after checking that the
+ * path still leads to the vnode (a walk of its depth), so `ls -l
+ * /proc/self/fd` does not search the mount once per descriptor.
+ */
+function nameCache(k: Kernel): WeakMap<Vnode, string> {
+  let c = k.lookup<WeakMap<Vnode, string>>('procfs.names');
+  if (c === undefined) {
+    c = new WeakMap();
+    k.provide('procfs.names', c);
+  }
+  return c;
+}
+
+/** Does `rel` ('/a/b' inside vp's mount) still name vp? */
+async function stillNames(td: Lwp | null, vp: Vnode, rel: string): Promise<boolean> {
+  let cur = vref(vp.mount.root);
+  try {
+    for (const part of rel.split('/').filter((x) => x !== '')) {
+      if (!cur.isDir || cur.mountedHere !== null) return false;
+      const next = await cur.ops.lookup(cur, td, part);
+      vrele(cur);
+      cur = next as Vnode;
+      if (next === null) return false;
+    }
+    return cur === vp;
+  } finally {
+    if (cur !== null) vrele(cur);
+  }
+}
+
 /** A Linux d_path-style name for vp as seen from the caller's root. */
 export async function vnodePath(k: Kernel, td: Lwp | null, vp: Vnode): Promise<string> {
   const root = callerRoot(k, td);
   if (root === null) return '(unreachable)';
   if (vp.nlink === 0) return '(deleted)';
   if (vp.isDir) return (await dirPath(td, vp, root)) ?? '(unreachable)';
-  const rel = await searchMount(td, vp);
+  const cache = nameCache(k);
+  const known = cache.get(vp);
+  let rel = known !== undefined && (await stillNames(td, vp, known)) ? known : await searchMount(td, vp);
   if (rel === null) return '(deleted)';
+  cache.set(vp, rel);
   const base = await dirPath(td, vp.mount.root, root);
   if (base === null) return '(unreachable)';
-  return base === '/' ? rel : base + rel;
+  rel = base === '/' ? rel : base + rel;
+  return rel;
 }
 
 /** What /proc/<pid>/fd/<n> reads as. */
