@@ -49,7 +49,8 @@
  * Paths of open files: directories are named by walking '..' (exact);
  * other files by a bounded search of their mount for their inode (the first
  * hard link found; files whose name is not found within the budget, or that
- * were unlinked, read as "(deleted)"). The fd links are ordinary symlinks,
+ * were unlinked, read as "(deleted)"); the name found is remembered per
+ * vnode and re-checked by one walk before it is used again. The fd links are ordinary symlinks,
  * not Linux's "magic" ones: opening /proc/self/fd/N resolves the target path
  * again (a pipe's `pipe:[ino]` does not resolve).
  *
