@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  AT_FDCWD, O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SEEK_SET,
+  AT_FDCWD, O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SEEK_DATA, SEEK_HOLE, SEEK_SET,
 } from '../kern/constants.ts';
 import { MNT_DETACH, MS_RDONLY, MS_REMOUNT } from './vnode.ts';
 import { TMPFS_MAGIC, tmpfsUsage } from './tmpfs.ts';
@@ -30,6 +30,23 @@ describe('tmpfs files', () => {
       const mid = new Uint8Array(100000).fill(9);
       expect(await s.pread(fd, mid, 12345)).toBe(100000);
       expect(mid.every((x) => x === 0)).toBe(true);
+      await s.close(fd);
+    }));
+
+  it('SEEK_DATA/SEEK_HOLE find the 64 KiB pages that hold data; ENXIO past the last data and at EOF', () =>
+    simKernel(async (k) => {
+      const s = k.sys;
+      const fd = await s.open('/h', O_CREAT | O_RDWR, 0o644);
+      await s.pwrite(fd, new Uint8Array([1]), 3 * 65536 + 10);
+      await s.pwrite(fd, new Uint8Array([1]), 4 * 65536 + 10);
+      await s.ftruncate(fd, 10 * 65536);
+      expect(await s.lseek(fd, 0, SEEK_DATA)).toBe(3 * 65536);
+      expect(await s.lseek(fd, 0, SEEK_HOLE)).toBe(0);
+      expect(await s.lseek(fd, 3 * 65536 + 5, SEEK_HOLE)).toBe(5 * 65536);
+      expect(await s.lseek(fd, 4 * 65536 + 99, SEEK_DATA)).toBe(4 * 65536 + 99);
+      await expectCode(s.lseek(fd, 5 * 65536, SEEK_DATA), 'ENXIO');
+      expect(await s.lseek(fd, 9 * 65536, SEEK_HOLE)).toBe(9 * 65536);
+      await expectCode(s.lseek(fd, 10 * 65536, SEEK_HOLE), 'ENXIO');
       await s.close(fd);
     }));
 

@@ -49,7 +49,7 @@ import { Phase, type Component } from '../kern/component.ts';
 import { vfsOf } from './vfs.ts';
 import type { Lwp } from '../kern/sched.ts';
 import type { Timespec } from '../kern/file.ts';
-import { EEXIST, EFBIG, EINVAL, ENOENT, ENOSPC, ENOTEMPTY, ESTALE, err } from '../kern/errno.ts';
+import { EEXIST, EFBIG, EINVAL, ENOENT, ENOSPC, ENOTEMPTY, ENXIO, ESTALE, err } from '../kern/errno.ts';
 import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from '../kern/constants.ts';
 import {
   DT_DIR, type DirEmit, type FsType, Mount, type NewAttrs, type SetAttrs, type Statfs, type VfsOps, Vnode, type VnodeOps,
@@ -498,6 +498,22 @@ export const tmpfsVnodeOps: VnodeOps = {
   },
   fsync() {
     // Nothing to write back: memory is the backing store.
+  },
+  seekHole(vp, offset, wantHole) {
+    // Holes are whole missing 64 KiB pages (a page's unwritten tail counts as data).
+    const pages = tn(vp).pages!;
+    const pi = Math.floor(offset / PAGE);
+    if (wantHole) {
+      if (!pages.has(pi)) return offset;
+      let q = pi + 1;
+      while (pages.has(q)) q++;
+      return Math.min(q * PAGE, vp.size);
+    }
+    if (pages.has(pi)) return offset;
+    let next = Infinity;
+    for (const k of pages.keys()) if (k > pi && k < next) next = k;
+    if (next === Infinity || next * PAGE >= vp.size) throw err(ENXIO);
+    return next * PAGE;
   },
   nameOf(dvp, vp) {
     const node = tn(vp);

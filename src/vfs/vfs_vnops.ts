@@ -205,7 +205,7 @@ async function vnWrite(fp: File<VFile>, td: Lwp, buf: Uint8Array, offset: number
   }
 }
 
-function vnLseek(fp: File<VFile>, _td: Lwp, offset: number, whence: number): number {
+function vnLseek(fp: File<VFile>, _td: Lwp, offset: number, whence: number): number | Promise<number> {
   const vp = fp.data.vp;
   let n: number;
   switch (whence) {
@@ -216,14 +216,18 @@ function vnLseek(fp: File<VFile>, _td: Lwp, offset: number, whence: number): num
       n = vp.size + offset;
       break;
     case SEEK_DATA:
-    case SEEK_HOLE:
-      // lseek(2): ENXIO when offset is at or past EOF. Holes are not reported
-      // (the whole file counts as data, which the man page allows).
+    case SEEK_HOLE: {
+      // lseek(2): ENXIO when offset is at or past EOF (or no data follows, SEEK_DATA).
       if (!vp.isReg) throw err(EINVAL);
       if (offset < 0) throw err(EINVAL);
       if (offset >= vp.size) throw err(ENXIO);
-      n = whence === SEEK_DATA ? offset : vp.size;
+      const want = whence === SEEK_HOLE;
+      // Without the VOP the whole file is data, which the man page allows.
+      const r = vp.ops.seekHole === undefined ? (want ? vp.size : offset) : vp.ops.seekHole(vp, offset, want);
+      if (r instanceof Promise) return r.then((x) => (fp.offset = x));
+      n = r;
       break;
+    }
     default:
       throw err(EINVAL);
   }

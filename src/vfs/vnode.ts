@@ -169,6 +169,12 @@ export interface VnodeOps {
    */
   readdir(vp: Vnode, td: Lwp | null, cookie: number, emit: DirEmit): boolean | Promise<boolean>;
   fsync(vp: Vnode, td: Lwp | null, dataOnly: boolean): void | Promise<void>;
+  /**
+   * lseek SEEK_DATA (wantHole false) / SEEK_HOLE (true) from offset < size:
+   * the next data or hole offset (end of file counts as a hole); ENXIO when
+   * no data follows. Optional: without it the whole file is data.
+   */
+  seekHole?(vp: Vnode, offset: number, wantHole: boolean): number | Promise<number>;
   /** The name of child directory `vp` inside `dvp`, for getcwd (optional; else readdir scan). */
   nameOf?(dvp: Vnode, vp: Vnode): string | null;
   /** Optional open/close notifications (a disk fs may pin blocks). */
