@@ -7,7 +7,7 @@
  *
  *     0   state   IDLE | REQ | BUSY | RESP | NEED | CLOSED | MOVED
  *     4   length  bytes of the frame in the data area (or, with NEED, the size needed)
- *     8   reserved
+ *     8   closing 1 once the server side is going away (no new requests)
  *     12  reserved
  *     16  data    one sysproxy frame (protocol.ts), length prefix included
  *
@@ -18,7 +18,10 @@
  * bytes needed): the client makes a bigger buffer and posts it on the side
  * MessagePort ('grow'); the server moves over (the old buffer's state becomes
  * MOVED) and writes the reply there. A request larger than the area makes the
- * client grow first. CLOSED: the server side has gone (kernel halted).
+ * client grow first. CLOSED: the server side has gone (kernel halted). The
+ * client moves IDLE → REQ with compareExchange and checks `closing` first, and
+ * the server closes with compareExchange from IDLE or REQ, so a request is
+ * never left behind in an exchange nobody serves.
  */
 
 export const SAB_HEADER = 16;
@@ -56,6 +59,22 @@ export class SabArea {
   setState(s: number): void {
     Atomics.store(this.ctl, 0, s);
     Atomics.notify(this.ctl, 0);
+  }
+
+  /** Server side: refuse further requests; fail one already posted. */
+  markClosed(): void {
+    Atomics.store(this.ctl, 2, 1);
+    for (const from of [S_IDLE, S_REQ]) {
+      if (Atomics.compareExchange(this.ctl, 0, from, S_CLOSED) === from) {
+        Atomics.notify(this.ctl, 0);
+        return;
+      }
+    }
+    // RESP (an unread reply, e.g. FATAL) or BUSY: the client sees `closing` on its next call.
+  }
+
+  get closing(): boolean {
+    return Atomics.load(this.ctl, 2) === 1;
   }
 }
 

@@ -25,7 +25,7 @@ declare global {
     waitAsync(a: Int32Array, index: number, value: number, timeout?: number): { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
   }
 }
-import { SabArea, S_IDLE, S_BUSY, S_CLOSED, S_MOVED, S_NEED, S_REQ, S_RESP, type GrowMessage } from './sab.ts';
+import { SabArea, S_BUSY, S_CLOSED, S_MOVED, S_NEED, S_REQ, S_RESP, type GrowMessage } from './sab.ts';
 
 export interface WorkerKernelData {
   components?: string[];
@@ -72,14 +72,14 @@ class SyncPeer {
       send: (frames) => this.reply(frames),
       close: () => {
         this.closed = true;
-        // Leave an unread reply (a FATAL) for the client; it sees CLOSED on its next call.
-        if (this.area.state() === S_IDLE) this.area.setState(S_CLOSED);
+        this.area.markClosed();
       },
     }, 'sync', { inlineAll: true });
     port.on('message', (m: GrowMessage) => {
       if (m?.type !== 'grow' || !(m.sab instanceof SharedArrayBuffer)) return;
       const old = this.area;
       this.area = new SabArea(m.sab);
+      if (this.closed) this.area.markClosed();
       if (this.pendingOut !== null) {
         const out = this.pendingOut;
         this.pendingOut = null;
@@ -92,10 +92,9 @@ class SyncPeer {
   }
 
   private shut(reason: string): void {
-    if (this.closed && !this.conn.open) return;
     this.closed = true;
     this.conn.lost(reason);
-    this.area.setState(S_CLOSED);
+    this.area.markClosed();
   }
 
   private write(frame: Uint8Array): void {

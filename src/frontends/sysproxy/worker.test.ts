@@ -3,6 +3,7 @@
  * over a MessagePort and by synchronous calls over a SharedArrayBuffer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Worker } from 'node:worker_threads';
 import { KernelError } from '../../kern/errno.ts';
 import { O_CREAT, O_RDONLY, O_RDWR, O_WRONLY, S_IFDIR, S_IFMT } from '../../kern/constants.ts';
 import { startWorkerKernel, type WorkerKernel } from './worker.ts';
@@ -118,6 +119,22 @@ describe('synchronous client over SharedArrayBuffer', () => {
   });
 });
 
+describe('sync client in another thread', () => {
+  it('is built from a channel made here and posted to that thread', async () => {
+    const fd = await wk.sys.open('/from-main', O_CREAT | O_WRONLY, 0o644);
+    await wk.sys.write(fd, enc.encode('12345'));
+    await wk.sys.close(fd);
+    const init = wk.syncChannel();
+    const t = new Worker(new URL('./sync-thread.test-helper.mjs', import.meta.url), { workerData: { init }, transferList: [init.port] });
+    const got = await new Promise((resolve, reject) => {
+      t.once('message', resolve);
+      t.once('error', reject);
+    });
+    expect(got).toMatchObject({ uid: 1000, size: 5, err: 'ENOENT' });
+    await t.terminate();
+  });
+});
+
 describe('halt', () => {
   it('ends the worker with a clean leak report once clients are gone', async () => {
     const w2 = await startWorkerKernel();
@@ -132,5 +149,14 @@ describe('halt', () => {
     const report = await w2.halt();
     expect(report).toMatchObject({ openFiles: [], processes: [] });
     expect(report.clean).toBe(true);
+  });
+
+  it('a sync client still open when the kernel halts gets ECONNRESET, not a hang', async () => {
+    const w3 = await startWorkerKernel();
+    const s = w3.syncClient();
+    expect(s.sys.getpid()).toBe(s.pid);
+    await w3.client.close();
+    await w3.halt();
+    expect(() => s.sys.getpid()).toThrow(/ECONNRESET/);
   });
 });

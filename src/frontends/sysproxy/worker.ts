@@ -174,9 +174,18 @@ export class SyncClient {
     }
     if (frame.byteLength > this.area.capacity) this.grow(frame.byteLength, S_IDLE);
     let a = this.area;
+    const gone = (): KernelError => {
+      this.closedReason = 'the kernel worker has shut down';
+      const e = new KernelError(E.ECONNRESET, name);
+      (e as { cause?: unknown }).cause = this.closedReason;
+      return e;
+    };
+    if (a.closing) throw gone();
     a.data.set(frame);
     Atomics.store(a.ctl, 1, frame.byteLength);
-    a.setState(S_REQ);
+    // IDLE → REQ only: if the server closed the exchange meanwhile, nobody would answer.
+    if (Atomics.compareExchange(a.ctl, 0, S_IDLE, S_REQ) !== S_IDLE) throw gone();
+    Atomics.notify(a.ctl, 0);
     for (;;) {
       a = this.area;
       const s = a.state();
@@ -200,12 +209,7 @@ export class SyncClient {
         Atomics.store(a.ctl, 0, S_IDLE);
         return parseFrame(bytes, Infinity);
       }
-      if (s === S_CLOSED) {
-        this.closedReason = 'the kernel worker has shut down';
-        const e = new KernelError(E.ECONNRESET, name);
-        (e as { cause?: unknown }).cause = this.closedReason;
-        throw e;
-      }
+      if (s === S_CLOSED) throw gone();
       throw new ProtocolError('EPROTO', `exchange in unknown state ${s}`);
     }
   }
