@@ -1,0 +1,182 @@
+/**
+ * KernelFuseServer behind a FuseDispatcher, in-process: requests encoded as the host kernel would
+ * (testkit.ts), replies decoded. Needs no root and no /dev/fuse, so the server's logic — caller
+ * credentials, lookup counting, negative lookups, READDIRPLUS lookups, forget, stale nodeids,
+ * permission errors, a clean leak report — is checked everywhere.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { boot, type BootedKernel } from '../library/boot.ts';
+import * as P from './proto.ts';
+import type { FuseRequest, InHeader } from './proto.ts';
+import { FuseDispatcher } from './dispatch.ts';
+import { KernelFuseServer } from './server.ts';
+import * as T from './testkit.ts';
+
+const ENOENT = 2, EACCES = 13, ENAMETOOLONG = 36, ESTALE = 116, EPERM = 1;
+
+let bk: BootedKernel;
+let server: KernelFuseServer;
+let d: FuseDispatcher;
+let replies: Uint8Array[];
+let nextUnique = 10n;
+
+function hdr(nodeid: number, uid = 0, gid = 0, pid = 4242): InHeader {
+  nextUnique += 2n;
+  return { len: 0, opcode: 0, unique: nextUnique, nodeid, uid, gid, pid };
+}
+
+/** Send one request and wait for its reply; returns [error, body bytes]. */
+async function call(req: FuseRequest): Promise<[number, Uint8Array]> {
+  d.onRequest(T.encodeRequest(req));
+  for (let i = 0; i < 1000; i++) {
+    const r = replies.find((x) => T.decodeOutHeader(x).unique === req.header.unique);
+    if (r !== undefined) return [Math.abs(T.decodeOutHeader(r).error), r];
+    await new Promise((res) => setImmediate(res));
+  }
+  throw new Error(`no reply to ${req.op}`);
+}
+
+async function entry(req: FuseRequest): Promise<P.EntryOut> {
+  const [e, r] = await call(req);
+  if (e !== 0) throw Object.assign(new Error(`${req.op}: errno ${e}`), { errno: e });
+  return T.decodeEntryOut(new DataView(r.buffer, r.byteOffset), 16);
+}
+
+beforeEach(async () => {
+  bk = await boot();
+  // Supplementary groups come from /proc for real callers; here the pid decides.
+  server = new KernelFuseServer(bk.kernel, { groupsOf: async (pid) => (pid === 7 ? [2000] : []) });
+  replies = [];
+  d = new FuseDispatcher(server, { onError: (e) => { throw e; } }, (r) => replies.push(r.slice()));
+  d.onRequest(T.encodeRequest({ op: 'init', header: hdr(0), major: 7, minor: 45, maxReadahead: 131072, flags: 0xffff_ffff }));
+  await bk.sys.chmod('/', 0o1777);
+});
+
+afterEach(async () => {
+  await server.close();
+  const report = await bk.shutdown();
+  expect(report.clean, JSON.stringify(report)).toBe(true);
+});
+
+describe('KernelFuseServer over the wire (no /dev/fuse)', () => {
+  it('negative LOOKUP is ENOENT; a 256-byte name ENAMETOOLONG; an unknown nodeid ESTALE', async () => {
+    expect((await call({ op: 'lookup', header: hdr(1), name: 'missing' }))[0]).toBe(ENOENT);
+    expect((await call({ op: 'lookup', header: hdr(1), name: 'x'.repeat(256) }))[0]).toBe(ENAMETOOLONG);
+    expect((await call({ op: 'getattr', header: hdr(999), getattrFlags: 0, fh: 0 }))[0]).toBe(ESTALE);
+  });
+
+  it('new nodes belong to the caller; the kernel sees them with that owner', async () => {
+    const dir = await entry({ op: 'mkdir', header: hdr(1, 1000, 100), mode: 0o755, umask: 0o022, name: 'home' });
+    expect([dir.attr.uid, dir.attr.gid, dir.attr.mode]).toEqual([1000, 100, 0o40755]);
+    const c = await call({ op: 'create', header: hdr(dir.nodeid, 1000, 100), flags: 0o101, mode: 0o100640, umask: 0o022, name: 'f' });
+    expect(c[0]).toBe(0);
+    const dv = new DataView(c[1].buffer, c[1].byteOffset);
+    const fe = T.decodeEntryOut(dv, 16);
+    const fh = T.decodeOpenOut(dv, 16 + 128).fh;
+    const data = new TextEncoder().encode('hello');
+    const w = await call({ op: 'write', header: hdr(fe.nodeid, 1000, 100), fh, offset: 0, writeFlags: 0, lockOwner: 0n, flags: 0o101, data });
+    expect(w[0]).toBe(0);
+    expect((await call({ op: 'release', header: hdr(fe.nodeid, 1000, 100), fh, flags: 0, releaseFlags: 0, lockOwner: 0n }))[0]).toBe(0);
+    const st = await bk.sys.stat('/home/f');
+    expect([st.uid, st.gid, st.mode & 0o7777, st.size]).toEqual([1000, 100, 0o640, 5]);
+  });
+
+  it('the kernel checks permissions with the caller: 0600 root file, supplementary groups', async () => {
+    const fd = await bk.sys.open('/secret', 0o101, 0o600);
+    await bk.sys.close(fd);
+    const fd2 = await bk.sys.open('/grp', 0o101, 0o640);
+    await bk.sys.close(fd2);
+    await bk.sys.chown('/grp', 0, 2000);
+    const s = await entry({ op: 'lookup', header: hdr(1, 1000, 100), name: 'secret' });
+    expect((await call({ op: 'open', header: hdr(s.nodeid, 1000, 100), flags: 0 }))[0]).toBe(EACCES);
+    const g = await entry({ op: 'lookup', header: hdr(1, 1000, 100, 8), name: 'grp' });
+    expect((await call({ op: 'open', header: hdr(g.nodeid, 1000, 100, 8), flags: 0 }))[0]).toBe(EACCES);
+    // pid 7 has supplementary group 2000 (groupsOf above).
+    const o = await call({ op: 'open', header: hdr(g.nodeid, 1000, 100, 7), flags: 0 });
+    expect(o[0]).toBe(0);
+    const fh = T.decodeOpenOut(new DataView(o[1].buffer, o[1].byteOffset), 16).fh;
+    await call({ op: 'release', header: hdr(g.nodeid, 1000, 100, 7), fh, flags: 0, releaseFlags: 0, lockOwner: 0n });
+    // chmod of someone else's file: EPERM from the kernel's chmod rules.
+    const ch = await call({
+      op: 'setattr', header: hdr(s.nodeid, 1000, 100), valid: P.FATTR_MODE, fh: 0, size: 0, lockOwner: 0n,
+      atime: { sec: 0, nsec: 0 }, mtime: { sec: 0, nsec: 0 }, ctime: { sec: 0, nsec: 0 }, mode: 0o777, uid: 0, gid: 0,
+    });
+    expect(ch[0]).toBe(EPERM);
+    server.forget(s.nodeid, 1);
+    server.forget(g.nodeid, 1);
+  });
+
+  it('lookups are counted per node and FORGET drops the reference at zero', async () => {
+    const fd = await bk.sys.open('/a', 0o101, 0o644);
+    await bk.sys.close(fd);
+    const base = server.nodeCount;
+    const e1 = await entry({ op: 'lookup', header: hdr(1), name: 'a' });
+    const e2 = await entry({ op: 'lookup', header: hdr(1), name: 'a' });
+    expect(e2.nodeid).toBe(e1.nodeid);
+    expect(server.nodeCount).toBe(base + 1);
+    d.onRequest(T.encodeRequest({ op: 'forget', header: hdr(e1.nodeid), nlookup: 1 }));
+    expect(server.nodeCount).toBe(base + 1);
+    d.onRequest(T.encodeRequest({ op: 'batchforget', header: hdr(0), items: [{ nodeid: e1.nodeid, nlookup: 1 }] }));
+    expect(server.nodeCount).toBe(base);
+    // The forgotten nodeid is stale now; a new lookup gives a new one.
+    expect((await call({ op: 'getattr', header: hdr(e1.nodeid), getattrFlags: 0, fh: 0 }))[0]).toBe(ESTALE);
+    const e3 = await entry({ op: 'lookup', header: hdr(1), name: 'a' });
+    expect(e3.nodeid).not.toBe(e1.nodeid);
+    server.forget(e3.nodeid, 1);
+  });
+
+  it('READDIRPLUS: every packed entry but . and .. is one lookup; entries that did not fit are not', async () => {
+    await bk.sys.mkdir('/d', 0o755);
+    for (let i = 0; i < 30; i++) await bk.sys.close(await bk.sys.open(`/d/file-${i}`, 0o101, 0o644));
+    const de = await entry({ op: 'lookup', header: hdr(1), name: 'd' });
+    const [oe, ob] = await call({ op: 'opendir', header: hdr(de.nodeid), flags: 0 });
+    expect(oe).toBe(0);
+    const fh = T.decodeOpenOut(new DataView(ob.buffer, ob.byteOffset), 16).fh;
+    const base = server.nodeCount;
+    const names: string[] = [];
+    const looked = new Map<number, number>();
+    let offset = 0;
+    for (let round = 0; round < 40; round++) {
+      // 1 KiB replies: about 6 records each, so the listing takes several rounds.
+      const [e, r] = await call({ op: 'readdirplus', header: hdr(de.nodeid), fh, offset, size: 1024, readFlags: 0, lockOwner: 0n, flags: 0 });
+      expect(e).toBe(0);
+      const recs = T.decodeDirents(r.subarray(16), true);
+      if (recs.length === 0) break;
+      for (const { dirent, entry: en } of recs) {
+        names.push(dirent.name);
+        if (dirent.name === '.' || dirent.name === '..') expect(en?.nodeid ?? 0).toBe(0);
+        else {
+          expect(en!.nodeid).toBeGreaterThan(1);
+          expect(en!.attr.mode).toBe(0o100644);
+          looked.set(en!.nodeid, (looked.get(en!.nodeid) ?? 0) + 1);
+        }
+        offset = dirent.off;
+      }
+    }
+    expect(names.sort()).toEqual(['.', '..', ...Array.from({ length: 30 }, (_, i) => `file-${i}`)].sort());
+    // Exactly the 30 sent entries were counted: forgetting each once empties the table again.
+    expect(server.nodeCount).toBe(base + 30);
+    for (const [nodeid, n] of looked) server.forget(nodeid, n);
+    expect(server.nodeCount).toBe(base);
+    await call({ op: 'releasedir', header: hdr(de.nodeid), fh, flags: 0, releaseFlags: 0, lockOwner: 0n });
+    server.forget(de.nodeid, 1);
+  });
+
+  it('RENAME2 NOREPLACE/EXCHANGE and LINK go through the kernel rules', async () => {
+    for (const n of ['x', 'y']) {
+      const fd = await bk.sys.open(`/${n}`, 0o101, 0o644);
+      await bk.sys.write(fd, new TextEncoder().encode(n));
+      await bk.sys.close(fd);
+    }
+    expect((await call({ op: 'rename', header: hdr(1), newdir: 1, flags: 1, oldName: 'x', newName: 'y' }))[0]).toBe(17);
+    expect((await call({ op: 'rename', header: hdr(1), newdir: 1, flags: 2, oldName: 'x', newName: 'y' }))[0]).toBe(0);
+    expect((await bk.sys.stat('/x')).size).toBe(1);
+    const ye = await entry({ op: 'lookup', header: hdr(1), name: 'y' });
+    const le = await entry({ op: 'link', header: hdr(1), oldnodeid: ye.nodeid, name: 'y2' });
+    expect(le.nodeid).toBe(ye.nodeid);
+    expect(le.attr.nlink).toBe(2);
+    // protected_hardlinks: uid 1000 may not link root's file it cannot write.
+    expect((await call({ op: 'link', header: hdr(1, 1000, 100), oldnodeid: ye.nodeid, name: 'y3' }))[0]).toBe(EPERM);
+    server.forget(ye.nodeid, 2);
+  });
+});
