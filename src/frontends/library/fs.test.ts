@@ -272,3 +272,38 @@ describe('anykernel/fs sync API over a worker kernel', () => {
     }
   }, 30_000);
 });
+
+describe('anykernel/fs streams', () => {
+  it('createReadStream (start/end) piped into createWriteStream gives what node:fs streams give', async () => {
+    const { pipeline } = await import('node:stream/promises');
+    const body = Array.from({ length: 5000 }, (_, i) => `line ${i}\n`).join('');
+    tmp = realFs.mkdtempSync(nodePath.join(os.tmpdir(), 'akfs-'));
+    realFs.writeFileSync(`${tmp}/src`, body);
+    await pipeline(realFs.createReadStream(`${tmp}/src`, { start: 3, end: 40_000, highWaterMark: 1000 }), realFs.createWriteStream(`${tmp}/dst`));
+    const want = realFs.readFileSync(`${tmp}/dst`, 'utf8');
+    const got = await onSim(async (k) => {
+      const fs = createFs(k);
+      await fs.promises.writeFile('/src', body);
+      const rs = fs.createReadStream('/src', { start: 3, end: 40_000, highWaterMark: 1000 });
+      const ws = fs.createWriteStream('/dst');
+      const opened = new Promise<number>((res) => rs.once('open', res));
+      await pipeline(rs, ws);
+      expect(typeof (await opened)).toBe('number');
+      expect([rs.bytesRead, ws.bytesWritten]).toEqual([39_998, 39_998]);
+      const copied = await fs.promises.readFile('/dst', 'utf8');
+      // Text mode and a write at an offset.
+      const ws2 = fs.createWriteStream('/dst', { flags: 'r+', start: 0 });
+      ws2.end('LINE');
+      await new Promise((res) => ws2.on('close', res));
+      let text = '';
+      for await (const chunk of fs.createReadStream('/dst', 'utf8')) text += chunk as string;
+      expect(text.slice(0, 10)).toBe('LINEline 1');
+      expect(text.length).toBe(39_998);
+      // A missing file errors the stream with Node's error.
+      const err = await new Promise<NodeJS.ErrnoException>((res) => fs.createReadStream('/missing').on('error', res));
+      expect([err.code, err.syscall, err.path]).toEqual(['ENOENT', 'open', '/missing']);
+      return copied;
+    });
+    expect(got).toBe(want);
+  });
+});

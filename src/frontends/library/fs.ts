@@ -18,7 +18,8 @@
  * synchronously (over a sysproxy SyncClient's `sys`, whose calls block).
  *
  * Files: fs_support.ts (the generator drivers, errors, arguments, Stats and
- * Dirent), fs_ops.ts (the operations), this file (the three faces).
+ * Dirent), fs_ops.ts (the operations), fs_streams.ts (read/write streams),
+ * this file (the three faces).
  *
  * Errors look like Node's: an Error whose message is
  * `ENOENT: no such file or directory, open '/x'`, with `code`, a NEGATIVE
@@ -34,7 +35,9 @@
  * ftruncate, fsync, fdatasync, close; `constants`, `Stats`, `BigIntStats`,
  * `Dirent`.
  *
- * Not covered: streams (createReadStream/createWriteStream), watch/watchFile,
+ * Streams: createReadStream/createWriteStream (fs_streams.ts, callback face).
+ *
+ * Not covered: watch/watchFile,
  * opendir/Dir, cp, statfs, readv/writev, the `signal` option (AbortSignal),
  * file: URLs with a host. copyFile's COPYFILE_FICLONE_FORCE answers ENOSYS
  * like Linux without reflinks.
@@ -47,7 +50,9 @@ import {
   type OpTable, type Promisified, type ReadFileOpts, type Syncified, type WriteFileOpts, fstatOp, ops, readArgs, readFileOp,
   readOp, writeFileOp, writeOp,
 } from './fs_ops.ts';
+import { KernelReadStream, KernelWriteStream, type ReadStreamOptions, type WriteStreamOptions } from './fs_streams.ts';
 
+export { KernelReadStream, KernelWriteStream, type ReadStreamOptions, type WriteStreamOptions } from './fs_streams.ts';
 export {
   BigIntStats, Dirent, Stats, constants, runAsync, runSync, stringToFlags, uvException, type AnySys, type NodeFsError,
   type PathLike, type SysCall,
@@ -153,6 +158,8 @@ export type SyncApi = {
 };
 
 export type FsApi = CallbackApi & {
+  createReadStream(path: PathLike | null, o?: BufferEncoding | ReadStreamOptions): KernelReadStream;
+  createWriteStream(path: PathLike | null, o?: BufferEncoding | WriteStreamOptions): KernelWriteStream;
   promises: PromisesApi;
   constants: typeof constants;
   Stats: typeof Stats;
@@ -236,6 +243,10 @@ export function createFs(src: SysSource): FsApi {
     }
     p.then((n) => cb(null, n, data), (e: NodeFsError) => cb(e));
   };
+  api['createReadStream'] = (p: PathLike | null, o?: BufferEncoding | ReadStreamOptions) =>
+    new KernelReadStream(run, p, typeof o === 'string' ? { encoding: o } : o);
+  api['createWriteStream'] = (p: PathLike | null, o?: BufferEncoding | WriteStreamOptions) =>
+    new KernelWriteStream(run, p, typeof o === 'string' ? { encoding: o } : o);
   return api as unknown as FsApi;
 }
 
