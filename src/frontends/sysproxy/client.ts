@@ -43,6 +43,8 @@ export interface ConnectOptions {
   groups?: number[];
   /** Name shown by ps (comm). */
   comm?: string;
+  /** Take over a process forked on another connection (`RemoteProcess.ticket`) instead of getting a new one. */
+  attach?: string;
 }
 
 /** Where the client's outgoing frames go. */
@@ -231,6 +233,7 @@ export class ClientConn {
     if (opts.gid !== undefined) h.gid = opts.gid;
     if (opts.groups !== undefined) h.groups = opts.groups;
     if (opts.comm !== undefined) h.comm = opts.comm;
+    if (opts.attach !== undefined) h.attach = opts.attach;
     const w = (await this.request(FrameType.HELLO, 'hello', encodeValue(h))) as Welcome;
     this.welcome = w;
     this.sysIds = new Map(w.syscalls.map(([name], i) => [name, i]));
@@ -291,8 +294,8 @@ export class ClientConn {
     return done;
   }
 
-  fork(ctx: number): Promise<{ ctx: number; pid: number }> {
-    return this.request(FrameType.FORK, 'fork', encodeValue({ ctx })) as Promise<{ ctx: number; pid: number }>;
+  fork(ctx: number): Promise<{ ctx: number; pid: number; ticket: string }> {
+    return this.request(FrameType.FORK, 'fork', encodeValue({ ctx })) as Promise<{ ctx: number; pid: number; ticket: string }>;
   }
 
   exit(ctx: number, status: number): Promise<unknown> {
@@ -358,18 +361,25 @@ export class RemoteProcess {
   readonly ctx: number;
   readonly pid: number;
   readonly sys: Sys;
+  /**
+   * For a forked process: a one-time ticket with which another connection
+   * (`connect(url, { attach: ticket })`, e.g. from a host child process) takes
+   * it over. Null for a connection's main process.
+   */
+  readonly ticket: string | null;
 
-  constructor(conn: ClientConn, ctx: number, pid: number) {
+  constructor(conn: ClientConn, ctx: number, pid: number, ticket: string | null = null) {
     this.conn = conn;
     this.ctx = ctx;
     this.pid = pid;
+    this.ticket = ticket;
     this.sys = conn.buildSys(ctx);
   }
 
   /** fork(2) of this context: a child with a copy of its fd table and credentials. */
   async fork(): Promise<RemoteProcess> {
     const r = await this.conn.fork(this.ctx);
-    return new RemoteProcess(this.conn, r.ctx, r.pid);
+    return new RemoteProcess(this.conn, r.ctx, r.pid, r.ticket);
   }
 
   /** End this (forked) process; the main context ends with close(). */

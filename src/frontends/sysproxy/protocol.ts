@@ -519,6 +519,8 @@ export const helloSchema = z.object({
   gid: credId.optional(),
   groups: z.array(credId).max(65536).optional(),
   comm: z.string().max(64).optional(),
+  /** A FORK ticket: become that forked process instead of a new one. */
+  attach: z.string().regex(/^[0-9a-f]{32}$/).optional(),
 }).strict();
 export type Hello = z.infer<typeof helloSchema>;
 

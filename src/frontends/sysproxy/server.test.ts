@@ -201,6 +201,31 @@ describe('system calls through the unix socket', () => {
 });
 
 describe('connection lifecycle', () => {
+  it('a forked context can be taken over by a new connection with its ticket', async () => {
+    const parent = await client({ uid: 1000, gid: 1000 });
+    const [r, w] = await parent.sys.pipe();
+    const child = await parent.fork();
+    expect(child.ticket).toMatch(/^[0-9a-f]{32}$/);
+    const attached = await client({ attach: child.ticket! });
+    expect(attached.pid).toBe(child.pid);
+    expect(await attached.sys.getuid()).toBe(1000);
+    expect(await attached.sys.getppid()).toBe(parent.pid);
+    await attached.sys.write(w, new Uint8Array([5])); // the fork's copy of the descriptor
+    const b = new Uint8Array(1);
+    expect(await parent.sys.read(r, b)).toBe(1);
+    // The old handle no longer reaches it; a ticket works once.
+    await expect(child.sys.getpid()).rejects.toMatchObject({ code: 'ESRCH' });
+    await expect(connect(srv.address, { attach: child.ticket! })).rejects.toThrow(/no forked process waits for this attach ticket/);
+    await expect(connect(srv.address, { attach: child.ticket!, uid: 0 })).rejects.toThrow(/EINVAL/);
+    // Closing the parent's connection leaves the attached process alone...
+    await parent.close();
+    clients.splice(clients.indexOf(parent), 1);
+    while (srv.service.conns.size > 1) await new Promise((res) => setImmediate(res));
+    expect(await attached.sys.getpid()).toBe(child.pid);
+    // ...and closing its own connection ends it.
+    expect(await leaks()).toEqual([]);
+  });
+
   it('a dropped connection takes its processes and descriptors with it, even mid-call', async () => {
     const a = await client();
     const b = await client();

@@ -25,7 +25,7 @@
  *
  * @guardedBy the Node event loop: all state changes happen in one turn.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { BootedKernel } from '../library/boot.ts';
 import type { LeakReport } from '../../kern/kernel.ts';
 import type { Proc } from '../../kern/proc.ts';
@@ -73,6 +73,10 @@ export class SysproxyService {
   /** @guardedBy event loop */
   readonly conns = new Set<ServerConn>();
   private table: SysEntry[] | null = null;
+  /** Forked contexts another connection may take over (rump's fork cookie): ticket → owner. @guardedBy event loop */
+  readonly tickets = new Map<string, { conn: ServerConn; ctx: number }>();
+  /** Which connection a context process belongs to (teardown leaves others' processes alone). */
+  readonly owners = new WeakMap<Proc, ServerConn>();
   private idleWaiters: (() => void)[] = [];
   private nextConnId = 1;
   halted = false;
@@ -257,6 +261,8 @@ export class ServerConn {
       const seen = new Set<Proc>();
       const walk = (p: Proc): void => {
         if (seen.has(p)) return;
+        const owner = this.service.owners.get(p);
+        if (owner !== undefined && owner !== this) return; // attached to another connection
         seen.add(p);
         for (const c of p.children) walk(c);
         procs.push(p);
@@ -269,6 +275,7 @@ export class ServerConn {
     } catch (e) {
       this.service.log(`${this.label}: teardown failed: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
+      for (const [t, v] of this.service.tickets) if (v.conn === this) this.service.tickets.delete(t);
       this.procs.clear();
       this.state = 'closed';
       this.service.gone(this);
@@ -304,6 +311,7 @@ export class ServerConn {
     if (this.needToken && !svc.checkToken(h.token)) {
       return this.fatal('EACCES', h.token === undefined ? 'this server requires a token (pass { token } or --token-file)' : 'wrong token');
     }
+    if (h.attach !== undefined) return this.attach(f.id, h.attach, h.uid !== undefined || h.gid !== undefined || h.groups !== undefined);
     const base = svc.cred;
     const uid = h.uid ?? base.uid, gid = h.gid ?? base.gid;
     const groups = h.groups ?? (h.uid === undefined && h.gid === undefined ? base.groups : []);
@@ -316,10 +324,36 @@ export class ServerConn {
     const handle = svc.kernel.rfork({ parent: k.initproc, fd: 'clean', uid, gid, groups, comm: `sysproxy:${h.comm ?? 'client'}`.slice(0, 64) });
     const proc = handle.proc;
     proc.fdt.limit = svc.limits.maxFds;
+    this.welcome(f.id, proc);
+  }
+
+  /**
+   * HELLO with a ticket from FORK: this connection takes over that forked
+   * context as its own ctx 0, with its credentials and descriptors — how a
+   * host process that fork(2)ed gives its child its own connection
+   * (rumpclient's fork cookie).
+   */
+  private attach(id: number, ticket: string, credsAsked: boolean): void {
+    const svc = this.service;
+    if (credsAsked) return this.fatal('EINVAL', 'HELLO with attach takes the forked process\'s credentials; do not also ask for uid/gid/groups');
+    const t = svc.tickets.get(ticket);
+    svc.tickets.delete(ticket);
+    const proc = t?.conn.procs.get(t.ctx);
+    if (t === undefined || proc === undefined || proc.state !== 'alive') {
+      return this.fatal('ESRCH', 'no forked process waits for this attach ticket (used already, or its connection or process has ended)');
+    }
+    t.conn.procs.delete(t.ctx);
+    this.welcome(id, proc);
+  }
+
+  private welcome(id: number, proc: Proc): void {
+    const svc = this.service;
+    const k = svc.kernel.kernel;
     this.procs.set(0, proc);
+    svc.owners.set(proc, this);
     this.state = 'open';
     const table = svc.syscallTable();
-    this.send([emitFrame(FrameType.WELCOME, f.id, encodeValue({
+    this.send([emitFrame(FrameType.WELCOME, id, encodeValue({
       version: 1,
       server: `anykernel on ${k.hyper.hostName}`,
       pid: proc.pid,
@@ -492,7 +526,10 @@ export class ServerConn {
     }
     const ctx = this.nextCtx++;
     this.procs.set(ctx, child);
-    this.send([valueFrame(FrameType.REPLY, f.id, ([{ ctx, pid: child.pid }, null]))]);
+    this.service.owners.set(child, this);
+    const ticket = randomBytes(16).toString('hex');
+    this.service.tickets.set(ticket, { conn: this, ctx });
+    this.send([valueFrame(FrameType.REPLY, f.id, ([{ ctx, pid: child.pid, ticket }, null]))]);
   }
 
   private exit(f: Frame): void {
@@ -502,6 +539,7 @@ export class ServerConn {
     const p = this.ctxProc(ctx);
     if (p === null || ctx === 0) return this.sendError(f.id, new KernelError(ctx === 0 ? E.EINVAL : E.ESRCH, 'exit'));
     this.procs.delete(ctx);
+    for (const [t, v] of this.service.tickets) if (v.conn === this && v.ctx === ctx) this.service.tickets.delete(t);
     // It stays a zombie for its parent's wait4; teardown reaps what is left.
     this.zombies.add(p);
     this.service.kernel.kernel.exitProc(p, (status & 0xff) << 8).then(
