@@ -307,3 +307,42 @@ describe('anykernel/fs streams', () => {
     expect(got).toBe(want);
   });
 });
+
+describe('a real library on anykernel/fs', () => {
+  it('tinyglobby (over fdir) globs a kernel tree exactly as it globs the same tree on the host', async () => {
+    let glob: (p: string[], o: Record<string, unknown>) => Promise<string[]>;
+    try {
+      ({ glob } = (await import('tinyglobby')) as unknown as { glob: typeof glob });
+    } catch {
+      return; // tinyglobby comes with vitest; without it there is nothing to run
+    }
+    const files = ['a.txt', 'b.md', 'sub/c.txt', 'sub/skip/d.txt', 'sub/deeper/e.txt', 'sub/deeper/f.js', '.hidden.txt'];
+    tmp = realFs.mkdtempSync(nodePath.join(os.tmpdir(), 'akfs-'));
+    for (const f of files) {
+      realFs.mkdirSync(nodePath.dirname(nodePath.join(tmp, f)), { recursive: true });
+      realFs.writeFileSync(nodePath.join(tmp, f), f);
+    }
+    realFs.symlinkSync('sub/deeper', nodePath.join(tmp, 'link'));
+    const patterns = ['**/*.txt', '!**/skip/**'];
+    const want = (await glob(patterns, { cwd: tmp, followSymbolicLinks: true })).sort();
+    const wantDot = (await glob(['**/*'], { cwd: tmp, dot: true, onlyFiles: false })).sort();
+    const [got, gotDot] = await (async () => {
+      const k = await boot({ host: new (await import('../../hyper/node/host.ts')).NodeHost() });
+      const fs = createFs(k);
+      for (const f of files) {
+        await fs.promises.mkdir(nodePath.posix.dirname(`/t/${f}`), { recursive: true });
+        await fs.promises.writeFile(`/t/${f}`, f);
+      }
+      await fs.promises.symlink('sub/deeper', '/t/link');
+      const r = [
+        (await glob(patterns, { cwd: '/t', fs, followSymbolicLinks: true })).sort(),
+        (await glob(['**/*'], { cwd: '/t', fs, dot: true, onlyFiles: false })).sort(),
+      ];
+      await k.shutdown();
+      return r;
+    })();
+    expect(want.length).toBeGreaterThan(3);
+    expect(got).toEqual(want);
+    expect(gotDot).toEqual(wantDot);
+  });
+});
