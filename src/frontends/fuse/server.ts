@@ -94,7 +94,10 @@ export interface KernelFuseServerOptions {
 interface Node {
   readonly nodeid: number;
   readonly vp: Vnode;
+  /** Lookups the host holds (replies that handed it this nodeid, minus FORGETs). */
   nlookup: number;
+  /** Requests between adopt() and settle(): a FORGET meanwhile must not drop the node. */
+  pins: number;
 }
 
 interface Handle {
@@ -143,7 +146,7 @@ export class KernelFuseServer implements FuseHandler {
     this.vfs = vfsOf(k);
     const rootVp = opts.root ?? this.vfs.rootMount?.root;
     if (rootVp === undefined || !rootVp.isDir) throw new Error('KernelFuseServer: no root directory to serve');
-    this.root = { nodeid: P.FUSE_ROOT_ID, vp: vref(rootVp), nlookup: 1 };
+    this.root = { nodeid: P.FUSE_ROOT_ID, vp: vref(rootVp), nlookup: 1, pins: 0 };
     this.nodes.set(P.FUSE_ROOT_ID, this.root);
     this.byVnode.set(rootVp, this.root);
     this.entryTimeout = opts.entryTimeout ?? 1;
@@ -202,22 +205,27 @@ export class KernelFuseServer implements FuseHandler {
     return n;
   }
 
-  /** Table entry for a referenced vnode (the reference is taken over); nlookup unchanged. */
+  /**
+   * Table entry for a referenced vnode (the reference is taken over), pinned until settle():
+   * nlookup is unchanged, and a FORGET that brings it to zero meanwhile leaves the node alone.
+   */
   private adopt(vp: Vnode): Node {
     const have = this.byVnode.get(vp);
     if (have !== undefined) {
       vrele(vp);
+      have.pins++;
       return have;
     }
-    const n: Node = { nodeid: this.nextNodeid++, vp, nlookup: 0 };
+    const n: Node = { nodeid: this.nextNodeid++, vp, nlookup: 0, pins: 1 };
     this.nodes.set(n.nodeid, n);
     this.byVnode.set(vp, n);
     return n;
   }
 
-  /** Drop a node nobody looked up (a READDIRPLUS entry that did not fit). */
-  private abandon(n: Node): void {
-    if (n.nlookup === 0 && n !== this.root) this.drop(n);
+  /** Unpin; a node nobody has looked up (or everyone forgot) leaves the table. */
+  private settle(n: Node): void {
+    n.pins--;
+    if (n.nlookup <= 0 && n.pins === 0 && n !== this.root) this.drop(n);
   }
 
   private drop(n: Node): void {
@@ -230,7 +238,7 @@ export class KernelFuseServer implements FuseHandler {
     const n = this.nodes.get(nodeid);
     if (n === undefined || n === this.root) return;
     n.nlookup -= nlookup;
-    if (n.nlookup <= 0) this.drop(n);
+    if (n.nlookup <= 0 && n.pins === 0) this.drop(n);
   }
 
   /**
@@ -259,12 +267,11 @@ export class KernelFuseServer implements FuseHandler {
     const n = this.adopt(vp);
     try {
       await refreshAttrs(td, vp);
-    } catch (e) {
-      this.abandon(n);
-      throw e;
+      n.nlookup++;
+      return { nodeid: n.nodeid, generation: 0, entryTimeout: this.entryTimeout, attrTimeout: this.attrTimeout, attr: this.attr(vp) };
+    } finally {
+      this.settle(n);
     }
-    n.nlookup++;
-    return { nodeid: n.nodeid, generation: 0, entryTimeout: this.entryTimeout, attrTimeout: this.attrTimeout, attr: this.attr(vp) };
   }
 
   /** VOP lookup of one name (after a create through the syscall layer); referenced vnode. */
@@ -609,7 +616,7 @@ export class KernelFuseServer implements FuseHandler {
         n = this.adopt(await this.lookupIn(td, dvp, d.name));
         await refreshAttrs(td, n.vp);
       } catch (e) {
-        if (n !== undefined) this.abandon(n);
+        if (n !== undefined) this.settle(n);
         if (!(e instanceof KernelError)) throw e;
         n = undefined; // removed meanwhile: send the name without attributes
       }
@@ -617,11 +624,12 @@ export class KernelFuseServer implements FuseHandler {
       const entry = n === undefined ? undefined : {
         nodeid: n.nodeid, generation: 0, entryTimeout: this.entryTimeout, attrTimeout: this.attrTimeout, attr: this.attr(n.vp),
       };
-      if (!packer.add(dirent, entry)) {
-        if (n !== undefined) this.abandon(n);
-        break;
+      const sent = packer.add(dirent, entry);
+      if (n !== undefined) {
+        if (sent) n.nlookup++; // a packed entry is a lookup; one that did not fit never reached the host
+        this.settle(n);
       }
-      if (n !== undefined) n.nlookup++;
+      if (!sent) break;
     }
     return packer.finish();
   }
