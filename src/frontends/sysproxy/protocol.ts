@@ -203,7 +203,6 @@ const T_UNDEF = 0, T_NULL = 1, T_FALSE = 2, T_TRUE = 3, T_I32 = 4, T_F64 = 5, T_
   T_STR = 8, T_BYTES = 9, T_ARRAY = 10, T_OBJECT = 11, T_OUTBUF = 12, T_INBUF = 13;
 export const MAX_DEPTH = 32;
 
-const te = new TextEncoder();
 const td = new TextDecoder('utf-8', { fatal: true });
 
 /**
