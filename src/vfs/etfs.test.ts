@@ -163,6 +163,47 @@ describe('etfs on the sim host', () => {
   });
 });
 
+describe('etfs under concurrency (sim host with host-file latency)', () => {
+  it('racing opens, reads and writes of one file leave no host handle open and lose no data', async () => {
+    const host = new SimHost({ seed: 9, hostFileLatencyNs: 50_000 });
+    host.addHostFile('/d/f', 'abcdefgh');
+    // Count host handles by wrapping the two hypercalls on this host object.
+    let live = 0;
+    const open = host.hostOpen.bind(host);
+    const close = host.hostClose.bind(host);
+    host.hostOpen = async (...a) => {
+      const r = await open(...a);
+      if (r >= 0) live++;
+      return r;
+    };
+    host.hostClose = async (h) => {
+      live--;
+      return close(h);
+    };
+    const k = await boot({ host });
+    try {
+      await host.run(async () => {
+        await k.kernel.lookup<Etfs>('etfs')!.register('/h', '/d');
+        const procs = [k.rfork(), k.rfork(), k.rfork(), k.rfork()];
+        await Promise.all(procs.map(async (p, i) => {
+          const sys = sysOf(p);
+          const fd = await sys.open('/h/f', i % 2 === 0 ? O_RDONLY : O_RDWR);
+          const b = new Uint8Array(8);
+          expect(await sys.pread(fd, b, 0)).toBe(8);
+          if (i % 2 === 1) await sys.pwrite(fd, enc(String(i)), 8 + i);
+          await sys.close(fd);
+        }));
+        expect(live).toBe(0);
+        expect(dec(host.hostFile('/d/f')!)).toBe('abcdefgh\0' + '1\0' + '3');
+        for (const p of procs) await k.exit(p);
+        await k.kernel.lookup<Etfs>('etfs')!.unregister('/h');
+      }, { limitSteps: 1_000_000 });
+    } finally {
+      host.dispose();
+    }
+  });
+});
+
 describe('etfs on the node host', () => {
   let dir = '';
   afterEach(() => {

@@ -20,9 +20,11 @@
  * ENOTDIR, because the VFS mounts only on directories (Linux allows a file
  * bind-mounted on a file; rump's etfs registers single files — not here yet).
  *
- * Data goes through on every read and write: one host handle per vnode,
- * opened (for writing when some open description writes) by the first open
- * and closed by the last close. Attributes are refreshed from the host on
+ * Data goes through on every read and write. A vnode holds at most two host
+ * handles, a read-only one and a read-write one, each opened when first
+ * needed and both closed by the last close (never while a description is
+ * open, so a read in flight never sees its handle closed under it; when two
+ * threads race to open one, the loser's handle is closed unused). Attributes are refreshed from the host on
  * every stat (getattr) and lookup.
  *
  * What the hypercall set cannot express answers an errno, as Linux answers
@@ -82,12 +84,11 @@ interface ENode {
   readonly rel: string;
   /** The directory this was found in (the root's parent is itself). */
   readonly parent: Vnode | null;
-  /** Open host handle and whether it was opened for writing. */
-  handle: number | null;
-  handleWrite: boolean;
-  /** Open descriptions using the handle (ops.open minus ops.close). */
+  /** Host handles: read-only and read-write (null until needed). */
+  rh: number | null;
+  wh: number | null;
+  /** Open descriptions of this vnode (ops.open minus ops.close). */
   opens: number;
-  writers: number;
 }
 
 function em(mp: Mount): EtfsMount {
@@ -151,7 +152,7 @@ function vnodeFor(mp: Mount, rel: string, parent: Vnode | null, st: HostStat): V
     vp = undefined;
   }
   if (vp === undefined) {
-    const data: ENode = { rel, parent, handle: null, handleWrite: false, opens: 0, writers: 0 };
+    const data: ENode = { rel, parent, rh: null, wh: null, opens: 0 };
     vp = new Vnode(mp, inoFor(m, rel), etfsVnodeOps, data, { mode: st.mode, uid: m.uid, gid: m.gid, rdev: 0 }, { sec: 0, nsec: 0 });
     m.vnodes.set(rel, vp);
   }
@@ -165,16 +166,30 @@ async function statRel(mp: Mount, rel: string): Promise<HostStat | null> {
   return check(r);
 }
 
-/** Make sure vp has a host handle good for writing when `write`. */
-async function ensureHandle(vp: Vnode, write: boolean): Promise<number> {
+/** A host handle for vp: read-write when `write`, else any (read-write preferred). */
+async function handleFor(vp: Vnode, write: boolean): Promise<number> {
   const d = en(vp);
+  const have = write ? d.wh : d.wh ?? d.rh;
+  if (have !== null) return have;
   const h = vp.mount.k.hyper;
-  if (d.handle !== null && (d.handleWrite || !write)) return d.handle;
   const fresh = check(await h.hostOpen(hostPath(em(vp.mount), d.rel), { write, create: false, truncate: false }));
-  if (d.handle !== null) await h.hostClose(d.handle);
-  d.handle = fresh;
-  d.handleWrite = write;
+  // Another thread may have opened one while we waited: keep the first, drop ours unused.
+  const now = write ? d.wh : d.rh;
+  if (now !== null) {
+    await h.hostClose(fresh);
+    return now;
+  }
+  if (write) d.wh = fresh;
+  else d.rh = fresh;
   return fresh;
+}
+
+/** Close both host handles (last close, unmount). */
+async function closeHandles(vp: Vnode): Promise<void> {
+  const d = en(vp);
+  const hs = [d.rh, d.wh];
+  d.rh = d.wh = null;
+  for (const x of hs) if (x !== null) check(await vp.mount.k.hyper.hostClose(x));
 }
 
 function noOp(): never {
@@ -225,7 +240,7 @@ export const etfsVnodeOps: VnodeOps = {
       if (c.size === 0) {
         check(await h.hostClose(check(await h.hostOpen(path, { write: true, create: false, truncate: true }))));
       } else if (c.size > vp.size) {
-        const fd = await ensureHandle(vp, true);
+        const fd = await handleFor(vp, true);
         check(await h.hostWrite(fd, c.size - 1, new Uint8Array(1)));
       } else {
         throw err(EPERM);
@@ -250,29 +265,27 @@ export const etfsVnodeOps: VnodeOps = {
   async open(vp, _td, flags) {
     if (!vp.isReg) return;
     const d = en(vp);
-    const write = (flags & O_ACCMODE) !== O_RDONLY;
-    await ensureHandle(vp, write || d.writers > 0);
     d.opens++;
-    if (write) d.writers++;
+    try {
+      await handleFor(vp, (flags & O_ACCMODE) !== O_RDONLY);
+    } catch (e) {
+      // The open fails, so no close will come for it.
+      if (--d.opens === 0) await closeHandles(vp);
+      throw e;
+    }
   },
-  async close(vp, _td, flags) {
+  async close(vp) {
     if (!vp.isReg) return;
     const d = en(vp);
     if (d.opens === 0) return;
-    d.opens--;
-    if ((flags & O_ACCMODE) !== O_RDONLY) d.writers--;
-    if (d.opens === 0 && d.handle !== null) {
-      const h = d.handle;
-      d.handle = null;
-      check(await vp.mount.k.hyper.hostClose(h));
-    }
+    if (--d.opens === 0) await closeHandles(vp);
   },
   async read(vp, _td, buf, offset) {
-    const fd = await ensureHandle(vp, en(vp).handleWrite);
+    const fd = await handleFor(vp, false);
     return check(await vp.mount.k.hyper.hostRead(fd, offset, buf));
   },
   async write(vp, _td, buf, offset) {
-    const fd = await ensureHandle(vp, true);
+    const fd = await handleFor(vp, true);
     const n = check(await vp.mount.k.hyper.hostWrite(fd, offset, buf));
     if (offset + n > vp.size) vp.size = offset + n;
     vp.mtime = vp.ctime = vfsNow(vp.mount.k);
@@ -324,14 +337,7 @@ const etfsVfsOps: VfsOps = {
   },
   sync() {},
   async unmount(mp) {
-    const h = mp.k.hyper;
-    for (const vp of em(mp).vnodes.values()) {
-      const d = en(vp);
-      if (d.handle !== null) {
-        await h.hostClose(d.handle);
-        d.handle = null;
-      }
-    }
+    for (const vp of em(mp).vnodes.values()) await closeHandles(vp);
     em(mp).vnodes.clear();
   },
 };
