@@ -6,6 +6,7 @@
 const suites: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   kern: () => import('./kern.ts'),
   vfs: () => import('./vfs.ts'),
+  sysproxy: () => import('./sysproxy.ts'),
   fuse: () => import('./fuse.ts'),
 };
 
