@@ -45,6 +45,8 @@ process gets SIGINT/SIGTERM; any backing image is synced before exit.
                           attr_timeout=SEC     host attribute cache (default 1)
                           reader=worker|async  how requests are read (default worker)
                           max_write=BYTES      largest request, 4096..1048576 (default 1048576)
+                          writeback_cache      let the host buffer writes and write them back
+                                               later (faster writes; off by default)
                           suid, dev            honour set-id bits / open device nodes on the
                                                host (default nosuid,nodev, as fusermount does:
                                                the kernel's files are not the host's to trust)
@@ -65,10 +67,11 @@ interface MountOpts {
   maxWrite: number;
   suid: boolean;
   dev: boolean;
+  writeback: boolean;
 }
 
 function parseMountOptions(list: string[]): MountOpts {
-  const o: MountOpts = { allowOther: false, defaultPermissions: false, entryTimeout: 1, attrTimeout: 1, reader: 'worker', maxWrite: 1 << 20, suid: false, dev: false };
+  const o: MountOpts = { allowOther: false, defaultPermissions: false, entryTimeout: 1, attrTimeout: 1, reader: 'worker', maxWrite: 1 << 20, suid: false, dev: false, writeback: false };
   const secs = (k: string, v: string | undefined): number => {
     const n = Number(v);
     if (v === undefined || v === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`-o ${k}: '${v ?? ''}' is not a number of seconds`);
@@ -81,6 +84,7 @@ function parseMountOptions(list: string[]): MountOpts {
     switch (k) {
       case 'allow_other': o.allowOther = true; break;
       case 'default_permissions': o.defaultPermissions = true; break;
+      case 'writeback_cache': o.writeback = true; break;
       case 'suid': o.suid = true; break;
       case 'nosuid': o.suid = false; break;
       case 'dev': o.dev = true; break;
@@ -98,7 +102,7 @@ function parseMountOptions(list: string[]): MountOpts {
         break;
       }
       default:
-        throw new UsageError(`unknown mount option '${k}' (known: allow_other, default_permissions, entry_timeout, attr_timeout, reader, max_write, suid, nosuid, dev, nodev)`);
+        throw new UsageError(`unknown mount option '${k}' (known: allow_other, default_permissions, entry_timeout, attr_timeout, reader, max_write, writeback_cache, suid, nosuid, dev, nodev)`);
     }
   }
   return o;
@@ -195,6 +199,7 @@ export async function main(argv: string[]): Promise<number> {
       defaultPermissions: mo.defaultPermissions,
       reader: mo.reader,
       maxWrite: mo.maxWrite,
+      writebackCache: mo.writeback,
       mountOptions: [mo.suid ? 'suid' : 'nosuid', mo.dev ? 'dev' : 'nodev'],
       atomicOTrunc: true,
       handleKillpriv: true, // the kernel clears set-id bits on write/truncate/chown (perm.ts)

@@ -118,6 +118,12 @@ export interface DispatchOptions {
    * with the writer's credentials and fail for a writer who does not own the file. Default false.
    */
   handleKillpriv?: boolean;
+  /**
+   * FUSE_WRITEBACK_CACHE: the host buffers writes in its page cache and writes them back later
+   * (many WRITEs in flight), keeping mtime/ctime itself. The handler must then accept READs on
+   * write-only handles (page fills) and ignore O_APPEND (the host computes offsets). Default false.
+   */
+  writebackCache?: boolean;
   /** The handler answers LOOKUP of "." and ".." (needed for NFS export). Default false. */
   exportSupport?: boolean;
   /** Kernel drops cached pages when GETATTR shows a new mtime/size (FUSE_AUTO_INVAL_DATA). Default true. */
@@ -314,6 +320,7 @@ export class FuseDispatcher {
     if (o.autoInvalData ?? true) want |= P.FUSE_AUTO_INVAL_DATA;
     if (o.atomicOTrunc) want |= P.FUSE_ATOMIC_O_TRUNC;
     if (o.handleKillpriv) want |= P.FUSE_HANDLE_KILLPRIV;
+    if (o.writebackCache) want |= P.FUSE_WRITEBACK_CACHE;
     if (o.exportSupport) want |= P.FUSE_EXPORT_SUPPORT;
     if (h.readdirplus) want |= P.FUSE_DO_READDIRPLUS | P.FUSE_READDIRPLUS_AUTO;
     if (h.getlk && h.setlk) want |= P.FUSE_POSIX_LOCKS;

@@ -52,7 +52,7 @@ import {
   EBADF, EEXIST, EINTR, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOTDIR, EOPNOTSUPP, EPERM, EROFS, ESTALE, EXDEV, err, KernelError,
 } from '../../kern/errno.ts';
 import {
-  AT_REMOVEDIR, F_RDLCK, NAME_MAX, F_UNLCK, F_WRLCK, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, O_ACCMODE, O_CLOEXEC, O_CREAT,
+  AT_REMOVEDIR, F_RDLCK, NAME_MAX, O_APPEND, F_UNLCK, F_WRLCK, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, O_ACCMODE, O_CLOEXEC, O_CREAT,
   O_DIRECTORY, O_EXCL, O_NOCTTY, O_PATH, O_RDONLY, O_TRUNC, O_WRONLY, S_ISGID, S_ISUID, S_IXGRP, UTIME_NOW, UTIME_OMIT,
 } from '../../kern/constants.ts';
 import type { Vnode } from '../../vfs/vnode.ts';
@@ -140,6 +140,8 @@ export class KernelFuseServer implements FuseHandler {
   private readonly groupsOf: (pid: number) => Promise<number[]>;
   private closed = false;
   conn: ConnInfo | undefined;
+  /** FUSE_WRITEBACK_CACHE was agreed: the host fills pages through any handle and owns O_APPEND. */
+  private writeback = false;
 
   constructor(k: Kernel, opts: KernelFuseServerOptions = {}) {
     this.k = k;
@@ -325,6 +327,7 @@ export class KernelFuseServer implements FuseHandler {
 
   init(conn: ConnInfo): void {
     this.conn = conn;
+    this.writeback = (conn.flags & P.FUSE_WRITEBACK_CACHE) !== 0;
   }
 
   async lookup(req: LookupRequest, ctx: RequestContext): Promise<EntryOut> {
@@ -509,14 +512,17 @@ export class KernelFuseServer implements FuseHandler {
       const r = vp.ops.open(vp, td, flags);
       if (r instanceof Promise) await r;
     }
-    return vnodeFile(vref(vp), flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC), this.vfs.locks);
+    const keep = flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC | (this.writeback ? O_APPEND : 0));
+    return vnodeFile(vref(vp), keep, this.vfs.locks);
   }
 
   async create(req: CreateRequest, ctx: RequestContext): Promise<{ entry: EntryOut; open: OpenOut }> {
     const dvp = this.node(req.header.nodeid).vp;
     const td = await this.td(ctx, 'create');
     const fp = await this.withFd(td, dvp, true, async (dfd) => {
-      const fd = (await this.sys(td, 'openat', dfd, req.name, (req.flags & ~O_CLOEXEC) | O_CREAT, req.mode & 0o7777)) as number;
+      // With the writeback cache the host computes append offsets itself: no O_APPEND here.
+      const fl = (req.flags & ~(O_CLOEXEC | (this.writeback ? O_APPEND : 0))) | O_CREAT;
+      const fd = (await this.sys(td, 'openat', dfd, req.name, fl, req.mode & 0o7777)) as number;
       return td.proc.fdt.remove(fd);
     });
     const vp = fileVnode(fp);
@@ -530,9 +536,20 @@ export class KernelFuseServer implements FuseHandler {
 
   async read(req: ReadRequest, ctx: RequestContext): Promise<Uint8Array> {
     const h = this.handle(req.fh);
-    if (!h.fp.readable) throw err(EBADF);
     const buf = P.allocReplyData(req.size); // the reply is sent from this buffer without a copy
-    const n = (await h.fp.ops.read!(h.fp, await this.td(ctx, 'read'), buf, req.offset)) as number;
+    let n: number;
+    if (h.fp.readable) n = (await h.fp.ops.read!(h.fp, await this.td(ctx, 'read'), buf, req.offset)) as number;
+    else if (this.writeback && h.vp.isReg) {
+      // A page fill for a write-only handle (writeback cache): the host's own read, not the caller's.
+      const td = await this.td(ctx, 'read');
+      await vlock(td, h.vp, false);
+      try {
+        const r = h.vp.ops.read(h.vp, td, buf, req.offset);
+        n = r instanceof Promise ? await r : r;
+      } finally {
+        vunlock(td, h.vp);
+      }
+    } else throw err(EBADF);
     return n === buf.length ? buf : buf.subarray(0, n);
   }
 
