@@ -17,7 +17,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { C, type Target, type TargetFactory } from '../conformance/target.ts';
 import { referenceTarget, selectedTargets } from '../conformance/targets/index.ts';
-import { U1, G1 } from '../conformance/helpers.ts';
+import { U1, U2, G1 } from '../conformance/helpers.ts';
 
 // ---- the operations ----------------------------------------------------------
 
@@ -26,7 +26,8 @@ const TARGETS = ['a', 'b', 'a/b', '../a', 'c/..', 'x', '.', 'l', 'a/b/c', 'b/', 
 const MODES = [0o755, 0o700, 0o777, 0o644, 0o600, 0o000, 0o1777, 0o2755, 0o4755, 0o555];
 const DATA = ['', 'x', 'hello', 'a longer line of text\n'];
 
-type Who = 'root' | 'user';
+/** root; user = uid 1001 gid 1001; peer = uid 1002 in the same group 1001. */
+type Who = 'root' | 'user' | 'peer';
 type Op =
   | { op: 'creat'; who: Who; path: string; mode: number; excl: boolean; data: string }
   | { op: 'pwrite'; who: Who; path: string; off: number; data: string }
@@ -45,12 +46,15 @@ type Op =
   | { op: 'stat'; who: Who; path: string; follow: boolean }
   | { op: 'readdir'; who: Who; path: string }
   | { op: 'mkfifo'; who: Who; path: string }
-  | { op: 'access'; who: Who; path: string; mode: number };
+  | { op: 'access'; who: Who; path: string; mode: number }
+  | { op: 'rename2'; who: Who; from: string; to: string; flags: number }
+  | { op: 'utimes'; who: Who; path: string; sec: number | null }
+  | { op: 'umask'; who: Who; mask: number };
 
 function show(o: Op): string {
   const { op, who, ...rest } = o;
   const args = Object.values(rest).map((v) => (typeof v === 'number' && v > 7 ? `0o${v.toString(8)}` : JSON.stringify(v)));
-  return `${who === 'user' ? 'user ' : ''}${op}(${args.join(', ')})`;
+  return `${who === 'root' ? '' : `${who} `}${op}(${args.join(', ')})`;
 }
 
 function withShow(o: Op): Op {
@@ -58,7 +62,7 @@ function withShow(o: Op): Op {
   return o;
 }
 
-const who = fc.constantFrom<Who>('root', 'root', 'user');
+const who = fc.constantFrom<Who>('root', 'root', 'user', 'user', 'peer');
 const path = fc.constantFrom(...PATHS);
 const mode = fc.constantFrom(...MODES);
 const data = fc.constantFrom(...DATA);
@@ -82,6 +86,9 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('readdir' as const), who, path }),
   fc.record({ op: fc.constant('mkfifo' as const), who, path }),
   fc.record({ op: fc.constant('access' as const), who, path, mode: fc.constantFrom(0, 1, 2, 4, 6) }),
+  fc.record({ op: fc.constant('rename2' as const), who, from: path, to: path, flags: fc.constantFrom(1, 2) }),
+  fc.record({ op: fc.constant('utimes' as const), who, path, sec: fc.constantFrom(null, 1000, 5000) }),
+  fc.record({ op: fc.constant('umask' as const), who, mask: fc.constantFrom(0, 0o022, 0o077, 0o007) }),
 ).map(withShow);
 
 // ---- running them --------------------------------------------------------------
@@ -89,13 +96,14 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 interface Run {
   root: Target;
   user: Target;
+  peer: Target;
 }
 
 const NB = C.O_NONBLOCK;
 
 /** Perform one op; the outcome is a comparable string ("OK ..." or an errno). */
 async function perform(r: Run, o: Op): Promise<string> {
-  const t = o.who === 'root' ? r.root : r.user;
+  const t = r[o.who];
   try {
     switch (o.op) {
       case 'creat': {
@@ -173,6 +181,14 @@ async function perform(r: Run, o: Op): Promise<string> {
       case 'access':
         await t.access(o.path, o.mode);
         return 'OK';
+      case 'rename2':
+        await t.renameat2(o.from, o.to, o.flags);
+        return 'OK';
+      case 'utimes':
+        await t.utimensat(o.path, o.sec === null ? null : [{ sec: o.sec, nsec: 1 }, { sec: o.sec + 1, nsec: 2 }]);
+        return 'OK';
+      case 'umask':
+        return `OK ${(await t.umask(o.mask)).toString(8)}`;
     }
   } catch (e) {
     const code = (e as { code?: unknown }).code;
@@ -190,7 +206,10 @@ async function snapshot(t: Target): Promise<string[]> {
       if (p === '.tick') continue;
       const s = await t.lstat(p);
       const type = s.mode & C.S_IFMT;
-      let line = `${p} mode=${s.mode.toString(8)} nlink=${s.nlink} uid=${s.uid} gid=${s.gid}`;
+      // Times set explicitly by 'utimes' are small numbers and compared; others are "now" on each side.
+      const mt = s.mtime.sec < 1_000_000 ? `${s.mtime.sec}.${s.mtime.nsec}` : 'now';
+      const at = s.atime.sec < 1_000_000 ? `${s.atime.sec}.${s.atime.nsec}` : 'now';
+      let line = `${p} mode=${s.mode.toString(8)} nlink=${s.nlink} uid=${s.uid} gid=${s.gid} mtime=${mt} atime=${at}`;
       if (type === C.S_IFREG) {
         const fd = await t.open(p, C.O_RDONLY | NB);
         const body = await t.read(fd, 100_000);
@@ -205,11 +224,20 @@ async function snapshot(t: Target): Promise<string[]> {
   return out;
 }
 
+/**
+ * Work two levels below the target root (root/s/w, mode 0777), so that a
+ * random relative symlink such as "../a" stays inside the test's own
+ * directory instead of reaching the host's /dev/shm or the kernel's "/".
+ */
 async function start(f: TargetFactory): Promise<Run> {
   const root = await f.setup();
-  await root.chmod('.', 0o777);
+  await root.mkdir('s', 0o755);
+  await root.mkdir('s/w', 0o755);
+  await root.chmod('s/w', 0o777);
   const user = await root.asUser(U1, G1);
-  return { root, user };
+  const peer = await root.asUser(U2, G1);
+  for (const t of [root, user, peer]) await t.chdir('s/w');
+  return { root, user, peer };
 }
 
 /** Every sequence starts from this small tree, so most calls meet something. */
