@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  FrameReader, FrameType, HEADER_SIZE, InBuf, OutBuf, PROTO_VERSION, ProtocolError, argsValidator, callFrame,
+  FrameReader, FrameType, HEADER_SIZE, MAX_TYPE, InBuf, OutBuf, PROTO_VERSION, ProtocolError, argsValidator, callFrame,
   decodeValue, emitFrame, encodeValue, parseCall, parseFrame, bufDirection, outBytesUsed, type Value,
 } from './protocol.ts';
 
@@ -29,6 +29,16 @@ const valueArb: fc.Arbitrary<Value> = fc.letrec<{ v: Value }>((tie) => ({
 })).v;
 
 describe('value codec', () => {
+  it('object keys decode right through the key cache, colliding or not (ASCII, non-ASCII, long)', () => {
+    const keys = Array.from({ length: 3000 }, (_, i) => (i % 3 === 0 ? `k${i}` : i % 3 === 1 ? `é${i}` : `${'x'.repeat(30)}${i}`));
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < keys.length; i += 7) {
+        const o = Object.fromEntries(keys.slice(i, i + 7).map((k, j) => [k, j]));
+        expect(decodeValue(encodeValue(o))).toStrictEqual(o);
+      }
+    }
+  });
+
   it('decode(encode(v)) equals v for every value', () => {
     fc.assert(fc.property(valueArb, (v) => {
       expect(decodeValue(encodeValue(v))).toStrictEqual(v);
@@ -109,6 +119,18 @@ describe('frames', () => {
       expect(got.map((f) => [f.type, f.id, [...f.body]])).toEqual(frames.map((f) => [f.type, f.id, [...f.body]]));
       expect(r.pending).toBe(0);
     }));
+  });
+
+  it('FrameReader refuses a length prefix shorter than the header, whole or split', () => {
+    const bad = new Uint8Array([4, 0, 0, 0, PROTO_VERSION, FrameType.CALL, 0, 0]);
+    expect(() => new FrameReader(1024).push(bad)).toThrow(ProtocolError);
+    const r = new FrameReader(1024);
+    expect(r.push(bad.subarray(0, 2))).toEqual([]);
+    expect(() => r.push(bad.subarray(2))).toThrow(ProtocolError);
+  });
+
+  it('frame types are 1..MAX_TYPE without gaps', () => {
+    expect(Object.values(FrameType).sort((a, b) => a - b)).toEqual(Array.from({ length: MAX_TYPE }, (_, i) => i + 1));
   });
 
   it('refuses an oversized frame from its length prefix alone', () => {

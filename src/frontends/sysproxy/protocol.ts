@@ -46,6 +46,8 @@ export const FrameType = {
 } as const;
 export type FrameTypeName = keyof typeof FrameType;
 const TYPE_NAMES = new Map<number, FrameTypeName>(Object.entries(FrameType).map(([k, v]) => [v, k as FrameTypeName]));
+/** Frame types are 1..MAX_TYPE with no gaps (checked by a test). */
+export const MAX_TYPE = 10;
 
 export function frameTypeName(t: number): string {
   return TYPE_NAMES.get(t) ?? `type ${t}`;
@@ -101,15 +103,24 @@ export function emitFrame(type: number, id: number, body: Uint8Array, flags = 0)
 /** Parse one complete frame (length prefix included). */
 export function parseFrame(bytes: Uint8Array, maxFrame: number): Frame {
   if (bytes.byteLength < HEADER_SIZE) throw new ProtocolError('EPROTO', `truncated frame: ${bytes.byteLength} bytes, header needs ${HEADER_SIZE}`);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const len = dv.getUint32(0, true);
+  const len = u32At(bytes, 0);
   if (len + 4 > maxFrame) throw new ProtocolError('EMSGSIZE', `frame of ${len + 4} bytes exceeds the limit of ${maxFrame}`);
   if (len + 4 !== bytes.byteLength) throw new ProtocolError('EPROTO', `frame length field says ${len + 4} bytes, got ${bytes.byteLength}`);
-  const version = dv.getUint8(4);
+  return frameAt(bytes, 0, len + 4);
+}
+
+/** u32 little-endian at `o` (bounds already checked by the caller). */
+function u32At(b: Uint8Array, o: number): number {
+  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
+}
+
+/** The frame of `len` bytes (length prefix included, already checked) at `o` in `b`: version and type checked, body a view. */
+function frameAt(b: Uint8Array, o: number, len: number): Frame {
+  const version = b[o + 4]!;
   if (version !== PROTO_VERSION) throw new ProtocolError('EPROTONOSUPPORT', `protocol version ${version}, this side speaks ${PROTO_VERSION}`);
-  const type = dv.getUint8(5);
-  if (!TYPE_NAMES.has(type)) throw new ProtocolError('EPROTO', `unknown frame type ${type}`);
-  return { type, flags: dv.getUint16(6, true), id: dv.getUint32(8, true), body: bytes.subarray(HEADER_SIZE) };
+  const type = b[o + 5]!;
+  if (type < 1 || type > MAX_TYPE) throw new ProtocolError('EPROTO', `unknown frame type ${type}`);
+  return { type, flags: b[o + 6]! | (b[o + 7]! << 8), id: u32At(b, o + 8), body: b.subarray(o + HEADER_SIZE, o + len) };
 }
 
 /**
@@ -128,6 +139,7 @@ export class FrameReader {
 
   /** Feed bytes; returns the complete frames (throws ProtocolError on a bad one). */
   push(data: Uint8Array): Frame[] {
+    if (this.have === 0) return this.pushWhole(data);
     this.chunks.push(data);
     this.have += data.byteLength;
     const out: Frame[] = [];
@@ -138,6 +150,30 @@ export class FrameReader {
       if (len > this.maxFrame) throw new ProtocolError('EMSGSIZE', `frame of ${len} bytes exceeds the limit of ${this.maxFrame}`);
       if (this.have < len) break;
       out.push(parseFrame(this.take(len), this.maxFrame));
+    }
+    return out;
+  }
+
+  /**
+   * The common case: nothing buffered, and `data` starts at a frame boundary.
+   * Whole frames are parsed in place (one body view each); only a trailing
+   * partial frame is kept.
+   */
+  private pushWhole(data: Uint8Array): Frame[] {
+    const out: Frame[] = [];
+    const n = data.byteLength;
+    let o = 0;
+    while (n - o >= 4) {
+      const len = u32At(data, o) + 4;
+      if (len > this.maxFrame) throw new ProtocolError('EMSGSIZE', `frame of ${len} bytes exceeds the limit of ${this.maxFrame}`);
+      if (n - o < len) break;
+      if (len < HEADER_SIZE) throw new ProtocolError('EPROTO', `truncated frame: ${len} bytes, header needs ${HEADER_SIZE}`);
+      out.push(frameAt(data, o, len));
+      o += len;
+    }
+    if (o < n) {
+      this.chunks.push(o === 0 ? data : data.subarray(o));
+      this.have = n - o;
     }
     return out;
   }
@@ -228,10 +264,28 @@ export class Writer {
     this.buf.copy(nb, 0, 0, this.pos);
     this.buf = nb;
   }
-  u8(v: number): void { this.need(1); this.buf[this.pos++] = v; }
-  u16(v: number): void { this.need(2); this.buf.writeUInt16LE(v, this.pos); this.pos += 2; }
-  u32(v: number): void { this.need(4); this.buf.writeUInt32LE(v, this.pos); this.pos += 4; }
-  i32(v: number): void { this.need(4); this.buf.writeInt32LE(v, this.pos); this.pos += 4; }
+  // Plain byte stores: cheaper than Buffer's range-checked writeUInt32LE & co.
+  u8(v: number): void { if (this.pos + 1 > this.buf.byteLength) this.need(1); this.buf[this.pos++] = v; }
+  u16(v: number): void {
+    if (this.pos + 2 > this.buf.byteLength) this.need(2);
+    const b = this.buf, p = this.pos;
+    b[p] = v; b[p + 1] = v >>> 8;
+    this.pos = p + 2;
+  }
+  u32(v: number): void {
+    if (this.pos + 4 > this.buf.byteLength) this.need(4);
+    const b = this.buf, p = this.pos;
+    b[p] = v; b[p + 1] = v >>> 8; b[p + 2] = v >>> 16; b[p + 3] = v >>> 24;
+    this.pos = p + 4;
+  }
+  i32(v: number): void { this.u32(v); }
+  /** A tag byte and an i32 in one bounds check (the commonest value). */
+  tagI32(tag: number, v: number): void {
+    if (this.pos + 5 > this.buf.byteLength) this.need(5);
+    const b = this.buf, p = this.pos;
+    b[p] = tag; b[p + 1] = v; b[p + 2] = v >>> 8; b[p + 3] = v >>> 16; b[p + 4] = v >>> 24;
+    this.pos = p + 5;
+  }
   f64(v: number): void { this.need(8); this.buf.writeDoubleLE(v, this.pos); this.pos += 8; }
   i64(v: bigint): void { this.need(8); this.buf.writeBigInt64LE(v, this.pos); this.pos += 8; }
   bytes(b: Uint8Array): void { this.need(b.byteLength); this.buf.set(b, this.pos); this.pos += b.byteLength; }
@@ -250,7 +304,8 @@ export class Writer {
         b[start + i] = c;
       }
       if (i === s.length) {
-        b.writeUInt32LE(i, this.pos);
+        const p = this.pos;
+        b[p] = i; b[p + 1] = i >>> 8; b[p + 2] = 0; b[p + 3] = 0;
         this.pos = start + i;
         return;
       }
@@ -265,11 +320,12 @@ export class Writer {
   /** Finish a frame whose header space was reserved: the whole frame, length prefix included. */
   frame(type: number, id: number, flags = 0): Uint8Array {
     const b = this.buf;
-    b.writeUInt32LE(this.pos - 4, 0);
+    const len = this.pos - 4;
+    b[0] = len; b[1] = len >>> 8; b[2] = len >>> 16; b[3] = len >>> 24;
     b[4] = PROTO_VERSION;
     b[5] = type;
-    b.writeUInt16LE(flags, 6);
-    b.writeUInt32LE(id, 8);
+    b[6] = flags; b[7] = flags >>> 8;
+    b[8] = id; b[9] = id >>> 8; b[10] = id >>> 16; b[11] = id >>> 24;
     return new Uint8Array(b.buffer, b.byteOffset, this.pos);
   }
 }
@@ -296,10 +352,8 @@ export function writeValue(w: Writer, v: unknown, depth = 0): void {
     case 'boolean':
       return w.u8(v ? T_TRUE : T_FALSE);
     case 'number':
-      if (Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff && !Object.is(v, -0)) {
-        w.u8(T_I32);
-        return w.i32(v);
-      }
+      // (v | 0) === v: an int32, but -0 too (-0 | 0 is +0 and +0 === -0); 1 / -0 is -Infinity.
+      if ((v | 0) === v && (v !== 0 || 1 / v > 0)) return w.tagI32(T_I32, v);
       w.u8(T_F64);
       return w.f64(v);
     case 'bigint':
@@ -349,48 +403,128 @@ export function encodeValue(v: unknown): Uint8Array {
   return w.done();
 }
 
+/**
+ * Decoded object keys, by content: the same few keys (a Stat's dev, ino,
+ * mode...) arrive in every reply, and a cached string is both cheaper than
+ * decoding it again and already internalized, so setting the property is a
+ * plain store. Slots are overwritten on collision; only ASCII keys of at
+ * most KEY_MAX bytes are cached. A pure cache of immutable strings: sharing
+ * it between connections cannot change any result.
+ */
+const KEY_MAX = 24;
+const KEY_SLOTS = 512;
+const keyCache: (string | null)[] = new Array<string | null>(KEY_SLOTS).fill(null);
+
 /** Bounds-checked reader over untrusted bytes. */
 export class Reader {
-  readonly dv: DataView;
   readonly src: Uint8Array;
   pos = 0;
+  private readonly end: number;
+  private view: DataView | null = null;
 
   constructor(bytes: Uint8Array) {
     this.src = bytes;
-    this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.end = bytes.byteLength;
+  }
+  /** A DataView, made only for the f64/i64 reads that need one. */
+  get dv(): DataView {
+    return (this.view ??= new DataView(this.src.buffer, this.src.byteOffset, this.src.byteLength));
   }
   get left(): number {
-    return this.src.byteLength - this.pos;
+    return this.end - this.pos;
   }
-  private need(n: number, what: string): void {
-    if (this.left < n) throw new ProtocolError('EPROTO', `truncated ${what}: need ${n} bytes at offset ${this.pos}, have ${this.left}`);
+  private short(n: number, what: string): never {
+    throw new ProtocolError('EPROTO', `truncated ${what}: need ${n} bytes at offset ${this.pos}, have ${this.left}`);
   }
-  u8(): number { this.need(1, 'u8'); return this.dv.getUint8(this.pos++); }
-  u16(): number { this.need(2, 'u16'); const v = this.dv.getUint16(this.pos, true); this.pos += 2; return v; }
-  u32(): number { this.need(4, 'u32'); const v = this.dv.getUint32(this.pos, true); this.pos += 4; return v; }
-  i32(): number { this.need(4, 'i32'); const v = this.dv.getInt32(this.pos, true); this.pos += 4; return v; }
-  f64(): number { this.need(8, 'f64'); const v = this.dv.getFloat64(this.pos, true); this.pos += 8; return v; }
-  i64(): bigint { this.need(8, 'i64'); const v = this.dv.getBigInt64(this.pos, true); this.pos += 8; return v; }
+  u8(): number {
+    if (this.pos >= this.end) this.short(1, 'u8');
+    return this.src[this.pos++]!;
+  }
+  u16(): number {
+    const p = this.pos;
+    if (this.end - p < 2) this.short(2, 'u16');
+    this.pos = p + 2;
+    return this.src[p]! | (this.src[p + 1]! << 8);
+  }
+  u32(): number {
+    const p = this.pos;
+    if (this.end - p < 4) this.short(4, 'u32');
+    this.pos = p + 4;
+    return u32At(this.src, p);
+  }
+  i32(): number {
+    const p = this.pos, b = this.src;
+    if (this.end - p < 4) this.short(4, 'i32');
+    this.pos = p + 4;
+    return b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24);
+  }
+  f64(): number { if (this.end - this.pos < 8) this.short(8, 'f64'); const v = this.dv.getFloat64(this.pos, true); this.pos += 8; return v; }
+  i64(): bigint { if (this.end - this.pos < 8) this.short(8, 'i64'); const v = this.dv.getBigInt64(this.pos, true); this.pos += 8; return v; }
   bytes(n: number): Uint8Array {
-    this.need(n, 'bytes');
+    if (this.end - this.pos < n) this.short(n, 'bytes');
     const b = this.src.subarray(this.pos, this.pos + n);
     this.pos += n;
     return b;
   }
+  /** n bytes copied into a fresh plain Uint8Array. */
+  copy(n: number): Uint8Array {
+    const p = this.pos;
+    if (this.end - p < n) this.short(n, 'bytes');
+    this.pos = p + n;
+    const src = this.src;
+    // slice() of a plain Uint8Array is one allocation and one copy; a Buffer's slice is a view.
+    if (src.constructor === Uint8Array) return src.slice(p, p + n);
+    const out = new Uint8Array(n);
+    out.set(src.subarray(p, p + n));
+    return out;
+  }
   str(): string {
     const n = this.u32();
-    const b = this.bytes(n);
+    const p = this.pos;
+    if (this.end - p < n) this.short(n, 'bytes');
     if (n <= 64) {
       // ASCII fast path: a TextDecoder call costs more than the loop.
-      let ascii = true;
-      for (let i = 0; i < n; i++) if (b[i]! >= 0x80) { ascii = false; break; }
-      if (ascii) return String.fromCharCode.apply(null, b as unknown as number[]);
+      const b = this.src;
+      let i = 0;
+      while (i < n && b[p + i]! < 0x80) i++;
+      if (i === n) {
+        this.pos = p + n;
+        return String.fromCharCode.apply(null, b.subarray(p, p + n) as unknown as number[]);
+      }
     }
+    this.pos = p + n;
     try {
-      return td.decode(b);
+      return td.decode(this.src.subarray(p, p + n));
     } catch {
-      throw new ProtocolError('EILSEQ', `string at offset ${this.pos - n} is not valid UTF-8`);
+      throw new ProtocolError('EILSEQ', `string at offset ${p} is not valid UTF-8`);
     }
+  }
+  /** An object key: like str(), but short ASCII keys come from keyCache. */
+  key(): string {
+    const n = this.u32();
+    const p = this.pos;
+    if (n === 0 || n > KEY_MAX || this.end - p < n) {
+      this.pos = p - 4;
+      return this.str();
+    }
+    const b = this.src;
+    let h = n;
+    for (let i = 0; i < n; i++) h = (Math.imul(h, 31) + b[p + i]!) | 0;
+    const slot = h & (KEY_SLOTS - 1);
+    const cached = keyCache[slot];
+    if (cached !== null && cached !== undefined && cached.length === n) {
+      let i = 0;
+      while (i < n && cached.charCodeAt(i) === b[p + i]) i++;
+      if (i === n) {
+        this.pos = p + n;
+        return cached;
+      }
+    }
+    this.pos = p - 4;
+    const k = this.str();
+    // Cache only ASCII keys: their UTF-16 units equal their bytes, which the comparison above relies on.
+    if (k.length === n) keyCache[slot] = k;
+    return k;
   }
 }
 
@@ -417,7 +551,7 @@ export function readValue(r: Reader, depth = 0): Value {
     case T_STR: return r.str();
     case T_BYTES: {
       const n = r.u32();
-      return new Uint8Array(r.bytes(n)); // a copy, and a plain Uint8Array even if the frame is a Buffer
+      return r.copy(n); // a copy, and a plain Uint8Array even if the frame is a Buffer
     }
     case T_OUTBUF: return new OutBuf(r.u32());
     case T_INBUF: return new InBuf(r.u32());
@@ -434,7 +568,7 @@ export function readValue(r: Reader, depth = 0): Value {
       if (n > r.left / 5) throw new ProtocolError('EPROTO', `object of ${n} fields in ${r.left} bytes`);
       const o: Record<string, Value> = {};
       for (let i = 0; i < n; i++) {
-        const key = r.str();
+        const key = r.key();
         if (key === '__proto__') throw new ProtocolError('EPROTO', 'object key __proto__ is not allowed');
         o[key] = readValue(r, depth + 1);
       }
