@@ -34,7 +34,7 @@
  */
 import type { Lwp } from '../kern/sched.ts';
 import type { File } from '../kern/file.ts';
-import type { ProcFsState } from '../kern/proc.ts';
+import type { Cred, ProcFsState } from '../kern/proc.ts';
 import { EBADF, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, err } from '../kern/errno.ts';
 import { AT_FDCWD, NAME_MAX, SYMLOOP_MAX } from '../kern/constants.ts';
 import { MS_NOSYMFOLLOW, type Vnode, touchAtime, vref, vrele } from './vnode.ts';
@@ -104,6 +104,8 @@ export interface NameiOpts {
   parent?: boolean;
   /** In parent mode, also look the last component up (vp null when absent). Default true. */
   lookupLast?: boolean;
+  /** Credentials for search permission (default: the process's; access(2) uses the real ids). */
+  cred?: Cred;
 }
 
 export interface NameiResult {
@@ -202,7 +204,7 @@ export async function readlinkVnode(td: Lwp, vp: Vnode): Promise<string> {
  */
 export async function nameiFrom(td: Lwp, start: Vnode, path: string, opts: NameiOpts): Promise<NameiResult> {
   const fs = procFs(td);
-  const cred = td.proc.cred;
+  const cred = opts.cred ?? td.proc.cred;
   const parentMode = opts.parent === true;
   const lookupLast = opts.lookupLast !== false;
   if (path.length === 0) {
@@ -314,8 +316,8 @@ export function namei(td: Lwp, dirfd: number, path: string, opts: NameiOpts): Pr
 }
 
 /** Resolve to one referenced vnode (lookup mode). */
-export async function lookupPath(td: Lwp, dirfd: number, path: string, follow: boolean): Promise<Vnode> {
-  const r = await namei(td, dirfd, path, { follow });
+export async function lookupPath(td: Lwp, dirfd: number, path: string, follow: boolean, cred?: Cred): Promise<Vnode> {
+  const r = await namei(td, dirfd, path, { follow, cred });
   return r.vp!;
 }
 

@@ -91,13 +91,13 @@ function fdVnode(td: Lwp, fd: number, allowPath: boolean): Vnode {
  * Resolve (dirfd, path, flags) for the *at calls that take AT_EMPTY_PATH and
  * AT_SYMLINK_NOFOLLOW; returns a referenced vnode.
  */
-async function resolveAt(td: Lwp, dirfd: number, path: string, flags: number, followDefault = true): Promise<Vnode> {
+async function resolveAt(td: Lwp, dirfd: number, path: string, flags: number, followDefault = true, c?: Cred): Promise<Vnode> {
   if (path.length === 0 && (flags & AT_EMPTY_PATH) !== 0) {
     if (dirfd === AT_FDCWD) return vref(procFs(td).cwd);
     return vref(fdVnode(td, dirfd, true));
   }
   const follow = (flags & AT_SYMLINK_FOLLOW) !== 0 || (followDefault && (flags & AT_SYMLINK_NOFOLLOW) === 0);
-  return lookupPath(td, dirfd, path, follow);
+  return lookupPath(td, dirfd, path, follow, c);
 }
 
 function checkFlags(flags: number, allowed: number): void {
@@ -241,14 +241,8 @@ async function accessAt(td: Lwp, dirfd: number, path: string, mode: number, flag
     c.fsuid = c.uid;
     c.fsgid = c.gid;
   }
-  const saved = td.proc.cred;
-  td.proc.cred = c; // the walk's search permission uses the same ids
-  let vp: Vnode;
-  try {
-    vp = await resolveAt(td, dirfd, path, flags);
-  } finally {
-    td.proc.cred = saved;
-  }
+  // The walk's search permission uses the same ids.
+  const vp = await resolveAt(td, dirfd, path, flags, true, c);
   try {
     if (mode === F_OK) return 0;
     if ((mode & W_OK) !== 0 && vp.mount.readOnly && (vp.isReg || vp.isDir || vp.isLnk)) throw err(EROFS);
@@ -544,12 +538,16 @@ async function renameLocked(
   if (fvp === null) throw err(ENOENT);
   let tvp: Vnode | null = null;
   try {
-    // A trailing slash demands a directory (rename(2), Linux do_renameat2).
-    if (!fvp.isDir && (o.trailingSlash || (!exchange && n.trailingSlash))) throw err(ENOTDIR);
+    // The order of Linux do_renameat2: target lookup (EEXIST for NOREPLACE),
+    // RENAME_EXCHANGE's own checks, then trailing slashes on a non-directory.
     tvp = await relookup(td, tdvp, n.name);
     if ((flags & RENAME_NOREPLACE) !== 0 && tvp !== null) throw err(EEXIST);
-    if (exchange && tvp === null) throw err(ENOENT);
-    if (exchange && !tvp!.isDir && n.trailingSlash) throw err(ENOTDIR);
+    if (exchange) {
+      if (tvp === null) throw err(ENOENT);
+      if (!tvp.isDir && n.trailingSlash) throw err(ENOTDIR);
+    }
+    // "unless the source is a directory trailing slashes give -ENOTDIR"
+    if (!fvp.isDir && (o.trailingSlash || (!exchange && n.trailingSlash))) throw err(ENOTDIR);
     // Moving a directory under itself: EINVAL; replacing an ancestor of the source: ENOTEMPTY.
     if (fvp.isDir && fdvp !== tdvp && (await isAncestor(td, fvp, tdvp))) throw err(EINVAL);
     if (tvp !== null && tvp.isDir && fdvp !== tdvp && (await isAncestor(td, tvp, fdvp))) throw err(exchange ? EINVAL : ENOTEMPTY);
