@@ -71,6 +71,7 @@ import type {
   SymlinkRequest, UnlinkRequest, WriteRequest,
 } from './proto.ts';
 import type { ConnInfo, FuseHandler, RequestContext } from './dispatch.ts';
+import { MAX_WRITE_LIMIT } from './dispatch.ts';
 import { callerGroups } from './session.ts';
 
 const utf8 = new TextEncoder();
@@ -449,6 +450,8 @@ export class KernelFuseServer implements FuseHandler {
     const dvp = this.node(req.header.nodeid).vp;
     const td = await this.td(ctx, 'link');
     const c = td.proc.cred;
+    // The "directory" may be any node the host names (garbage included); lock only real ones.
+    if (!dvp.isDir) throw err(ENOTDIR);
     if (dvp.mount !== vp.mount) throw err(EXDEV);
     await vlock(td, dvp, true);
     try {
@@ -536,6 +539,8 @@ export class KernelFuseServer implements FuseHandler {
 
   async read(req: ReadRequest, ctx: RequestContext): Promise<Uint8Array> {
     const h = this.handle(req.fh);
+    // The host never asks for more than max_pages; a bigger size is garbage, not an allocation.
+    if (req.size > MAX_WRITE_LIMIT) throw err(EINVAL);
     const buf = P.allocReplyData(req.size); // the reply is sent from this buffer without a copy
     let n: number;
     if (h.fp.readable) n = (await h.fp.ops.read!(h.fp, await this.td(ctx, 'read'), buf, req.offset)) as number;
