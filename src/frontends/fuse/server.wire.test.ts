@@ -212,6 +212,13 @@ describe('KernelFuseServer under random request sequences', () => {
       fc.record({ k: fc.constant('fallocate'), f: ref, len: fc.nat({ max: 10000 }), mode: fc.constantFrom(0, 1, 3) }),
       fc.record({ k: fc.constant('lseek'), f: ref, off: fc.nat({ max: 100000 }), whence: fc.constantFrom(0, 3, 4, 9) }),
       fc.record({ k: fc.constant('access'), n: ref, uid, mask: fc.constantFrom(0, 1, 2, 4, 7, 8) }),
+      fc.record({ k: fc.constant('readlink'), n: ref, uid }),
+      fc.record({ k: fc.constant('mknod'), n: ref, name, uid, mode: fc.constantFrom(0o10644, 0o20644, 0o140644, 0o100600, 0o170000) }),
+      fc.record({ k: fc.constant('getlk'), f: ref, type: fc.constantFrom(0, 1, 2), owner: fc.constantFrom(1n, 2n) }),
+      fc.record({ k: fc.constant('fsync'), f: ref }),
+      fc.record({ k: fc.constant('flush'), f: ref, owner: fc.constantFrom(1n, 2n) }),
+      fc.record({ k: fc.constant('statfs'), n: ref }),
+      fc.record({ k: fc.constant('readdir'), f: ref, off: fc.nat({ max: 10 }), size: fc.constantFrom(0, 30, 4096) }),
     );
     const succeeded = new Map<string, number>();
     await fc.assert(
@@ -286,6 +293,13 @@ describe('KernelFuseServer under random request sequences', () => {
             case 'fallocate': req = { op: 'fallocate', header: hdr(1), fh, offset: 0, length: o.len, mode: o.mode }; break;
             case 'lseek': req = { op: 'lseek', header: hdr(1), fh, offset: o.off, whence: o.whence }; break;
             case 'access': req = { op: 'access', header: h(nid), mask: o.mask }; break;
+            case 'readlink': req = { op: 'readlink', header: h(nid) }; break;
+            case 'mknod': req = { op: 'mknod', header: h(nid), mode: o.mode, rdev: 0x103, umask: 0, name: o.name }; break;
+            case 'getlk': req = { op: 'getlk', header: hdr(1), fh, owner: o.owner, lk: { start: 0n, end: 10n, type: o.type, pid: 9 }, lkFlags: 0 }; break;
+            case 'fsync': req = { op: 'fsync', header: hdr(1), fh, fsyncFlags: 0 }; break;
+            case 'flush': req = { op: 'flush', header: hdr(1), fh, lockOwner: o.owner }; break;
+            case 'statfs': req = { op: 'statfs', header: hdr(nid) }; break;
+            case 'readdir': req = { op: 'readdir', header: hdr(1), fh, offset: o.off, size: o.size, readFlags: 0, lockOwner: 0n, flags: 0 }; break;
           }
           const [e, r] = await send(req!);
           expect(e === 0 || (e > 0 && e < 134), `${req!.op} errno ${e}`).toBe(true);
@@ -293,7 +307,7 @@ describe('KernelFuseServer under random request sequences', () => {
             continue;
           }
           succeeded.set(req!.op, (succeeded.get(req!.op) ?? 0) + 1);
-          if (req!.op === 'lookup' || req!.op === 'mkdir' || req!.op === 'symlink' || req!.op === 'link') gotEntry(r);
+          if (req!.op === 'lookup' || req!.op === 'mkdir' || req!.op === 'symlink' || req!.op === 'link' || req!.op === 'mknod') gotEntry(r);
           if (req!.op === 'create') {
             gotEntry(r);
             fhs.push(T.decodeOpenOut(new DataView(r.buffer, r.byteOffset), 16 + 128).fh);
