@@ -50,6 +50,8 @@ export interface ConnectOptions {
 /** Where the client's outgoing frames go. */
 export interface ClientTransport {
   send(frames: Uint8Array[]): void;
+  /** send([frame]) without the array (optional). */
+  send1?(frame: Uint8Array): void;
   close(): void;
 }
 
@@ -168,7 +170,7 @@ export class ClientConn {
     this.inFlight--;
     this.stagedInFlight -= p.staged;
     // Wake everyone waiting: a large call may fit now where a small one did not before.
-    for (const w of this.waiting.splice(0)) w();
+    if (this.waiting.length > 0) for (const w of this.waiting.splice(0)) w();
   }
 
   private mustWait(staged: number): boolean {
@@ -205,21 +207,36 @@ export class ClientConn {
   }
 
   private request(type: number, name: string, body: Uint8Array): Promise<unknown> {
-    return this.send(name, (id) => emitFrame(type, id, body), NO_BUFS, NO_BUFS, 0);
+    return this.send(name, emitFrame(type, 0, body), NO_BUFS, NO_BUFS, 0);
   }
 
-  private async send(name: string, build: (id: number) => Uint8Array, targets: Uint8Array[], data: Uint8Array[], staged: number): Promise<unknown> {
-    if (this.mustWait(staged) || this.closedReason !== null) await this.slot(name, staged);
-    else {
-      this.inFlight++;
-      this.stagedInFlight += staged;
+  /**
+   * Send a finished frame (its id is set here) plus its DATA frames. Not an
+   * async function: the common case (a free slot) makes one promise, not a
+   * promise resolved with another.
+   */
+  private send(name: string, frame: Uint8Array, targets: Uint8Array[], data: Uint8Array[], staged: number): Promise<unknown> {
+    if (this.mustWait(staged) || this.closedReason !== null) {
+      return this.slot(name, staged).then(() => this.sendNow(name, frame, targets, data, staged));
     }
+    this.inFlight++;
+    this.stagedInFlight += staged;
+    return this.sendNow(name, frame, targets, data, staged);
+  }
+
+  /** The slot is taken: assign the id, register the call, write. */
+  private sendNow(name: string, frame: Uint8Array, targets: Uint8Array[], data: Uint8Array[], staged: number): Promise<unknown> {
     const id = this.nextId;
     this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
     const done = new Promise<unknown>((resolve, reject) => {
       this.pending.set(id, { name, staged, resolve, reject, targets, ti: 0, toff: 0 });
     });
-    const frames = [build(id)];
+    setFrameId(frame, id);
+    if (data.length === 0 && this.tx.send1 !== undefined) {
+      this.tx.send1(frame);
+      return done;
+    }
+    const frames = [frame];
     const chunk = this.welcome?.limits.chunk ?? 1 << 20;
     for (const d of data) for (let o = 0; o < d.byteLength; o += chunk) frames.push(emitFrame(FrameType.DATA, id, d.subarray(o, Math.min(o + chunk, d.byteLength))));
     this.tx.send(frames);
@@ -242,7 +259,15 @@ export class ClientConn {
   }
 
   /** One system call as process context `ctx`. */
-  async call(ctx: number, name: string, args: unknown[]): Promise<unknown> {
+  call(ctx: number, name: string, args: unknown[]): Promise<unknown> {
+    try {
+      return this.call1(ctx, name, args);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private call1(ctx: number, name: string, args: unknown[]): Promise<unknown> {
     const id = this.sysIds.get(name);
     if (id === undefined) throw new KernelError(E.ENOSYS, name);
     const w = this.welcome!;
@@ -269,7 +294,7 @@ export class ClientConn {
     // writev/pwritev (or an unknown call) carrying more than one call may stage: Linux's
     // EINVAL for an iovec total it cannot take (write and pwrite are split above instead).
     if (staged > w.limits.maxTransfer) throw new KernelError(E.EINVAL, name);
-    return this.send(name, (cid) => setFrameId(frame, cid), targets, data, staged);
+    return this.send(name, frame, targets, data, staged);
   }
 
   /** write/pwrite of more than maxTransfer bytes: consecutive calls, stopping at a short count. */
@@ -436,6 +461,9 @@ export async function connect(url: string, opts: ConnectOptions = {}): Promise<R
         for (const f of frames) sock.write(f);
         sock.uncork();
       }
+    },
+    send1: (frame) => {
+      if (!sock.destroyed) sock.write(frame);
     },
     close: () => sock.end(),
   });

@@ -335,6 +335,21 @@ export function ownsBuffer(f: Uint8Array): boolean {
   return f.byteOffset === 0 && f.byteLength === f.buffer.byteLength && !(f.buffer instanceof SharedArrayBuffer);
 }
 
+/**
+ * Post one frame on a MessagePort, transferring (not cloning) its bytes.
+ * A frame on a pooled slab is copied to its own ArrayBuffer first: cloning a
+ * view clones its whole ArrayBuffer (the 8 KiB slab), and transferring the
+ * slab would detach other frames' bytes.
+ */
+export function postFrame(port: { postMessage(v: unknown, transfer: ArrayBuffer[]): void }, f: Uint8Array): void {
+  if (!ownsBuffer(f)) {
+    const c = new Uint8Array(f.byteLength);
+    c.set(f);
+    f = c;
+  }
+  port.postMessage(f, [f.buffer as ArrayBuffer]);
+}
+
 /** A frame whose body is one value. */
 export function valueFrame(type: number, id: number, v: unknown): Uint8Array {
   const w = new Writer(256, true);

@@ -94,6 +94,9 @@ export class SysproxyServer {
           sock.uncork();
         }
       },
+      send1: (frame) => {
+        if (!sock.destroyed) sock.write(frame);
+      },
       close: () => sock.end(),
     }, label);
     const reader = new FrameReader(this.service.limits.maxFrame);

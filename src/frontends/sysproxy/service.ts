@@ -52,6 +52,8 @@ export interface ServiceOptions {
 /** Where a connection's outgoing frames go. */
 export interface FrameSink {
   send(frames: Uint8Array[]): void;
+  /** send([frame]) without the array. */
+  send1(frame: Uint8Array): void;
   /** Close the transport (after flushing what was sent). */
   close(): void;
 }
@@ -170,6 +172,18 @@ interface PendingIn {
 }
 
 const STATUS_KILLED = 9;
+/** First buffer size of a REPLY writer: a Stat's reply fits without growing. */
+const REPLY_SIZE_HINT = 512;
+const NO_OUTS: OutTarget[] = [];
+
+interface StageState {
+  entry: SysEntry;
+  /** Staging bytes of this call: all, and the part announced as DATA. */
+  staged: number;
+  inStaged: number;
+  outs: OutTarget[];
+  ins: Uint8Array[];
+}
 /** Out-buffers are never clamped below this (see call()). */
 const OUT_FLOOR = 64 * 1024; // wait status of a process ended by SIGKILL
 
@@ -376,39 +390,28 @@ export class ServerConn {
     if (this.inFlight >= svc.limits.maxInFlight || this.pendingIn.has(f.id)) {
       throw new ProtocolError('EAGAIN', this.pendingIn.has(f.id) ? `call id ${f.id} reused while its data is still arriving` : `more than ${svc.limits.maxInFlight} calls in flight`);
     }
+    // Most calls (stat, getpid...) carry no buffer and nothing to stage.
+    let plain = true;
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i];
+      if (typeof a === 'object' && a !== null) { plain = false; break; }
+    }
+    if (plain) {
+      this.inFlight++;
+      return this.dispatch(f.id, ctx, entry, args, NO_OUTS, 0, 0);
+    }
     // Replace placeholders with staging buffers; remember where replies go.
-    const outs: OutTarget[] = [];
-    const ins: Uint8Array[] = [];
-    let staged = 0, inStaged = 0;
-    const lim = svc.limits;
-    const stage = (v: Value, i: number): unknown => {
-      const dir = bufDirection(entry.name, i, entry.args[i]);
-      if (v instanceof OutBuf) {
-        // Bigger than a call (or the connection) may stage: the kernel sees a shorter
-        // buffer (a short read). Never shorter than OUT_FLOOR, so a clamped read still
-        // makes progress and never looks like end of file; reads are not held back by
-        // the budget, or a blocked write could keep the read it waits for from starting.
-        const room = Math.max(OUT_FLOOR, Math.min(lim.maxTransfer - staged, lim.maxStaged - this.stagedBytes - staged));
-        const n = Math.min(v.length, room);
-        staged += n;
-        const b = new Uint8Array(n);
-        outs.push({ buf: b, dir: 'out' });
-        return b;
-      }
-      if (v instanceof InBuf) {
-        staged += v.length;
-        inStaged += v.length;
-        if (inStaged > lim.maxTransfer) throw new ProtocolError('EMSGSIZE', `call stages ${inStaged} bytes; the limit is ${lim.maxTransfer}`);
-        if (this.stagedIn + inStaged > lim.maxStaged) throw new ProtocolError('EMSGSIZE', `calls in flight would stage ${this.stagedIn + inStaged} bytes of DATA; the limit is ${lim.maxStaged}`);
-        const b = new Uint8Array(v.length);
-        ins.push(b);
-        if (dir === 'inout') outs.push({ buf: b, dir });
-        return b;
-      }
-      if (v instanceof Uint8Array && dir === 'inout') outs.push({ buf: v, dir });
-      return v;
-    };
-    const real = args.map((a, i) => (Array.isArray(a) ? a.map((x) => stage(x, i)) : stage(a, i)));
+    const st: StageState = { entry, staged: 0, inStaged: 0, outs: [], ins: [] };
+    const real = new Array<unknown>(args.length);
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i];
+      if (Array.isArray(a)) {
+        const r = new Array<unknown>(a.length);
+        for (let j = 0; j < a.length; j++) r[j] = this.stage(st, a[j], i);
+        real[i] = r;
+      } else real[i] = this.stage(st, a, i);
+    }
+    const { staged, inStaged, outs, ins } = st;
     this.inFlight++;
     this.stagedBytes += staged;
     this.stagedIn += inStaged;
@@ -416,7 +419,38 @@ export class ServerConn {
       this.pendingIn.set(f.id, { ctx, entry, args: real, outs, ins: ins.filter((b) => b.byteLength > 0), idx: 0, off: 0, staged: [staged, inStaged] });
       return;
     }
-    this.dispatch(f.id, ctx, entry, real, outs, [staged, inStaged]);
+    this.dispatch(f.id, ctx, entry, real, outs, staged, inStaged);
+  }
+
+  /** One argument of a call: placeholders become staging buffers (counted in `st`); buffers to send back are noted. */
+  private stage(st: StageState, v: Value, i: number): unknown {
+    const entry = st.entry;
+    const lim = this.service.limits;
+    if (v instanceof OutBuf) {
+      // Bigger than a call (or the connection) may stage: the kernel sees a shorter
+      // buffer (a short read). Never shorter than OUT_FLOOR, so a clamped read still
+      // makes progress and never looks like end of file; reads are not held back by
+      // the budget, or a blocked write could keep the read it waits for from starting.
+      const room = Math.max(OUT_FLOOR, Math.min(lim.maxTransfer - st.staged, lim.maxStaged - this.stagedBytes - st.staged));
+      const n = Math.min(v.length, room);
+      st.staged += n;
+      const b = new Uint8Array(n);
+      st.outs.push({ buf: b, dir: 'out' });
+      return b;
+    }
+    if (v instanceof InBuf) {
+      const dir = bufDirection(entry.name, i, entry.args[i]);
+      st.staged += v.length;
+      st.inStaged += v.length;
+      if (st.inStaged > lim.maxTransfer) throw new ProtocolError('EMSGSIZE', `call stages ${st.inStaged} bytes; the limit is ${lim.maxTransfer}`);
+      if (this.stagedIn + st.inStaged > lim.maxStaged) throw new ProtocolError('EMSGSIZE', `calls in flight would stage ${this.stagedIn + st.inStaged} bytes of DATA; the limit is ${lim.maxStaged}`);
+      const b = new Uint8Array(v.length);
+      st.ins.push(b);
+      if (dir === 'inout') st.outs.push({ buf: b, dir });
+      return b;
+    }
+    if (v instanceof Uint8Array && bufDirection(entry.name, i, entry.args[i]) === 'inout') st.outs.push({ buf: v, dir: 'inout' });
+    return v;
   }
 
   private data(f: Frame): void {
@@ -437,32 +471,31 @@ export class ServerConn {
     }
     if (p.idx === p.ins.length) {
       this.pendingIn.delete(f.id);
-      this.dispatch(f.id, p.ctx, p.entry, p.args, p.outs, p.staged);
+      this.dispatch(f.id, p.ctx, p.entry, p.args, p.outs, p.staged[0], p.staged[1]);
     }
   }
 
-  private dispatch(id: number, ctx: number, entry: SysEntry, args: unknown[], outs: OutTarget[], staged: [number, number]): void {
-    const release = (): void => {
-      this.stagedBytes -= staged[0];
-      this.stagedIn -= staged[1];
-    };
+  private dispatch(id: number, ctx: number, entry: SysEntry, args: unknown[], outs: OutTarget[], staged: number, inStaged: number): void {
     const proc = this.ctxProc(ctx);
     const bad = proc === null ? E.ESRCH : entry.validate(args);
     if (bad !== 0) {
       this.inFlight--;
-      release();
+      this.stagedBytes -= staged;
+      this.stagedIn -= inStaged;
       return this.sendError(id, new KernelError(bad, entry.name));
     }
     const k = this.service.kernel.kernel;
     invokeSyscall(k, proc!, entry.name, args).then(
       (result) => {
         this.inFlight--;
-        release();
+        this.stagedBytes -= staged;
+        this.stagedIn -= inStaged;
         this.reply(id, result, outs);
       },
       (e: unknown) => {
         this.inFlight--;
-        release();
+        this.stagedBytes -= staged;
+        this.stagedIn -= inStaged;
         if (e instanceof KernelError) this.sendError(id, e);
         else this.sendError(id, new KernelError(E.EIO, entry.name)); // a kernel bug, already in dmesg
       },
@@ -471,6 +504,17 @@ export class ServerConn {
 
   private reply(id: number, result: unknown, outs: OutTarget[]): void {
     if (this.state !== 'open') return;
+    if (outs.length === 0) {
+      // No buffers to return (stat, open...): one frame, no bookkeeping.
+      const w = new Writer(REPLY_SIZE_HINT, true);
+      try {
+        writeValue(w, [result as Value, null]);
+      } catch {
+        return this.sendError(id, new KernelError(E.EOVERFLOW, 'sysproxy'));
+      }
+      if (w.pos > this.service.limits.maxFrame && !this.inlineAll) return this.sendError(id, new KernelError(E.EOVERFLOW, 'sysproxy'));
+      return this.sink.send1(w.frame(FrameType.REPLY, id));
+    }
     const lim = this.service.limits;
     // Out-buffers are trimmed to the byte count the call returned; in-out ones go back whole.
     const outTotal = outs.reduce((s, o) => s + (o.dir === 'out' ? o.buf.byteLength : 0), 0);
@@ -493,7 +537,7 @@ export class ServerConn {
     }
     let frame: Uint8Array;
     try {
-      const w = new Writer(128 + (outsValue === null || typeof (outsValue as unknown[])[0] === 'number' ? 0 : bytes), true);
+      const w = new Writer(REPLY_SIZE_HINT + (outsValue === null || typeof (outsValue as unknown[])[0] === 'number' ? 0 : bytes), true);
       writeValue(w, [result as Value, outsValue]);
       frame = w.frame(FrameType.REPLY, id);
     } catch {

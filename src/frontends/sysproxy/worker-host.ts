@@ -17,7 +17,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { boot } from '../library/boot.ts';
 import { SysproxyService, type ServerConn } from './service.ts';
-import { ownsBuffer, parseFrame, ProtocolError, type Limits } from './protocol.ts';
+import { parseFrame, postFrame, ProtocolError, type Limits } from './protocol.ts';
 
 // Atomics.waitAsync (Node ≥ 16) is missing from the es2023 lib typings.
 declare global {
@@ -39,8 +39,9 @@ function servePort(svc: SysproxyService, port: MessagePort): void {
   let conn: ServerConn | null = null;
   conn = svc.accept({
     send: (frames) => {
-      for (const f of frames) port.postMessage(f, ownsBuffer(f) ? [f.buffer as ArrayBuffer] : []);
+      for (const f of frames) postFrame(port, f);
     },
+    send1: (f) => postFrame(port, f),
     close: () => port.close(),
   }, 'worker');
   port.on('message', (m: unknown) => {
@@ -70,6 +71,7 @@ class SyncPeer {
     this.area = new SabArea(sab);
     this.conn = svc.accept({
       send: (frames) => this.reply(frames),
+      send1: (frame) => this.reply1(frame),
       close: () => {
         this.closed = true;
         this.area.markClosed();
@@ -113,6 +115,10 @@ class SyncPeer {
       let o = 0;
       for (const f of frames) { frame.set(f, o); o += f.byteLength; }
     }
+    this.reply1(frame);
+  }
+
+  private reply1(frame: Uint8Array): void {
     if (frame.byteLength > this.area.capacity) {
       this.pendingOut = frame;
       Atomics.store(this.area.ctl, 1, frame.byteLength);

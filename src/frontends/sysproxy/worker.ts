@@ -26,7 +26,7 @@ import type { LeakReport } from '../../kern/kernel.ts';
 import type { Sys } from '../library/boot.ts';
 import { ClientConn, RemoteKernel, type ConnectOptions } from './client.ts';
 import {
-  FrameType, OutBuf, PROTO_VERSION, ProtocolError, bufDirection, callFrame, decodeValue, emitFrame, encodeValue, ownsBuffer,
+  FrameType, OutBuf, PROTO_VERSION, ProtocolError, bufDirection, callFrame, decodeValue, emitFrame, encodeValue, postFrame,
   errorSchema, fatalSchema, parseFrame, welcomeSchema, type Frame, type Value, type Welcome,
 } from './protocol.ts';
 import { DEFAULT_SAB_DATA, SabArea, S_BUSY, S_CLOSED, S_IDLE, S_MOVED, S_NEED, S_REQ, S_RESP, type GrowMessage } from './sab.ts';
@@ -38,8 +38,9 @@ export type WorkerKernelOptions = WorkerKernelData;
 async function connectPort(port: MessagePort, opts: ConnectOptions): Promise<RemoteKernel> {
   const conn = new ClientConn({
     send: (frames) => {
-      for (const f of frames) port.postMessage(f, ownsBuffer(f) ? [f.buffer as ArrayBuffer] : []);
+      for (const f of frames) postFrame(port, f);
     },
+    send1: (f) => postFrame(port, f),
     close: () => port.close(),
   });
   port.on('message', (m: unknown) => {
