@@ -22,36 +22,89 @@ function privileged(c: Cred): boolean {
   return c.euid === 0;
 }
 
-function setresuid(td: Lwp, r: number, e: number, s: number): number {
-  const c = td.proc.cred;
-  for (const v of [r, e, s]) if (v !== KEEP && !idOk(v)) throw err(EINVAL);
-  if (!privileged(c)) {
-    const allowed = (v: number): boolean => v === KEEP || v === c.uid || v === c.euid || v === c.suid;
-    if (!allowed(r) || !allowed(e) || !allowed(s)) throw err(EPERM);
-  }
-  const n = c.clone();
-  if (r !== KEEP) n.uid = r;
-  if (e !== KEEP) n.euid = e;
-  if (s !== KEEP) n.suid = s;
-  n.fsuid = n.euid;
+/**
+ * The user ids and the group ids follow the same rules; one accessor per
+ * kind lets setuid/setreuid/setresuid/setfsuid and their gid twins share
+ * their code (credentials(7), setresuid(2), setreuid(2), setfsuid(2)).
+ */
+interface IdKind {
+  /** [real, effective, saved, fs] */
+  get(c: Cred): [number, number, number, number];
+  set(c: Cred, r: number, e: number, s: number, fs: number): void;
+}
+const UIDS: IdKind = {
+  get: (c) => [c.uid, c.euid, c.suid, c.fsuid],
+  set: (c, r, e, s, fs) => { c.uid = r; c.euid = e; c.suid = s; c.fsuid = fs; },
+};
+const GIDS: IdKind = {
+  get: (c) => [c.gid, c.egid, c.sgid, c.fsgid],
+  set: (c, r, e, s, fs) => { c.gid = r; c.egid = e; c.sgid = s; c.fsgid = fs; },
+};
+
+/** Install new ids (KEEP leaves one as it is); the fs id follows the effective id. */
+function commitIds(td: Lwp, kind: IdKind, r: number, e: number, s: number): number {
+  const n = td.proc.cred.clone();
+  const [or, oe, os] = kind.get(n);
+  const ne = e === KEEP ? oe : e;
+  kind.set(n, r === KEEP ? or : r, ne, s === KEEP ? os : s, ne);
   td.proc.cred = n;
   return 0;
 }
 
-function setresgid(td: Lwp, r: number, e: number, s: number): number {
+/** setresuid(2)/setresgid(2): unprivileged callers may only pick among their current ids. */
+function setres(td: Lwp, kind: IdKind, r: number, e: number, s: number): number {
   const c = td.proc.cred;
   for (const v of [r, e, s]) if (v !== KEEP && !idOk(v)) throw err(EINVAL);
   if (!privileged(c)) {
-    const allowed = (v: number): boolean => v === KEEP || v === c.gid || v === c.egid || v === c.sgid;
+    const [pr, pe, ps] = kind.get(c);
+    const allowed = (v: number): boolean => v === KEEP || v === pr || v === pe || v === ps;
     if (!allowed(r) || !allowed(e) || !allowed(s)) throw err(EPERM);
   }
-  const n = c.clone();
-  if (r !== KEEP) n.gid = r;
-  if (e !== KEEP) n.egid = e;
-  if (s !== KEEP) n.sgid = s;
-  n.fsgid = n.egid;
-  td.proc.cred = n;
-  return 0;
+  // Linux returns early when nothing would change — and then the fs id is
+  // left alone too (kernel/sys.c __sys_setresuid).
+  const [cr, ce, cs, cfs] = kind.get(c);
+  if ((r === KEEP || r === cr) && (e === KEEP || (e === ce && e === cfs)) && (s === KEEP || s === cs)) return 0;
+  return commitIds(td, kind, r, e, s);
+}
+
+/**
+ * setreuid(2)/setregid(2): the real id may become the effective one; the
+ * effective id may become the real or saved one. The saved id becomes the new
+ * effective id when the real id is set or the effective id moves off the real one.
+ */
+function setre(td: Lwp, kind: IdKind, r: number, e: number): number {
+  const c = td.proc.cred;
+  for (const v of [r, e]) if (v !== KEEP && !idOk(v)) throw err(EINVAL);
+  const [cr, ce, cs] = kind.get(c);
+  if (!privileged(c)) {
+    if (r !== KEEP && r !== cr && r !== ce) throw err(EPERM);
+    if (e !== KEEP && e !== cr && e !== ce && e !== cs) throw err(EPERM);
+  }
+  const newE = e === KEEP ? ce : e;
+  const sv = r !== KEEP || (e !== KEEP && e !== cr) ? newE : KEEP;
+  return commitIds(td, kind, r, e, sv);
+}
+
+/** setuid(2)/setgid(2): privileged callers set all three; others only the effective id. */
+function setOne(td: Lwp, kind: IdKind, id: number): number {
+  if (!idOk(id)) throw err(EINVAL);
+  const c = td.proc.cred;
+  if (privileged(c)) return commitIds(td, kind, id, id, id);
+  const [cr, , cs] = kind.get(c);
+  if (id !== cr && id !== cs) throw err(EPERM);
+  return commitIds(td, kind, KEEP, id, KEEP);
+}
+
+/** setfsuid(2)/setfsgid(2): always returns the previous fs id; changes it only when allowed. */
+function setfs(td: Lwp, kind: IdKind, id: number): number {
+  const c = td.proc.cred;
+  const [cr, ce, cs, cfs] = kind.get(c);
+  if (idOk(id) && (privileged(c) || id === cr || id === ce || id === cs || id === cfs)) {
+    const n = c.clone();
+    kind.set(n, cr, ce, cs, id);
+    td.proc.cred = n;
+  }
+  return cfs;
 }
 
 export const protSyscalls = [
@@ -70,77 +123,14 @@ export const protSyscalls = [
     const c = td.proc.cred;
     return [c.gid, c.egid, c.sgid];
   }),
-  defineSyscall('setuid', 105, ['int'], (td, uid: number) => {
-    if (!idOk(uid)) throw err(EINVAL);
-    const c = td.proc.cred;
-    if (privileged(c)) return setresuid(td, uid, uid, uid);
-    if (uid !== c.uid && uid !== c.suid) throw err(EPERM);
-    return setresuid(td, KEEP, uid, KEEP);
-  }),
-  defineSyscall('setgid', 106, ['int'], (td, gid: number) => {
-    if (!idOk(gid)) throw err(EINVAL);
-    const c = td.proc.cred;
-    if (privileged(c)) return setresgid(td, gid, gid, gid);
-    if (gid !== c.gid && gid !== c.sgid) throw err(EPERM);
-    return setresgid(td, KEEP, gid, KEEP);
-  }),
-  defineSyscall('setreuid', 113, ['int', 'int'], (td, r: number, e: number) => {
-    const c = td.proc.cred;
-    if (!privileged(c)) {
-      if (r !== KEEP && r !== c.uid && r !== c.euid) throw err(EPERM);
-      if (e !== KEEP && e !== c.uid && e !== c.euid && e !== c.suid) throw err(EPERM);
-    }
-    // Linux: the saved id becomes the new euid if ruid is set or euid moves off ruid.
-    const newE = e === KEEP ? c.euid : e;
-    const sv = r !== KEEP || (e !== KEEP && e !== c.uid) ? newE : KEEP;
-    for (const v of [r, e]) if (v !== KEEP && !idOk(v)) throw err(EINVAL);
-    const n = c.clone();
-    if (r !== KEEP) n.uid = r;
-    if (e !== KEEP) n.euid = e;
-    if (sv !== KEEP) n.suid = sv;
-    n.fsuid = n.euid;
-    td.proc.cred = n;
-    return 0;
-  }),
-  defineSyscall('setregid', 114, ['int', 'int'], (td, r: number, e: number) => {
-    const c = td.proc.cred;
-    if (!privileged(c)) {
-      if (r !== KEEP && r !== c.gid && r !== c.egid) throw err(EPERM);
-      if (e !== KEEP && e !== c.gid && e !== c.egid && e !== c.sgid) throw err(EPERM);
-    }
-    const newE = e === KEEP ? c.egid : e;
-    const s = r !== KEEP || (e !== KEEP && e !== c.gid) ? newE : KEEP;
-    for (const v of [r, e]) if (v !== KEEP && !idOk(v)) throw err(EINVAL);
-    const n = c.clone();
-    if (r !== KEEP) n.gid = r;
-    if (e !== KEEP) n.egid = e;
-    if (s !== KEEP) n.sgid = s;
-    n.fsgid = n.egid;
-    td.proc.cred = n;
-    return 0;
-  }),
-  defineSyscall('setresuid', 117, ['int', 'int', 'int'], setresuid),
-  defineSyscall('setresgid', 119, ['int', 'int', 'int'], setresgid),
-  defineSyscall('setfsuid', 122, ['int'], (td, uid: number) => {
-    const c = td.proc.cred;
-    const old = c.fsuid;
-    if (idOk(uid) && (privileged(c) || uid === c.uid || uid === c.euid || uid === c.suid || uid === c.fsuid)) {
-      const n = c.clone();
-      n.fsuid = uid;
-      td.proc.cred = n;
-    }
-    return old;
-  }),
-  defineSyscall('setfsgid', 123, ['int'], (td, gid: number) => {
-    const c = td.proc.cred;
-    const old = c.fsgid;
-    if (idOk(gid) && (privileged(c) || gid === c.gid || gid === c.egid || gid === c.sgid || gid === c.fsgid)) {
-      const n = c.clone();
-      n.fsgid = gid;
-      td.proc.cred = n;
-    }
-    return old;
-  }),
+  defineSyscall('setuid', 105, ['int'], (td, uid: number) => setOne(td, UIDS, uid)),
+  defineSyscall('setgid', 106, ['int'], (td, gid: number) => setOne(td, GIDS, gid)),
+  defineSyscall('setreuid', 113, ['int', 'int'], (td, r: number, e: number) => setre(td, UIDS, r, e)),
+  defineSyscall('setregid', 114, ['int', 'int'], (td, r: number, e: number) => setre(td, GIDS, r, e)),
+  defineSyscall('setresuid', 117, ['int', 'int', 'int'], (td, r: number, e: number, sv: number) => setres(td, UIDS, r, e, sv)),
+  defineSyscall('setresgid', 119, ['int', 'int', 'int'], (td, r: number, e: number, sv: number) => setres(td, GIDS, r, e, sv)),
+  defineSyscall('setfsuid', 122, ['int'], (td, uid: number) => setfs(td, UIDS, uid)),
+  defineSyscall('setfsgid', 123, ['int'], (td, gid: number) => setfs(td, GIDS, gid)),
   defineSyscall('getgroups', 115, [], (td) => td.proc.cred.groups.slice()),
   defineSyscall('setgroups', 116, ['ints'], (td, groups: number[]) => {
     if (groups.length > NGROUPS_MAX) throw err(EINVAL);
