@@ -650,10 +650,12 @@ export function parseCall(body: Uint8Array): CallBody {
 // ---- zod schemas -------------------------------------------------------------------------
 
 const u8a = z.instanceof(Uint8Array);
+/** Any number the codec carries: zod 4's z.number() refuses ±Infinity and NaN, which f64 values may be. */
+const anyNumber = z.custom<number>((v) => typeof v === 'number');
 /** Any value the codec can produce, checked recursively. */
 export const valueSchema: z.ZodType<Value> = z.lazy(() =>
   z.union([
-    z.undefined(), z.null(), z.boolean(), z.number(), z.bigint(), z.string(), u8a,
+    z.undefined(), z.null(), z.boolean(), anyNumber, z.bigint(), z.string(), u8a,
     z.array(valueSchema), z.record(z.string(), valueSchema),
   ]),
 ) as z.ZodType<Value>;
