@@ -25,14 +25,22 @@ declare global {
     waitAsync(a: Int32Array, index: number, value: number, timeout?: number): { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
   }
 }
-import { SabArea, S_BUSY, S_CLOSED, S_MOVED, S_NEED, S_REQ, S_RESP, type GrowMessage } from './sab.ts';
+import { SabArea, S_BUSY, S_CLOSED, S_IDLE, S_MOVED, S_NEED, S_REQ, S_RESP, type GrowMessage } from './sab.ts';
 
 export interface WorkerKernelData {
   components?: string[];
   limits?: Partial<Limits>;
   cred?: { uid: number; gid: number; groups?: number[] };
   allowSetcred?: boolean;
+  /**
+   * After answering a synchronous client, poll this long (µs) for its next
+   * request before falling back to Atomics.waitAsync (default 50; 0 turns it
+   * off). Meanwhile the kernel's other connections wait.
+   */
+  syncSpinUs?: number;
 }
+
+export const DEFAULT_SYNC_SPIN_US = 50;
 
 /** Serve one async connection over a MessagePort. */
 function servePort(svc: SysproxyService, port: MessagePort): void {
@@ -65,16 +73,22 @@ class SyncPeer {
   /** A reply waiting for a bigger buffer. */
   private pendingOut: Uint8Array | null = null;
   private closed = false;
+  /** Resolves the loop's wait for the reply to the request being served. */
+  private replied: (() => void) | null = null;
+  /** How long to poll for the client's next request after a reply (ms; 0: never). */
+  private readonly spinMs: number;
 
-  constructor(svc: SysproxyService, sab: SharedArrayBuffer, port: MessagePort) {
+  constructor(svc: SysproxyService, sab: SharedArrayBuffer, port: MessagePort, spinUs: number) {
     this.svc = svc;
     this.area = new SabArea(sab);
+    this.spinMs = spinUs / 1000;
     this.conn = svc.accept({
       send: (frames) => this.reply(frames),
       send1: (frame) => this.reply1(frame),
       close: () => {
         this.closed = true;
         this.area.markClosed();
+        this.wake();
       },
     }, 'sync', { inlineAll: true });
     port.on('message', (m: GrowMessage) => {
@@ -97,6 +111,13 @@ class SyncPeer {
     this.closed = true;
     this.conn.lost(reason);
     this.area.markClosed();
+    this.wake();
+  }
+
+  private wake(): void {
+    const r = this.replied;
+    this.replied = null;
+    r?.();
   }
 
   private write(frame: Uint8Array): void {
@@ -123,9 +144,25 @@ class SyncPeer {
       this.pendingOut = frame;
       Atomics.store(this.area.ctl, 1, frame.byteLength);
       this.area.setState(S_NEED);
-      return;
+    } else this.write(frame);
+    this.wake();
+  }
+
+  /**
+   * Poll briefly for the client's next request: a sync client usually sends
+   * it within microseconds of reading a reply, and catching it here saves
+   * the Atomics.waitAsync wake-up (a task posted to this thread's event
+   * loop). Bounded by spinMs, during which this thread's other connections
+   * wait; returns as soon as the state leaves RESP/IDLE.
+   */
+  private spin(a: SabArea): void {
+    if (this.spinMs <= 0) return;
+    const end = performance.now() + this.spinMs;
+    for (let i = 1; ; i++) {
+      const s = Atomics.load(a.ctl, 0);
+      if (s !== S_RESP && s !== S_IDLE) return;
+      if ((i & 63) === 0 && performance.now() > end) return;
     }
-    this.write(frame);
   }
 
   private async loop(): Promise<void> {
@@ -140,11 +177,16 @@ class SyncPeer {
         const len = Atomics.load(a.ctl, 1);
         const bytes = a.data.slice(0, Math.min(len, a.capacity));
         Atomics.store(a.ctl, 0, S_BUSY);
+        // Wait for the reply itself (reply1 resolves this), not for our own notify.
+        const replied = new Promise<void>((r) => { this.replied = r; });
         try {
           this.conn.receive(parseFrame(bytes, Infinity));
         } catch (e) {
           this.conn.protocolError(e);
         }
+        if (this.replied !== null) await replied;
+        if (this.closed) return;
+        if (this.area === a) this.spin(a);
         continue;
       }
       if (s === S_CLOSED) return;
@@ -177,7 +219,7 @@ async function main(): Promise<void> {
         if (m.port) servePort(svc, m.port);
         return;
       case 'sync':
-        if (m.port && m.sab) new SyncPeer(svc, m.sab, m.port);
+        if (m.port && m.sab) new SyncPeer(svc, m.sab, m.port, data.syncSpinUs ?? DEFAULT_SYNC_SPIN_US);
         return;
       case 'halt':
         void svc.halt().then((report) => {
