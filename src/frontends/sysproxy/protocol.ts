@@ -291,7 +291,7 @@ export class Writer {
   bytes(b: Uint8Array): void { this.need(b.byteLength); this.buf.set(b, this.pos); this.pos += b.byteLength; }
   str(s: string): void {
     // Worst case 3 bytes per UTF-16 unit.
-    this.need(4 + s.length * 3);
+    if (this.pos + 4 + s.length * 3 > this.buf.byteLength) this.need(4 + s.length * 3);
     if (s.length <= 64) {
       // Short ASCII strings (object keys, paths) are the common case: copy them
       // byte by byte rather than pay a UTF-8 encoder call each.
@@ -357,6 +357,7 @@ export function valueFrame(type: number, id: number, v: unknown): Uint8Array {
   return w.frame(type, id);
 }
 
+const hasOwn = Object.prototype.hasOwnProperty.call.bind(Object.prototype.hasOwnProperty) as (o: object, k: string) => boolean;
 const I64_MIN = -(1n << 63n), I64_MAX = (1n << 63n) - 1n;
 
 export function writeValue(w: Writer, v: unknown, depth = 0): void {
@@ -383,6 +384,8 @@ export function writeValue(w: Writer, v: unknown, depth = 0): void {
       return w.str(v);
     case 'object': {
       if (v === null) return w.u8(T_NULL);
+      // Plain objects (Stat, Timespec...) first: one prototype load instead of four instanceof walks.
+      if (Object.getPrototypeOf(v) === Object.prototype) return writeObject(w, v, depth);
       if (v instanceof Uint8Array) {
         w.u8(T_BYTES);
         w.u32(v.byteLength);
@@ -398,18 +401,31 @@ export function writeValue(w: Writer, v: unknown, depth = 0): void {
         for (const x of v) writeValue(w, x, depth + 1);
         return;
       }
-      const keys = Object.keys(v);
-      w.u8(T_OBJECT);
-      w.u32(keys.length);
-      for (const key of keys) {
-        w.str(key);
-        writeValue(w, (v as Record<string, unknown>)[key], depth + 1);
-      }
-      return;
+      return writeObject(w, v, depth);
     }
     default:
       throw new ProtocolError('EINVAL', `cannot encode a ${typeof v}`);
   }
+}
+
+/**
+ * An object as (key, value) pairs: for-in over its own keys (what
+ * Object.keys lists) without allocating a key array; the count is patched in
+ * once known.
+ */
+function writeObject(w: Writer, v: object, depth: number): void {
+  w.u8(T_OBJECT);
+  const at = w.pos;
+  w.u32(0);
+  let n = 0;
+  for (const key in v) {
+    if (!hasOwn(v, key)) continue;
+    w.str(key);
+    writeValue(w, (v as Record<string, unknown>)[key], depth + 1);
+    n++;
+  }
+  const b = w.buf;
+  b[at] = n; b[at + 1] = n >>> 8; b[at + 2] = n >>> 16; b[at + 3] = n >>> 24;
 }
 
 export function encodeValue(v: unknown): Uint8Array {
