@@ -344,6 +344,13 @@ export class ClientConn {
 }
 
 const NO_BUFS: Uint8Array[] = [];
+/** The socket client's reused read buffer. */
+const READ_BUFFER = 256 * 1024;
+
+/** A frame that no longer views a reused buffer. */
+function copyFrame(f: Frame): Frame {
+  return { type: f.type, flags: f.flags, id: f.id, body: f.body.slice() };
+}
 
 /** Bytes the server must stage from DATA frames for this call (its maxStaged budget counts these). */
 function stagedBytes(wire: unknown[]): number {
@@ -444,7 +451,31 @@ export async function connect(url: string, opts: ConnectOptions = {}): Promise<R
   const addr = parseAddress(url);
   let token = opts.token;
   if (token === undefined && opts.tokenFile !== undefined) token = fs.readFileSync(opts.tokenFile, 'utf8').trim();
-  const sock = addr.kind === 'unix' ? net.connect(addr.path) : net.connect(addr.port, addr.host);
+  // The server's frames can be as large as its maxFrame; before WELCOME, the default.
+  const reader = new FrameReader(64 * 1024 * 1024);
+  let conn: ClientConn | null = null;
+  let early: Frame[] = [];
+  // Reads go into one reused buffer (net's `onread`), skipping the Readable
+  // stream's per-chunk Buffer and events; every frame is consumed before the
+  // callback returns, and FrameReader copies what it keeps for later.
+  const onread = {
+    buffer: Buffer.allocUnsafe(READ_BUFFER),
+    callback: (n: number, buf: Uint8Array): boolean => {
+      let frames: Frame[];
+      try {
+        // A plain view: FrameReader copies with slice(), which on a Buffer would be another view.
+        frames = reader.push(new Uint8Array(buf.buffer, buf.byteOffset, n), true);
+      } catch (e) {
+        if (conn !== null) conn.lost(`bad frame from server: ${e instanceof Error ? e.message : String(e)}`);
+        sock.destroy();
+        return false;
+      }
+      if (conn === null) early = early.concat(frames.map(copyFrame));
+      else for (const f of frames) conn.receive(f);
+      return true;
+    },
+  };
+  const sock = addr.kind === 'unix' ? net.connect({ path: addr.path, onread }) : net.connect({ port: addr.port, host: addr.host, onread });
   sock.setNoDelay(true);
   await new Promise<void>((resolve, reject) => {
     sock.once('connect', () => resolve());
@@ -452,7 +483,7 @@ export async function connect(url: string, opts: ConnectOptions = {}): Promise<R
       reject(new Error(`cannot connect to ${url}: ${e.code ?? e.message}${e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? ' (is `anykernel serve` running there?)' : e.code === 'EACCES' ? ' (the socket is mode 0600: connect as its owner)' : ''}`));
     });
   });
-  const conn = new ClientConn({
+  conn = new ClientConn({
     send: (frames) => {
       if (sock.destroyed) return;
       if (frames.length === 1) sock.write(frames[0]!);
@@ -467,19 +498,8 @@ export async function connect(url: string, opts: ConnectOptions = {}): Promise<R
     },
     close: () => sock.end(),
   });
-  // The server's frames can be as large as its maxFrame; before WELCOME, the default.
-  const reader = new FrameReader(64 * 1024 * 1024);
-  sock.on('data', (d: Buffer) => {
-    let frames: Frame[];
-    try {
-      frames = reader.push(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
-    } catch (e) {
-      conn.lost(`bad frame from server: ${e instanceof Error ? e.message : String(e)}`);
-      sock.destroy();
-      return;
-    }
-    for (const f of frames) conn.receive(f);
-  });
+  for (const f of early) conn.receive(f);
+  early = [];
   sock.on('error', () => { /* close follows */ });
   sock.on('close', () => conn.lost('connection closed'));
   let welcome: Welcome;

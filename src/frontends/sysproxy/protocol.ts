@@ -137,9 +137,16 @@ export class FrameReader {
     this.maxFrame = maxFrame;
   }
 
-  /** Feed bytes; returns the complete frames (throws ProtocolError on a bad one). */
-  push(data: Uint8Array): Frame[] {
-    if (this.have === 0) return this.pushWhole(data);
+  /**
+   * Feed bytes; returns the complete frames (throws ProtocolError on a bad
+   * one). `transient`: `data` will be overwritten once this returns (a
+   * reused read buffer), so bytes kept for a later frame are copied — the
+   * frames returned still view it and must be consumed at once. (`data`
+   * must then be a plain Uint8Array: a Buffer's slice() is a view.)
+   */
+  push(data: Uint8Array, transient = false): Frame[] {
+    if (this.have === 0) return this.pushWhole(data, transient);
+    if (transient) data = data.slice();
     this.chunks.push(data);
     this.have += data.byteLength;
     const out: Frame[] = [];
@@ -159,7 +166,7 @@ export class FrameReader {
    * Whole frames are parsed in place (one body view each); only a trailing
    * partial frame is kept.
    */
-  private pushWhole(data: Uint8Array): Frame[] {
+  private pushWhole(data: Uint8Array, transient: boolean): Frame[] {
     const out: Frame[] = [];
     const n = data.byteLength;
     let o = 0;
@@ -172,7 +179,7 @@ export class FrameReader {
       o += len;
     }
     if (o < n) {
-      this.chunks.push(o === 0 ? data : data.subarray(o));
+      this.chunks.push(transient ? data.slice(o) : o === 0 ? data : data.subarray(o));
       this.have = n - o;
     }
     return out;
@@ -420,6 +427,8 @@ function writeObject(w: Writer, v: object, depth: number): void {
   let n = 0;
   for (const key in v) {
     if (!hasOwn(v, key)) continue;
+    // The decoder refuses it (it would set the prototype): fail this value, not the connection.
+    if (key === '__proto__') throw new ProtocolError('EINVAL', 'object key __proto__ cannot be sent');
     w.str(key);
     writeValue(w, (v as Record<string, unknown>)[key], depth + 1);
     n++;

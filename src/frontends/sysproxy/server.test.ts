@@ -105,7 +105,8 @@ describe('system calls through the unix socket', () => {
     const c = await client();
     const sys = c.sys as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
     const local = k.sys as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
-    const json: fc.Arbitrary<unknown> = fc.jsonValue({ maxDepth: 3 });
+    // No own "__proto__" keys at any depth: the protocol refuses them (fast-check generates them on purpose).
+    const json: fc.Arbitrary<unknown> = fc.jsonValue({ maxDepth: 3 }).filter((v) => !JSON.stringify(v).includes('"__proto__":'));
     const arg = fc.tuple(
       fc.integer(), fc.nat(), fc.integer({ min: -1, max: 1 << 20 }),
       fc.oneof(fc.maxSafeNat(), fc.bigInt({ min: 0n, max: 1n << 62n })),
