@@ -442,8 +442,9 @@ export class KernelFuseServer implements FuseHandler {
   /**
    * LINK names the source by node, which no `*at` call can take from an unprivileged caller
    * (linkat AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH), so this applies linkat(2)'s checks itself,
-   * in Linux's order: EEXIST, EROFS, write+search on the directory, EPERM for directories, the
-   * fs.protected_hardlinks rule, ENOENT for an unlinked source.
+   * in Linux's order (do_linkat): EEXIST, EROFS, the fs.protected_hardlinks rule (may_linkat, EPERM),
+   * then vfs_link's write+search on the directory (EACCES), EPERM for directories, ENOENT for an
+   * unlinked source.
    */
   async link(req: LinkRequest, ctx: RequestContext): Promise<EntryOut> {
     const vp = this.node(req.oldnodeid).vp;
@@ -468,10 +469,12 @@ export class KernelFuseServer implements FuseHandler {
         throw err(EEXIST);
       }
       if (dvp.mount.readOnly) throw err(EROFS);
+      // Linux do_linkat: may_linkat (protected_hardlinks EPERM) runs before vfs_link's
+      // may_create (EACCES on the directory), as in vfs_syscalls' linkAt.
+      if (!mayLinkTo(vp, td)) throw err(EPERM);
       checkAccess(dvp, c, MAY_WRITE | MAY_EXEC);
       if (dvp.nlink === 0) throw err(ENOENT);
       if (vp.isDir) throw err(EPERM);
-      if (!mayLinkTo(vp, td)) throw err(EPERM);
       if (vp.nlink === 0) throw err(ENOENT);
       await vlock(td, vp, true, 1);
       try {

@@ -179,6 +179,25 @@ describe('KernelFuseServer over the wire (no /dev/fuse)', () => {
     expect((await call({ op: 'link', header: hdr(1, 1000, 100), oldnodeid: ye.nodeid, name: 'y3' }))[0]).toBe(EPERM);
     server.forget(ye.nodeid, 2);
   });
+
+  it('LINK: protected_hardlinks EPERM comes before the directory permission EACCES (do_linkat order)', async () => {
+    // root's 0600 file; a 0755 root-owned directory uid 1000 cannot write.
+    const fd = await bk.sys.open('/rf', 0o101, 0o600);
+    await bk.sys.close(fd);
+    await bk.sys.mkdir('/a', 0o755);
+    const fe = await entry({ op: 'lookup', header: hdr(1), name: 'rf' });
+    const ae = await entry({ op: 'lookup', header: hdr(1), name: 'a' });
+    // Both rules fail: may_linkat (EPERM) is asked first.
+    expect((await call({ op: 'link', header: hdr(ae.nodeid, 1000, 100), oldnodeid: fe.nodeid, name: 'x' }))[0]).toBe(EPERM);
+    // uid 1000's own file into the same directory: may_linkat passes, may_create says EACCES.
+    await bk.sys.close(await bk.sys.open('/mine', 0o101, 0o600));
+    await bk.sys.chown('/mine', 1000, 100);
+    const me = await entry({ op: 'lookup', header: hdr(1, 1000, 100), name: 'mine' });
+    expect((await call({ op: 'link', header: hdr(ae.nodeid, 1000, 100), oldnodeid: me.nodeid, name: 'x' }))[0]).toBe(EACCES);
+    // root (CAP_FOWNER, CAP_DAC_OVERRIDE) links it.
+    expect((await call({ op: 'link', header: hdr(ae.nodeid), oldnodeid: fe.nodeid, name: 'x' }))[0]).toBe(0);
+    expect((await bk.sys.stat('/a/x')).nlink).toBe(2);
+  });
 });
 
 describe('KernelFuseServer under random request sequences', () => {
