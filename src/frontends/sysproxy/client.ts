@@ -27,7 +27,7 @@ import * as fs from 'node:fs';
 import { KernelError, errno as E } from '../../kern/errno.ts';
 import type { Sys } from '../library/boot.ts';
 import {
-  FrameReader, FrameType, InBuf, OutBuf, PROTO_VERSION, ProtocolError, bufDirection, decodeValue, callFrame, emitFrame, setFrameId,
+  FrameReader, FrameType, InBuf, OutBuf, PROTO_VERSION, ProtocolError, bufDirection, decodeReplyInto, decodeValue, callFrame, emitFrame, setFrameId,
   encodeValue, errorSchema, fatalSchema, frameTypeName, welcomeSchema, type Frame, type Value, type Welcome,
 } from './protocol.ts';
 import { parseAddress } from './server.ts';
@@ -136,19 +136,8 @@ export class ClientConn {
         return;
       }
       case FrameType.REPLY: {
-        const v = decodeValue(f.body);
-        if (!Array.isArray(v) || v.length !== 2) throw new ProtocolError('EPROTO', 'REPLY body is not [result, outs]');
-        const [result, outs] = v;
-        if (Array.isArray(outs)) {
-          if (outs.length !== p.targets.length) throw new ProtocolError('EPROTO', `REPLY returns ${outs.length} buffers for ${p.targets.length}`);
-          outs.forEach((o, i) => {
-            const t = p.targets[i]!;
-            if (o instanceof Uint8Array) {
-              if (o.byteLength > t.byteLength) throw new ProtocolError('EPROTO', 'REPLY buffer larger than the request');
-              t.set(o);
-            } else if (typeof o !== 'number') throw new ProtocolError('EPROTO', 'REPLY outs must be bytes or lengths');
-          });
-        } else if (outs !== null) throw new ProtocolError('EPROTO', 'REPLY outs must be an array or null');
+        // Returned bytes go straight from the frame into the caller's buffers.
+        const result = decodeReplyInto(f.body, p.targets);
         this.finish(f.id, p);
         p.resolve(result);
         return;
@@ -356,7 +345,8 @@ function copyFrame(f: Frame): Frame {
 function stagedBytes(wire: unknown[]): number {
   let n = 0;
   for (const a of wire) {
-    for (const x of Array.isArray(a) ? a : [a]) if (x instanceof InBuf) n += x.length;
+    if (a instanceof InBuf) n += a.length;
+    else if (Array.isArray(a)) for (const x of a) if (x instanceof InBuf) n += x.length;
   }
   return n;
 }

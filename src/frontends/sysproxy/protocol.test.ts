@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   FrameReader, FrameType, HEADER_SIZE, MAX_TYPE, InBuf, OutBuf, PROTO_VERSION, ProtocolError, argsValidator, callFrame,
-  decodeValue, emitFrame, encodeValue, parseCall, parseFrame, bufDirection, outBytesUsed, type Value,
+  decodeReplyInto, decodeValue, emitFrame, encodeValue, parseCall, parseFrame, bufDirection, outBytesUsed, type Value,
 } from './protocol.ts';
 
 /** Codec values, including the kinds the syscall table declares. */
@@ -89,6 +89,34 @@ describe('value codec', () => {
     const withProto = encodeValue({ __proto_x: 1 });
     withProto.set(new TextEncoder().encode('__proto__'), 9);
     expect(() => decodeValue(withProto)).toThrow(/__proto__/);
+  });
+});
+
+describe('decodeReplyInto', () => {
+  it('returns the result and copies each returned buffer into its target, like decodeValue + set', () => {
+    fc.assert(fc.property(valueArb, fc.array(fc.tuple(fc.uint8Array({ maxLength: 40 }), fc.nat({ max: 8 }), fc.boolean()), { maxLength: 4 }), (result, bufs) => {
+      const targets = bufs.map(([b, extra]) => new Uint8Array(b.byteLength + extra).fill(0xee));
+      const outs = bufs.map(([b, , asLength]) => (asLength ? b.byteLength : b));
+      const got = decodeReplyInto(encodeValue([result, bufs.length === 0 ? null : outs]), targets);
+      expect(got).toStrictEqual(decodeValue(encodeValue(result)));
+      bufs.forEach(([b, extra, asLength], i) => {
+        const want = new Uint8Array(b.byteLength + extra).fill(0xee);
+        if (!asLength) want.set(b);
+        expect([...targets[i]!]).toEqual([...want]);
+      });
+    }));
+  });
+
+  it('refuses a wrong shape, a buffer count mismatch, a buffer larger than its target, stray bytes', () => {
+    const t = [new Uint8Array(2)];
+    for (const body of [
+      encodeValue([1]), encodeValue({ a: 1 }), encodeValue([1, [new Uint8Array(1)]]) /* 1 out, 0 targets */,
+      encodeValue([1, 'x']), encodeValue([1, ['x']]),
+    ]) expect(() => decodeReplyInto(body, [])).toThrow(ProtocolError);
+    expect(() => decodeReplyInto(encodeValue([1, [new Uint8Array(3)]]), t)).toThrow(/larger/);
+    expect(() => decodeReplyInto(encodeValue([1, []]), t)).toThrow(/buffers/);
+    const stray = new Uint8Array([...encodeValue([1, null]), 0]);
+    expect(() => decodeReplyInto(stray, [])).toThrow(/stray/);
   });
 });
 

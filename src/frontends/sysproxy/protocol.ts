@@ -627,6 +627,37 @@ export function decodeValue(bytes: Uint8Array): Value {
   return v;
 }
 
+/**
+ * Decode a REPLY body `[result, outs]`, copying each returned buffer
+ * straight from the frame into the caller's buffer (`targets[i]`), without
+ * an intermediate copy. `outs` is null, or one entry per target: bytes (at
+ * most the target's length) or a length (the bytes came in DATA frames).
+ * Throws ProtocolError for anything else.
+ */
+export function decodeReplyInto(body: Uint8Array, targets: readonly Uint8Array[]): Value {
+  const r = new Reader(body);
+  if (r.u8() !== T_ARRAY || r.u32() !== 2) throw new ProtocolError('EPROTO', 'REPLY body is not [result, outs]');
+  const result = readValue(r, 1);
+  const tag = r.u8();
+  if (tag === T_ARRAY) {
+    const n = r.u32();
+    if (n !== targets.length) throw new ProtocolError('EPROTO', `REPLY returns ${n} buffers for ${targets.length}`);
+    for (let i = 0; i < n; i++) {
+      const t = r.u8();
+      if (t === T_BYTES) {
+        const len = r.u32();
+        const dst = targets[i]!;
+        if (len > dst.byteLength) throw new ProtocolError('EPROTO', 'REPLY buffer larger than the request');
+        dst.set(r.bytes(len));
+      } else if (t === T_I32) r.i32();
+      else if (t === T_F64) r.f64();
+      else throw new ProtocolError('EPROTO', 'REPLY outs must be bytes or lengths');
+    }
+  } else if (tag !== T_NULL) throw new ProtocolError('EPROTO', 'REPLY outs must be an array or null');
+  if (r.left !== 0) throw new ProtocolError('EPROTO', `${r.left} stray bytes after a REPLY`);
+  return result;
+}
+
 // ---- message bodies -------------------------------------------------------------------
 
 /** CALL body: u32 ctx, u16 syscall id (index in WELCOME's table), value args[]. */

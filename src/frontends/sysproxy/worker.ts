@@ -26,7 +26,7 @@ import type { LeakReport } from '../../kern/kernel.ts';
 import type { Sys } from '../library/boot.ts';
 import { ClientConn, RemoteKernel, type ConnectOptions } from './client.ts';
 import {
-  FrameType, OutBuf, PROTO_VERSION, ProtocolError, bufDirection, callFrame, decodeValue, emitFrame, encodeValue, postFrame,
+  FrameType, OutBuf, PROTO_VERSION, ProtocolError, bufDirection, callFrame, decodeReplyInto, decodeValue, emitFrame, encodeValue, postFrame,
   errorSchema, fatalSchema, parseFrame, welcomeSchema, type Frame, type Value, type Welcome,
 } from './protocol.ts';
 import { DEFAULT_SAB_DATA, SabArea, S_BUSY, S_CLOSED, S_IDLE, S_MOVED, S_NEED, S_REQ, S_RESP, type GrowMessage } from './sab.ts';
@@ -143,16 +143,8 @@ export class SyncClient {
     }
     const f = this.exchange(frame, name);
     if (f.type !== FrameType.REPLY) throw this.failure(f, name);
-    const v = decodeValue(f.body);
-    if (!Array.isArray(v) || v.length !== 2) throw new ProtocolError('EPROTO', 'REPLY body is not [result, outs]');
-    const outs = v[1];
-    if (Array.isArray(outs)) {
-      for (let i = 0; i < outs.length; i++) {
-        const o = outs[i], t = targets[i];
-        if (t !== undefined && o instanceof Uint8Array && o.byteLength <= t.byteLength) t.set(o);
-      }
-    }
-    return v[0];
+    // Returned bytes go straight from the reply into the caller's buffers.
+    return decodeReplyInto(f.body, targets);
   }
 
   private failure(f: Frame, name: string): Error {
