@@ -53,10 +53,10 @@ import {
 } from '../../kern/errno.ts';
 import {
   AT_REMOVEDIR, F_RDLCK, NAME_MAX, O_APPEND, F_UNLCK, F_WRLCK, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, O_ACCMODE, O_CLOEXEC, O_CREAT,
-  O_DIRECTORY, O_EXCL, O_NOCTTY, O_PATH, O_RDONLY, O_TRUNC, O_WRONLY, S_ISGID, S_ISUID, S_IXGRP, UTIME_NOW, UTIME_OMIT,
+  O_DIRECTORY, O_EXCL, O_NOATIME, O_NOCTTY, O_PATH, O_RDONLY, O_TRUNC, O_WRONLY, S_ISGID, S_ISUID, S_IXGRP, UTIME_NOW, UTIME_OMIT,
 } from '../../kern/constants.ts';
 import type { Vnode } from '../../vfs/vnode.ts';
-import { vref, vrele } from '../../vfs/vnode.ts';
+import { touchAtime, vref, vrele } from '../../vfs/vnode.ts';
 import { type Vfs, vfsOf } from '../../vfs/vfs.ts';
 import { type FsState, fileVnode, lookupStep, readlinkVnode } from '../../vfs/namei.ts';
 import { MAY_EXEC, MAY_READ, MAY_WRITE, checkAccess, isOwner, vaccess } from '../../vfs/perm.ts';
@@ -609,7 +609,7 @@ export class KernelFuseServer implements FuseHandler {
     const td = await this.td(ctx, 'readdir');
     const packer = new P.DirentPacker(req.size, false);
     const base = this.hostIno(h.vp) - h.vp.ino;
-    await this.scan(td, h.vp, req.offset, (ino, type, name, next) => packer.add({ ino: base + ino, off: next, type, name }));
+    await this.scan(td, h, req.offset, (ino, type, name, next) => packer.add({ ino: base + ino, off: next, type, name }));
     return packer.finish();
   }
 
@@ -621,7 +621,7 @@ export class KernelFuseServer implements FuseHandler {
     const max = Math.floor(req.size / (P.DIRENTPLUS_HEADER_SIZE + 8)) + 1;
     const got: { ino: number; type: number; name: string; next: number }[] = [];
     const base = this.hostIno(dvp) - dvp.ino;
-    await this.scan(td, dvp, req.offset, (ino, type, name, next) => {
+    await this.scan(td, h, req.offset, (ino, type, name, next) => {
       if (got.length >= max) return false;
       got.push({ ino: base + ino, type, name, next });
       return true;
@@ -659,8 +659,13 @@ export class KernelFuseServer implements FuseHandler {
     return packer.finish();
   }
 
-  /** VOP readdir from `cookie` under the directory's shared lock. */
-  private async scan(td: Lwp, vp: Vnode, cookie: number, emit: (ino: number, type: number, name: string, next: number) => boolean): Promise<void> {
+  /**
+   * VOP readdir from `cookie` under the directory's shared lock, then mark the directory accessed
+   * as getdents(2) does (relatime, touchAtime): the host sets S_NOATIME on FUSE inodes and leaves
+   * atime to the server.
+   */
+  private async scan(td: Lwp, h: Handle, cookie: number, emit: (ino: number, type: number, name: string, next: number) => boolean): Promise<void> {
+    const vp = h.vp;
     if (!vp.isDir) throw err(ENOTDIR);
     await vlock(td, vp, false);
     try {
@@ -669,6 +674,8 @@ export class KernelFuseServer implements FuseHandler {
     } finally {
       vunlock(td, vp);
     }
+    const t = touchAtime(td, vp, (h.fp.flags & O_NOATIME) !== 0);
+    if (t !== undefined) await t;
   }
 
   async access(req: AccessRequest, ctx: RequestContext): Promise<number> {
