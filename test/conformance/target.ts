@@ -91,6 +91,38 @@ export interface Capabilities {
   mknodDevices: boolean;
   /** The root dir is on a tmpfs (statfs type TMPFS_MAGIC). */
   tmpfsRoot: boolean;
+  /**
+   * A file system mounted inside root shows its own st_dev and statfs f_type. False on FUSE:
+   * FUSE 7.31 has no per-node device field, so everything under the FUSE mount has its dev.
+   */
+  innerMountIdentity: boolean;
+  /**
+   * unlink/rmdir of a *missing* name on a read-only mount inside root answers EROFS (Linux
+   * do_unlinkat/do_rmdir take mnt_want_write before the last lookup). False on FUSE: the host
+   * takes write access to the FUSE mount (read-write), its lookup answers ENOENT, and the server
+   * is never asked.
+   */
+  roMountMissingNameErofs: boolean;
+  /**
+   * rmdir/unlink answer the directory's permission (EACCES, sticky EPERM) before the victim's
+   * type (ENOTDIR/EISDIR), as Linux may_delete() does. False on FUSE without default_permissions:
+   * the host's may_delete() grants the permission step (fuse_permission asks nothing) and checks
+   * the victim's type itself before RMDIR/UNLINK reaches the server.
+   */
+  permissionBeforeVictimType: boolean;
+  /**
+   * open(2)/truncate(2) of a FIFO or device node checks its mode bits (EACCES). False on FUSE
+   * without default_permissions: the host opens special files itself (fifo_open, chrdev_open;
+   * no FUSE OPEN is sent) and fuse_permission() asks the server only for access(2)/chdir(2), so
+   * nobody checks the node's mode.
+   */
+  specialFileModeChecks: boolean;
+  /**
+   * Resolving "d/.." needs search permission on d (EACCES). False on FUSE without
+   * default_permissions: the host follows ".." itself (follow_dotdot, no LOOKUP is sent) and
+   * fuse_permission() grants MAY_EXEC during a walk, so only LOOKUPs of names are checked.
+   */
+  dotdotSearchCheck: boolean;
 }
 
 export interface MountOpts {

@@ -160,7 +160,11 @@ export const fuseTarget: TargetFactory = {
     const m = await mount();
     const root = fs.mkdtempSync(path.join(m.dir, 'akconf-'));
     fs.chmodSync(root, 0o755);
-    const caps: Capabilities = { users: isRoot, mount: true, renameat2: true, mknodDevices: isRoot, tmpfsRoot: false };
+    const caps: Capabilities = { users: isRoot, mount: true, renameat2: true, mknodDevices: isRoot, tmpfsRoot: false,
+      // FUSE protocol limits (test/README.md DIFFERENCES): one st_dev for the whole mount; the
+      // host's lookup and may_delete() run before the server is asked.
+      innerMountIdentity: false, roMountMissingNameErofs: false, permissionBeforeVictimType: false,
+      specialFileModeChecks: false, dotdotSearchCheck: false };
     const r = await OpRunner.acquire({ root, umask: 0o022 });
     const shared: FuseShared = { mountDir: m.dir, clients: new Map(), mounts: [], root, caps, runners: [r], users: new Map() };
     return new FuseTarget('fuse', shared, r, true);

@@ -372,6 +372,11 @@ export const kernelTarget: TargetFactory = {
       renameat2: typeof sys.renameat2 === 'function',
       mknodDevices: true,
       tmpfsRoot: true,
+      innerMountIdentity: true,
+      roMountMissingNameErofs: true,
+      permissionBeforeVictimType: true,
+      specialFileModeChecks: true,
+      dotdotSearchCheck: true,
     };
     return new KernelTarget('kernel', caps, k, sys, true);
   },
