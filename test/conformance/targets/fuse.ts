@@ -101,7 +101,21 @@ class FuseTarget extends RunnerTarget {
   override async mount(source: string, p: string, fstype: string, flags: number, data: string): Promise<void> {
     // mount(2) inside the served kernel: the new file system shows through the FUSE mount.
     const kp = this.kpath(p);
-    await (await this.client()).sys.mount(source, kp, fstype, flags, data);
+    const c = await this.client();
+    // A read-only remount is EBUSY while a file is open for writing. The host's close(2) returns
+    // before its FUSE RELEASE reaches the server (fuse_file_put sends it asynchronously), so a
+    // remount right after closing the last writer can still see it: retry EBUSY briefly. A writer
+    // that is really open keeps it EBUSY (mounts.test.ts asserts that too).
+    for (let i = 0; ; i++) {
+      try {
+        await c.sys.mount(source, kp, fstype, flags, data);
+        break;
+      } catch (e) {
+        const again = (e as { code?: string }).code === 'EBUSY' && (flags & (C.MS_REMOUNT | C.MS_RDONLY)) === (C.MS_REMOUNT | C.MS_RDONLY) && i < 20;
+        if (!again) throw e;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    }
     if ((flags & C.MS_REMOUNT) === 0) this.shared.mounts.push(kp);
   }
   override async umount(p: string): Promise<void> {
