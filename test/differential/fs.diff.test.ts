@@ -311,6 +311,22 @@ async function documentedDifference(a: Run, b: Run, o: Op, ra: string, rb: strin
   if (o.op === 'rmdir') return rb === 'ENOTDIR' && (await isDir(o.path)) === false;
   if (o.op === 'unlink') return rb === 'EISDIR' && (await isDir(o.path)) === true;
   if (o.op === 'rename' || o.op === 'rename2') {
+    // Linux (6.18) asks write+search on the parents before it looks the names up; the host
+    // grants that step on FUSE and answers the lookup itself (ENOENT for a missing source,
+    // ENOTDIR for a parent that is a file). Accepted only when the acting user lacks write+search
+    // on a parent on the reference (access(parent, W_OK|X_OK) EACCES).
+    if (ra === 'EACCES' && (rb === 'ENOENT' || rb === 'ENOTDIR')) {
+      for (const p of [o.from, o.to]) {
+        const q = p.replace(/\/+$/, '');
+        const k = q.lastIndexOf('/');
+        const parent = k < 0 ? '.' : q.slice(0, k);
+        try {
+          await a[o.who].access(parent, C.W_OK | C.X_OK);
+        } catch (e) {
+          if ((e as { code?: string }).code === 'EACCES') return true;
+        }
+      }
+    }
     const from = await isDir(o.from);
     const to = await isDir(o.to);
     if (from === null || to === null) return false;
