@@ -89,6 +89,16 @@ export async function startMount(opts: StartOptions = {}): Promise<Mounted> {
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
   const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  // A watchdog outside this process: if the test process dies without stop()
+  // (a vitest worker is killed, not exited), the server still gets SIGTERM and
+  // unmounts instead of leaving an orphaned mount behind.
+  if (child.pid !== undefined) {
+    const dog = spawn('sh', ['-c', `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill -TERM ${child.pid} 2>/dev/null`], {
+      detached: true,
+      stdio: 'ignore',
+    });
+    dog.unref();
+  }
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`anykernel mount did not get ready in 60 s:\n${out}`)), 60_000);
     const check = () => {
