@@ -28,6 +28,7 @@
  */
 import type { Kernel } from '../kern/kernel.ts';
 import { WaitQueue, type Lwp } from '../kern/sched.ts';
+import { ByteQueue } from '../kern/bytequeue.ts';
 import { File, type FileOps } from '../kern/file.ts';
 import { EAGAIN, EINTR, ENXIO, ESPIPE, err } from '../kern/errno.ts';
 import { O_NONBLOCK, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM } from '../kern/constants.ts';
@@ -42,11 +43,8 @@ export const CONSOLE_INBUF = 65536;
 /** The console of one kernel: its input queue and readers. */
 export class ConsoleDev {
   readonly k: Kernel;
-  /** Queued input: chunks[0] from `head` on, then the rest whole. @guardedBy single virtual CPU */
-  private chunks: Uint8Array[] = [];
-  private head = 0;
-  /** Bytes queued. */
-  len = 0;
+  /** Queued input. @guardedBy single virtual CPU */
+  private readonly q = new ByteQueue();
   /** Bytes dropped because the queue was full (for dmesg and tests). */
   dropped = 0;
   /** Open descriptions that may read; the upcall is installed while > 0. */
@@ -59,32 +57,23 @@ export class ConsoleDev {
 
   /** The consoleSetInput upcall: queue bytes (copying them) and wake readers. */
   input(bytes: Uint8Array): void {
-    const room = CONSOLE_INBUF - this.len;
+    const room = CONSOLE_INBUF - this.q.len;
     const take = Math.min(room, bytes.byteLength);
     if (take < bytes.byteLength) this.dropped += bytes.byteLength - take;
     if (take > 0) {
-      this.chunks.push(bytes.slice(0, take));
-      this.len += take;
+      this.q.push(bytes.subarray(0, take));
       this.rq.wakeup(this.k);
     }
   }
 
   /** Copy up to buf.byteLength queued bytes out. */
   take(buf: Uint8Array): number {
-    let n = 0;
-    while (n < buf.byteLength && this.chunks.length > 0) {
-      const c = this.chunks[0]!;
-      const m = Math.min(c.byteLength - this.head, buf.byteLength - n);
-      buf.set(c.subarray(this.head, this.head + m), n);
-      n += m;
-      this.head += m;
-      if (this.head === c.byteLength) {
-        this.chunks.shift();
-        this.head = 0;
-      }
-    }
-    this.len -= n;
-    return n;
+    return this.q.take(buf);
+  }
+
+  /** Bytes queued. */
+  get len(): number {
+    return this.q.len;
   }
 
   addReader(): void {

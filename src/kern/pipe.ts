@@ -59,6 +59,7 @@ import { WaitQueue, type Lwp } from './sched.ts';
 import type { Kernel } from './kernel.ts';
 import type { Proc } from './proc.ts';
 import { psignal } from './sig_post.ts';
+import { ByteQueue } from './bytequeue.ts';
 
 /** Default capacity (Linux: 16 pages). */
 export const PIPE_DEF_SIZE = 65536;
@@ -96,11 +97,8 @@ export class Pipe {
   readonly ino: number;
   readonly uid: number;
   readonly gid: number;
-  /** Queued bytes: chunks[0] from `head` on, then the rest whole. */
-  private chunks: Uint8Array[] = [];
-  private head = 0;
-  /** Bytes queued. */
-  len = 0;
+  /** Queued bytes. */
+  private readonly q = new ByteQueue();
   /** Most bytes the pipe holds (F_SETPIPE_SZ). */
   capacity = PIPE_DEF_SIZE;
   /** Open descriptions of the read end / the write end. */
@@ -125,6 +123,11 @@ export class Pipe {
     this.ctime = now;
   }
 
+  /** Bytes queued. */
+  get len(): number {
+    return this.q.len;
+  }
+
   get free(): number {
     return this.capacity - this.len;
   }
@@ -132,27 +135,14 @@ export class Pipe {
   /** Append a copy of bytes (caller checked the room) and wake readers. */
   put(bytes: Uint8Array): void {
     if (bytes.byteLength > this.free) this.k.panic(`pipe ${this.ino}: put ${bytes.byteLength} with ${this.free} free`);
-    this.chunks.push(bytes.slice());
-    this.len += bytes.byteLength;
+    this.q.push(bytes);
     this.mtime = this.ctime = nsToTs(this.k.hyper.clockRealtime());
     this.rq.wakeup(this.k);
   }
 
   /** Move up to buf.byteLength queued bytes into buf and wake writers; returns the count. */
   take(buf: Uint8Array): number {
-    let n = 0;
-    while (n < buf.byteLength && this.chunks.length > 0) {
-      const c = this.chunks[0]!;
-      const m = Math.min(c.byteLength - this.head, buf.byteLength - n);
-      buf.set(c.subarray(this.head, this.head + m), n);
-      n += m;
-      this.head += m;
-      if (this.head === c.byteLength) {
-        this.chunks.shift();
-        this.head = 0;
-      }
-    }
-    this.len -= n;
+    const n = this.q.take(buf);
     if (n > 0) {
       this.atime = nsToTs(this.k.hyper.clockRealtime());
       this.wq.wakeup(this.k);
