@@ -384,6 +384,40 @@ async function linkAt(td: Lwp, olddirfd: number, oldpath: string, newdirfd: numb
 
 // ---- removing names ---------------------------------------------------------------------
 
+/**
+ * The part unlink and rmdir share: with the parent locked, look the victim up
+ * again, let `check` apply the call's own rules (permission, type, busy), then
+ * lock the victim and call the file system's `remove` op.
+ */
+async function removeEntry(
+  td: Lwp,
+  dvp: Vnode,
+  name: string,
+  check: (vp: Vnode) => void,
+  remove: (vp: Vnode) => void | Promise<void>,
+): Promise<void> {
+  if (dvp.mount.readOnly) throw err(EROFS);
+  await vlock(td, dvp, true);
+  try {
+    const vp = await relookup(td, dvp, name);
+    if (vp === null) throw err(ENOENT);
+    try {
+      check(vp);
+      await vlock(td, vp, true, 1);
+      try {
+        const rr = remove(vp);
+        if (rr instanceof Promise) await rr;
+      } finally {
+        vunlock(td, vp);
+      }
+    } finally {
+      vrele(vp);
+    }
+  } finally {
+    vunlock(td, dvp);
+  }
+}
+
 async function unlinkAt(td: Lwp, dirfd: number, path: string, flags: number): Promise<number> {
   checkFlags(flags, AT_REMOVEDIR);
   if ((flags & AT_REMOVEDIR) !== 0) return rmdirAt(td, dirfd, path);
@@ -392,31 +426,20 @@ async function unlinkAt(td: Lwp, dirfd: number, path: string, flags: number): Pr
     // unlink(2) on ".", ".." or "/": they are directories.
     if (r.last !== 'norm') throw err(EISDIR);
     const dvp = r.dvp!;
-    if (dvp.mount.readOnly) throw err(EROFS);
-    await vlock(td, dvp, true);
-    try {
-      const vp = await relookup(td, dvp, r.name);
-      if (vp === null) throw err(ENOENT);
-      try {
+    await removeEntry(
+      td,
+      dvp,
+      r.name,
+      (vp) => {
         // A trailing slash is judged before permissions (do_unlinkat "slashes"),
         // the type after them (may_delete).
         if (r.trailingSlash) throw err(vp.isDir ? EISDIR : ENOTDIR);
         checkDelete(dvp, vp, cred(td));
         if (vp.isDir) throw err(EISDIR);
         if (vp.mountedHere !== null) throw err(EBUSY);
-        await vlock(td, vp, true, 1);
-        try {
-          const ur = dvp.ops.unlink(dvp, td, vp, r.name);
-          if (ur instanceof Promise) await ur;
-        } finally {
-          vunlock(td, vp);
-        }
-      } finally {
-        vrele(vp);
-      }
-    } finally {
-      vunlock(td, dvp);
-    }
+      },
+      (vp) => dvp.ops.unlink(dvp, td, vp, r.name),
+    );
   } finally {
     releaseResult(r);
   }
@@ -431,30 +454,19 @@ async function rmdirAt(td: Lwp, dirfd: number, path: string): Promise<number> {
     if (r.last === 'dotdot') throw err(ENOTEMPTY);
     if (r.last === 'root') throw err(EBUSY);
     const dvp = r.dvp!;
-    if (dvp.mount.readOnly) throw err(EROFS);
-    await vlock(td, dvp, true);
-    try {
-      const vp = await relookup(td, dvp, r.name);
-      if (vp === null) throw err(ENOENT);
-      try {
+    await removeEntry(
+      td,
+      dvp,
+      r.name,
+      (vp) => {
         // may_delete: permission and the sticky bit, then the type.
         checkDelete(dvp, vp, cred(td));
         if (!vp.isDir) throw err(ENOTDIR);
         // rmdir(2) EBUSY: a mount point, or the caller's root directory.
         if (vp.mountedHere !== null || vp === procFs(td).root) throw err(EBUSY);
-        await vlock(td, vp, true, 1);
-        try {
-          const rr = dvp.ops.rmdir(dvp, td, vp, r.name);
-          if (rr instanceof Promise) await rr;
-        } finally {
-          vunlock(td, vp);
-        }
-      } finally {
-        vrele(vp);
-      }
-    } finally {
-      vunlock(td, dvp);
-    }
+      },
+      (vp) => dvp.ops.rmdir(dvp, td, vp, r.name),
+    );
   } finally {
     releaseResult(r);
   }
