@@ -334,6 +334,42 @@ function mayLinkTo(vp: Vnode, c: Cred): boolean {
   return vaccess(vp, c, MAY_READ | MAY_WRITE) === 0;
 }
 
+/**
+ * Make `name` in directory dvp a new link to vp: the part of linkat(2) after
+ * path resolution, also used by the FUSE server, whose LINK names the source
+ * by node. Linux do_linkat order: filename_create (EEXIST, ENOENT for a
+ * trailing slash, EROFS), then EXDEV, then may_linkat (protected_hardlinks
+ * EPERM), then vfs_link (may_create EACCES, directory EPERM, unlinked ENOENT).
+ */
+export async function linkVnode(td: Lwp, vp: Vnode, dvp: Vnode, name: string, trailingSlash = false): Promise<void> {
+  const c = cred(td);
+  await vlock(td, dvp, true);
+  try {
+    const existing = await relookup(td, dvp, name);
+    if (existing !== null) {
+      vrele(existing);
+      throw err(EEXIST);
+    }
+    if (trailingSlash) throw err(ENOENT);
+    if (dvp.mount.readOnly) throw err(EROFS);
+    if (dvp.mount !== vp.mount) throw err(EXDEV);
+    if (!mayLinkTo(vp, c)) throw err(EPERM);
+    checkAccess(dvp, c, MAY_WRITE | MAY_EXEC);
+    if (dvp.nlink === 0) throw err(ENOENT);
+    if (vp.isDir) throw err(EPERM); // link(2): oldpath is a directory
+    if (vp.nlink === 0) throw err(ENOENT); // unlinked file (reached via AT_EMPTY_PATH)
+    await vlock(td, vp, true, 1);
+    try {
+      const lr = dvp.ops.link(dvp, td, vp, name);
+      if (lr instanceof Promise) await lr;
+    } finally {
+      vunlock(td, vp);
+    }
+  } finally {
+    vunlock(td, dvp);
+  }
+}
+
 async function linkAt(td: Lwp, olddirfd: number, oldpath: string, newdirfd: number, newpath: string, flags: number): Promise<number> {
   checkFlags(flags, AT_SYMLINK_FOLLOW | AT_EMPTY_PATH);
   const c = cred(td);
@@ -344,35 +380,7 @@ async function linkAt(td: Lwp, olddirfd: number, oldpath: string, newdirfd: numb
     const r = await namei(td, newdirfd, newpath, { follow: false, parent: true, lookupLast: false });
     try {
       if (r.last !== 'norm') throw err(EEXIST);
-      const dvp = r.dvp!;
-      await vlock(td, dvp, true);
-      try {
-        // Linux do_linkat order: filename_create (EEXIST, ENOENT for a trailing
-        // slash, EROFS), then EXDEV, then may_linkat (protected_hardlinks EPERM),
-        // then vfs_link (may_create EACCES, directory EPERM, unlinked ENOENT).
-        const existing = await relookup(td, dvp, r.name);
-        if (existing !== null) {
-          vrele(existing);
-          throw err(EEXIST);
-        }
-        if (r.trailingSlash) throw err(ENOENT);
-        if (dvp.mount.readOnly) throw err(EROFS);
-        if (dvp.mount !== vp.mount) throw err(EXDEV);
-        if (!mayLinkTo(vp, c)) throw err(EPERM);
-        checkAccess(dvp, c, MAY_WRITE | MAY_EXEC);
-        if (dvp.nlink === 0) throw err(ENOENT);
-        if (vp.isDir) throw err(EPERM); // link(2): oldpath is a directory
-        if (vp.nlink === 0) throw err(ENOENT); // unlinked file (reached via AT_EMPTY_PATH)
-        await vlock(td, vp, true, 1);
-        try {
-          const lr = dvp.ops.link(dvp, td, vp, r.name);
-          if (lr instanceof Promise) await lr;
-        } finally {
-          vunlock(td, vp);
-        }
-      } finally {
-        vunlock(td, dvp);
-      }
+      await linkVnode(td, vp, r.dvp!, r.name, r.trailingSlash);
     } finally {
       releaseResult(r);
     }
@@ -384,40 +392,6 @@ async function linkAt(td: Lwp, olddirfd: number, oldpath: string, newdirfd: numb
 
 // ---- removing names ---------------------------------------------------------------------
 
-/**
- * The part unlink and rmdir share: with the parent locked, look the victim up
- * again, let `check` apply the call's own rules (permission, type, busy), then
- * lock the victim and call the file system's `remove` op.
- */
-async function removeEntry(
-  td: Lwp,
-  dvp: Vnode,
-  name: string,
-  check: (vp: Vnode) => void,
-  remove: (vp: Vnode) => void | Promise<void>,
-): Promise<void> {
-  if (dvp.mount.readOnly) throw err(EROFS);
-  await vlock(td, dvp, true);
-  try {
-    const vp = await relookup(td, dvp, name);
-    if (vp === null) throw err(ENOENT);
-    try {
-      check(vp);
-      await vlock(td, vp, true, 1);
-      try {
-        const rr = remove(vp);
-        if (rr instanceof Promise) await rr;
-      } finally {
-        vunlock(td, vp);
-      }
-    } finally {
-      vrele(vp);
-    }
-  } finally {
-    vunlock(td, dvp);
-  }
-}
-
 async function unlinkAt(td: Lwp, dirfd: number, path: string, flags: number): Promise<number> {
   checkFlags(flags, AT_REMOVEDIR);
   if ((flags & AT_REMOVEDIR) !== 0) return rmdirAt(td, dirfd, path);
@@ -426,20 +400,31 @@ async function unlinkAt(td: Lwp, dirfd: number, path: string, flags: number): Pr
     // unlink(2) on ".", ".." or "/": they are directories.
     if (r.last !== 'norm') throw err(EISDIR);
     const dvp = r.dvp!;
-    await removeEntry(
-      td,
-      dvp,
-      r.name,
-      (vp) => {
+    if (dvp.mount.readOnly) throw err(EROFS);
+    await vlock(td, dvp, true);
+    try {
+      const vp = await relookup(td, dvp, r.name);
+      if (vp === null) throw err(ENOENT);
+      try {
         // A trailing slash is judged before permissions (do_unlinkat "slashes"),
         // the type after them (may_delete).
         if (r.trailingSlash) throw err(vp.isDir ? EISDIR : ENOTDIR);
         checkDelete(dvp, vp, cred(td));
         if (vp.isDir) throw err(EISDIR);
         if (vp.mountedHere !== null) throw err(EBUSY);
-      },
-      (vp) => dvp.ops.unlink(dvp, td, vp, r.name),
-    );
+        await vlock(td, vp, true, 1);
+        try {
+          const ur = dvp.ops.unlink(dvp, td, vp, r.name);
+          if (ur instanceof Promise) await ur;
+        } finally {
+          vunlock(td, vp);
+        }
+      } finally {
+        vrele(vp);
+      }
+    } finally {
+      vunlock(td, dvp);
+    }
   } finally {
     releaseResult(r);
   }
@@ -454,19 +439,30 @@ async function rmdirAt(td: Lwp, dirfd: number, path: string): Promise<number> {
     if (r.last === 'dotdot') throw err(ENOTEMPTY);
     if (r.last === 'root') throw err(EBUSY);
     const dvp = r.dvp!;
-    await removeEntry(
-      td,
-      dvp,
-      r.name,
-      (vp) => {
+    if (dvp.mount.readOnly) throw err(EROFS);
+    await vlock(td, dvp, true);
+    try {
+      const vp = await relookup(td, dvp, r.name);
+      if (vp === null) throw err(ENOENT);
+      try {
         // may_delete: permission and the sticky bit, then the type.
         checkDelete(dvp, vp, cred(td));
         if (!vp.isDir) throw err(ENOTDIR);
         // rmdir(2) EBUSY: a mount point, or the caller's root directory.
         if (vp.mountedHere !== null || vp === procFs(td).root) throw err(EBUSY);
-      },
-      (vp) => dvp.ops.rmdir(dvp, td, vp, r.name),
-    );
+        await vlock(td, vp, true, 1);
+        try {
+          const rr = dvp.ops.rmdir(dvp, td, vp, r.name);
+          if (rr instanceof Promise) await rr;
+        } finally {
+          vunlock(td, vp);
+        }
+      } finally {
+        vrele(vp);
+      }
+    } finally {
+      vunlock(td, dvp);
+    }
   } finally {
     releaseResult(r);
   }

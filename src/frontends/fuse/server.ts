@@ -49,18 +49,19 @@ import type { File } from '../../kern/file.ts';
 import { rfork } from '../../kern/lwproc.ts';
 import { invokeSyscall } from '../../kern/syscall.ts';
 import {
-  EBADF, EEXIST, EINTR, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOTDIR, EOPNOTSUPP, EPERM, EROFS, ESTALE, EXDEV, err, KernelError,
+  EBADF, EINTR, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOTDIR, EOPNOTSUPP, EROFS, ESTALE, err, KernelError,
 } from '../../kern/errno.ts';
 import {
   AT_REMOVEDIR, F_RDLCK, NAME_MAX, O_APPEND, F_UNLCK, F_WRLCK, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, O_ACCMODE, O_CLOEXEC, O_CREAT,
-  O_DIRECTORY, O_EXCL, O_NOATIME, O_NOCTTY, O_PATH, O_RDONLY, O_TRUNC, O_WRONLY, S_ISGID, S_ISUID, S_IXGRP, UTIME_NOW, UTIME_OMIT,
+  O_DIRECTORY, O_EXCL, O_NOATIME, O_NOCTTY, O_PATH, O_RDONLY, O_TRUNC, O_WRONLY, UTIME_NOW, UTIME_OMIT,
 } from '../../kern/constants.ts';
 import type { Vnode } from '../../vfs/vnode.ts';
 import { touchAtime, vref, vrele } from '../../vfs/vnode.ts';
 import { type Vfs, vfsOf } from '../../vfs/vfs.ts';
 import { type FsState, fileVnode, lookupStep, readlinkVnode } from '../../vfs/namei.ts';
-import { MAY_EXEC, MAY_READ, MAY_WRITE, checkAccess, isOwner, vaccess } from '../../vfs/perm.ts';
+import { MAY_EXEC, MAY_READ, MAY_WRITE, checkAccess, vaccess } from '../../vfs/perm.ts';
 import { refreshAttrs, truncateVnode, vlock, vnodeFile, vnodeStat, vunlock } from '../../vfs/vfs_vnops.ts';
+import { linkVnode } from '../../vfs/vfs_syscalls.ts';
 import * as P from './proto.ts';
 import type {
   AccessRequest, AttrOut, CreateRequest, EntryOut, FallocateRequest, FileLock, FlushRequest,
@@ -441,51 +442,16 @@ export class KernelFuseServer implements FuseHandler {
 
   /**
    * LINK names the source by node, which no `*at` call can take from an unprivileged caller
-   * (linkat AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH), so this applies linkat(2)'s checks itself,
-   * in Linux's order (do_linkat): EEXIST, EROFS, the fs.protected_hardlinks rule (may_linkat, EPERM),
-   * then vfs_link's write+search on the directory (EACCES), EPERM for directories, ENOENT for an
-   * unlinked source.
+   * (linkat AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH), so it goes to the VFS's linkVnode: the part
+   * of linkat(2) after path resolution, with its checks in Linux's order.
    */
   async link(req: LinkRequest, ctx: RequestContext): Promise<EntryOut> {
     const vp = this.node(req.oldnodeid).vp;
     const dvp = this.node(req.header.nodeid).vp;
     const td = await this.td(ctx, 'link');
-    const c = td.proc.cred;
     // The "directory" may be any node the host names (garbage included); lock only real ones.
     if (!dvp.isDir) throw err(ENOTDIR);
-    if (dvp.mount !== vp.mount) throw err(EXDEV);
-    await vlock(td, dvp, true);
-    try {
-      let existing: Vnode | null = null;
-      try {
-        // (a VOP lookup answers a missing name with null, or with ENOENT in older file systems)
-        const r = dvp.ops.lookup(dvp, td, req.name) as Vnode | null | Promise<Vnode | null>;
-        existing = (r instanceof Promise ? await r : r) ?? null;
-      } catch (e) {
-        if (!(e instanceof KernelError && e.errno === ENOENT)) throw e;
-      }
-      if (existing !== null) {
-        vrele(existing);
-        throw err(EEXIST);
-      }
-      if (dvp.mount.readOnly) throw err(EROFS);
-      // Linux do_linkat: may_linkat (protected_hardlinks EPERM) runs before vfs_link's
-      // may_create (EACCES on the directory), as in vfs_syscalls' linkAt.
-      if (!mayLinkTo(vp, td)) throw err(EPERM);
-      checkAccess(dvp, c, MAY_WRITE | MAY_EXEC);
-      if (dvp.nlink === 0) throw err(ENOENT);
-      if (vp.isDir) throw err(EPERM);
-      if (vp.nlink === 0) throw err(ENOENT);
-      await vlock(td, vp, true, 1);
-      try {
-        const lr = dvp.ops.link(dvp, td, vp, req.name);
-        if (lr instanceof Promise) await lr;
-      } finally {
-        vunlock(td, vp);
-      }
-    } finally {
-      vunlock(td, dvp);
-    }
+    await linkVnode(td, vp, dvp, req.name);
     return this.entry(vref(vp), td);
   }
 
@@ -794,12 +760,3 @@ export class KernelFuseServer implements FuseHandler {
   }
 }
 
-/** fs.protected_hardlinks (linkat(2) EPERM; the same rule as vfs_syscalls' linkAt). */
-function mayLinkTo(vp: Vnode, td: Lwp): boolean {
-  const c = td.proc.cred;
-  if (isOwner(vp, c)) return true;
-  if (!vp.isReg) return false;
-  if ((vp.mode & S_ISUID) !== 0) return false;
-  if ((vp.mode & (S_ISGID | S_IXGRP)) === (S_ISGID | S_IXGRP)) return false;
-  return vaccess(vp, c, MAY_READ | MAY_WRITE) === 0;
-}
