@@ -1,6 +1,7 @@
 /**
  * The base component: sysctl nodes and the core system calls. Always present.
  */
+import { EINVAL, err } from './errno.ts';
 import { Phase, type Component } from './component.ts';
 import type { Kernel } from './kernel.ts';
 import { descripSyscalls } from './sys_descrip.ts';
@@ -32,6 +33,16 @@ export const kernComponent: Component = {
     k.sysctl.variable('hw.ncpu', 'virtual CPUs of this kernel', 1);
     k.sysctl.variable('hw.host_ncpu', 'CPUs of the host', Number(k.hyper.getParam('ncpu') ?? '1'));
     k.sysctl.variable('hw.physmem', 'memory limit in bytes', Number(k.hyper.getParam('memlimit') ?? '0'));
+    k.sysctl.register({
+      name: 'vm.pagepool_max', description: 'most bytes of freed file pages kept for reuse (0: give them back at once)',
+      get: () => k.pages.maxFreeBytes,
+      set: (v) => {
+        if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw err(EINVAL);
+        k.pages.maxFreeBytes = v;
+        k.pages.trim(v);
+      },
+    });
+    k.sysctl.register({ name: 'vm.pagepool_free', description: 'bytes of free pages held for reuse', get: () => k.pages.freeBytes });
     k.syscalls.register(kernSyscalls);
   },
 };

@@ -13,6 +13,7 @@
  * returns a leak report (open files, held locks, live kernel threads,
  * processes) like a teaching kernel that checks for leaks at halt.
  */
+import { DEFAULT_POOL_MAX, PagePool } from './pagepool.ts';
 import type { Hypercalls } from '../hyper/types.ts';
 import { type Component, orderComponents } from './component.ts';
 import { Cred, Proc } from './proc.ts';
@@ -75,6 +76,8 @@ export class Kernel {
   readonly bootNs: bigint;
   /** Faction registries (interfaces defined in kern, filled by factions). */
   readonly registry = new Map<string, unknown>();
+  /** Pages for file data (pagepool.ts); free pages kept up to the host parameter pagepool_max (bytes). */
+  readonly pages: PagePool;
   /** Lock-order validator (lockdep.ts): on unless the host parameter lockdep=0; set in the constructor. */
   lockdep: Lockdep | null = null;
   private nextPid = 1;
@@ -92,6 +95,8 @@ export class Kernel {
     this.procs.set(0, this.proc0);
     this.cur = { proc: this.proc0 };
     this.lockdep = Lockdep.fromParam(this);
+    const poolMax = Number(hyper.getParam('pagepool_max') ?? DEFAULT_POOL_MAX);
+    this.pages = new PagePool(Number.isFinite(poolMax) && poolMax >= 0 ? poolMax : DEFAULT_POOL_MAX);
   }
 
   /** Initialise the given components in order, then create init (pid 1). */

@@ -332,3 +332,109 @@ describe('mounts', () => {
       expect(await code(s.sync())).toBe('ok');
     }));
 });
+
+describe('tmpfs pages reused from the kernel page pool', () => {
+  // A model: each file is a plain byte array; a deleted file's pages go back
+  // to the pool and must never show through in another file.
+  it('random writes, truncates and unlinks never let a file see another file\'s old bytes', async () => {
+    const fc = (await import('fast-check')).default;
+    const op = fc.oneof(
+      fc.record({ t: fc.constant('write' as const), f: fc.nat(2), off: fc.nat(4 * 65536), len: fc.integer({ min: 1, max: 100000 }) }),
+      fc.record({ t: fc.constant('trunc' as const), f: fc.nat(2), size: fc.nat(5 * 65536) }),
+      fc.record({ t: fc.constant('unlink' as const), f: fc.nat(2) }),
+    );
+    await fc.assert(fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 25 }), (ops) =>
+      simKernel(async (k) => {
+        const s = k.sys;
+        // Stale pages in the pool first: a file of 0xee, deleted.
+        const g = await s.open('/garbage', O_CREAT | O_WRONLY, 0o644);
+        await s.write(g, new Uint8Array(6 * 65536).fill(0xee));
+        await s.close(g);
+        await s.unlink('/garbage');
+        expect(k.kernel.pages.freeBytes).toBe(6 * 65536);
+        const model: (Uint8Array | null)[] = [null, null, null];
+        let stamp = 1;
+        const ensure = async (f: number): Promise<number> => {
+          if (model[f] === null) model[f] = new Uint8Array(0);
+          return s.open(`/p${f}`, O_CREAT | O_RDWR, 0o644);
+        };
+        for (const o of ops) {
+          if (o.t === 'unlink') {
+            if (model[o.f] !== null) { await s.unlink(`/p${o.f}`); model[o.f] = null; }
+            continue;
+          }
+          const fd = await ensure(o.f);
+          const cur = model[o.f]!;
+          if (o.t === 'write') {
+            const data = new Uint8Array(o.len).fill(stamp++ & 0xff || 1);
+            expect(await s.pwrite(fd, data, o.off)).toBe(o.len);
+            const next = new Uint8Array(Math.max(cur.byteLength, o.off + o.len));
+            next.set(cur);
+            next.set(data, o.off);
+            model[o.f] = next;
+          } else {
+            await s.ftruncate(fd, o.size);
+            const next = new Uint8Array(o.size);
+            next.set(cur.subarray(0, Math.min(cur.byteLength, o.size)));
+            model[o.f] = next;
+          }
+          await s.close(fd);
+        }
+        for (let f = 0; f < 3; f++) {
+          const want = model[f];
+          if (want === null) continue;
+          const fd = await s.open(`/p${f}`, O_RDONLY);
+          const got = new Uint8Array(want.byteLength + 10);
+          let n = 0;
+          for (;;) {
+            const r = await s.pread(fd, got.subarray(n), n);
+            if (r === 0) break;
+            n += r;
+          }
+          await s.close(fd);
+          expect(n).toBe(want.byteLength);
+          expect(Buffer.compare(got.subarray(0, n), want)).toBe(0);
+        }
+      })), { numRuns: 60 });
+  });
+
+  it('a small file grown into a pooled page reads zeros past its old end after truncate-extend', () =>
+    simKernel(async (k) => {
+      const s = k.sys;
+      const g = await s.open('/garbage', O_CREAT | O_WRONLY, 0o644);
+      await s.write(g, new Uint8Array(2 * 65536).fill(0xee));
+      await s.close(g);
+      await s.unlink('/garbage');
+      const fd = await s.open('/f', O_CREAT | O_RDWR, 0o644);
+      await s.write(fd, new Uint8Array(40000).fill(1)); // a small buffer
+      await s.write(fd, new Uint8Array(10).fill(2)); // grows to a full (reused) page
+      await s.write(fd, new Uint8Array(65530 - 40010).fill(3)); // up to 6 bytes short of the page end
+      await s.ftruncate(fd, 2 * 65536);
+      const b = new Uint8Array(2 * 65536);
+      expect(await s.pread(fd, b, 0)).toBe(2 * 65536);
+      expect(b.subarray(65530).every((x) => x === 0)).toBe(true);
+      expect(b.subarray(40000, 40010).every((x) => x === 2)).toBe(true);
+      // A write into the middle of a new page: zeros before it, zeros after it.
+      await s.pwrite(fd, new Uint8Array(65536 - 100).fill(4), 2 * 65536 + 100);
+      const c = new Uint8Array(65536);
+      expect(await s.pread(fd, c, 2 * 65536)).toBe(65536);
+      expect(c.subarray(0, 100).every((x) => x === 0)).toBe(true);
+      expect(c.subarray(100).every((x) => x === 4)).toBe(true);
+      await s.close(fd);
+    }));
+
+  it('vm.pagepool_max bounds the pages kept; 0 gives them all back', () =>
+    simKernel(async (k) => {
+      const s = k.sys;
+      const fd = await s.open('/big', O_CREAT | O_WRONLY, 0o644);
+      await s.write(fd, new Uint8Array(8 * 65536).fill(3));
+      await s.close(fd);
+      await s.unlink('/big');
+      expect(await s.sysctl('vm.pagepool_free')).toBe(8 * 65536);
+      await s.sysctl('vm.pagepool_max', 2 * 65536);
+      expect(await s.sysctl('vm.pagepool_free')).toBe(2 * 65536);
+      await s.sysctl('vm.pagepool_max', 0);
+      expect(await s.sysctl('vm.pagepool_free')).toBe(0);
+      await expectCode(s.sysctl('vm.pagepool_max', -1), 'EINVAL');
+    }));
+});

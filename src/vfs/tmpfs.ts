@@ -11,9 +11,11 @@
  * Regular files are sparse: data lives in 64 KiB pages in a Map keyed by
  * page index; a hole is simply a missing page and reads as zeros. A page's
  * buffer may be shorter than 64 KiB (small files grow by doubling in 4 KiB
- * steps), and bytes past a buffer's end read as zeros too. Buffers are views
- * carved from slabs (4 MiB for full pages, 256 KiB for small ones, which
- * grow in 64-byte steps but are charged in whole 4 KiB units): one host
+ * steps), and bytes past a buffer's end read as zeros too. Full pages come
+ * from the kernel's page pool (kern/pagepool.ts: 4 MiB slabs, and pages freed
+ * by unlink or truncate handed out again, zeroed, before new memory is
+ * touched); small buffers are carved from 256 KiB slabs of this mount (they
+ * grow in 64-byte steps but are charged in whole 4 KiB units). One host
  * allocation per slab instead of per page keeps allocation and GC cost off
  * the write path. The price: a slab's memory returns to the host only when
  * every page carved from it is gone (accounting counts pages, not slabs).
@@ -44,6 +46,7 @@
  * Not supported: huge pages, swap, extended attributes, POSIX ACLs, quotas,
  * O_TMPFILE, the `inode64`/`noswap`/`huge=` options.
  */
+import { PAGE_SIZE, type PagePool } from '../kern/pagepool.ts';
 import type { Kernel } from '../kern/kernel.ts';
 import { Phase, type Component } from '../kern/component.ts';
 import { vfsOf } from './vfs.ts';
@@ -57,13 +60,11 @@ import {
 } from './vnode.ts';
 
 export const TMPFS_MAGIC = 0x01021994;
-/** Page size of file data. */
-const PAGE = 65536;
+/** Page size of file data (the page pool's). */
+const PAGE = PAGE_SIZE;
 /** Allocation unit for accounting and buffer growth. */
 const UNIT = 4096;
 const BOGO_DIRENT_SIZE = 20;
-/** Pages per slab (4 MiB). A slab's memory goes back when its last page is dropped. */
-const SLAB_PAGES = 64;
 const SMALL_SLAB = 256 * 1024;
 /** Largest file size (bytes); beyond it writes answer EFBIG. */
 export const TMPFS_MAXFILESIZE = Number.MAX_SAFE_INTEGER;
@@ -99,9 +100,8 @@ interface TmpNode {
 
 /** Per-mount state (mp.fsdata). */
 interface TmpMount {
-  /** Full pages are carved from slabs of SLAB_PAGES pages (one allocation, far less GC pressure). */
-  slab: ArrayBuffer | null;
-  slabNext: number;
+  /** Full pages: the kernel's page pool (kern/pagepool.ts). */
+  readonly pool: PagePool;
   /** Buffers of small files are carved from a 256 KiB slab in 4 KiB units. */
   smallSlab: ArrayBuffer | null;
   smallNext: number;
@@ -200,6 +200,7 @@ function freeNode(vp: Vnode): void {
   node.freed = true;
   m.usedBytes -= node.allocated;
   node.allocated = 0;
+  if (node.pages !== null) for (const page of node.pages.values()) m.pool.release(page);
   node.pages = null;
   node.entries = null;
   node.order = null;
@@ -240,8 +241,12 @@ function charge(len: number): number {
   return Math.ceil(len / UNIT) * UNIT;
 }
 
-/** Make page pi at least `need` bytes long; null when the size limit forbids it. */
-function growPage(m: TmpMount, node: TmpNode, pi: number, page: Uint8Array | undefined, need: number): Uint8Array | null {
+/**
+ * Make page pi at least `need` bytes long; null when the size limit forbids
+ * it. The caller overwrites [from, need) of the result at once (a full page
+ * from the kernel's pool is zero elsewhere, possibly stale there).
+ */
+function growPage(m: TmpMount, node: TmpNode, pi: number, page: Uint8Array | undefined, need: number, from: number): Uint8Array | null {
   const old = page === undefined ? 0 : page.byteLength;
   // Small buffers grow in 64-byte steps, doubling, so a file of a few bytes costs a few bytes.
   let cap = Math.ceil(need / 64) * 64;
@@ -251,11 +256,8 @@ function growPage(m: TmpMount, node: TmpNode, pi: number, page: Uint8Array | und
   if (m.maxBytes > 0 && m.usedBytes + more > m.maxBytes) return null;
   let np: Uint8Array;
   if (cap === PAGE) {
-    if (m.slab === null || m.slabNext === SLAB_PAGES) {
-      m.slab = new ArrayBuffer(SLAB_PAGES * PAGE);
-      m.slabNext = 0;
-    }
-    np = new Uint8Array(m.slab, m.slabNext++ * PAGE, PAGE);
+    // Full pages come from the kernel's page pool (reused pages are already mapped).
+    np = m.pool.alloc(from, need);
   } else {
     if (m.smallSlab === null || m.smallNext + cap > SMALL_SLAB) {
       m.smallSlab = new ArrayBuffer(SMALL_SLAB);
@@ -264,7 +266,10 @@ function growPage(m: TmpMount, node: TmpNode, pi: number, page: Uint8Array | und
     np = new Uint8Array(m.smallSlab, m.smallNext, cap);
     m.smallNext += cap;
   }
-  if (page !== undefined) np.set(page);
+  if (page !== undefined) {
+    np.set(page);
+    m.pool.release(page);
+  }
   node.pages!.set(pi, np);
   m.usedBytes += more;
   node.allocated += more;
@@ -286,7 +291,7 @@ function fileWrite(vp: Vnode, buf: Uint8Array, off: number): number {
     const len = Math.min(PAGE - po, n - done);
     let page = pages.get(pi);
     if (page === undefined || page.byteLength < po + len) {
-      const grown = growPage(m, node, pi, page, po + len);
+      const grown = growPage(m, node, pi, page, po + len, po);
       if (grown === null) break;
       page = grown;
     }
@@ -312,6 +317,7 @@ function fileResize(vp: Vnode, size: number): void {
     for (const [pi, page] of pages) {
       if (pi > lastPi) {
         pages.delete(pi);
+        m.pool.release(page);
         m.usedBytes -= charge(page.byteLength);
         node.allocated -= charge(page.byteLength);
       } else if (pi === lastPi) {
@@ -620,7 +626,7 @@ export const tmpfsType: FsType = {
   magic: TMPFS_MAGIC,
   nonblocking: true,
   mount(k: Kernel, _td: Lwp | null, mp: Mount, _source: string, data: string) {
-    const m: TmpMount = { slab: null, slabNext: 0, smallSlab: null, smallNext: 0, maxBytes: 0, maxInodes: 0, usedBytes: 0, inodes: 0, nextIno: 1, nodes: new Map() };
+    const m: TmpMount = { pool: k.pages, smallSlab: null, smallNext: 0, maxBytes: 0, maxInodes: 0, usedBytes: 0, inodes: 0, nextIno: 1, nodes: new Map() };
     mp.fsdata = m;
     mp.ops = tmpfsVfsOps;
     const r = applyOptions(mp, data, true);
