@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   FrameReader, FrameType, HEADER_SIZE, MAX_TYPE, InBuf, OutBuf, PROTO_VERSION, ProtocolError, argsValidator, callFrame,
-  decodeReplyInto, decodeValue, emitFrame, encodeValue, parseCall, parseFrame, bufDirection, outBytesUsed, type Value,
+  decodeReplyInto, decodeValue, emitFrame, encodeValue, parseCall, parseFrame, bufDirection, outBytesUsed, Writer, writeReply,
+  writeStat, type Value,
 } from './protocol.ts';
 
 /** Codec values, including the kinds the syscall table declares. */
@@ -117,6 +118,94 @@ describe('decodeReplyInto', () => {
     expect(() => decodeReplyInto(encodeValue([1, []]), t)).toThrow(/buffers/);
     const stray = new Uint8Array([...encodeValue([1, null]), 0]);
     expect(() => decodeReplyInto(stray, [])).toThrow(/stray/);
+  });
+});
+
+describe('T_STAT (a struct stat without its keys)', () => {
+  const T_STAT = 14;
+  const num = fc.oneof(fc.integer({ min: -0x80000000, max: 0x7fffffff }), fc.double(), fc.constantFrom(2 ** 53 - 1, -(2 ** 53), 2 ** 32, -1, -0));
+  const timeArb = fc.tuple(num, num).map(([sec, nsec]) => ({ sec, nsec }));
+  /** A Stat built as vfs_vnops.ts's vnodeStat builds it (same key order), with any numbers. */
+  const statArb = fc.tuple(fc.array(num, { minLength: 10, maxLength: 10 }), timeArb, timeArb, timeArb).map(([n, atime, mtime, ctime]) => ({
+    dev: n[0]!, ino: n[1]!, mode: n[2]!, nlink: n[3]!, uid: n[4]!, gid: n[5]!, rdev: n[6]!, size: n[7]!, blksize: n[8]!, blocks: n[9]!,
+    atime, mtime, ctime,
+  }));
+  const reply = (v: unknown, outs: unknown = null): Uint8Array => {
+    const w = new Writer(16);
+    writeReply(w, v, outs, true);
+    return w.done();
+  };
+  /** Every number in order, to compare with Object.is (-0 and NaN exactly). */
+  const flat = (s: Record<string, unknown>): unknown[] => Object.entries(s).flatMap(([k, v]) => (typeof v === 'object' && v !== null ? Object.entries(v).map(([k2, x]) => [`${k}.${k2}`, x]) : [[k, v]]));
+
+  it('a Stat-shaped result travels as T_STAT and decodes to the same value, keys in the same order', () => {
+    fc.assert(fc.property(statArb, (s) => {
+      const enc = reply(s);
+      expect(enc[5]).toBe(T_STAT); // after the [result, outs] array header
+      expect(enc.byteLength).toBe(5 + 1 + 128 + 1);
+      const got = decodeReplyInto(enc, []) as Record<string, unknown>;
+      expect(got).toStrictEqual(s);
+      const a = flat(got), b = flat(s);
+      expect(a.length).toBe(b.length);
+      a.forEach((e, i) => {
+        expect((e as unknown[])[0]).toBe((b[i] as unknown[])[0]);
+        expect(Object.is((e as unknown[])[1], (b[i] as unknown[])[1])).toBe(true);
+      });
+    }), { numRuns: 500 });
+  });
+
+  it('anything not exactly Stat-shaped takes the generic encoding and round-trips', () => {
+    const mutations: ((s: Record<string, unknown>) => unknown)[] = [
+      (s) => ({ ...s, extra: 1 }),
+      (s) => { const c = { ...s }; delete c.blocks; return c; },
+      (s) => { const { dev, ...rest } = s; return { ...rest, dev }; }, // dev last: another key order
+      (s) => ({ ...s, ino: 5n }),
+      (s) => ({ ...s, size: '1' }),
+      (s) => ({ ...s, mode: undefined }),
+      (s) => ({ ...s, atime: { sec: 1, nsec: 2, x: 3 } }),
+      (s) => ({ ...s, mtime: { nsec: 2, sec: 1 } }),
+      (s) => ({ ...s, ctime: { sec: 1 } }),
+      (s) => ({ ...s, ctime: { sec: 1, nsec: 2n } }),
+      (s) => ({ ...s, atime: null }),
+      (s) => ({ ...s, atime: [1, 2] }),
+      (s) => ({ ...s, mtime: new Uint8Array(2) }),
+      (s) => Object.assign(Object.create(null), s),
+      (s) => Object.assign(new (class Stat {})(), s),
+      (s) => [s],
+    ];
+    fc.assert(fc.property(statArb, fc.nat({ max: mutations.length - 1 }), (s, m) => {
+      const v = mutations[m]!(s);
+      const enc = reply(v);
+      expect(enc[5]).not.toBe(T_STAT);
+      expect(decodeReplyInto(enc, [])).toStrictEqual(decodeValue(encodeValue(v)));
+    }), { numRuns: 300 });
+  });
+
+  it('with the hint, any value still decodes as it would without it', () => {
+    fc.assert(fc.property(valueArb, (v) => {
+      expect(decodeReplyInto(reply(v), [])).toStrictEqual(decodeValue(encodeValue(v)));
+    }), { numRuns: 300 });
+  });
+
+  it('writeStat writes nothing for a non-Stat', () => {
+    const w = new Writer(16);
+    expect(writeStat(w, { a: 1 })).toBe(false);
+    expect(writeStat(w, null)).toBe(false);
+    expect(writeStat(w, 3)).toBe(false);
+    expect(w.pos).toBe(0);
+  });
+
+  it('every truncation of a T_STAT body is refused with ProtocolError; so are stray bytes after it', () => {
+    fc.assert(fc.property(statArb, (s) => {
+      const w = new Writer(16);
+      expect(writeStat(w, s)).toBe(true);
+      const enc = w.done();
+      expect(decodeValue(enc)).toStrictEqual(s);
+      for (let n = 0; n < enc.byteLength; n++) expect(() => decodeValue(enc.subarray(0, n))).toThrow(ProtocolError);
+      expect(() => decodeValue(new Uint8Array([...enc, 0]))).toThrow(/stray/);
+      const r = reply(s);
+      for (let n = 0; n < r.byteLength; n++) expect(() => decodeReplyInto(r.subarray(0, n), [])).toThrow(ProtocolError);
+    }), { numRuns: 50 });
   });
 });
 

@@ -33,7 +33,7 @@ import { invokeSyscall } from '../../kern/syscall.ts';
 import { KernelError, errno as E } from '../../kern/errno.ts';
 import {
   DEFAULT_LIMITS, FrameType, InBuf, OutBuf, ProtocolError, Writer, argsValidator, bufDirection, decodeValue, emitFrame,
-  encodeValue, exitSchema, forkSchema, frameTypeName, helloSchema, outBytesUsed, parseCall, valueFrame, writeValue,
+  encodeValue, exitSchema, forkSchema, frameTypeName, helloSchema, outBytesUsed, parseCall, valueFrame, writeReply, writeValue,
   type ArgsValidator, type BufDir, type Frame, type Limits, type Value,
 } from './protocol.ts';
 
@@ -63,7 +63,12 @@ interface SysEntry {
   nr: number;
   args: string[];
   validate: ArgsValidator;
+  /** Returns a struct stat: a result of that shape travels as T_STAT. */
+  statReply: boolean;
 }
+
+/** The calls whose result is a struct stat (src/kern sys_descrip.ts, src/vfs vfs_syscalls.ts). */
+const STAT_CALLS = new Set(['stat', 'lstat', 'fstat', 'newfstatat', 'fstatat']);
 
 export class SysproxyService {
   readonly kernel: BootedKernel;
@@ -97,7 +102,7 @@ export class SysproxyService {
     const k = this.kernel.kernel;
     if (this.table === null || this.table.length !== k.syscalls.byName.size) {
       this.table = [...k.syscalls.byName.values()].map((d) => ({
-        name: d.name, nr: d.nr, args: d.args.slice(), validate: argsValidator(d.args),
+        name: d.name, nr: d.nr, args: d.args.slice(), validate: argsValidator(d.args), statReply: STAT_CALLS.has(d.name),
       }));
     }
     return this.table;
@@ -490,7 +495,7 @@ export class ServerConn {
         this.inFlight--;
         this.stagedBytes -= staged;
         this.stagedIn -= inStaged;
-        this.reply(id, result, outs);
+        this.reply(id, entry, result, outs);
       },
       (e: unknown) => {
         this.inFlight--;
@@ -502,13 +507,13 @@ export class ServerConn {
     );
   }
 
-  private reply(id: number, result: unknown, outs: OutTarget[]): void {
+  private reply(id: number, entry: SysEntry, result: unknown, outs: OutTarget[]): void {
     if (this.state !== 'open') return;
     if (outs.length === 0) {
       // No buffers to return (stat, open...): one frame, no bookkeeping.
       const w = new Writer(REPLY_SIZE_HINT, true);
       try {
-        writeValue(w, [result as Value, null]);
+        writeReply(w, result, null, entry.statReply);
       } catch {
         return this.sendError(id, new KernelError(E.EOVERFLOW, 'sysproxy'));
       }
