@@ -132,9 +132,10 @@ async function doOpen(td: Lwp, dirfd: number, path: string, flags: number, mode:
       // open(2) EISDIR: O_CREAT with a trailing slash.
       if (r.trailingSlash) throw err(EISDIR);
       const dvp = r.dvp!;
-      await vlock(td, dvp, true);
+      { const lw = vlock(td, dvp, true); if (lw !== undefined) await lw; }
       try {
-        const existing = await relookup(td, dvp, r.name);
+        let existing = relookup(td, dvp, r.name);
+        if (existing instanceof Promise) existing = await existing;
         if (existing !== null) {
           if (excl) {
             vrele(existing);
@@ -269,9 +270,10 @@ async function createName(
   try {
     if (r.last !== 'norm') throw err(EEXIST);
     const dvp = r.dvp!;
-    await vlock(td, dvp, true);
+    { const lw = vlock(td, dvp, true); if (lw !== undefined) await lw; }
     try {
-      const existing = await relookup(td, dvp, r.name);
+      let existing = relookup(td, dvp, r.name);
+      if (existing instanceof Promise) existing = await existing;
       if (existing !== null) {
         vrele(existing);
         throw err(EEXIST);
@@ -343,9 +345,10 @@ function mayLinkTo(vp: Vnode, c: Cred): boolean {
  */
 export async function linkVnode(td: Lwp, vp: Vnode, dvp: Vnode, name: string, trailingSlash = false): Promise<void> {
   const c = cred(td);
-  await vlock(td, dvp, true);
+  { const lw = vlock(td, dvp, true); if (lw !== undefined) await lw; }
   try {
-    const existing = await relookup(td, dvp, name);
+    let existing = relookup(td, dvp, name);
+    if (existing instanceof Promise) existing = await existing;
     if (existing !== null) {
       vrele(existing);
       throw err(EEXIST);
@@ -358,7 +361,7 @@ export async function linkVnode(td: Lwp, vp: Vnode, dvp: Vnode, name: string, tr
     if (dvp.nlink === 0) throw err(ENOENT);
     if (vp.isDir) throw err(EPERM); // link(2): oldpath is a directory
     if (vp.nlink === 0) throw err(ENOENT); // unlinked file (reached via AT_EMPTY_PATH)
-    await vlock(td, vp, true, 1);
+    { const lw = vlock(td, vp, true, 1); if (lw !== undefined) await lw; }
     try {
       const lr = dvp.ops.link(dvp, td, vp, name);
       if (lr instanceof Promise) await lr;
@@ -401,9 +404,10 @@ async function unlinkAt(td: Lwp, dirfd: number, path: string, flags: number): Pr
     if (r.last !== 'norm') throw err(EISDIR);
     const dvp = r.dvp!;
     if (dvp.mount.readOnly) throw err(EROFS);
-    await vlock(td, dvp, true);
+    { const lw = vlock(td, dvp, true); if (lw !== undefined) await lw; }
     try {
-      const vp = await relookup(td, dvp, r.name);
+      let vp = relookup(td, dvp, r.name);
+      if (vp instanceof Promise) vp = await vp;
       if (vp === null) throw err(ENOENT);
       try {
         // A trailing slash is judged before permissions (do_unlinkat "slashes"),
@@ -412,7 +416,7 @@ async function unlinkAt(td: Lwp, dirfd: number, path: string, flags: number): Pr
         checkDelete(dvp, vp, cred(td));
         if (vp.isDir) throw err(EISDIR);
         if (vp.mountedHere !== null) throw err(EBUSY);
-        await vlock(td, vp, true, 1);
+        { const lw = vlock(td, vp, true, 1); if (lw !== undefined) await lw; }
         try {
           const ur = dvp.ops.unlink(dvp, td, vp, r.name);
           if (ur instanceof Promise) await ur;
@@ -440,9 +444,10 @@ async function rmdirAt(td: Lwp, dirfd: number, path: string): Promise<number> {
     if (r.last === 'root') throw err(EBUSY);
     const dvp = r.dvp!;
     if (dvp.mount.readOnly) throw err(EROFS);
-    await vlock(td, dvp, true);
+    { const lw = vlock(td, dvp, true); if (lw !== undefined) await lw; }
     try {
-      const vp = await relookup(td, dvp, r.name);
+      let vp = relookup(td, dvp, r.name);
+      if (vp instanceof Promise) vp = await vp;
       if (vp === null) throw err(ENOENT);
       try {
         // may_delete: permission and the sticky bit, then the type.
@@ -450,7 +455,7 @@ async function rmdirAt(td: Lwp, dirfd: number, path: string): Promise<number> {
         if (!vp.isDir) throw err(ENOTDIR);
         // rmdir(2) EBUSY: a mount point, or the caller's root directory.
         if (vp.mountedHere !== null || vp === procFs(td).root) throw err(EBUSY);
-        await vlock(td, vp, true, 1);
+        { const lw = vlock(td, vp, true, 1); if (lw !== undefined) await lw; }
         try {
           const rr = dvp.ops.rmdir(dvp, td, vp, r.name);
           if (rr instanceof Promise) await rr;
@@ -518,9 +523,9 @@ async function renameAt2(td: Lwp, olddirfd: number, oldpath: string, newdirfd: n
       // Lock the two directories in vnode-id order (README lock order).
       const first = fdvp.id <= tdvp.id ? fdvp : tdvp;
       const second = first === fdvp ? tdvp : fdvp;
-      await vlock(td, first, true, 0);
+      { const lw = vlock(td, first, true, 0); if (lw !== undefined) await lw; }
       try {
-        if (second !== first) await vlock(td, second, true, 1);
+        if (second !== first) { const lw = vlock(td, second, true, 1); if (lw !== undefined) await lw; }
         try {
           await renameLocked(td, c, fdvp, o, tdvp, n, flags, exchange);
         } finally {
@@ -542,13 +547,15 @@ async function renameAt2(td: Lwp, olddirfd: number, oldpath: string, newdirfd: n
 async function renameLocked(
   td: Lwp, c: Cred, fdvp: Vnode, o: NameiResult, tdvp: Vnode, n: NameiResult, flags: number, exchange: boolean,
 ): Promise<void> {
-  const fvp = await relookup(td, fdvp, o.name);
+  let fvp = relookup(td, fdvp, o.name);
+  if (fvp instanceof Promise) fvp = await fvp;
   if (fvp === null) throw err(ENOENT);
   let tvp: Vnode | null = null;
   try {
     // The order of Linux do_renameat2: target lookup (EEXIST for NOREPLACE),
     // RENAME_EXCHANGE's own checks, then trailing slashes on a non-directory.
-    tvp = await relookup(td, tdvp, n.name);
+    const tvpP = relookup(td, tdvp, n.name);
+    tvp = tvpP instanceof Promise ? await tvpP : tvpP;
     if ((flags & RENAME_NOREPLACE) !== 0 && tvp !== null) throw err(EEXIST);
     if (exchange) {
       if (tvp === null) throw err(ENOENT);
@@ -605,7 +612,7 @@ async function readlinkAt(td: Lwp, dirfd: number, path: string): Promise<string>
 // ---- attributes ------------------------------------------------------------------------------
 
 async function withLocked<T>(td: Lwp, vp: Vnode, fn: () => Promise<T> | T): Promise<T> {
-  await vlock(td, vp, true);
+  { const lw = vlock(td, vp, true); if (lw !== undefined) await lw; }
   try {
     return await fn();
   } finally {
@@ -758,7 +765,7 @@ async function getdents64(td: Lwp, fd: number, arg: unknown): Promise<Dirent64[]
   let used = 0;
   let tooSmall = false;
   const locked = vp.mount.fstype.nonblocking !== true;
-  if (locked) await vlock(td, vp, false);
+  if (locked) { const lw = vlock(td, vp, false); if (lw !== undefined) await lw; }
   try {
     const r = vp.ops.readdir(vp, td, fp.offset, (ino, type, name, next) => {
       const nlen = utf8Length(name);
@@ -846,7 +853,7 @@ async function getcwd(td: Lwp, size?: number): Promise<string> {
         vp = vref(cov);
         continue;
       }
-      await vlock(td, vp, false);
+      { const lw = vlock(td, vp, false); if (lw !== undefined) await lw; }
       let parent: Vnode | null;
       try {
         const r = vp.ops.lookup(vp, td, '..');
