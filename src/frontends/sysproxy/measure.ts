@@ -120,7 +120,8 @@ async function main(): Promise<void> {
       row('worker async pread 4 KiB', await timeAsync(n, () => wsys.pread!(wfd, buf, 4096) as Promise<unknown>));
     }
     if (on('sync')) {
-      const sc = wk.syncClient();
+      // SP_SPIN=µs: a fixed client polling budget instead of the adaptive default.
+      const sc = wk.syncClient(process.env.SP_SPIN !== undefined ? { spinUs: Number(process.env.SP_SPIN) } : {});
       const ssys = sc.sys as unknown as AnySys;
       const sfd = ssys.open!('/bench/f', O_RDWR) as number;
       row('worker sync stat', timeSync(n, () => ssys.stat!('/bench/f')));

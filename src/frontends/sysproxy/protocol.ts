@@ -259,8 +259,9 @@ export class Writer {
   buf: Buffer;
   pos: number;
 
-  constructor(size = 256, reserveHeader = false) {
-    this.buf = Buffer.allocUnsafe(size);
+  /** `size`: a first buffer of that many bytes, or a given buffer to write into (growing leaves it for a copy). */
+  constructor(size: number | Buffer = 256, reserveHeader = false) {
+    this.buf = typeof size === 'number' ? Buffer.allocUnsafe(size) : size;
     this.pos = reserveHeader ? HEADER_SIZE : 0;
   }
 

@@ -25,7 +25,7 @@ declare global {
     waitAsync(a: Int32Array, index: number, value: number, timeout?: number): { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
   }
 }
-import { SabArea, S_BUSY, S_CLOSED, S_IDLE, S_MOVED, S_NEED, S_REQ, S_RESP, type GrowMessage } from './sab.ts';
+import { SLEEP_CLIENT, SabArea, S_BUSY, S_CLOSED, S_IDLE, S_MOVED, S_NEED, S_REQ, S_RESP, type GrowMessage } from './sab.ts';
 
 export interface WorkerKernelData {
   components?: string[];
@@ -124,7 +124,8 @@ class SyncPeer {
     const a = this.area;
     a.data.set(frame);
     Atomics.store(a.ctl, 1, frame.byteLength);
-    a.setState(S_RESP);
+    Atomics.store(a.ctl, 0, S_RESP);
+    a.wakePeer(SLEEP_CLIENT); // no futex wake for a client that is polling
   }
 
   private reply(frames: Uint8Array[]): void {
@@ -191,8 +192,11 @@ class SyncPeer {
       }
       if (s === S_CLOSED) return;
       if (s === S_MOVED) continue; // this.area was replaced
+      // Say we sleep before sleeping, so the client's REQ notifies us (sab.ts).
+      if (!a.parkServer(s)) continue;
       const r = Atomics.waitAsync(a.ctl, 0, s);
       if (r.async) await r.value;
+      a.unparkServer();
     }
   }
 }

@@ -105,6 +105,16 @@ describe('synchronous client over SharedArrayBuffer', () => {
     s.close();
   });
 
+  it('no wake-up is lost, whether the client sleeps at once, polls, or adapts', () => {
+    // A lost notify would show as ETIMEDOUT (timeoutMs), not as a hung test.
+    for (const opts of [{ spinUs: 0 }, { spinUs: 20 }, {}]) {
+      const s = wk.syncClient({ ...opts, timeoutMs: 5000 });
+      for (let i = 0; i < 3000; i++) expect(s.sys.getpid()).toBe(s.pid);
+      expect(s.sys.stat('/').mode & S_IFMT).toBe(S_IFDIR);
+      s.close();
+    }
+  });
+
   it('sees what async clients wrote (one kernel)', async () => {
     await wk.sys.mkdir('/rootdir', 0o755);
     const fd = await wk.sys.open('/rootdir/shared', O_CREAT | O_WRONLY, 0o644);

@@ -26,10 +26,12 @@ import type { LeakReport } from '../../kern/kernel.ts';
 import type { Sys } from '../library/boot.ts';
 import { ClientConn, RemoteKernel, type ConnectOptions } from './client.ts';
 import {
-  FrameType, OutBuf, PROTO_VERSION, ProtocolError, bufDirection, callFrame, decodeReplyInto, decodeValue, emitFrame, encodeValue, postFrame,
-  errorSchema, fatalSchema, parseFrame, welcomeSchema, type Frame, type Value, type Welcome,
+  FrameType, OutBuf, PROTO_VERSION, ProtocolError, Writer, bufDirection, decodeReplyInto, decodeValue, emitFrame, encodeValue, postFrame,
+  errorSchema, fatalSchema, parseFrame, welcomeSchema, writeValue, type Frame, type Value, type Welcome,
 } from './protocol.ts';
-import { DEFAULT_SAB_DATA, SabArea, S_BUSY, S_CLOSED, S_IDLE, S_MOVED, S_NEED, S_REQ, S_RESP, type GrowMessage } from './sab.ts';
+import {
+  DEFAULT_SAB_DATA, SAB_HEADER, SLEEP_SERVER, SabArea, S_BUSY, S_CLOSED, S_IDLE, S_MOVED, S_NEED, S_REQ, S_RESP, type GrowMessage,
+} from './sab.ts';
 import type { WorkerKernelData } from './worker-host.ts';
 
 export type WorkerKernelOptions = WorkerKernelData;
@@ -75,22 +77,46 @@ export interface SyncClientOptions extends ConnectOptions {
   /** Give up a call after this long (ms) with ETIMEDOUT; default: wait forever. */
   timeoutMs?: number;
   /**
-   * Poll this long (µs) for the reply before sleeping in Atomics.wait
-   * (default DEFAULT_CLIENT_SPIN_US = 0: sleep at once). Most calls are answered within it, and
-   * polling saves a futex sleep and wake-up; the thread is blocked either way.
+   * Poll this long (µs) for the reply before sleeping in Atomics.wait; 0:
+   * sleep at once. Default: adaptive (see SPIN_MAX_US) — poll while recent
+   * replies came fast, sleep at once while they are slow.
    */
   spinUs?: number;
 }
 
 /**
+ * Adaptive polling, the default: the client keeps a running median of its
+ * reply times (a frugal streaming estimate: one step up or down per call)
+ * and polls for up to twice that before sleeping — but only while that
+ * budget stays within SPIN_MAX_US. A reply usually arrives within the
+ * budget and saves a futex sleep and wake-up (the thread is blocked either
+ * way). When replies are slow — the kernel thread is waiting for a CPU the
+ * poller would take, as on a loaded 2-CPU machine, where fixed polling made
+ * calls slower by about the polling time (p50 58 µs without, 104 µs with
+ * 50 µs, 516 µs with 200 µs on both sides) — the median rises above half the
+ * cap and the client sleeps at once.
+ */
+export const SPIN_MAX_US = 50;
+/** Starting estimate of the reply time (µs): start polling, and let measurements decide. */
+const SPIN_START_US = 10;
+
+/**
  * A synchronous kernel client: each call blocks the calling thread until the
  * kernel's thread has served it. One call at a time (it cannot be otherwise).
+ *
+ * Calls are encoded straight into the exchange's data area and replies
+ * decoded where they lie (the area is ours until we set it IDLE again).
  */
 export class SyncClient {
   private area: SabArea;
+  /** A Buffer over `area`'s data, for encoding into it. */
+  private areaBuf: Buffer;
   private readonly port: MessagePort;
   private readonly timeoutMs: number;
-  private readonly spinMs: number;
+  /** Fixed polling budget (ms), or null: adaptive. */
+  private readonly spinMs: number | null;
+  /** Running median of reply times (µs), for adaptive polling. */
+  private replyUs = SPIN_START_US;
   private nextId = 1;
   private closedReason: string | null = null;
   readonly welcome: Welcome;
@@ -101,15 +127,22 @@ export class SyncClient {
 
   constructor(init: SyncChannelInit, opts: SyncClientOptions = {}) {
     this.area = new SabArea(init.sab);
+    this.areaBuf = dataBuffer(this.area);
     this.port = init.port;
     this.port.unref();
     this.timeoutMs = opts.timeoutMs ?? Infinity;
-    this.spinMs = (opts.spinUs ?? DEFAULT_CLIENT_SPIN_US) / 1000;
+    this.spinMs = opts.spinUs !== undefined ? opts.spinUs / 1000 : null;
     const h: Record<string, Value> = { version: PROTO_VERSION };
     for (const key of ['token', 'uid', 'gid', 'groups', 'comm'] as const) if (opts[key] !== undefined) h[key] = opts[key] as Value;
-    const f = this.exchange(emitFrame(FrameType.HELLO, this.nextId++, encodeValue(h)), 'hello');
-    if (f.type !== FrameType.WELCOME) throw this.failure(f, 'hello');
-    const w = welcomeSchema.safeParse(decodeValue(f.body));
+    this.put(emitFrame(FrameType.HELLO, this.nextId++, encodeValue(h)), 'hello');
+    let w: ReturnType<typeof welcomeSchema.safeParse>;
+    try {
+      const f = this.exchange('hello');
+      if (f.type !== FrameType.WELCOME) throw this.failure(f, 'hello');
+      w = welcomeSchema.safeParse(decodeValue(f.body));
+    } finally {
+      this.release();
+    }
     if (!w.success) throw new Error('bad WELCOME from the kernel worker');
     this.welcome = w.data;
     this.pid = w.data.pid;
@@ -124,7 +157,41 @@ export class SyncClient {
   call(name: string, args: unknown[]): unknown {
     const id = this.sysIds.get(name);
     if (id === undefined) throw new KernelError(E.ENOSYS, name);
-    const targets: Uint8Array[] = [];
+    let targets = NO_BUFS;
+    let wire = args;
+    // Only calls with buffer arguments need rewriting (most calls have none).
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i];
+      if (a instanceof Uint8Array || Array.isArray(a)) {
+        targets = [];
+        wire = this.wire(name, args, targets);
+        break;
+      }
+    }
+    this.ready(name);
+    // Encode into the exchange; a frame that outgrows it goes to a bigger one.
+    const w = new Writer(this.areaBuf, true);
+    try {
+      w.u32(0);
+      w.u16(id);
+      writeValue(w, wire);
+    } catch {
+      throw new KernelError(E.EFAULT, name); // an argument the protocol cannot carry (a function...)
+    }
+    const frame = w.frame(FrameType.CALL, this.nextId++);
+    if (w.buf !== this.areaBuf) this.put(frame, name);
+    else Atomics.store(this.area.ctl, 1, frame.byteLength);
+    try {
+      const f = this.exchange(name);
+      if (f.type !== FrameType.REPLY) throw this.failure(f, name);
+      // Returned bytes go straight from the reply into the caller's buffers.
+      return decodeReplyInto(f.body, targets);
+    } finally {
+      this.release();
+    }
+  }
+
+  private wire(name: string, args: unknown[], targets: Uint8Array[]): unknown[] {
     const kinds = this.sysKinds.get(name)!;
     const wire = new Array<unknown>(args.length);
     for (let i = 0; i < args.length; i++) {
@@ -135,16 +202,7 @@ export class SyncClient {
         wire[i] = r;
       } else wire[i] = syncWire(a, name, i, kinds[i], targets);
     }
-    let frame: Uint8Array;
-    try {
-      frame = callFrame(this.nextId++, 0, id, wire);
-    } catch {
-      throw new KernelError(E.EFAULT, name);
-    }
-    const f = this.exchange(frame, name);
-    if (f.type !== FrameType.REPLY) throw this.failure(f, name);
-    // Returned bytes go straight from the reply into the caller's buffers.
-    return decodeReplyInto(f.body, targets);
+    return wire;
   }
 
   private failure(f: Frame, name: string): Error {
@@ -165,51 +223,77 @@ export class SyncClient {
   private grow(bytes: number, state: number): void {
     const next = SabArea.create(Math.max(bytes, this.area.capacity * 2), state);
     this.area = next;
+    this.areaBuf = dataBuffer(next);
     this.port.postMessage({ type: 'grow', sab: next.sab } satisfies GrowMessage);
   }
 
-  /** Put one frame in the exchange and block until the reply frame is there. */
-  private exchange(frame: Uint8Array, name: string): Frame {
+  /** Throw if the connection is gone (before writing a request). */
+  private ready(name: string): void {
     if (this.closedReason !== null) {
       const e = new KernelError(E.ECONNRESET, name);
       (e as { cause?: unknown }).cause = this.closedReason;
       throw e;
     }
+    if (this.area.closing) throw this.gone(name);
+  }
+
+  /** Copy a finished frame into the exchange (growing it first if needed). */
+  private put(frame: Uint8Array, name: string): void {
+    this.ready(name);
     if (frame.byteLength > this.area.capacity) this.grow(frame.byteLength, S_IDLE);
-    let a = this.area;
-    if (a.closing) throw this.gone(name);
+    const a = this.area;
     a.data.set(frame);
     Atomics.store(a.ctl, 1, frame.byteLength);
+  }
+
+  /**
+   * Post the request already in the exchange and block until the reply
+   * frame is there. The frame returned views the exchange: decode it, then
+   * release().
+   */
+  private exchange(name: string): Frame {
+    let a = this.area;
     // IDLE → REQ only: if the server closed the exchange meanwhile, nobody would answer.
     if (Atomics.compareExchange(a.ctl, 0, S_IDLE, S_REQ) !== S_IDLE) throw this.gone(name);
-    Atomics.notify(a.ctl, 0);
-    this.spin(a);
+    a.wakePeer(SLEEP_SERVER);
+    const t0 = performance.now();
+    this.spin(a, t0);
     for (;;) {
       a = this.area;
       const s = a.state();
-      if (s === S_REQ || s === S_BUSY || s === S_MOVED) {
-        if (s === S_MOVED) continue;
-        const r = Atomics.wait(a.ctl, 0, s, this.timeoutMs);
-        if (r === 'timed-out') {
+      if (s === S_REQ || s === S_BUSY) {
+        if (a.sleepWhile(s, this.timeoutMs) === 'timed-out') {
           this.closedReason = `no answer from the kernel worker in ${this.timeoutMs} ms`;
           throw new KernelError(E.ETIMEDOUT, name);
         }
         continue;
       }
+      if (s === S_MOVED) continue;
       if (s === S_NEED) {
         // The reply is bigger than our buffer: hand the worker a bigger one and wait there.
         this.grow(Atomics.load(a.ctl, 1), S_BUSY);
         continue;
       }
       if (s === S_RESP) {
-        const len = Atomics.load(a.ctl, 1);
-        const bytes = a.data.slice(0, len);
-        Atomics.store(a.ctl, 0, S_IDLE);
-        return parseFrame(bytes, Infinity);
+        if (this.spinMs === null) this.learn((performance.now() - t0) * 1000);
+        return parseFrame(a.data.subarray(0, Atomics.load(a.ctl, 1)), Infinity);
       }
       if (s === S_CLOSED) throw this.gone(name);
       throw new ProtocolError('EPROTO', `exchange in unknown state ${s}`);
     }
+  }
+
+  /** The reply has been read: the exchange is free for the next request. */
+  private release(): void {
+    const a = this.area;
+    if (a.state() === S_RESP) Atomics.store(a.ctl, 0, S_IDLE);
+  }
+
+  /** One reply time (µs) into the running median: a step of 1/8 of it (plus a little) towards the sample. */
+  private learn(us: number): void {
+    const m = this.replyUs;
+    const step = m / 8 + 0.1;
+    this.replyUs = us > m ? Math.min(m + step, 1e6) : Math.max(m - step, 0.5);
   }
 
   private gone(name: string): KernelError {
@@ -219,10 +303,15 @@ export class SyncClient {
     return e;
   }
 
-  /** Poll (bounded by spinMs) while the request is still pending: a fast reply needs no futex sleep. */
-  private spin(a: SabArea): void {
-    if (this.spinMs <= 0) return;
-    const end = performance.now() + this.spinMs;
+  /** Poll while the request is still pending (fixed or adaptive budget): a fast reply needs no futex sleep. */
+  private spin(a: SabArea, t0: number): void {
+    let ms = this.spinMs;
+    if (ms === null) {
+      const us = 2 * this.replyUs;
+      ms = us <= SPIN_MAX_US ? us / 1000 : 0;
+    }
+    if (ms <= 0) return;
+    const end = t0 + ms;
     for (let i = 1; ; i++) {
       const s = Atomics.load(a.ctl, 0);
       if (s !== S_REQ && s !== S_BUSY) return;
@@ -237,6 +326,13 @@ export class SyncClient {
   }
 }
 
+const NO_BUFS: Uint8Array[] = [];
+
+/** A Buffer over an exchange's data area (a view, not a copy), for Writer. */
+function dataBuffer(a: SabArea): Buffer {
+  return Buffer.from(a.sab, SAB_HEADER, a.capacity);
+}
+
 /** How one argument of a sync call travels: out-buffers as their length, others as they are (all inline). */
 function syncWire(v: unknown, name: string, i: number, kind: string | undefined, targets: Uint8Array[]): unknown {
   if (!(v instanceof Uint8Array)) return v;
@@ -244,15 +340,6 @@ function syncWire(v: unknown, name: string, i: number, kind: string | undefined,
   if (dir !== 'in') targets.push(v);
   return dir === 'out' ? new OutBuf(v.byteLength) : v;
 }
-
-/**
- * Default client-side polling before Atomics.wait: none. On the shared
- * 2-CPU machine we measure on, a polling caller takes the CPU the kernel's
- * thread needs to answer, and each call got slower by about the polling
- * time (p50 58 µs without, 104 µs with 50 µs, 516 µs with 200 µs on both
- * sides); pass `spinUs` where cores are free.
- */
-export const DEFAULT_CLIENT_SPIN_US = 0;
 
 /** A kernel running in a worker_thread. */
 export class WorkerKernel {
