@@ -53,7 +53,7 @@ import { vfsOf } from './vfs.ts';
 import type { Lwp } from '../kern/sched.ts';
 import type { Timespec } from '../kern/file.ts';
 import { EEXIST, EFBIG, EINVAL, ENOENT, ENOSPC, ENOTEMPTY, ENXIO, ESTALE, err } from '../kern/errno.ts';
-import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from '../kern/constants.ts';
+import { S_IFDIR, S_IFLNK, S_IFMT } from '../kern/constants.ts';
 import {
   DT_DIR, type DirEmit, type FsType, Mount, type NewAttrs, type SetAttrs, type Statfs, type VfsOps, Vnode, type VnodeOps,
   modeToDtype, vfsNow, vref,
@@ -88,7 +88,10 @@ interface TmpNode {
   parent: Vnode | null;
   /** This directory's name in its parent (getcwd). */
   dirName: string;
-  // regular files
+  // regular files: page 0 in a field of its own, the rest (created when
+  // first needed) in a Map by page index — most files are one page, and an
+  // empty Map costs ~250 bytes of heap per file for the life of the file.
+  page0: Uint8Array | null;
   pages: Map<number, Uint8Array> | null;
   /** Bytes of page buffers allocated (accounting). */
   allocated: number;
@@ -129,7 +132,7 @@ function byteLen(s: string): number {
 function newNode(): TmpNode {
   return {
     entries: null, order: null, deadCount: 0, nextCookie: 2, parent: null, dirName: '',
-    pages: null, allocated: 0, target: '', freed: false,
+    page0: null, pages: null, allocated: 0, target: '', freed: false,
   };
 }
 
@@ -146,8 +149,6 @@ function allocNode(mp: Mount, attrs: NewAttrs, now: Timespec): Vnode {
     node.entries = new Map();
     node.order = [];
     vp.size = 2 * BOGO_DIRENT_SIZE;
-  } else if (type === S_IFREG) {
-    node.pages = new Map();
   }
   return vp;
 }
@@ -200,7 +201,8 @@ function freeNode(vp: Vnode): void {
   node.freed = true;
   m.usedBytes -= node.allocated;
   node.allocated = 0;
-  if (node.pages !== null) for (const page of node.pages.values()) m.pool.release(page);
+  forEachPage(node, (page) => m.pool.release(page));
+  node.page0 = null;
   node.pages = null;
   node.entries = null;
   node.order = null;
@@ -211,17 +213,38 @@ function freeNode(vp: Vnode): void {
 
 // ---- regular file data --------------------------------------------------------
 
+function pageAt(node: TmpNode, pi: number): Uint8Array | undefined {
+  if (pi === 0) return node.page0 ?? undefined;
+  return node.pages === null ? undefined : node.pages.get(pi);
+}
+
+function setPage(node: TmpNode, pi: number, page: Uint8Array): void {
+  if (pi === 0) node.page0 = page;
+  else (node.pages ??= new Map()).set(pi, page);
+}
+
+function dropPage(node: TmpNode, pi: number): void {
+  if (pi === 0) node.page0 = null;
+  else node.pages?.delete(pi);
+}
+
+/** Every page with its index, in no particular order (fn may drop the page it is given). */
+function forEachPage(node: TmpNode, fn: (page: Uint8Array, pi: number) => void): void {
+  if (node.page0 !== null) fn(node.page0, 0);
+  if (node.pages !== null) for (const [pi, page] of node.pages) fn(page, pi);
+}
+
 function fileRead(vp: Vnode, buf: Uint8Array, off: number): number {
   if (off >= vp.size) return 0;
   const n = Math.min(buf.byteLength, vp.size - off);
-  const pages = tn(vp).pages!;
+  const node = tn(vp);
   let done = 0;
   while (done < n) {
     const pos = off + done;
     const pi = Math.floor(pos / PAGE);
     const po = pos - pi * PAGE;
     const len = Math.min(PAGE - po, n - done);
-    const page = pages.get(pi);
+    const page = pageAt(node, pi);
     if (page === undefined) buf.fill(0, done, done + len);
     else {
       const avail = page.byteLength - po;
@@ -270,7 +293,7 @@ function growPage(m: TmpMount, node: TmpNode, pi: number, page: Uint8Array | und
     np.set(page);
     m.pool.release(page);
   }
-  node.pages!.set(pi, np);
+  setPage(node, pi, np);
   m.usedBytes += more;
   node.allocated += more;
   return np;
@@ -282,14 +305,13 @@ function fileWrite(vp: Vnode, buf: Uint8Array, off: number): number {
   if (off + n > TMPFS_MAXFILESIZE) throw err(EFBIG);
   const node = tn(vp);
   const m = tm(vp.mount);
-  const pages = node.pages!;
   let done = 0;
   while (done < n) {
     const pos = off + done;
     const pi = Math.floor(pos / PAGE);
     const po = pos - pi * PAGE;
     const len = Math.min(PAGE - po, n - done);
-    let page = pages.get(pi);
+    let page = pageAt(node, pi);
     if (page === undefined || page.byteLength < po + len) {
       const grown = growPage(m, node, pi, page, po + len, po);
       if (grown === null) break;
@@ -312,11 +334,10 @@ function fileResize(vp: Vnode, size: number): void {
   const node = tn(vp);
   const m = tm(vp.mount);
   if (size < vp.size) {
-    const pages = node.pages!;
     const lastPi = size === 0 ? -1 : Math.floor((size - 1) / PAGE);
-    for (const [pi, page] of pages) {
+    forEachPage(node, (page, pi) => {
       if (pi > lastPi) {
-        pages.delete(pi);
+        dropPage(node, pi);
         m.pool.release(page);
         m.usedBytes -= charge(page.byteLength);
         node.allocated -= charge(page.byteLength);
@@ -324,7 +345,7 @@ function fileResize(vp: Vnode, size: number): void {
         const po = size - pi * PAGE;
         if (po < page.byteLength) page.fill(0, po);
       }
-    }
+    });
     vp.blocks = node.allocated / 512;
   }
   vp.size = size;
@@ -507,17 +528,19 @@ export const tmpfsVnodeOps: VnodeOps = {
   },
   seekHole(vp, offset, wantHole) {
     // Holes are whole missing 64 KiB pages (a page's unwritten tail counts as data).
-    const pages = tn(vp).pages!;
+    const node = tn(vp);
     const pi = Math.floor(offset / PAGE);
     if (wantHole) {
-      if (!pages.has(pi)) return offset;
+      if (pageAt(node, pi) === undefined) return offset;
       let q = pi + 1;
-      while (pages.has(q)) q++;
+      while (pageAt(node, q) !== undefined) q++;
       return Math.min(q * PAGE, vp.size);
     }
-    if (pages.has(pi)) return offset;
+    if (pageAt(node, pi) !== undefined) return offset;
     let next = Infinity;
-    for (const k of pages.keys()) if (k > pi && k < next) next = k;
+    forEachPage(node, (_, k) => {
+      if (k > pi && k < next) next = k;
+    });
     if (next === Infinity || next * PAGE >= vp.size) throw err(ENXIO);
     return next * PAGE;
   },
