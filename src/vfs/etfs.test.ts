@@ -163,6 +163,121 @@ describe('etfs on the sim host', () => {
   });
 });
 
+/** A host file registered at a kernel path: the scenario both hosts run (host file "hello" at hostFile, symlink hostLink to it). */
+async function singleFile(k: BootedKernel, hostFile: string, hostLink: string, hostBytes: () => string | undefined): Promise<void> {
+  const etfs = k.kernel.lookup<Etfs>('etfs')!;
+  await etfs.register('/files/one', hostFile);
+  // A regular file with the host's size, readable and writable through the kernel path.
+  const st = await k.sys.stat('/files/one');
+  expect([st.mode & S_IFMT, st.mode & 0o777, st.size]).toEqual([S_IFREG, 0o644, 5]);
+  expect(await ls(k.sys, '/files')).toEqual(['one']);
+  expect(await readFile(k.sys, '/files/one')).toBe('hello');
+  // O_CREAT|O_TRUNC on the existing name opens the mounted file, not the placeholder under it.
+  await writeFile(k.sys, '/files/one', 'HELLO, HOST');
+  expect(hostBytes()).toBe('HELLO, HOST');
+  await writeFile(k.sys, '/files/one', '!', O_WRONLY | O_APPEND);
+  expect(hostBytes()).toBe('HELLO, HOST!');
+  expect((await k.sys.stat('/files/one')).size).toBe(12);
+  expect((await k.sys.statfs('/files/one')).type).toBe(0x45544653);
+  expect(await code(k.sys.stat('/files/one/'))).toBe('ENOTDIR');
+  expect(await code(k.sys.open('/files/one', O_RDONLY | O_DIRECTORY))).toBe('ENOTDIR');
+  expect(await readFile(k.sys, '/proc/mounts')).toContain(`${hostFile} /files/one etfs rw,relatime 0 0`);
+
+  // The mount point is busy: unlink and rename of it, umount while open.
+  expect(await code(k.sys.unlink('/files/one'))).toBe('EBUSY');
+  expect(await code(k.sys.rename('/files/one', '/files/two'))).toBe('EBUSY');
+  const held = await k.sys.open('/files/one', O_RDONLY);
+  expect(await k.sys.readlink(`/proc/self/fd/${held}`)).toBe('/files/one');
+  expect(await code(etfs.unregister('/files/one'))).toBe('EBUSY');
+  await k.sys.close(held);
+  await etfs.unregister('/files/one');
+  // The placeholder register made is gone again.
+  expect(await code(k.sys.lstat('/files/one'))).toBe('ENOENT');
+  expect(await ls(k.sys, '/files')).toEqual([]);
+
+  // An existing kernel file is the mount point as it is (and stays after unregister);
+  // a symlinked host source is followed on the host.
+  await writeFile(k.sys, '/kfile', 'kernel bytes');
+  await etfs.register('/kfile', hostLink, { readOnly: true });
+  expect(await readFile(k.sys, '/kfile')).toBe('HELLO, HOST!');
+  expect(await code(k.sys.open('/kfile', O_WRONLY))).toBe('EROFS');
+  await etfs.unregister('/kfile');
+  expect(await readFile(k.sys, '/kfile')).toBe('kernel bytes');
+
+  // An existing directory cannot take a file: ENOTDIR, and the namespace is untouched.
+  await k.sys.mkdir('/kdir', 0o755);
+  expect(await code(etfs.register('/kdir', hostFile))).toBe('ENOTDIR');
+  expect((await k.sys.stat('/kdir')).mode & S_IFMT).toBe(S_IFDIR);
+  expect(await code(etfs.unregister('/kdir'))).toBe('EINVAL');
+  await k.sys.rmdir('/kdir');
+  await k.sys.unlink('/kfile');
+}
+
+describe('etfs: a single host file at a kernel path', () => {
+  it('sim host: register, read, write through, busy rules, unregister restores the namespace', async () => {
+    const host = new SimHost({ seed: 11, hostFileLatencyNs: 1000 });
+    host.addHostFile('/h/one.txt', 'hello');
+    host.addHostSymlink('/h/ln', 'one.txt');
+    const k = await boot({ host });
+    try {
+      await host.run(async () => {
+        await singleFile(k, '/h/one.txt', '/h/ln', () => {
+          const b = host.hostFile('/h/one.txt');
+          return b === undefined ? undefined : dec(b);
+        });
+        const rep = await k.shutdown();
+        expect(rep.other).toEqual([]);
+      }, { limitSteps: 2_000_000 });
+    } finally {
+      host.dispose();
+    }
+  });
+
+  it('mount(2): the target and the new root must agree on being a directory (ENOTDIR both ways)', async () => {
+    const host = new SimHost({ seed: 12 });
+    host.addHostFile('/h/f', 'host file');
+    host.addHostFile('/h/d/inner', 'x');
+    const k = await boot({ host });
+    try {
+      await host.run(async () => {
+        await k.sys.mkdir('/m', 0o755);
+        await writeFile(k.sys, '/f', 'kernel file');
+        const under = await k.sys.stat('/f');
+        // A file on a directory, a directory on a file, a tmpfs (directory root) on a file.
+        expect(await code(k.sys.mount('/h/f', '/m', 'etfs', 0, ''))).toBe('ENOTDIR');
+        expect(await code(k.sys.mount('/h/d', '/f', 'etfs', 0, ''))).toBe('ENOTDIR');
+        expect(await code(k.sys.mount('none', '/f', 'tmpfs', 0, ''))).toBe('ENOTDIR');
+        // The file system's own answers come first (Linux checks the mount point after vfs_get_tree).
+        expect(await code(k.sys.mount('none', '/f', 'nosuchfs', 0, ''))).toBe('ENODEV');
+        expect(await code(k.sys.mount('/h/nope', '/f', 'etfs', 0, ''))).toBe('ENOENT');
+        expect(await readFile(k.sys, '/proc/mounts')).not.toContain(' /f ');
+        // A file on a file: the path now reaches the host file, with its own dev and ino.
+        await k.sys.mount('/h/f', '/f', 'etfs', 0, 'uid=7');
+        const st = await k.sys.stat('/f');
+        expect([st.mode & S_IFMT, st.size, st.uid]).toEqual([S_IFREG, 9, 7]);
+        expect(st.dev).not.toBe(under.dev);
+        expect(await readFile(k.sys, '/f')).toBe('host file');
+        expect(await readFile(k.sys, '/proc/mounts')).toContain('/h/f /f etfs rw,relatime,uid=7 0 0');
+        // Stacking another file mount on it also works (its mount point is a file).
+        await k.sys.mount('/h/d/inner', '/f', 'etfs', 0, '');
+        expect(await readFile(k.sys, '/f')).toBe('x');
+        await k.sys.umount2('/f', 0);
+        expect(await readFile(k.sys, '/f')).toBe('host file');
+        const fd = await k.sys.open('/f', O_RDONLY);
+        expect(await code(k.sys.umount2('/f', 0))).toBe('EBUSY');
+        await k.sys.close(fd);
+        await k.sys.umount2('/f', 0);
+        expect(await readFile(k.sys, '/f')).toBe('kernel file');
+        expect(await code(k.sys.umount2('/f', 0))).toBe('EINVAL');
+        const rep = await k.shutdown();
+        expect(rep.other).toEqual([]);
+      }, { limitSteps: 1_000_000 });
+    } finally {
+      host.dispose();
+    }
+  });
+});
+
 describe('etfs under concurrency (sim host with host-file latency)', () => {
   it('racing opens, reads and writes of one file leave no host handle open and lose no data', async () => {
     const host = new SimHost({ seed: 9, hostFileLatencyNs: 50_000 });
@@ -220,6 +335,23 @@ describe('etfs on the node host', () => {
     await roundTrip(k, dir, (rel) => {
       try {
         return fs.readFileSync(path.join(dir, rel), 'utf8');
+      } catch {
+        return undefined;
+      }
+    });
+    const rep = await k.shutdown();
+    expect(rep.other).toEqual([]);
+  });
+
+  it('a single real temporary file at a kernel path', async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'etfs-'));
+    const file = path.join(dir, 'one.txt');
+    fs.writeFileSync(file, 'hello');
+    fs.symlinkSync('one.txt', path.join(dir, 'ln'));
+    const k = await boot({ host: new NodeHost() });
+    await singleFile(k, file, path.join(dir, 'ln'), () => {
+      try {
+        return fs.readFileSync(file, 'utf8');
       } catch {
         return undefined;
       }

@@ -9,16 +9,25 @@
  *     (MS_RDONLY for a read-only view; options `uid=N,gid=N` give the owner
  *     every node shows, default 0:0 — the hypercalls carry no ownership);
  *   - as a service: `k.lookup<Etfs>('etfs').register(kernelPath, hostPath,
- *     { readOnly })` makes the kernel directory (mkdir -p, as root) and
- *     mounts there; `unregister(kernelPath)` unmounts.
+ *     { readOnly })` makes the kernel path and mounts there: for a host
+ *     directory the kernel directory (mkdir -p, as root 0755); for a host
+ *     file the parent directories and an empty root-owned 0644 regular file
+ *     as the mount point, unless a non-directory is already there (a
+ *     directory there answers ENOTDIR). `unregister(kernelPath)` unmounts
+ *     and removes a placeholder file that register created.
  *
- * A host directory appears as a directory tree; each name is looked up on
- * the host when the kernel looks it up (hostStat is an lstat, so host
- * symlinks appear as symlinks and the kernel's namei follows them in the
- * kernel's namespace, as a bind mount's absolute links would). The source
- * must be a host directory (or a symlink to one): a single host file answers
- * ENOTDIR, because the VFS mounts only on directories (Linux allows a file
- * bind-mounted on a file; rump's etfs registers single files — not here yet).
+ * The source is resolved on the host first (hostStat is an lstat; a
+ * symlinked source is followed, at most 40 links, else ELOOP):
+ *   - a host directory appears as a directory tree; each name is looked up
+ *     on the host when the kernel looks it up (host symlinks inside appear as
+ *     symlinks and the kernel's namei follows them in the kernel's namespace,
+ *     as a bind mount's absolute links would);
+ *   - any other host object (a regular file, as rump_etfs registers single
+ *     files) is a mount whose root is that one non-directory. The VFS mounts
+ *     it only on a non-directory, as Linux mounts a file bind-mounted on a
+ *     file (graft_tree: the mount point and the root must agree on being a
+ *     directory, else ENOTDIR — see vfs.ts); a directory source likewise
+ *     needs a directory.
  *
  * Data goes through on every read and write. A vnode holds at most two host
  * handles, a read-only one and a read-write one, each opened when first
@@ -55,7 +64,7 @@ import type { Lwp } from '../kern/sched.ts';
 import { Phase, type Component } from '../kern/component.ts';
 import type { HostErrno, HostStat } from '../hyper/types.ts';
 import { EEXIST, EINVAL, EIO, ELOOP, ENOENT, ENOTDIR, EPERM, errnoName, err, KernelError } from '../kern/errno.ts';
-import { O_ACCMODE, O_RDONLY, S_IFMT, S_IFREG } from '../kern/constants.ts';
+import { O_ACCMODE, O_CREAT, O_EXCL, O_RDONLY, O_WRONLY, S_IFMT, S_IFREG, SYMLOOP_MAX } from '../kern/constants.ts';
 import { buildSys } from '../kern/syscall.ts';
 import { vfsOf } from './vfs.ts';
 import {
@@ -353,22 +362,27 @@ function parseOpts(data: string): { uid: number; gid: number } {
   return o;
 }
 
+/** A host source with symlinks followed on the host side (hostStat is an lstat): its path and attributes. */
+async function resolveHost(k: Kernel, source: string): Promise<{ hostRoot: string; st: HostStat }> {
+  if (source === '' || source.includes('\0')) throw err(EINVAL);
+  let hostRoot = source;
+  let st = check(await k.hyper.hostStat(hostRoot));
+  for (let hops = 0; st.type === 'symlink'; hops++) {
+    if (hops >= SYMLOOP_MAX) throw err(ELOOP);
+    const t = check(await k.hyper.hostReadlink(hostRoot));
+    hostRoot = t.startsWith('/') ? t : hostRoot.slice(0, hostRoot.lastIndexOf('/') + 1) + t;
+    st = check(await k.hyper.hostStat(hostRoot));
+  }
+  return { hostRoot, st };
+}
+
 export const etfsType: FsType = {
   name: 'etfs',
   magic: ETFS_MAGIC,
   async mount(k: Kernel, _td: Lwp | null, mp: Mount, source: string, data: string) {
     const { uid, gid } = parseOpts(data);
-    if (source === '' || source.includes('\0')) throw err(EINVAL);
-    // Resolve a symlinked source on the host side (hostStat is an lstat).
-    let hostRoot = source;
-    let st = check(await k.hyper.hostStat(hostRoot));
-    for (let hops = 0; st.type === 'symlink'; hops++) {
-      if (hops >= 40) throw err(ELOOP);
-      const t = check(await k.hyper.hostReadlink(hostRoot));
-      hostRoot = t.startsWith('/') ? t : hostRoot.slice(0, hostRoot.lastIndexOf('/') + 1) + t;
-      st = check(await k.hyper.hostStat(hostRoot));
-    }
-    if (st.type !== 'dir') throw err(ENOTDIR);
+    // A directory gives a tree, anything else a one-file mount (the VFS matches it to the target).
+    const { hostRoot, st } = await resolveHost(k, source);
     const m: EtfsMount = { hostRoot, uid, gid, vnodes: new Map(), inos: new Map(), nextIno: 2 };
     m.inos.set('', 1);
     mp.fsdata = m;
@@ -380,6 +394,12 @@ export const etfsType: FsType = {
 /** The `etfs` service: host paths registered at kernel paths. */
 export class Etfs {
   readonly k: Kernel;
+  /**
+   * Placeholder files register made as mount points for host files, by
+   * kernel path: how many registrations are stacked on each (the file is
+   * removed when the last is unregistered).
+   */
+  private readonly placeholders = new Map<string, number>();
 
   constructor(k: Kernel) {
     this.k = k;
@@ -390,30 +410,77 @@ export class Etfs {
     return buildSys(this.k, { proc: this.k.proc0 });
   }
 
-  /**
-   * Make host directory `hostPath` appear at `kernelPath` (created, with its
-   * parents, as root 0755 directories when missing). Writable unless
-   * `readOnly`, as rump_pub_etfs_register is; `uid`/`gid` own every node.
-   */
-  async register(kernelPath: string, hostPath: string, opts: { readOnly?: boolean; uid?: number; gid?: number } = {}): Promise<void> {
-    if (!kernelPath.startsWith('/')) throw new KernelError(EINVAL, 'etfs_register', kernelPath);
-    const sys = this.sys();
+  /** mkdir each of `parts` below '/' in turn, as root 0755, where missing. */
+  private async mkdirs(parts: string[]): Promise<void> {
     let prefix = '';
-    for (const part of kernelPath.split('/').filter((p) => p !== '')) {
+    for (const part of parts) {
       prefix += '/' + part;
       try {
-        await sys['mkdir']!(prefix, 0o755);
+        await this.sys()['mkdir']!(prefix, 0o755);
       } catch (e) {
         if (!(e instanceof KernelError) || e.errno !== EEXIST) throw e;
       }
     }
-    const data = [opts.uid !== undefined ? `uid=${opts.uid}` : '', opts.gid !== undefined ? `gid=${opts.gid}` : ''].filter(Boolean).join(',');
-    await sys['mount']!(hostPath, kernelPath, 'etfs', opts.readOnly === true ? MS_RDONLY : 0, data);
   }
 
-  /** Remove a registration (umount2; EBUSY while files under it are open). */
+  /**
+   * Make host directory or file `hostPath` appear at `kernelPath`. For a
+   * directory, the kernel directory is created, with its parents, as root
+   * 0755 directories when missing; for a file (or any non-directory), the
+   * parents likewise and an empty root 0644 regular file as the mount point
+   * when nothing is there (an existing non-directory is used as it is; an
+   * existing directory answers ENOTDIR). Writable unless `readOnly`, as
+   * rump_pub_etfs_register is; `uid`/`gid` own every node.
+   */
+  async register(kernelPath: string, hostPath: string, opts: { readOnly?: boolean; uid?: number; gid?: number } = {}): Promise<void> {
+    if (!kernelPath.startsWith('/')) throw new KernelError(EINVAL, 'etfs_register', kernelPath);
+    const sys = this.sys();
+    const parts = kernelPath.split('/').filter((p) => p !== '');
+    const data = [opts.uid !== undefined ? `uid=${opts.uid}` : '', opts.gid !== undefined ? `gid=${opts.gid}` : ''].filter(Boolean).join(',');
+    const flags = opts.readOnly === true ? MS_RDONLY : 0;
+    const { st } = await resolveHost(this.k, hostPath);
+    if (st.type === 'dir' || parts.length === 0) {
+      await this.mkdirs(parts);
+      await sys['mount']!(hostPath, kernelPath, 'etfs', flags, data);
+      return;
+    }
+    await this.mkdirs(parts.slice(0, -1));
+    const key = '/' + parts.join('/');
+    let made = false;
+    try {
+      await sys['close']!(await sys['open']!(key, O_CREAT | O_EXCL | O_WRONLY, 0o644));
+      made = true;
+    } catch (e) {
+      // EEXIST: whatever is there is the mount point (mount answers ENOTDIR for a directory).
+      if (!(e instanceof KernelError) || e.errno !== EEXIST) throw e;
+    }
+    try {
+      await sys['mount']!(hostPath, key, 'etfs', flags, data);
+    } catch (e) {
+      if (made) await sys['unlink']!(key);
+      throw e;
+    }
+    if (made) this.placeholders.set(key, 1);
+    else if (this.placeholders.has(key)) this.placeholders.set(key, this.placeholders.get(key)! + 1);
+  }
+
+  /**
+   * Remove a registration (umount2; EBUSY while files under it are open),
+   * and the placeholder file register made for a host file, once no
+   * registration is left on it.
+   */
   async unregister(kernelPath: string): Promise<void> {
-    await this.sys()['umount2']!(kernelPath, 0);
+    const sys = this.sys();
+    await sys['umount2']!(kernelPath, 0);
+    const key = '/' + kernelPath.split('/').filter((p) => p !== '').join('/');
+    const n = this.placeholders.get(key);
+    if (n === undefined) return;
+    if (n > 1) {
+      this.placeholders.set(key, n - 1);
+      return;
+    }
+    this.placeholders.delete(key);
+    await sys['unlink']!(key);
   }
 }
 

@@ -13,7 +13,8 @@
  *     the root of a mounted file system first crosses to the covered vnode,
  *     then goes to its parent;
  *   - a vnode with a file system mounted on it is replaced by that file
- *     system's root;
+ *     system's root — a non-directory too (an etfs host file mounted on a
+ *     file), so the last component of a path lands on the mounted file;
  *   - a symlink in the middle is always followed, a final one when the
  *     caller asks (or when a trailing slash demands a directory); more than
  *     SYMLOOP_MAX (40) links in one resolution is ELOOP, an empty target
@@ -168,8 +169,12 @@ export function lookupStep(td: Lwp, fs: FsState, cur: Vnode, name: string): Vnod
   return crossMounts(r);
 }
 
-/** A vnode with a file system mounted on it stands for that file system's root. */
-function crossMounts(vp: Vnode | null): Vnode | null {
+/**
+ * A vnode with a file system mounted on it stands for that file system's root
+ * (a referenced vnode in, a referenced vnode out). Exported for callers that
+ * look a last name up again under the parent's lock (open O_CREAT).
+ */
+export function crossMounts(vp: Vnode | null): Vnode | null {
   if (vp === null) return null;
   while (vp.mountedHere !== null) {
     const mp = vp.mountedHere;

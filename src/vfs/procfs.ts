@@ -374,6 +374,20 @@ export async function vnodePath(k: Kernel, td: Lwp | null, vp: Vnode): Promise<s
   if (root === null) return '(unreachable)';
   if (vp.nlink === 0) return '(deleted)';
   if (vp.isDir) return (await dirPath(td, vp, root)) ?? '(unreachable)';
+  return nonDirPath(k, td, vp, root);
+}
+
+/**
+ * The path of a non-directory from `root`, or "(deleted)" / "(unreachable)".
+ * A non-directory mount root (a host file etfs mounted on a file) is named by
+ * the file it covers, as Linux's d_path names a file bind mount by its mount point.
+ */
+async function nonDirPath(k: Kernel, td: Lwp | null, vp: Vnode, root: Vnode): Promise<string> {
+  while (vp.isMountRoot) {
+    const cov = vp.mount.covered;
+    if (cov === null) return '(unreachable)';
+    vp = cov;
+  }
   const cache = nameCache(k);
   const known = cache.get(vp);
   let rel = known !== undefined && (await stillNames(td, vp, known)) ? known : await searchMount(td, vp);
@@ -507,8 +521,8 @@ async function mountsText(k: Kernel, td: Lwp | null): Promise<string> {
   let out = '';
   for (const mp of [...vfsOf(k).mounts]) {
     if (mp.gone || root === null) continue;
-    const target = await dirPath(td, mp.root, root);
-    if (target === null) continue; // not visible from the caller's root
+    const target = mp.root.isDir ? await dirPath(td, mp.root, root) : await nonDirPath(k, td, mp.root, root);
+    if (target === null || !target.startsWith('/')) continue; // not visible from the caller's root
     out += `${mangle(mp.source === '' ? 'none' : mp.source)} ${mangle(target)} ${mp.fstype.name} ${mangle(mountOpts(mp))} 0 0\n`;
   }
   return out;

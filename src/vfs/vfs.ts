@@ -4,9 +4,15 @@
  * `k.lookup<Vfs>('vfs')` so other components (devfs, procfs, etfs, ext2,
  * the FUSE server, the node:fs facade) reach it without importing each other.
  *
- * Mounting: a file system is mounted on a directory vnode, which becomes
- * *covered* (`covered.mountedHere = mp`, the mount holds a reference on it);
- * namei then lands on `mp.root` instead. Unmounting is refused with EBUSY
+ * Mounting: a file system is mounted on a vnode, which becomes *covered*
+ * (`covered.mountedHere = mp`, the mount holds a reference on it); namei
+ * then lands on `mp.root` instead, for a middle or a last component alike.
+ * The mount point and the new root must agree on being a directory (Linux
+ * fs/namespace.c graft_tree): a directory tree on a directory, or a file
+ * system whose root is a non-directory (an etfs host file) on a
+ * non-directory; otherwise ENOTDIR, judged after the file system is set up,
+ * as Linux judges it after vfs_get_tree. A symlink root is EINVAL
+ * (do_add_mount). Unmounting is refused with EBUSY
  * while anything but the mount's own root reference remains (open files,
  * cwds, roots, or mounts below it — each holds a vnode reference here, see
  * vnode.ts), unless MNT_DETACH, which unhooks it from the namespace now and
@@ -72,6 +78,10 @@ export class Vfs {
   async mountRoot(fstype: string, flags: number, data: string): Promise<Mount> {
     if (this.rootMount !== null) throw err(EBUSY);
     const mp = await this.makeMount(null, fstype, fstype, flags, data);
+    if (!mp.root.isDir) {
+      await this.release(null, mp, true);
+      throw err(ENOTDIR);
+    }
     this.rootMount = mp;
     this.mounts.push(mp);
     const p0 = this.k.proc0;
@@ -82,16 +92,22 @@ export class Vfs {
   }
 
   /**
-   * Mount a new file system on the directory `covered` (referenced by the
-   * caller; the mount takes its own reference). The caller checked privilege.
+   * Mount a new file system on `covered` (referenced by the caller; the mount
+   * takes its own reference): a directory, or a non-directory when the new
+   * root is one too (ENOTDIR otherwise). The caller checked privilege.
    */
   async mountAt(td: Lwp | null, covered: Vnode, fstype: string, source: string, flags: number, data: string): Promise<Mount> {
-    if (!covered.isDir) throw err(ENOTDIR);
     const mp = await this.makeMount(td, fstype, source, flags, data);
     // Checked after the (possibly sleeping) fs setup: someone may have mounted here meanwhile.
-    if (covered.mountedHere !== null) {
+    let e = 0;
+    if (covered.mountedHere !== null) e = EBUSY;
+    // do_add_mount: "if (d_is_symlink(newmnt->mnt.mnt_root)) return -EINVAL;"
+    else if (mp.root.isLnk) e = EINVAL;
+    // graft_tree: "if (d_is_dir(mp->m_dentry) != d_is_dir(mnt->mnt.mnt_root)) return -ENOTDIR;"
+    else if (covered.isDir !== mp.root.isDir) e = ENOTDIR;
+    if (e !== 0) {
       await this.release(td, mp, true);
-      throw err(EBUSY);
+      throw err(e);
     }
     mp.covered = vref(covered);
     covered.mountedHere = mp;

@@ -41,7 +41,7 @@ import {
   MS_SILENT, MS_DIRSYNC, MS_REC, UMOUNT_NOFOLLOW, type SetAttrs, type Statfs, type Vnode, touchAtime, vfsNow, vref, vrele,
 } from './vnode.ts';
 import {
-  type NameiResult, dirfdVnode, fileVnode, lookupPath, namei, procFs, readlinkVnode, releaseResult, FsState,
+  type NameiResult, crossMounts, dirfdVnode, fileVnode, lookupPath, namei, procFs, readlinkVnode, releaseResult, FsState,
 } from './namei.ts';
 import {
   MAY_EXEC, MAY_READ, MAY_WRITE, checkAccess, checkDelete, checkUtimes, chmodMode, chownIds, isOwner,
@@ -136,6 +136,8 @@ async function doOpen(td: Lwp, dirfd: number, path: string, flags: number, mode:
       try {
         let existing = relookup(td, dvp, r.name);
         if (existing instanceof Promise) existing = await existing;
+        // An existing name may be a mount point (a file mounted on a file): open what is mounted there.
+        existing = crossMounts(existing);
         if (existing !== null) {
           if (excl) {
             vrele(existing);
@@ -984,7 +986,7 @@ async function mount(td: Lwp, source: string, target: string, fstype: string, fl
       if (data !== '') mp.data = data;
       return 0;
     }
-    if (!vp.isDir) throw err(ENOTDIR);
+    // A directory or not, the target must match the new root: mountAt judges (ENOTDIR).
     await vfs.mountAt(td, vp, fstype, source, flags & MOUNT_KEEP, data);
     return 0;
   } finally {

@@ -54,6 +54,13 @@ export interface FrameSink {
   send(frames: Uint8Array[]): void;
   /** send([frame]) without the array. */
   send1(frame: Uint8Array): void;
+  /**
+   * Optional: a Writer (header reserved) to build the next REPLY in, for a
+   * transport that can take it where it lies (the sync exchange's shared
+   * area). The frame it yields is then passed to send1. Default: a fresh
+   * Writer of `size` bytes.
+   */
+  replyWriter?(size: number): Writer;
   /** Close the transport (after flushing what was sent). */
   close(): void;
 }
@@ -511,7 +518,7 @@ export class ServerConn {
     if (this.state !== 'open') return;
     if (outs.length === 0) {
       // No buffers to return (stat, open...): one frame, no bookkeeping.
-      const w = new Writer(REPLY_SIZE_HINT, true);
+      const w = this.sink.replyWriter?.(REPLY_SIZE_HINT) ?? new Writer(REPLY_SIZE_HINT, true);
       try {
         writeReply(w, result, null, entry.statReply);
       } catch {
@@ -542,7 +549,8 @@ export class ServerConn {
     }
     let frame: Uint8Array;
     try {
-      const w = new Writer(REPLY_SIZE_HINT + (outsValue === null || typeof (outsValue as unknown[])[0] === 'number' ? 0 : bytes), true);
+      const size = REPLY_SIZE_HINT + (outsValue === null || typeof (outsValue as unknown[])[0] === 'number' ? 0 : bytes);
+      const w = this.sink.replyWriter?.(size) ?? new Writer(size, true);
       writeValue(w, [result as Value, outsValue]);
       frame = w.frame(FrameType.REPLY, id);
     } catch {

@@ -17,7 +17,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { boot } from '../library/boot.ts';
 import { SysproxyService, type ServerConn } from './service.ts';
-import { parseFrame, postFrame, ProtocolError, type Limits } from './protocol.ts';
+import { Writer, parseFrame, postFrame, ProtocolError, type Limits } from './protocol.ts';
 
 // Atomics.waitAsync (Node ≥ 16) is missing from the es2023 lib typings.
 declare global {
@@ -25,7 +25,7 @@ declare global {
     waitAsync(a: Int32Array, index: number, value: number, timeout?: number): { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
   }
 }
-import { SLEEP_CLIENT, SabArea, S_BUSY, S_CLOSED, S_IDLE, S_MOVED, S_NEED, S_REQ, S_RESP, type GrowMessage } from './sab.ts';
+import { SAB_HEADER, SLEEP_CLIENT, SabArea, S_BUSY, S_CLOSED, S_IDLE, S_MOVED, S_NEED, S_REQ, S_RESP, type GrowMessage } from './sab.ts';
 
 export interface WorkerKernelData {
   components?: string[];
@@ -70,6 +70,10 @@ class SyncPeer {
   private area: SabArea;
   private readonly conn: ServerConn;
   private readonly svc: SysproxyService;
+  /** A Buffer view of `area`'s data (replies are encoded into it). */
+  private areaBuf: Buffer;
+  /** The request being served, copied out of the exchange (reused: its values are decoded before receive() returns). */
+  private request = new Uint8Array(256);
   /** A reply waiting for a bigger buffer. */
   private pendingOut: Uint8Array | null = null;
   private closed = false;
@@ -81,10 +85,13 @@ class SyncPeer {
   constructor(svc: SysproxyService, sab: SharedArrayBuffer, port: MessagePort, spinUs: number) {
     this.svc = svc;
     this.area = new SabArea(sab);
+    this.areaBuf = dataBuffer(this.area);
     this.spinMs = spinUs / 1000;
     this.conn = svc.accept({
       send: (frames) => this.reply(frames),
       send1: (frame) => this.reply1(frame),
+      // While a request is served the data area is ours: build the reply there (reply1 sees it and copies nothing).
+      replyWriter: (size) => new Writer(size <= this.area.capacity ? this.areaBuf : size, true),
       close: () => {
         this.closed = true;
         this.area.markClosed();
@@ -95,6 +102,7 @@ class SyncPeer {
       if (m?.type !== 'grow' || !(m.sab instanceof SharedArrayBuffer)) return;
       const old = this.area;
       this.area = new SabArea(m.sab);
+      this.areaBuf = dataBuffer(this.area);
       if (this.closed) this.area.markClosed();
       if (this.pendingOut !== null) {
         const out = this.pendingOut;
@@ -141,7 +149,13 @@ class SyncPeer {
   }
 
   private reply1(frame: Uint8Array): void {
-    if (frame.byteLength > this.area.capacity) {
+    const a = this.area;
+    if (frame.buffer === a.sab && frame.byteOffset === SAB_HEADER) {
+      // Built in place by replyWriter.
+      Atomics.store(a.ctl, 1, frame.byteLength);
+      Atomics.store(a.ctl, 0, S_RESP);
+      a.wakePeer(SLEEP_CLIENT);
+    } else if (frame.byteLength > a.capacity) {
       this.pendingOut = frame;
       Atomics.store(this.area.ctl, 1, frame.byteLength);
       this.area.setState(S_NEED);
@@ -175,8 +189,12 @@ class SyncPeer {
           this.shut('closed');
           return;
         }
-        const len = Atomics.load(a.ctl, 1);
-        const bytes = a.data.slice(0, Math.min(len, a.capacity));
+        const len = Math.min(Atomics.load(a.ctl, 1), a.capacity);
+        // Copy the request out before parsing it: the client's thread could change shared bytes under the parser.
+        if (this.request.byteLength < len) this.request = new Uint8Array(Math.max(len, this.request.byteLength * 2));
+        const bytes = this.request.subarray(0, len);
+        bytes.set(a.data.subarray(0, len));
+        if (this.request.byteLength > 1 << 20) this.request = new Uint8Array(256); // do not keep a huge one
         Atomics.store(a.ctl, 0, S_BUSY);
         // Wait for the reply itself (reply1 resolves this), not for our own notify.
         const replied = new Promise<void>((r) => { this.replied = r; });
@@ -199,6 +217,11 @@ class SyncPeer {
       a.unparkServer();
     }
   }
+}
+
+/** A Buffer over an exchange's data area (a view, not a copy), for Writer. */
+function dataBuffer(a: SabArea): Buffer {
+  return Buffer.from(a.sab, SAB_HEADER, a.capacity);
 }
 
 async function main(): Promise<void> {

@@ -85,18 +85,22 @@ export interface SyncClientOptions extends ConnectOptions {
 }
 
 /**
- * Adaptive polling, the default: the client keeps a running median of its
- * reply times (a frugal streaming estimate: one step up or down per call)
- * and polls for up to twice that before sleeping — but only while that
- * budget stays within SPIN_MAX_US. A reply usually arrives within the
- * budget and saves a futex sleep and wake-up (the thread is blocked either
- * way). When replies are slow — the kernel thread is waiting for a CPU the
- * poller would take, as on a loaded 2-CPU machine, where fixed polling made
- * calls slower by about the polling time (p50 58 µs without, 104 µs with
- * 50 µs, 516 µs with 200 µs on both sides) — the median rises above half the
- * cap and the client sleeps at once.
+ * Adaptive polling, the default: the client keeps a running median of the
+ * reply times it sees while polling (a frugal streaming estimate: one step
+ * of 1/8 up or down per sample; a poll that ran out counts as a slow sample)
+ * and polls for up to twice that before sleeping, as long as that budget
+ * stays within SPIN_MAX_US. A reply usually arrives within the budget and
+ * saves a futex sleep and wake-up (the thread is blocked either way). When
+ * replies are slow — the kernel thread is waiting for a CPU the poller would
+ * take, as on a loaded 2-CPU machine, where fixed polling made calls slower
+ * by about the polling time (p50 58 µs without, 104 µs with 50 µs, 516 µs
+ * with 200 µs on both sides) — the median rises past half the cap and the
+ * client sleeps at once, except that one call in SPIN_PROBE_EVERY still
+ * polls (up to the cap) to notice when replies are fast again. Calls that
+ * slept teach nothing: their time is mostly the wake-up's.
  */
 export const SPIN_MAX_US = 50;
+const SPIN_PROBE_EVERY = 16;
 /** Starting estimate of the reply time (µs): start polling, and let measurements decide. */
 const SPIN_START_US = 10;
 
@@ -115,8 +119,10 @@ export class SyncClient {
   private readonly timeoutMs: number;
   /** Fixed polling budget (ms), or null: adaptive. */
   private readonly spinMs: number | null;
-  /** Running median of reply times (µs), for adaptive polling. */
+  /** Running median of reply times seen while polling (µs), for adaptive polling. */
   private replyUs = SPIN_START_US;
+  /** Calls since the last poll, for SPIN_PROBE_EVERY. */
+  private unpolled = 0;
   private nextId = 1;
   private closedReason: string | null = null;
   readonly welcome: Welcome;
@@ -256,8 +262,7 @@ export class SyncClient {
     // IDLE → REQ only: if the server closed the exchange meanwhile, nobody would answer.
     if (Atomics.compareExchange(a.ctl, 0, S_IDLE, S_REQ) !== S_IDLE) throw this.gone(name);
     a.wakePeer(SLEEP_SERVER);
-    const t0 = performance.now();
-    this.spin(a, t0);
+    this.spin(a);
     for (;;) {
       a = this.area;
       const s = a.state();
@@ -275,7 +280,6 @@ export class SyncClient {
         continue;
       }
       if (s === S_RESP) {
-        if (this.spinMs === null) this.learn((performance.now() - t0) * 1000);
         return parseFrame(a.data.subarray(0, Atomics.load(a.ctl, 1)), Infinity);
       }
       if (s === S_CLOSED) throw this.gone(name);
@@ -293,7 +297,7 @@ export class SyncClient {
   private learn(us: number): void {
     const m = this.replyUs;
     const step = m / 8 + 0.1;
-    this.replyUs = us > m ? Math.min(m + step, 1e6) : Math.max(m - step, 0.5);
+    this.replyUs = us > m ? Math.min(m + step, 4 * SPIN_MAX_US) : Math.max(m - step, 0.5);
   }
 
   private gone(name: string): KernelError {
@@ -304,18 +308,29 @@ export class SyncClient {
   }
 
   /** Poll while the request is still pending (fixed or adaptive budget): a fast reply needs no futex sleep. */
-  private spin(a: SabArea, t0: number): void {
+  private spin(a: SabArea): void {
     let ms = this.spinMs;
+    const adaptive = ms === null;
     if (ms === null) {
       const us = 2 * this.replyUs;
-      ms = us <= SPIN_MAX_US ? us / 1000 : 0;
+      if (us <= SPIN_MAX_US) ms = us / 1000;
+      else if (++this.unpolled >= SPIN_PROBE_EVERY) ms = SPIN_MAX_US / 1000;
+      else return;
+      this.unpolled = 0;
     }
     if (ms <= 0) return;
+    const t0 = performance.now();
     const end = t0 + ms;
     for (let i = 1; ; i++) {
       const s = Atomics.load(a.ctl, 0);
-      if (s !== S_REQ && s !== S_BUSY) return;
-      if ((i & 63) === 0 && performance.now() > end) return;
+      if (s !== S_REQ && s !== S_BUSY) {
+        if (adaptive) this.learn((performance.now() - t0) * 1000);
+        return;
+      }
+      if ((i & 63) === 0 && performance.now() > end) {
+        if (adaptive) this.learn(Infinity); // ran out: slower than the budget
+        return;
+      }
     }
   }
 
