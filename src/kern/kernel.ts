@@ -161,6 +161,7 @@ export class Kernel {
     const p = new Proc(pid, parent, cred, fdt, comm ?? parent.comm, this.hyper.clockMonotonic());
     p.umask = parent.umask;
     p.argv = parent.argv.slice();
+    p.exe = parent.exe;
     p.sig.copyFrom(parent.sig);
     if (parent.fs) p.fs = parent.fs.fork();
     parent.children.add(p);

@@ -5,11 +5,13 @@
  *
  * rfork's fd modes follow rump's RUMP_RFFD_*: 'copy' (fork-style copy),
  * 'share' (one table for both), 'clean' (start with no descriptors).
+ * `exe` names the child's executable image (/proc/<pid>/exe); without it
+ * the child inherits the parent's, as fork does.
  * Credentials: a process may create children with its own credentials;
  * different ones need euid 0 in the parent (otherwise EPERM) — a client
  * cannot raise its credentials this way.
  */
-import { EPERM, err } from './errno.ts';
+import { EINVAL, EPERM, err } from './errno.ts';
 import { Cred, type Proc } from './proc.ts';
 import { buildSys, type ProcRef } from './syscall.ts';
 import type { Kernel } from './kernel.ts';
@@ -22,6 +24,11 @@ export interface RforkOpts {
   gid?: number;
   groups?: number[];
   comm?: string;
+  /**
+   * Path of the executable image for /proc/<pid>/exe (absolute, no NUL:
+   * else EINVAL); default: the parent's (null — no image — for library processes).
+   */
+  exe?: string;
 }
 
 /** A process as the library sees it: its pid and a `sys` bound to it. */
@@ -55,5 +62,10 @@ export function rfork(k: Kernel, opts: RforkOpts = {}): Proc {
     for (const v of [uid, gid, ...groups]) if (!Number.isInteger(v) || v < 0 || v > 0xfffffffe) throw err(22 /* EINVAL */);
     cred = new Cred(uid, gid, [...new Set(groups)].sort((a, b) => a - b));
   }
-  return k.newProc(parent, cred, opts.fd ?? 'copy', opts.comm);
+  if (opts.exe !== undefined && (typeof opts.exe !== 'string' || !opts.exe.startsWith('/') || opts.exe.includes('\0'))) {
+    throw err(EINVAL);
+  }
+  const p = k.newProc(parent, cred, opts.fd ?? 'copy', opts.comm);
+  if (opts.exe !== undefined) p.exe = opts.exe;
+  return p;
 }

@@ -82,6 +82,12 @@ export class Proc {
   /** Short command name (comm) and argument vector, for ps and /proc. */
   comm: string;
   argv: string[] = [];
+  /**
+   * Path of the executable image (what /proc/<pid>/exe reads as), null for a
+   * process without one — every library process today, like a Linux kernel
+   * thread. Inherited by fork; set by rfork's `exe` option (and later by execve).
+   */
+  exe: string | null = null;
   fdt: FdTable;
   fs: ProcFsState | null = null;
   readonly sig: SigState;

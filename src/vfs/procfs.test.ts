@@ -173,6 +173,50 @@ describe('/proc/<pid>', () => {
       await k.exit(b);
     }));
 
+  it('exe: listed in every pid directory; ENOENT without an image, the path with one, inherited by fork', () =>
+    sim(16, async (k) => {
+      // A library process has no image, like a Linux kernel thread: the link is there, it leads nowhere.
+      const a = k.rfork();
+      const names = await ls(k.sys, `/proc/${a.pid}`);
+      expect(names).toContain('exe');
+      expect(names.slice(-3)).toEqual(['cwd', 'root', 'exe']);
+      const l = await k.sys.lstat(`/proc/${a.pid}/exe`);
+      expect([l.mode & S_IFMT, l.mode & 0o777]).toEqual([S_IFLNK, 0o777]);
+      expect(await code(k.sys.readlink(`/proc/${a.pid}/exe`))).toBe('ENOENT');
+      expect(await code(k.sys.stat(`/proc/${a.pid}/exe`))).toBe('ENOENT');
+      expect(await code(k.sys.open(`/proc/${a.pid}/exe`, O_RDONLY))).toBe('ENOENT');
+      expect(await code(sysOf(a).readlink('/proc/self/exe'))).toBe('ENOENT');
+      expect(await ls(k.sys, '/proc/1')).toContain('exe');
+
+      // An image path given at rfork: readlink gives it, following it reaches the file.
+      await k.sys.mkdir('/bin', 0o755);
+      const fd = await k.sys.open('/bin/prog', O_CREAT | O_WRONLY, 0o755);
+      await k.sys.write(fd, enc('\x7fELF'));
+      await k.sys.close(fd);
+      const b = k.rfork({ exe: '/bin/prog', uid: 1000, gid: 1000 });
+      expect(await k.sys.readlink(`/proc/${b.pid}/exe`)).toBe('/bin/prog');
+      expect(await sysOf(b).readlink('/proc/self/exe')).toBe('/bin/prog');
+      const target = await k.sys.stat('/bin/prog');
+      const via = await k.sys.stat(`/proc/${b.pid}/exe`);
+      expect([via.dev, via.ino, via.size]).toEqual([target.dev, target.ino, 4]);
+      expect(await readAll(k.sys, `/proc/${b.pid}/exe`)).toBe('\x7fELF');
+
+      // Children inherit it: rfork from it, and fork(2).
+      const c = k.rfork({ parent: b.proc });
+      expect(await k.sys.readlink(`/proc/${c.pid}/exe`)).toBe('/bin/prog');
+      const d = k.proc(await sysOf(b).fork() as number);
+      expect(await k.sys.readlink(`/proc/${d.pid}/exe`)).toBe('/bin/prog');
+      // ptrace_may_access: another user may not read it (EACCES before ENOENT).
+      const other = k.rfork({ uid: 2000, gid: 2000 });
+      expect(await code(sysOf(other).readlink(`/proc/${b.pid}/exe`))).toBe('EACCES');
+      // A zombie has no image any more.
+      await k.exit(c);
+      expect(await code(k.sys.readlink(`/proc/${c.pid}/exe`))).toBe('ENOENT');
+      // rfork takes an absolute path only.
+      expect(() => k.rfork({ exe: 'bin/prog' })).toThrow(err(EINVAL));
+      for (const p of [a, b, d, other]) await k.exit(p);
+    }));
+
   it('/proc/self is the caller: a different target per process', () =>
     sim(6, async (k) => {
       const a = k.rfork();

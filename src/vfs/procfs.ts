@@ -15,6 +15,14 @@
  *                         target is the file's path, or `pipe:[ino]`,
  *                         `socket:[ino]`, `anon_inode:[eventfd]` as on Linux
  *     cwd, root           symlinks to the process's directories
+ *     exe                 symlink (lrwxrwxrwx) to the executable image's path
+ *                         (Proc.exe: set by rfork's `exe` option, later by
+ *                         execve; inherited by fork). A process without an
+ *                         image — every library process by default, like a
+ *                         Linux kernel thread — still lists it, but readlink
+ *                         and following it answer ENOENT. Following it
+ *                         resolves the path again from the caller's root,
+ *                         as for the other links (not a magic link to the file)
  *   /proc/self            symlink to the caller's pid (the Lwp passed to readlink)
  *   /proc/mounts          `source target fstype opts 0 0` per mount visible
  *                         under the caller's root (space, tab, newline and
@@ -44,7 +52,7 @@
  * op). A truncation from O_TRUNC is ignored, as on Linux.
  *
  * Permissions beyond mode bits (Linux ptrace_may_access): reading another
- * user's fd/, cwd or root link needs root: EACCES otherwise.
+ * user's fd/, cwd, root or exe link needs root: EACCES otherwise.
  *
  * Paths of open files: directories are named by walking '..' (exact);
  * other files by a bounded search of their mount for their inode (the first
@@ -54,9 +62,9 @@
  * not Linux's "magic" ones: opening /proc/self/fd/N resolves the target path
  * again (a pipe's `pipe:[ino]` does not resolve).
  *
- * Not supported: /proc/<pid>/exe (no executable images yet), task/, maps,
- * environ, limits, io, ns/, the /proc/net, /proc/meminfo, /proc/cpuinfo,
- * /proc/filesystems and /proc/loadavg files, thread-self, hidepid=. The idle
+ * Not supported: task/, maps, environ, limits, io, ns/, the /proc/net,
+ * /proc/meminfo, /proc/cpuinfo, /proc/filesystems and /proc/loadavg files,
+ * thread-self, hidepid=. The idle
  * time in /proc/uptime is always 0.00 (idle time is not accounted).
  *
  * @guardedBy the single virtual CPU: every VOP reads the proc table without
@@ -88,7 +96,7 @@ const SEARCH_BUDGET = 100_000;
 // ---- nodes ------------------------------------------------------------------------
 
 type PidFile = 'status' | 'stat' | 'cmdline' | 'comm';
-type PidLink = 'cwd' | 'root';
+type PidLink = 'cwd' | 'root' | 'exe';
 
 /** What a procfs vnode stands for. */
 type PNode =
@@ -118,11 +126,11 @@ interface ProcMount {
 }
 
 const PID_FILES: readonly PidFile[] = ['status', 'stat', 'cmdline', 'comm'];
-const PID_LINKS: readonly PidLink[] = ['cwd', 'root'];
+const PID_LINKS: readonly PidLink[] = ['cwd', 'root', 'exe'];
 const TOP: readonly [string, PNode][] = [
   ['self', { kind: 'self' }], ['mounts', { kind: 'mounts' }], ['uptime', { kind: 'uptime' }], ['sys', { kind: 'sysdir', path: '' }],
 ];
-const PID_SUB: Record<PidFile | PidLink | 'fd', number> = { status: 1, stat: 2, cmdline: 3, comm: 4, fd: 5, cwd: 6, root: 7 };
+const PID_SUB: Record<PidFile | PidLink | 'fd', number> = { status: 1, stat: 2, cmdline: 3, comm: 4, fd: 5, cwd: 6, root: 7, exe: 8 };
 
 function pd(vp: Vnode): PData {
   return vp.data as PData;
@@ -576,6 +584,14 @@ async function readlinkNode(k: Kernel, td: Lwp | null, n: PNode): Promise<string
       return String(td.proc.pid);
     case 'pidlink': {
       const p = procOf(k, n.pid);
+      if (n.name === 'exe') {
+        // proc_pid_readlink: the access check (EACCES) first, then proc_exe_link,
+        // whose get_task_exe_file finds no image for a kernel thread or zombie (ENOENT).
+        if (p === null || p.state !== 'alive') throw err(ENOENT);
+        if (!mayInspect(td, p)) throw err(EACCES);
+        if (p.exe === null) throw err(ENOENT);
+        return p.exe;
+      }
       if (p === null || p.state !== 'alive' || p.fs === null) throw err(ENOENT);
       if (!mayInspect(td, p)) throw err(EACCES);
       const fs = p.fs as FsState;
