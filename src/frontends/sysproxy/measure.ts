@@ -9,6 +9,8 @@
  *
  * Naming sections runs only those (for CPU profiles of one transport:
  * `node --import tsx --cpu-prof --cpu-prof-dir=DIR measure.ts 20000 unix`).
+ * `SP_SPIN=µs` gives the sync client a fixed polling budget (0: never poll)
+ * instead of its adaptive default.
  *
  * Numbers depend on the machine and its load; compare rows of one run.
  */
