@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import { KernelError } from '../../kern/errno.ts';
 import { O_CREAT, O_RDONLY, O_RDWR, O_WRONLY, S_IFDIR, S_IFMT } from '../../kern/constants.ts';
-import { startWorkerKernel, type WorkerKernel } from './worker.ts';
+import { SyncClient, startWorkerKernel, type WorkerKernel } from './worker.ts';
+import { encodeValue } from './protocol.ts';
 
 let wk: WorkerKernel;
 
@@ -103,6 +104,20 @@ describe('synchronous client over SharedArrayBuffer', () => {
     // And back to small calls on the grown buffer.
     expect(s.sys.getpid()).toBe(s.pid);
     s.close();
+  });
+
+  it('a reply built in the exchange that outgrows it still arrives whole', async () => {
+    // A 256-byte exchange grows to fit WELCOME (~6 KB); a ps listing of 60 more
+    // processes is larger still, and no buffer argument sends it another way.
+    const kids = [];
+    for (let i = 0; i < 60; i++) kids.push(await wk.fork());
+    const s = new SyncClient(wk.syncChannel(256), {});
+    const list = s.sys.ps();
+    expect(encodeValue(list).byteLength).toBeGreaterThan(8192);
+    expect(list).toStrictEqual(await wk.sys.ps());
+    expect(s.sys.getpid()).toBe(s.pid); // and small calls on the grown area
+    s.close();
+    for (const k of kids) await k.exit(0);
   });
 
   it('no wake-up is lost, whether the client sleeps at once, polls, or adapts', () => {
