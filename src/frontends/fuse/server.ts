@@ -52,7 +52,7 @@ import {
   EBADF, EINTR, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOTDIR, EOPNOTSUPP, EROFS, ESTALE, err, KernelError,
 } from '../../kern/errno.ts';
 import {
-  AT_REMOVEDIR, F_RDLCK, NAME_MAX, O_APPEND, F_UNLCK, F_WRLCK, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, O_ACCMODE, O_CLOEXEC, O_CREAT,
+  AT_REMOVEDIR, F_RDLCK, NAME_MAX, O_APPEND, F_UNLCK, F_WRLCK, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, O_ACCMODE, O_CLOEXEC, O_CREAT, O_NONBLOCK,
   O_DIRECTORY, O_EXCL, O_NOATIME, O_NOCTTY, O_PATH, O_RDONLY, O_TRUNC, O_WRONLY, UTIME_NOW, UTIME_OMIT,
 } from '../../kern/constants.ts';
 import type { Vnode } from '../../vfs/vnode.ts';
@@ -494,14 +494,19 @@ export class KernelFuseServer implements FuseHandler {
     const fp = await this.withFd(td, dvp, true, async (dfd) => {
       // With the writeback cache the host computes append offsets itself: no O_APPEND here.
       const fl = (req.flags & ~(O_CLOEXEC | (this.writeback ? O_APPEND : 0))) | O_CREAT;
-      const fd = (await this.sys(td, 'openat', dfd, req.name, fl, req.mode & 0o7777)) as number;
+      // O_NONBLOCK: the name may exist already (made meanwhile by another
+      // request) and be a FIFO, whose open would wait for a peer that can
+      // never come — the host opens FIFOs itself. Dropped again below.
+      const fd = (await this.sys(td, 'openat', dfd, req.name, fl | O_NONBLOCK, req.mode & 0o7777)) as number;
       return td.proc.fdt.remove(fd);
     });
     const vp = fileVnode(fp);
-    if (vp === null) {
+    // As OPEN: only regular files are served (the host opens special files itself).
+    if (vp === null || !vp.isReg) {
       await fp.release(td);
       throw err(EINVAL);
     }
+    if ((req.flags & O_NONBLOCK) === 0) fp.flags &= ~O_NONBLOCK;
     const entry = await this.entry(vref(vp), td);
     return { entry, open: this.addHandle(fp) };
   }

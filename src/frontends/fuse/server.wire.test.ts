@@ -347,4 +347,30 @@ describe('KernelFuseServer under random request sequences', () => {
       expect([o, (succeeded.get(o) ?? 0) > 0]).toEqual([o, true]);
     }
   }, 120_000);
+
+  // Found by the property above (seed -1884951853): CREATE of a name that is
+  // already a FIFO opened the FIFO and waited for a peer forever.
+  it('CREATE on an existing FIFO answers at once (EINVAL or ENXIO), never waits for a peer', async () => {
+    const k2 = await boot();
+    const s2 = new KernelFuseServer(k2.kernel, { groupsOf: async () => [] });
+    const out: Uint8Array[] = [];
+    const d2 = new FuseDispatcher(s2, { onError: (e) => { throw e; } }, (r) => out.push(r.slice()));
+    d2.onRequest(T.encodeRequest({ op: 'init', header: hdr(0), major: 7, minor: 45, maxReadahead: 131072, flags: 0xffff_ffff }));
+    const send = async (req: FuseRequest): Promise<number> => {
+      d2.onRequest(T.encodeRequest(req));
+      for (let i = 0; i < 1000; i++) {
+        const r = out.find((x) => T.decodeOutHeader(x).unique === req.header.unique);
+        if (r !== undefined) return Math.abs(T.decodeOutHeader(r).error);
+        await new Promise((res) => setImmediate(res));
+      }
+      throw new Error(`no reply to ${req.op}`);
+    };
+    expect(await send({ op: 'mknod', header: hdr(1), mode: 0o10644, rdev: 0, umask: 0, name: 'p' })).toBe(0);
+    for (const [flags, want] of [[0o101, 6 /* ENXIO: no reader */], [0o100, 22 /* EINVAL: not served */], [0o102, 22]] as const) {
+      expect([flags, await send({ op: 'create', header: hdr(1), flags, mode: 0o100644, umask: 0, name: 'p' })]).toEqual([flags, want]);
+    }
+    expect(d2.inFlight).toBe(0);
+    await s2.close();
+    expect((await k2.shutdown()).clean).toBe(true);
+  });
 });
