@@ -321,8 +321,11 @@ export function namei(td: Lwp, dirfd: number, path: string, opts: NameiOpts): Pr
 }
 
 /** Resolve to one referenced vnode (lookup mode). */
-export async function lookupPath(td: Lwp, dirfd: number, path: string, follow: boolean, cred?: Cred): Promise<Vnode> {
-  const r = await namei(td, dirfd, path, { follow, cred });
+export function lookupPath(td: Lwp, dirfd: number, path: string, follow: boolean, cred?: Cred): Promise<Vnode> {
+  return namei(td, dirfd, path, { follow, cred }).then(vpOf);
+}
+
+function vpOf(r: NameiResult): Vnode {
   return r.vp!;
 }
 

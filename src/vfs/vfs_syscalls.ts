@@ -91,7 +91,8 @@ function fdVnode(td: Lwp, fd: number, allowPath: boolean): Vnode {
  * Resolve (dirfd, path, flags) for the *at calls that take AT_EMPTY_PATH and
  * AT_SYMLINK_NOFOLLOW; returns a referenced vnode.
  */
-async function resolveAt(td: Lwp, dirfd: number, path: string, flags: number, followDefault = true, c?: Cred): Promise<Vnode> {
+/** The vnode at dirfd/path, referenced (a vnode itself for AT_EMPTY_PATH; may throw at once). */
+function resolveAt(td: Lwp, dirfd: number, path: string, flags: number, followDefault = true, c?: Cred): Vnode | Promise<Vnode> {
   if (path.length === 0 && (flags & AT_EMPTY_PATH) !== 0) {
     if (dirfd === AT_FDCWD) return vref(procFs(td).cwd);
     return vref(fdVnode(td, dirfd, true));
@@ -212,7 +213,8 @@ async function statAt(td: Lwp, dirfd: number, path: string, flags: number): Prom
   }
   const vp = await resolveAt(td, dirfd, path, flags);
   try {
-    await refreshAttrs(td, vp);
+    const ra = refreshAttrs(td, vp);
+    if (ra !== undefined) await ra;
     return vnodeStat(vp);
   } finally {
     vrele(vp);
@@ -225,7 +227,8 @@ async function statxAt(td: Lwp, dirfd: number, path: string, flags: number, _mas
   if ((_mask & 0x80000000) !== 0) throw err(EINVAL); // STATX__RESERVED
   const vp = await resolveAt(td, dirfd, path, flags);
   try {
-    await refreshAttrs(td, vp);
+    const ra = refreshAttrs(td, vp);
+    if (ra !== undefined) await ra;
     return vnodeStatx(vp);
   } finally {
     vrele(vp);

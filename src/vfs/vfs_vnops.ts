@@ -53,12 +53,11 @@ function ts(t: Timespec): Timespec {
   return { sec: t.sec, nsec: t.nsec };
 }
 
-/** Refresh in-core attributes from file systems that compute them (procfs, etfs). */
-export async function refreshAttrs(td: Lwp | null, vp: Vnode): Promise<void> {
-  if (vp.ops.getattr !== undefined) {
-    const r = vp.ops.getattr(vp, td);
-    if (r instanceof Promise) await r;
-  }
+/** Refresh in-core attributes from file systems that compute them (procfs, etfs); a promise only when that suspends. */
+export function refreshAttrs(td: Lwp | null, vp: Vnode): Promise<void> | undefined {
+  if (vp.ops.getattr === undefined) return undefined; // tmpfs, devfs: attributes are always in core
+  const r = vp.ops.getattr(vp, td);
+  return r instanceof Promise ? r : undefined;
 }
 
 /** struct stat for vp (stat(2)). */
