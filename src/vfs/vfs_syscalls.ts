@@ -407,33 +407,7 @@ async function unlinkAt(td: Lwp, dirfd: number, path: string, flags: number): Pr
   try {
     // unlink(2) on ".", ".." or "/": they are directories.
     if (r.last !== 'norm') throw err(EISDIR);
-    const dvp = r.dvp!;
-    if (dvp.mount.readOnly) throw err(EROFS);
-    { const lw = vlock(td, dvp, true); if (lw !== undefined) await lw; }
-    try {
-      let vp = relookup(td, dvp, r.name);
-      if (vp instanceof Promise) vp = await vp;
-      if (vp === null) throw err(ENOENT);
-      try {
-        // A trailing slash is judged before permissions (do_unlinkat "slashes"),
-        // the type after them (may_delete).
-        if (r.trailingSlash) throw err(vp.isDir ? EISDIR : ENOTDIR);
-        checkDelete(dvp, vp, cred(td));
-        if (vp.isDir) throw err(EISDIR);
-        if (vp.mountedHere !== null) throw err(EBUSY);
-        { const lw = vlock(td, vp, true, 1); if (lw !== undefined) await lw; }
-        try {
-          const ur = dvp.ops.unlink(dvp, td, vp, r.name);
-          if (ur instanceof Promise) await ur;
-        } finally {
-          vunlock(td, vp);
-        }
-      } finally {
-        vrele(vp);
-      }
-    } finally {
-      vunlock(td, dvp);
-    }
+    await removeName(td, r, false);
   } finally {
     releaseResult(r);
   }
@@ -447,36 +421,54 @@ async function rmdirAt(td: Lwp, dirfd: number, path: string): Promise<number> {
     if (r.last === 'dot') throw err(EINVAL);
     if (r.last === 'dotdot') throw err(ENOTEMPTY);
     if (r.last === 'root') throw err(EBUSY);
-    const dvp = r.dvp!;
-    if (dvp.mount.readOnly) throw err(EROFS);
-    { const lw = vlock(td, dvp, true); if (lw !== undefined) await lw; }
+    await removeName(td, r, true);
+  } finally {
+    releaseResult(r);
+  }
+  return 0;
+}
+
+/**
+ * The second half of unlink and rmdir (Linux do_unlinkat / do_rmdir): lock
+ * the parent, look the name up again under that lock, apply the call's
+ * rules in Linux's order, lock the victim, and ask the file system.
+ */
+async function removeName(td: Lwp, r: NameiResult, dir: boolean): Promise<void> {
+  const dvp = r.dvp!;
+  if (dvp.mount.readOnly) throw err(EROFS);
+  { const lw = vlock(td, dvp, true); if (lw !== undefined) await lw; }
+  try {
+    let vp = relookup(td, dvp, r.name);
+    if (vp instanceof Promise) vp = await vp;
+    if (vp === null) throw err(ENOENT);
     try {
-      let vp = relookup(td, dvp, r.name);
-      if (vp instanceof Promise) vp = await vp;
-      if (vp === null) throw err(ENOENT);
-      try {
+      if (dir) {
         // may_delete: permission and the sticky bit, then the type.
         checkDelete(dvp, vp, cred(td));
         if (!vp.isDir) throw err(ENOTDIR);
         // rmdir(2) EBUSY: a mount point, or the caller's root directory.
         if (vp.mountedHere !== null || vp === procFs(td).root) throw err(EBUSY);
-        { const lw = vlock(td, vp, true, 1); if (lw !== undefined) await lw; }
-        try {
-          const rr = dvp.ops.rmdir(dvp, td, vp, r.name);
-          if (rr instanceof Promise) await rr;
-        } finally {
-          vunlock(td, vp);
-        }
+      } else {
+        // A trailing slash is judged before permissions (do_unlinkat "slashes"),
+        // the type after them (may_delete).
+        if (r.trailingSlash) throw err(vp.isDir ? EISDIR : ENOTDIR);
+        checkDelete(dvp, vp, cred(td));
+        if (vp.isDir) throw err(EISDIR);
+        if (vp.mountedHere !== null) throw err(EBUSY);
+      }
+      { const lw = vlock(td, vp, true, 1); if (lw !== undefined) await lw; }
+      try {
+        const rr = dir ? dvp.ops.rmdir(dvp, td, vp, r.name) : dvp.ops.unlink(dvp, td, vp, r.name);
+        if (rr instanceof Promise) await rr;
       } finally {
-        vrele(vp);
+        vunlock(td, vp);
       }
     } finally {
-      vunlock(td, dvp);
+      vrele(vp);
     }
   } finally {
-    releaseResult(r);
+    vunlock(td, dvp);
   }
-  return 0;
 }
 
 // ---- rename --------------------------------------------------------------------------------
