@@ -216,14 +216,18 @@ describe('KernelFuseServer under random request sequences', () => {
       fc.record({ k: fc.constant('create'), n: ref, name, uid, flags: fc.constantFrom(0o101, 0o102, 0o1102, 0o302, 0o2101) }),
       fc.record({ k: fc.constant('unlink'), n: ref, name, uid }),
       fc.record({ k: fc.constant('rmdir'), n: ref, name, uid }),
-      fc.record({ k: fc.constant('rename'), n: ref, m: ref, name, to: name, uid, flags: fc.constantFrom(0, 1, 2, 3) }),
+      // Half the renames stay in the root directory: with both directories picked at random a
+      // rename succeeded only 2-5 times in 100 sequences, and the coverage check below failed
+      // about one run in twenty.
+      fc.record({ k: fc.constant('rename'), n: fc.oneof(fc.constant(0), ref), m: fc.oneof(fc.constant(0), ref), name, to: name, uid, flags: fc.constantFrom(0, 1, 2, 3) }),
       fc.record({ k: fc.constant('link'), n: ref, m: ref, name, uid }),
       fc.record({ k: fc.constant('symlink'), n: ref, name, uid }),
       fc.record({ k: fc.constant('open'), n: ref, uid, flags: fc.constantFrom(0, 1, 2, 0o1001, 0o2001) }),
       fc.record({ k: fc.constant('opendir'), n: ref, uid }),
       fc.record({ k: fc.constant('read'), f: ref, off: fc.nat({ max: 70000 }), size: fc.constantFrom(0, 1, 4096, 131072) }),
       fc.record({ k: fc.constant('write'), f: ref, off: fc.nat({ max: 70000 }), len: fc.nat({ max: 5000 }) }),
-      fc.record({ k: fc.constant('readdirplus'), f: ref, off: fc.nat({ max: 10 }), size: fc.constantFrom(100, 4096) }),
+      // dir: read through a handle OPENDIR gave (else any handle, mostly files: ENOTDIR/EBADF).
+      fc.record({ k: fc.constant('readdirplus'), f: ref, dir: fc.boolean(), off: fc.nat({ max: 10 }), size: fc.constantFrom(100, 4096) }),
       fc.record({ k: fc.constant('release'), f: ref }),
       fc.record({ k: fc.constant('setattr'), n: ref, uid, valid: fc.nat({ max: 0x1ff }), size: fc.nat({ max: 100000 }), mode: fc.nat({ max: 0o7777 }) }),
       fc.record({ k: fc.constant('forget'), n: ref, cnt: fc.nat({ max: 3 }) }),
@@ -251,6 +255,7 @@ describe('KernelFuseServer under random request sequences', () => {
         await k2.sys.chmod('/', 0o1777);
         const nodeids = [1];
         const fhs: number[] = [];
+        const dirFhs: number[] = [];
         // Mostly handles the server gave out; index 7 and 8 are garbage (0, never issued).
         const pick = (xs: number[], i: number) => (i === 8 || xs.length === 0 ? 999 : i === 7 ? 0 : xs[i % xs.length]!);
         const lookups = new Map<number, number>();
@@ -277,7 +282,7 @@ describe('KernelFuseServer under random request sequences', () => {
           const u = 'uid' in o ? o.uid : 0;
           const h = (n: number) => hdr(n, u, u === 0 ? 0 : 100);
           const nid = 'n' in o ? pick(nodeids, o.n) : 1;
-          const fh = 'f' in o ? pick(fhs, o.f) : 0;
+          const fh = 'f' in o ? pick('dir' in o && o.dir && dirFhs.length > 0 ? dirFhs : fhs, o.f) : 0;
           let req: FuseRequest | undefined;
           switch (o.k) {
             case 'lookup': req = { op: 'lookup', header: h(nid), name: o.name }; break;
@@ -332,6 +337,7 @@ describe('KernelFuseServer under random request sequences', () => {
             fhs.push(T.decodeOpenOut(new DataView(r.buffer, r.byteOffset), 16 + 128).fh);
           }
           if (req!.op === 'open' || req!.op === 'opendir') fhs.push(T.decodeOpenOut(new DataView(r.buffer, r.byteOffset), 16).fh);
+          if (req!.op === 'opendir') dirFhs.push(fhs[fhs.length - 1]!);
           if (req!.op === 'readdirplus') for (const x of T.decodeDirents(r.subarray(16), true)) if (x.entry && x.entry.nodeid !== 0) { nodeids.push(x.entry.nodeid); lookups.set(x.entry.nodeid, (lookups.get(x.entry.nodeid) ?? 0) + 1); }
         }
         expect(bugs.map((b) => (b instanceof Error ? b.stack ?? b.message : String(b)))).toEqual([]);
