@@ -27,10 +27,7 @@ describe('PagePool', () => {
       const q = pool.alloc(from, to);
       expect(q).toBe(p);
       expect(pool.stats.reused).toBe(1);
-      for (let i = 0; i < PAGE_SIZE; i += 1 + (i % 97)) {
-        // Inside [from, to) the caller is about to write: stale bytes are allowed there only.
-        if (i < from || i >= to) expect(q[i]).toBe(0);
-      }
+      // Inside [from, to) the caller is about to write: stale bytes are allowed there only.
       expect(q.subarray(0, from).every((b) => b === 0)).toBe(true);
       expect(q.subarray(to).every((b) => b === 0)).toBe(true);
     }), { numRuns: 50 });

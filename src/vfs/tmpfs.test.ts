@@ -334,6 +334,12 @@ describe('mounts', () => {
 });
 
 describe('tmpfs pages reused from the kernel page pool', () => {
+  /** Leave `n` stale pages in the pool: a file of 0xee bytes, written and deleted. */
+  const stalePages = async (s: Parameters<typeof writeFile>[0], n: number): Promise<void> => {
+    await writeFile(s, '/garbage', new Uint8Array(n * 65536).fill(0xee));
+    await s.unlink('/garbage');
+  };
+
   // A model: each file is a plain byte array; a deleted file's pages go back
   // to the pool and must never show through in another file.
   it('random writes, truncates and unlinks never let a file see another file\'s old bytes', async () => {
@@ -346,11 +352,7 @@ describe('tmpfs pages reused from the kernel page pool', () => {
     await fc.assert(fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 25 }), (ops) =>
       simKernel(async (k) => {
         const s = k.sys;
-        // Stale pages in the pool first: a file of 0xee, deleted.
-        const g = await s.open('/garbage', O_CREAT | O_WRONLY, 0o644);
-        await s.write(g, new Uint8Array(6 * 65536).fill(0xee));
-        await s.close(g);
-        await s.unlink('/garbage');
+        await stalePages(s, 6);
         expect(k.kernel.pages.freeBytes).toBe(6 * 65536);
         const model: (Uint8Array | null)[] = [null, null, null];
         let stamp = 1;
@@ -401,10 +403,7 @@ describe('tmpfs pages reused from the kernel page pool', () => {
   it('a small file grown into a pooled page reads zeros past its old end after truncate-extend', () =>
     simKernel(async (k) => {
       const s = k.sys;
-      const g = await s.open('/garbage', O_CREAT | O_WRONLY, 0o644);
-      await s.write(g, new Uint8Array(2 * 65536).fill(0xee));
-      await s.close(g);
-      await s.unlink('/garbage');
+      await stalePages(s, 2);
       const fd = await s.open('/f', O_CREAT | O_RDWR, 0o644);
       await s.write(fd, new Uint8Array(40000).fill(1)); // a small buffer
       await s.write(fd, new Uint8Array(10).fill(2)); // grows to a full (reused) page

@@ -8,8 +8,9 @@
  * alive, references keep unlinked-but-open ones alive, and `inactive` frees
  * a node once it is both unlinked (nlink 0) and unreferenced.
  *
- * Regular files are sparse: data lives in 64 KiB pages in a Map keyed by
- * page index; a hole is simply a missing page and reads as zeros. A page's
+ * Regular files are sparse: data lives in 64 KiB pages by page index (page
+ * 0 in a field, the rest in a Map made when first needed); a hole is simply
+ * a missing page and reads as zeros. A page's
  * buffer may be shorter than 64 KiB (small files grow by doubling in 4 KiB
  * steps), and bytes past a buffer's end read as zeros too. Full pages come
  * from the kernel's page pool (kern/pagepool.ts: 4 MiB slabs, and pages freed

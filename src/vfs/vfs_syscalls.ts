@@ -89,9 +89,9 @@ function fdVnode(td: Lwp, fd: number, allowPath: boolean): Vnode {
 
 /**
  * Resolve (dirfd, path, flags) for the *at calls that take AT_EMPTY_PATH and
- * AT_SYMLINK_NOFOLLOW; returns a referenced vnode.
+ * AT_SYMLINK_NOFOLLOW; returns a referenced vnode — directly for
+ * AT_EMPTY_PATH, a promise for a walk (errors may be thrown at once).
  */
-/** The vnode at dirfd/path, referenced (a vnode itself for AT_EMPTY_PATH; may throw at once). */
 function resolveAt(td: Lwp, dirfd: number, path: string, flags: number, followDefault = true, c?: Cred): Vnode | Promise<Vnode> {
   if (path.length === 0 && (flags & AT_EMPTY_PATH) !== 0) {
     if (dirfd === AT_FDCWD) return vref(procFs(td).cwd);
