@@ -48,12 +48,19 @@ export class SabArea {
   readonly sab: SharedArrayBuffer;
   readonly ctl: Int32Array;
   readonly data: Uint8Array;
+  /**
+   * The same data area as a Buffer view (not a copy), for a protocol Writer
+   * to encode straight into. `data` stays a plain Uint8Array: its subarray()
+   * is cheaper on the per-call path.
+   */
+  readonly buf: Buffer;
 
   constructor(sab: SharedArrayBuffer) {
     if (!(sab instanceof SharedArrayBuffer) || sab.byteLength <= SAB_HEADER) throw new TypeError('exchange buffer must be a SharedArrayBuffer larger than its header');
     this.sab = sab;
     this.ctl = new Int32Array(sab, 0, 4);
     this.data = new Uint8Array(sab, SAB_HEADER);
+    this.buf = Buffer.from(sab, SAB_HEADER);
   }
 
   static create(dataBytes: number, state = S_IDLE): SabArea {

@@ -33,7 +33,7 @@ import { invokeSyscall } from '../../kern/syscall.ts';
 import { KernelError, errno as E } from '../../kern/errno.ts';
 import {
   DEFAULT_LIMITS, FrameType, InBuf, OutBuf, ProtocolError, Writer, argsValidator, bufDirection, decodeValue, emitFrame,
-  encodeValue, exitSchema, forkSchema, frameTypeName, helloSchema, outBytesUsed, parseCall, valueFrame, writeReply, writeValue,
+  encodeValue, exitSchema, forkSchema, frameTypeName, helloSchema, outBytesUsed, parseCall, valueFrame, writeReply,
   type ArgsValidator, type BufDir, type Frame, type Limits, type Value,
 } from './protocol.ts';
 
@@ -551,7 +551,7 @@ export class ServerConn {
     try {
       const size = REPLY_SIZE_HINT + (outsValue === null || typeof (outsValue as unknown[])[0] === 'number' ? 0 : bytes);
       const w = this.sink.replyWriter?.(size) ?? new Writer(size, true);
-      writeValue(w, [result as Value, outsValue]);
+      writeReply(w, result, outsValue, entry.statReply);
       frame = w.frame(FrameType.REPLY, id);
     } catch {
       return this.sendError(id, new KernelError(E.EOVERFLOW, 'sysproxy'));

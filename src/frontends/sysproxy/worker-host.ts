@@ -70,8 +70,6 @@ class SyncPeer {
   private area: SabArea;
   private readonly conn: ServerConn;
   private readonly svc: SysproxyService;
-  /** A Buffer view of `area`'s data (replies are encoded into it). */
-  private areaBuf: Buffer;
   /** The request being served, copied out of the exchange (reused: its values are decoded before receive() returns). */
   private request = new Uint8Array(256);
   /** A reply waiting for a bigger buffer. */
@@ -85,13 +83,12 @@ class SyncPeer {
   constructor(svc: SysproxyService, sab: SharedArrayBuffer, port: MessagePort, spinUs: number) {
     this.svc = svc;
     this.area = new SabArea(sab);
-    this.areaBuf = dataBuffer(this.area);
     this.spinMs = spinUs / 1000;
     this.conn = svc.accept({
       send: (frames) => this.reply(frames),
       send1: (frame) => this.reply1(frame),
       // While a request is served the data area is ours: build the reply there (reply1 sees it and copies nothing).
-      replyWriter: (size) => new Writer(size <= this.area.capacity ? this.areaBuf : size, true),
+      replyWriter: (size) => new Writer(size <= this.area.capacity ? this.area.buf : size, true),
       close: () => {
         this.closed = true;
         this.area.markClosed();
@@ -102,7 +99,6 @@ class SyncPeer {
       if (m?.type !== 'grow' || !(m.sab instanceof SharedArrayBuffer)) return;
       const old = this.area;
       this.area = new SabArea(m.sab);
-      this.areaBuf = dataBuffer(this.area);
       if (this.closed) this.area.markClosed();
       if (this.pendingOut !== null) {
         const out = this.pendingOut;
@@ -129,9 +125,14 @@ class SyncPeer {
   }
 
   private write(frame: Uint8Array): void {
+    this.area.data.set(frame);
+    this.publish(frame.byteLength);
+  }
+
+  /** The reply (`len` bytes) is in the data area: hand it to the client. */
+  private publish(len: number): void {
     const a = this.area;
-    a.data.set(frame);
-    Atomics.store(a.ctl, 1, frame.byteLength);
+    Atomics.store(a.ctl, 1, len);
     Atomics.store(a.ctl, 0, S_RESP);
     a.wakePeer(SLEEP_CLIENT); // no futex wake for a client that is polling
   }
@@ -150,12 +151,8 @@ class SyncPeer {
 
   private reply1(frame: Uint8Array): void {
     const a = this.area;
-    if (frame.buffer === a.sab && frame.byteOffset === SAB_HEADER) {
-      // Built in place by replyWriter.
-      Atomics.store(a.ctl, 1, frame.byteLength);
-      Atomics.store(a.ctl, 0, S_RESP);
-      a.wakePeer(SLEEP_CLIENT);
-    } else if (frame.byteLength > a.capacity) {
+    if (frame.buffer === a.sab && frame.byteOffset === SAB_HEADER) this.publish(frame.byteLength); // built in place by replyWriter
+    else if (frame.byteLength > a.capacity) {
       this.pendingOut = frame;
       Atomics.store(this.area.ctl, 1, frame.byteLength);
       this.area.setState(S_NEED);
@@ -217,11 +214,6 @@ class SyncPeer {
       a.unparkServer();
     }
   }
-}
-
-/** A Buffer over an exchange's data area (a view, not a copy), for Writer. */
-function dataBuffer(a: SabArea): Buffer {
-  return Buffer.from(a.sab, SAB_HEADER, a.capacity);
 }
 
 async function main(): Promise<void> {

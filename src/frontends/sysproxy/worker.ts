@@ -30,7 +30,7 @@ import {
   errorSchema, fatalSchema, parseFrame, welcomeSchema, writeValue, type Frame, type Value, type Welcome,
 } from './protocol.ts';
 import {
-  DEFAULT_SAB_DATA, SAB_HEADER, SLEEP_SERVER, SabArea, S_BUSY, S_CLOSED, S_IDLE, S_MOVED, S_NEED, S_REQ, S_RESP, type GrowMessage,
+  DEFAULT_SAB_DATA, SLEEP_SERVER, SabArea, S_BUSY, S_CLOSED, S_IDLE, S_MOVED, S_NEED, S_REQ, S_RESP, type GrowMessage,
 } from './sab.ts';
 import type { WorkerKernelData } from './worker-host.ts';
 
@@ -113,8 +113,6 @@ const SPIN_START_US = 10;
  */
 export class SyncClient {
   private area: SabArea;
-  /** A Buffer over `area`'s data, for encoding into it. */
-  private areaBuf: Buffer;
   private readonly port: MessagePort;
   private readonly timeoutMs: number;
   /** Fixed polling budget (ms), or null: adaptive. */
@@ -133,7 +131,6 @@ export class SyncClient {
 
   constructor(init: SyncChannelInit, opts: SyncClientOptions = {}) {
     this.area = new SabArea(init.sab);
-    this.areaBuf = dataBuffer(this.area);
     this.port = init.port;
     this.port.unref();
     this.timeoutMs = opts.timeoutMs ?? Infinity;
@@ -176,7 +173,7 @@ export class SyncClient {
     }
     this.ready(name);
     // Encode into the exchange; a frame that outgrows it goes to a bigger one.
-    const w = new Writer(this.areaBuf, true);
+    const w = new Writer(this.area.buf, true);
     try {
       w.u32(0);
       w.u16(id);
@@ -185,7 +182,7 @@ export class SyncClient {
       throw new KernelError(E.EFAULT, name); // an argument the protocol cannot carry (a function...)
     }
     const frame = w.frame(FrameType.CALL, this.nextId++);
-    if (w.buf !== this.areaBuf) this.put(frame, name);
+    if (w.buf !== this.area.buf) this.put(frame, name);
     else Atomics.store(this.area.ctl, 1, frame.byteLength);
     try {
       const f = this.exchange(name);
@@ -229,7 +226,6 @@ export class SyncClient {
   private grow(bytes: number, state: number): void {
     const next = SabArea.create(Math.max(bytes, this.area.capacity * 2), state);
     this.area = next;
-    this.areaBuf = dataBuffer(next);
     this.port.postMessage({ type: 'grow', sab: next.sab } satisfies GrowMessage);
   }
 
@@ -342,11 +338,6 @@ export class SyncClient {
 }
 
 const NO_BUFS: Uint8Array[] = [];
-
-/** A Buffer over an exchange's data area (a view, not a copy), for Writer. */
-function dataBuffer(a: SabArea): Buffer {
-  return Buffer.from(a.sab, SAB_HEADER, a.capacity);
-}
 
 /** How one argument of a sync call travels: out-buffers as their length, others as they are (all inline). */
 function syncWire(v: unknown, name: string, i: number, kind: string | undefined, targets: Uint8Array[]): unknown {
