@@ -411,12 +411,12 @@ export class Etfs {
   }
 
   /** mkdir each of `parts` below '/' in turn, as root 0755, where missing. */
-  private async mkdirs(parts: string[]): Promise<void> {
+  private async mkdirs(sys: ReturnType<Etfs['sys']>, parts: string[]): Promise<void> {
     let prefix = '';
     for (const part of parts) {
       prefix += '/' + part;
       try {
-        await this.sys()['mkdir']!(prefix, 0o755);
+        await sys['mkdir']!(prefix, 0o755);
       } catch (e) {
         if (!(e instanceof KernelError) || e.errno !== EEXIST) throw e;
       }
@@ -440,11 +440,11 @@ export class Etfs {
     const flags = opts.readOnly === true ? MS_RDONLY : 0;
     const { st } = await resolveHost(this.k, hostPath);
     if (st.type === 'dir' || parts.length === 0) {
-      await this.mkdirs(parts);
+      await this.mkdirs(sys, parts);
       await sys['mount']!(hostPath, kernelPath, 'etfs', flags, data);
       return;
     }
-    await this.mkdirs(parts.slice(0, -1));
+    await this.mkdirs(sys, parts.slice(0, -1));
     const key = '/' + parts.join('/');
     let made = false;
     try {
