@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFile } from 'node:child_process';
-import { printTable, type Row } from './lib.ts';
+import { medianOf, printTable, type Row } from './lib.ts';
 import { fusePrerequisite, haveProgram, startMount, type Mounted } from '../test/fuse/mount.ts';
 
 const MiB = 1 << 20;
@@ -67,12 +67,6 @@ interface Figures {
 
 const SEQ_ROUNDS = 3;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
 async function measure(dir: string): Promise<Figures> {
   const stat1 = await statRate(dir, 1, 20_000);
   const stat4 = await statRate(dir, 4, 10_000);
@@ -98,7 +92,7 @@ async function measure(dir: string): Promise<Figures> {
   fs.rmSync(path.join(dir, 'stat'), { recursive: true, force: true });
   return {
     stat1, stat4, rand4k: rr.read.iops,
-    seqWrite: median(ws), seqOverwrite: median(ows), seqRead: median(rs), coldWrite: ws[0]!, coldRead: rs[0]!,
+    seqWrite: medianOf(ws), seqOverwrite: medianOf(ows), seqRead: medianOf(rs), coldWrite: ws[0]!, coldRead: rs[0]!,
   };
 }
 

@@ -31,8 +31,14 @@ export function timeSync(n: number, fn: (i: number) => unknown, warm = Math.min(
 export async function median(runs: number, fn: () => Promise<number> | number): Promise<number> {
   const xs: number[] = [];
   for (let i = 0; i < runs; i++) xs.push(await fn());
-  xs.sort((a, b) => a - b);
-  return xs[Math.floor(xs.length / 2)]!;
+  return medianOf(xs);
+}
+
+/** The median of samples (the mean of the middle two for an even count). */
+export function medianOf(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 export function percentile(xs: number[], p: number): number {

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { boot, O_CREAT, O_RDONLY, O_WRONLY, O_TRUNC, O_DIRECTORY } from '../src/index.ts';
 import { NodeHost } from '../src/hyper/node/host.ts';
+import { medianOf } from './lib.ts';
 
 /** The operations every contender offers, in the promise style. */
 interface Contender {
@@ -142,12 +143,6 @@ async function timed(fn: () => Promise<void>): Promise<number> {
   return Number(nsNow() - t0);
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
 export async function run(): Promise<void> {
   const sizes = (process.env.VFS_BENCH_SIZES ?? '1000,16000,64000').split(',').map(Number);
   const seqTotal = Number(process.env.VFS_BENCH_SEQ_MB ?? '256') * 1024 * 1024;
@@ -233,9 +228,9 @@ export async function run(): Promise<void> {
   console.log(`   (ops/s unless noted, median of ${rounds} rounds; ratio = ours / peer, > 1 means anykernel is faster)`);
   for (const [op, bySize] of results) {
     for (const [n, byC] of bySize) {
-      const o = median(byC.get(ours)!);
+      const o = medianOf(byC.get(ours)!);
       const label = op.includes('MB/s') ? `${op}, ${n / 1048576} MiB` : `${op}, ${n} entries`;
-      const peers = [...byC.entries()].filter(([c]) => c !== ours).map(([c, v]) => `${c} ${median(v).toFixed(0)} (${(o / median(v)).toFixed(2)}x)`);
+      const peers = [...byC.entries()].filter(([c]) => c !== ours).map(([c, v]) => `${c} ${medianOf(v).toFixed(0)} (${(o / medianOf(v)).toFixed(2)}x)`);
       console.log(`  ${label.padEnd(48)} ours ${o.toFixed(0).padStart(9)} | ${peers.join(' | ')}`);
     }
   }
@@ -246,7 +241,7 @@ export async function run(): Promise<void> {
     for (const [op, bySize] of results) {
       if (op.includes('MB/s')) continue;
       const a = bySize.get(lo)?.get(ours), b = bySize.get(hi)?.get(ours);
-      if (a && b) flat.push(`${op} ${(median(a) / median(b)).toFixed(2)}`);
+      if (a && b) flat.push(`${op} ${(medianOf(a) / medianOf(b)).toFixed(2)}`);
     }
     console.log(`  cost per op at ${hi} entries / at ${lo} (ours): ${flat.join(', ')}`);
   }
