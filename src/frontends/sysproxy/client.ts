@@ -27,8 +27,8 @@ import * as fs from 'node:fs';
 import { KernelError, errno as E } from '../../kern/errno.ts';
 import type { Sys } from '../library/boot.ts';
 import {
-  FrameReader, FrameType, InBuf, OutBuf, PROTO_VERSION, ProtocolError, bufDirection, decodeReplyInto, decodeValue, callFrame, emitFrame, setFrameId,
-  encodeValue, errorSchema, fatalSchema, frameTypeName, welcomeSchema, type Frame, type Value, type Welcome,
+  FrameReader, FrameType, InBuf, OutBuf, PROTO_VERSION, ProtocolError, bufDirection, decodeReplyAt, decodeValue, callFrame, emitFrame, setFrameId,
+  encodeValue, errorSchema, fatalSchema, frameTypeName, welcomeSchema, Frame, type Value, type Welcome,
 } from './protocol.ts';
 import { parseAddress } from './server.ts';
 
@@ -137,7 +137,7 @@ export class ClientConn {
       }
       case FrameType.REPLY: {
         // Returned bytes go straight from the frame into the caller's buffers.
-        const result = decodeReplyInto(f.body, p.targets);
+        const result = decodeReplyAt(f.src, f.start, f.end, p.targets, null);
         this.finish(f.id, p);
         p.resolve(result);
         return;
@@ -338,7 +338,7 @@ const READ_BUFFER = 256 * 1024;
 
 /** A frame that no longer views a reused buffer. */
 function copyFrame(f: Frame): Frame {
-  return { type: f.type, flags: f.flags, id: f.id, body: f.body.slice() };
+  return Frame.of(f.type, f.flags, f.id, f.body.slice());
 }
 
 /** Bytes the server must stage from DATA frames for this call (its maxStaged budget counts these). */

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   FrameReader, FrameType, HEADER_SIZE, MAX_TYPE, InBuf, OutBuf, PROTO_VERSION, ProtocolError, argsValidator, callFrame,
-  decodeReplyInto, decodeValue, emitFrame, encodeValue, parseCall, parseFrame, bufDirection, outBytesUsed, Writer, writeReply,
+  decodeReplyAt, decodeReplyInto, decodeValue, emitFrame, encodeValue, parseCall, parseFrame, bufDirection, outBytesUsed, Writer, writeReply,
   writeStat, type Value,
 } from './protocol.ts';
 
@@ -30,7 +30,7 @@ const valueArb: fc.Arbitrary<Value> = fc.letrec<{ v: Value }>((tie) => ({
 })).v;
 
 describe('value codec', () => {
-  it('object keys decode right through the key cache, colliding or not (ASCII, non-ASCII, long)', () => {
+  it('object keys decode right through the string cache, colliding or not (ASCII, non-ASCII, long)', () => {
     const keys = Array.from({ length: 3000 }, (_, i) => (i % 3 === 0 ? `k${i}` : i % 3 === 1 ? `é${i}` : `${'x'.repeat(30)}${i}`));
     for (let round = 0; round < 2; round++) {
       for (let i = 0; i < keys.length; i += 7) {
@@ -269,6 +269,34 @@ describe('frames', () => {
     expect(() => parseFrame(f.subarray(0, HEADER_SIZE - 1), 1 << 20)).toThrow(/truncated/);
   });
 
+  it('a frame filling the first n bytes of a larger buffer parses in place; n past the buffer is refused', () => {
+    fc.assert(fc.property(frameArb, fc.uint8Array({ maxLength: 40 }), ({ type, id, body }, junk) => {
+      const f = emitFrame(type, id, body);
+      const area = new Uint8Array(f.byteLength + junk.byteLength);
+      area.set(f);
+      area.set(junk, f.byteLength);
+      const got = parseFrame(area, 1 << 20, f.byteLength);
+      expect([got.type, got.id]).toEqual([type, id]);
+      expect(got.src).toBe(area); // not a copy
+      expect([...area.subarray(got.start, got.end)]).toEqual([...body]);
+      expect(() => parseFrame(f, 1 << 20, f.byteLength + 1)).toThrow(ProtocolError);
+      if (junk.byteLength > 0) expect(() => parseFrame(area, 1 << 20, f.byteLength + 1)).toThrow(/length field/);
+    }));
+  });
+
+  it('a REPLY decodes in place from a range of a larger buffer, whatever bytes surround it', () => {
+    fc.assert(fc.property(valueArb, fc.uint8Array({ maxLength: 30 }), fc.uint8Array({ maxLength: 30 }), (v, before, after) => {
+      const body = encodeValue([v, null]);
+      const area = new Uint8Array(before.byteLength + body.byteLength + after.byteLength);
+      area.set(before);
+      area.set(body, before.byteLength);
+      area.set(after, before.byteLength + body.byteLength);
+      const dv = new DataView(area.buffer);
+      const got = decodeReplyAt(area, before.byteLength, before.byteLength + body.byteLength, [], dv);
+      expect(got).toStrictEqual(decodeValue(encodeValue(v)));
+    }), { numRuns: 300 });
+  });
+
   it('CALL frames carry ctx, syscall id and arguments', () => {
     fc.assert(fc.property(fc.nat({ max: 0xffffffff }), fc.nat({ max: 0xffff }), fc.array(valueArb, { maxLength: 6 }), (ctx, sys, args) => {
       const f = parseFrame(callFrame(7, ctx, sys, args), 1 << 24);
@@ -276,6 +304,32 @@ describe('frames', () => {
       expect(f.id).toBe(7);
       expect(parseCall(f.body)).toStrictEqual({ ctx, sysId: sys, args });
     }), { numRuns: 200 });
+  });
+});
+
+describe('decoded strings', () => {
+  it('come out right when more short strings of one length pass than any cache could hold', () => {
+    // 3000 distinct ASCII strings of each length, twice, in different orders:
+    // whatever a decoder remembers, every string must decode to itself.
+    const rnd = fc.sample(fc.integer({ min: 0, max: 0x7f }), 1)[0]!; // a varying seed for the strings
+    for (const len of [1, 8, 24, 64, 65]) {
+      const strs = Array.from({ length: 3000 }, (_, i) => {
+        let s = '';
+        for (let j = 0; j < len; j++) s += String.fromCharCode(((i * 7919 + j * 104729 + rnd) ^ (i >> (j % 13))) % 0x80);
+        return s;
+      });
+      const order = [...strs.keys(), ...[...strs.keys()].reverse(), ...strs.keys()];
+      for (const i of order) expect(decodeValue(encodeValue(strs[i]))).toBe(strs[i]);
+    }
+  });
+
+  it('non-ASCII and invalid UTF-8 of cacheable lengths are never confused with cached ASCII', () => {
+    expect(decodeValue(encodeValue('abc'))).toBe('abc');
+    expect(decodeValue(encodeValue('ab\u00e9'))).toBe('ab\u00e9'); // 4 bytes, like a 4-character ASCII string
+    expect(decodeValue(encodeValue('abcd'))).toBe('abcd');
+    const bad = encodeValue('abcd');
+    bad[bad.byteLength - 1] = 0xff;
+    expect(() => decodeValue(bad)).toThrow(/UTF-8/);
   });
 });
 

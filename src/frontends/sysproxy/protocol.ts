@@ -85,11 +85,32 @@ export class ProtocolError extends Error {
   }
 }
 
-export interface Frame {
-  type: number;
-  flags: number;
-  id: number;
-  body: Uint8Array;
+/**
+ * A parsed frame: its header fields, and its body as the range
+ * [start, end) of `src`. The body view is made only when `body` is read:
+ * making a typed-array view costs about 0.1 µs, a good part of a small
+ * call's budget, and the hot paths (CALL, REPLY) decode the range in place.
+ */
+export class Frame {
+  private view: Uint8Array | null = null;
+
+  constructor(
+    readonly type: number,
+    readonly flags: number,
+    readonly id: number,
+    readonly src: Uint8Array,
+    readonly start: number,
+    readonly end: number,
+  ) {}
+
+  /** A frame whose body is all of `body`. */
+  static of(type: number, flags: number, id: number, body: Uint8Array): Frame {
+    return new Frame(type, flags, id, body, 0, body.byteLength);
+  }
+
+  get body(): Uint8Array {
+    return (this.view ??= this.src.subarray(this.start, this.end));
+  }
 }
 
 // ---- frames ------------------------------------------------------------------------
@@ -101,12 +122,17 @@ export function emitFrame(type: number, id: number, body: Uint8Array, flags = 0)
   return w.frame(type, id, flags);
 }
 
-/** Parse one complete frame (length prefix included). */
-export function parseFrame(bytes: Uint8Array, maxFrame: number): Frame {
-  if (bytes.byteLength < HEADER_SIZE) throw new ProtocolError('EPROTO', `truncated frame: ${bytes.byteLength} bytes, header needs ${HEADER_SIZE}`);
+/**
+ * Parse one complete frame (length prefix included) filling the first `n`
+ * bytes of `bytes` (default: all of them). The frame's body is a range of
+ * `bytes`, not a copy.
+ */
+export function parseFrame(bytes: Uint8Array, maxFrame: number, n = bytes.byteLength): Frame {
+  if (n > bytes.byteLength) throw new ProtocolError('EPROTO', `frame of ${n} bytes announced in a buffer of ${bytes.byteLength}`);
+  if (n < HEADER_SIZE) throw new ProtocolError('EPROTO', `truncated frame: ${n} bytes, header needs ${HEADER_SIZE}`);
   const len = u32At(bytes, 0);
   if (len + 4 > maxFrame) throw new ProtocolError('EMSGSIZE', `frame of ${len + 4} bytes exceeds the limit of ${maxFrame}`);
-  if (len + 4 !== bytes.byteLength) throw new ProtocolError('EPROTO', `frame length field says ${len + 4} bytes, got ${bytes.byteLength}`);
+  if (len + 4 !== n) throw new ProtocolError('EPROTO', `frame length field says ${len + 4} bytes, got ${n}`);
   return frameAt(bytes, 0, len + 4);
 }
 
@@ -121,7 +147,7 @@ function frameAt(b: Uint8Array, o: number, len: number): Frame {
   if (version !== PROTO_VERSION) throw new ProtocolError('EPROTONOSUPPORT', `protocol version ${version}, this side speaks ${PROTO_VERSION}`);
   const type = b[o + 5]!;
   if (type < 1 || type > MAX_TYPE) throw new ProtocolError('EPROTO', `unknown frame type ${type}`);
-  return { type, flags: b[o + 6]! | (b[o + 7]! << 8), id: u32At(b, o + 8), body: b.subarray(o + HEADER_SIZE, o + len) };
+  return new Frame(type, b[o + 6]! | (b[o + 7]! << 8), u32At(b, o + 8), b, o + HEADER_SIZE, o + len);
 }
 
 /**
@@ -327,8 +353,12 @@ export class Writer {
   done(): Uint8Array {
     return new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.pos);
   }
-  /** Finish a frame whose header space was reserved: the whole frame, length prefix included. */
-  frame(type: number, id: number, flags = 0): Uint8Array {
+  /**
+   * Write the header of a frame whose header space was reserved; the frame
+   * is then the first `pos` bytes of `buf` (returned). For a writer over a
+   * shared area, where the length is all the peer needs: no view is made.
+   */
+  finish(type: number, id: number, flags = 0): number {
     const b = this.buf;
     const len = this.pos - 4;
     b[0] = len; b[1] = len >>> 8; b[2] = len >>> 16; b[3] = len >>> 24;
@@ -336,7 +366,12 @@ export class Writer {
     b[5] = type;
     b[6] = flags; b[7] = flags >>> 8;
     b[8] = id; b[9] = id >>> 8; b[10] = id >>> 16; b[11] = id >>> 24;
-    return new Uint8Array(b.buffer, b.byteOffset, this.pos);
+    return this.pos;
+  }
+  /** Finish a frame whose header space was reserved: the whole frame, length prefix included. */
+  frame(type: number, id: number, flags = 0): Uint8Array {
+    this.finish(type, id, flags);
+    return this.done();
   }
 }
 
@@ -522,27 +557,38 @@ export function encodeValue(v: unknown): Uint8Array {
 }
 
 /**
- * Decoded object keys, by content: the same few keys (a Stat's dev, ino,
- * mode...) arrive in every reply, and a cached string is both cheaper than
- * decoding it again and already internalized, so setting the property is a
- * plain store. Slots are overwritten on collision; only ASCII keys of at
- * most KEY_MAX bytes are cached. A pure cache of immutable strings: sharing
- * it between connections cannot change any result.
+ * Decoded short strings, by content: the same few object keys (a Stat's
+ * dev, ino, mode...) and paths arrive in message after message, and a
+ * cached string is both cheaper than decoding it again and already
+ * internalized, so setting a property or looking a name up is a plain
+ * compare. Slots are overwritten on collision; only ASCII strings of at
+ * most STR_CACHE_MAX bytes are cached (their UTF-16 units equal their
+ * bytes, which the lookup's comparison relies on). A pure cache of
+ * immutable strings: sharing it between connections cannot change any
+ * result, and it holds at most STR_SLOTS × STR_CACHE_MAX characters.
  */
-const KEY_MAX = 24;
-const KEY_SLOTS = 512;
-const keyCache: (string | null)[] = new Array<string | null>(KEY_SLOTS).fill(null);
+const STR_CACHE_MAX = 64;
+const STR_SLOTS = 1024;
+const strCache: string[] = new Array<string>(STR_SLOTS).fill('');
 
-/** Bounds-checked reader over untrusted bytes. */
+/**
+ * Bounds-checked reader over untrusted bytes: the range [start, end) of
+ * `bytes` (default all of it; positions are indexes into `bytes`). `dv`, if
+ * given, is a DataView over all of `bytes` (same start), kept by the caller
+ * so none is made per message.
+ */
 export class Reader {
   readonly src: Uint8Array;
-  pos = 0;
+  pos: number;
   private readonly end: number;
-  private view: DataView | null = null;
+  private view: DataView | null;
 
-  constructor(bytes: Uint8Array) {
+  constructor(bytes: Uint8Array, start = 0, end = bytes.byteLength, dv: DataView | null = null) {
+    if (start < 0 || end > bytes.byteLength || start > end) throw new RangeError(`Reader range [${start}, ${end}) outside ${bytes.byteLength} bytes`);
     this.src = bytes;
-    this.end = bytes.byteLength;
+    this.pos = start;
+    this.end = end;
+    this.view = dv;
   }
   /** A DataView, made only for the f64/i64 reads that need one. */
   get dv(): DataView {
@@ -596,18 +642,37 @@ export class Reader {
     out.set(src.subarray(p, p + n));
     return out;
   }
+  /**
+   * A string. Short ASCII ones (object keys, paths: the same few arrive in
+   * every message) come from strCache when they are there, which costs
+   * less than decoding them and gives an already internalized string.
+   */
   str(): string {
     const n = this.u32();
     const p = this.pos;
     if (this.end - p < n) this.short(n, 'bytes');
-    if (n <= 64) {
-      // ASCII fast path: a TextDecoder call costs more than the loop.
+    if (n <= STR_CACHE_MAX && n > 0) {
       const b = this.src;
-      let i = 0;
-      while (i < n && b[p + i]! < 0x80) i++;
-      if (i === n) {
+      let h = n;
+      let ascii = 0;
+      for (let i = 0; i < n; i++) {
+        const c = b[p + i]!;
+        ascii |= c;
+        h = (Math.imul(h, 31) + c) | 0;
+      }
+      if (ascii < 0x80) {
+        const slot = h & (STR_SLOTS - 1);
+        const cached = strCache[slot]!;
         this.pos = p + n;
-        return String.fromCharCode.apply(null, b.subarray(p, p + n) as unknown as number[]);
+        if (cached.length === n) {
+          let i = 0;
+          while (i < n && cached.charCodeAt(i) === b[p + i]) i++;
+          if (i === n) return cached;
+        }
+        // ASCII: a TextDecoder call costs more than this.
+        const s = String.fromCharCode.apply(null, b.subarray(p, p + n) as unknown as number[]);
+        strCache[slot] = s;
+        return s;
       }
     }
     this.pos = p + n;
@@ -632,33 +697,6 @@ export class Reader {
       mtime: { sec: d.getFloat64(p + 96, true), nsec: d.getFloat64(p + 104, true) },
       ctime: { sec: d.getFloat64(p + 112, true), nsec: d.getFloat64(p + 120, true) },
     };
-  }
-  /** An object key: like str(), but short ASCII keys come from keyCache. */
-  key(): string {
-    const n = this.u32();
-    const p = this.pos;
-    if (n === 0 || n > KEY_MAX || this.end - p < n) {
-      this.pos = p - 4;
-      return this.str();
-    }
-    const b = this.src;
-    let h = n;
-    for (let i = 0; i < n; i++) h = (Math.imul(h, 31) + b[p + i]!) | 0;
-    const slot = h & (KEY_SLOTS - 1);
-    const cached = keyCache[slot];
-    if (cached !== null && cached !== undefined && cached.length === n) {
-      let i = 0;
-      while (i < n && cached.charCodeAt(i) === b[p + i]) i++;
-      if (i === n) {
-        this.pos = p + n;
-        return cached;
-      }
-    }
-    this.pos = p - 4;
-    const k = this.str();
-    // Cache only ASCII keys: their UTF-16 units equal their bytes, which the comparison above relies on.
-    if (k.length === n) keyCache[slot] = k;
-    return k;
   }
 }
 
@@ -703,7 +741,7 @@ export function readValue(r: Reader, depth = 0): Value {
       if (n > r.left / 5) throw new ProtocolError('EPROTO', `object of ${n} fields in ${r.left} bytes`);
       const o: Record<string, Value> = {};
       for (let i = 0; i < n; i++) {
-        const key = r.key();
+        const key = r.str();
         if (key === '__proto__') throw new ProtocolError('EPROTO', 'object key __proto__ is not allowed');
         o[key] = readValue(r, depth + 1);
       }
@@ -730,7 +768,12 @@ export function decodeValue(bytes: Uint8Array): Value {
  * Throws ProtocolError for anything else.
  */
 export function decodeReplyInto(body: Uint8Array, targets: readonly Uint8Array[]): Value {
-  const r = new Reader(body);
+  return decodeReplyAt(body, 0, body.byteLength, targets, null);
+}
+
+/** decodeReplyInto over the range [start, end) of `src` (a frame's body in place); `dv` as for Reader. */
+export function decodeReplyAt(src: Uint8Array, start: number, end: number, targets: readonly Uint8Array[], dv: DataView | null): Value {
+  const r = new Reader(src, start, end, dv);
   if (r.u8() !== T_ARRAY || r.u32() !== 2) throw new ProtocolError('EPROTO', 'REPLY body is not [result, outs]');
   const result = readValue(r, 1);
   const tag = r.u8();
@@ -788,8 +831,8 @@ export interface CallBody {
   args: Value[];
 }
 
-export function parseCall(body: Uint8Array): CallBody {
-  const r = new Reader(body);
+export function parseCall(body: Uint8Array, start = 0, end = body.byteLength): CallBody {
+  const r = new Reader(body, start, end);
   const ctx = r.u32();
   const sysId = r.u16();
   const args = readValue(r);

@@ -54,6 +54,8 @@ export class SabArea {
    * is cheaper on the per-call path.
    */
   readonly buf: Buffer;
+  /** A DataView of the data area, for decoding replies in place without making one per call. */
+  readonly dv: DataView;
 
   constructor(sab: SharedArrayBuffer) {
     if (!(sab instanceof SharedArrayBuffer) || sab.byteLength <= SAB_HEADER) throw new TypeError('exchange buffer must be a SharedArrayBuffer larger than its header');
@@ -61,6 +63,7 @@ export class SabArea {
     this.ctl = new Int32Array(sab, 0, 4);
     this.data = new Uint8Array(sab, SAB_HEADER);
     this.buf = Buffer.from(sab, SAB_HEADER);
+    this.dv = new DataView(sab, SAB_HEADER);
   }
 
   static create(dataBytes: number, state = S_IDLE): SabArea {

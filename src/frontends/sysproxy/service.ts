@@ -61,6 +61,12 @@ export interface FrameSink {
    * Writer of `size` bytes.
    */
   replyWriter?(size: number): Writer;
+  /**
+   * Optional, with replyWriter: take a finished REPLY (`finish()` was
+   * called) from the writer replyWriter gave, instead of a frame view
+   * through send1 — a transport that reads it in place needs only its length.
+   */
+  sendWriter?(w: Writer): void;
   /** Close the transport (after flushing what was sent). */
   close(): void;
 }
@@ -394,7 +400,7 @@ export class ServerConn {
   }
 
   private call(f: Frame): void {
-    const { ctx, sysId, args } = parseCall(f.body);
+    const { ctx, sysId, args } = parseCall(f.src, f.start, f.end);
     const svc = this.service;
     const table = svc.syscallTable();
     const entry = table[sysId];
@@ -525,7 +531,7 @@ export class ServerConn {
         return this.sendError(id, new KernelError(E.EOVERFLOW, 'sysproxy'));
       }
       if (w.pos > this.service.limits.maxFrame && !this.inlineAll) return this.sendError(id, new KernelError(E.EOVERFLOW, 'sysproxy'));
-      return this.sink.send1(w.frame(FrameType.REPLY, id));
+      return this.sendReply(w, id);
     }
     const lim = this.service.limits;
     // Out-buffers are trimmed to the byte count the call returned; in-out ones go back whole.
@@ -547,19 +553,29 @@ export class ServerConn {
       for (const p of pieces) for (let o = 0; o < p.byteLength; o += lim.chunk) frames.push(emitFrame(FrameType.DATA, id, p.subarray(o, Math.min(o + lim.chunk, p.byteLength))));
       outsValue = pieces.map((p) => p.byteLength);
     }
-    let frame: Uint8Array;
+    let w: Writer;
     try {
       const size = REPLY_SIZE_HINT + (outsValue === null || typeof (outsValue as unknown[])[0] === 'number' ? 0 : bytes);
-      const w = this.sink.replyWriter?.(size) ?? new Writer(size, true);
+      w = this.sink.replyWriter?.(size) ?? new Writer(size, true);
       writeReply(w, result, outsValue, entry.statReply);
-      frame = w.frame(FrameType.REPLY, id);
     } catch {
       return this.sendError(id, new KernelError(E.EOVERFLOW, 'sysproxy'));
     }
     // A result too big for one frame (a huge ps listing) is an error, not a broken connection.
-    if (frame.byteLength > lim.maxFrame && !this.inlineAll) return this.sendError(id, new KernelError(E.EOVERFLOW, 'sysproxy'));
-    frames.push(frame);
+    if (w.pos > lim.maxFrame && !this.inlineAll) return this.sendError(id, new KernelError(E.EOVERFLOW, 'sysproxy'));
+    if (frames.length === 0) return this.sendReply(w, id);
+    frames.push(w.frame(FrameType.REPLY, id));
     this.send(frames);
+  }
+
+  /** Send the REPLY built in `w` (header space reserved). */
+  private sendReply(w: Writer, id: number): void {
+    if (this.state !== 'open') return;
+    const sink = this.sink;
+    if (sink.sendWriter !== undefined) {
+      w.finish(FrameType.REPLY, id);
+      sink.sendWriter(w);
+    } else sink.send1(w.frame(FrameType.REPLY, id));
   }
 
   private sendError(id: number, e: KernelError): void {

@@ -25,7 +25,7 @@ declare global {
     waitAsync(a: Int32Array, index: number, value: number, timeout?: number): { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
   }
 }
-import { SAB_HEADER, SLEEP_CLIENT, SabArea, S_BUSY, S_CLOSED, S_IDLE, S_MOVED, S_NEED, S_REQ, S_RESP, type GrowMessage } from './sab.ts';
+import { SLEEP_CLIENT, SabArea, S_BUSY, S_CLOSED, S_IDLE, S_MOVED, S_NEED, S_REQ, S_RESP, type GrowMessage } from './sab.ts';
 
 export interface WorkerKernelData {
   components?: string[];
@@ -41,6 +41,8 @@ export interface WorkerKernelData {
 }
 
 export const DEFAULT_SYNC_SPIN_US = 50;
+/** Requests up to this many bytes are copied out of the exchange byte by byte. */
+const SMALL_COPY = 512;
 
 /** Serve one async connection over a MessagePort. */
 function servePort(svc: SysproxyService, port: MessagePort): void {
@@ -87,8 +89,14 @@ class SyncPeer {
     this.conn = svc.accept({
       send: (frames) => this.reply(frames),
       send1: (frame) => this.reply1(frame),
-      // While a request is served the data area is ours: build the reply there (reply1 sees it and copies nothing).
+      // While a request is served the data area is ours: build the reply there and publish only its length.
       replyWriter: (size) => new Writer(size <= this.area.capacity ? this.area.buf : size, true),
+      sendWriter: (w) => {
+        if (w.buf === this.area.buf) {
+          this.publish(w.pos);
+          this.wake();
+        } else this.reply1(w.done()); // it outgrew the area
+      },
       close: () => {
         this.closed = true;
         this.area.markClosed();
@@ -151,8 +159,7 @@ class SyncPeer {
 
   private reply1(frame: Uint8Array): void {
     const a = this.area;
-    if (frame.buffer === a.sab && frame.byteOffset === SAB_HEADER) this.publish(frame.byteLength); // built in place by replyWriter
-    else if (frame.byteLength > a.capacity) {
+    if (frame.byteLength > a.capacity) {
       this.pendingOut = frame;
       Atomics.store(this.area.ctl, 1, frame.byteLength);
       this.area.setState(S_NEED);
@@ -188,19 +195,22 @@ class SyncPeer {
         }
         const len = Math.min(Atomics.load(a.ctl, 1), a.capacity);
         // Copy the request out before parsing it: the client's thread could change shared bytes under the parser.
-        if (this.request.byteLength < len) this.request = new Uint8Array(Math.max(len, this.request.byteLength * 2));
-        const bytes = this.request.subarray(0, len);
-        bytes.set(a.data.subarray(0, len));
-        if (this.request.byteLength > 1 << 20) this.request = new Uint8Array(256); // do not keep a huge one
+        let req = this.request;
+        if (req.byteLength < len) req = this.request = new Uint8Array(Math.max(len, req.byteLength * 2));
+        const d = a.data;
+        // A small request is copied by a loop: a set() needs a subarray view, which costs more.
+        if (len <= SMALL_COPY) for (let i = 0; i < len; i++) req[i] = d[i]!;
+        else req.set(d.subarray(0, len));
         Atomics.store(a.ctl, 0, S_BUSY);
         // Wait for the reply itself (reply1 resolves this), not for our own notify.
         const replied = new Promise<void>((r) => { this.replied = r; });
         try {
-          this.conn.receive(parseFrame(bytes, Infinity));
+          this.conn.receive(parseFrame(req, Infinity, len));
         } catch (e) {
           this.conn.protocolError(e);
         }
         if (this.replied !== null) await replied;
+        if (this.request.byteLength > 1 << 20) this.request = new Uint8Array(256); // do not keep a huge one
         if (this.closed) return;
         if (this.area === a) this.spin(a);
         continue;

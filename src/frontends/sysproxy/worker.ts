@@ -26,7 +26,7 @@ import type { LeakReport } from '../../kern/kernel.ts';
 import type { Sys } from '../library/boot.ts';
 import { ClientConn, RemoteKernel, type ConnectOptions } from './client.ts';
 import {
-  FrameType, OutBuf, PROTO_VERSION, ProtocolError, Writer, bufDirection, decodeReplyInto, decodeValue, emitFrame, encodeValue, postFrame,
+  FrameType, OutBuf, PROTO_VERSION, ProtocolError, Writer, bufDirection, decodeReplyAt, decodeValue, emitFrame, encodeValue, postFrame,
   errorSchema, fatalSchema, parseFrame, welcomeSchema, writeValue, type Frame, type Value, type Welcome,
 } from './protocol.ts';
 import {
@@ -181,14 +181,14 @@ export class SyncClient {
     } catch {
       throw new KernelError(E.EFAULT, name); // an argument the protocol cannot carry (a function...)
     }
-    const frame = w.frame(FrameType.CALL, this.nextId++);
-    if (w.buf !== this.area.buf) this.put(frame, name);
-    else Atomics.store(this.area.ctl, 1, frame.byteLength);
+    const len = w.finish(FrameType.CALL, this.nextId++);
+    if (w.buf !== this.area.buf) this.put(w.done(), name);
+    else Atomics.store(this.area.ctl, 1, len);
     try {
       const f = this.exchange(name);
       if (f.type !== FrameType.REPLY) throw this.failure(f, name);
-      // Returned bytes go straight from the reply into the caller's buffers.
-      return decodeReplyInto(f.body, targets);
+      // Decoded where it lies; returned bytes go straight into the caller's buffers.
+      return decodeReplyAt(f.src, f.start, f.end, targets, f.src === this.area.data ? this.area.dv : null);
     } finally {
       this.release();
     }
@@ -276,7 +276,7 @@ export class SyncClient {
         continue;
       }
       if (s === S_RESP) {
-        return parseFrame(a.data.subarray(0, Atomics.load(a.ctl, 1)), Infinity);
+        return parseFrame(a.data, Infinity, Atomics.load(a.ctl, 1));
       }
       if (s === S_CLOSED) throw this.gone(name);
       throw new ProtocolError('EPROTO', `exchange in unknown state ${s}`);
