@@ -188,6 +188,19 @@ export function invokeSyscall(k: Kernel, proc: Proc, name: string, args: unknown
   return dispatch(k, def, k.syscalls.checkers.get(name)!, k.syscalls.pathIndex.get(name)!, proc, args);
 }
 
+/**
+ * invokeSyscall for one call looked up once: a frontend that calls the same
+ * syscalls over and over (sysproxy) keeps this instead of paying three
+ * lookups by name per call. Null if the kernel has no such call.
+ */
+export function syscallInvoker(k: Kernel, name: string): ((proc: Proc, args: unknown[]) => Promise<unknown>) | null {
+  const def = k.syscalls.byName.get(name);
+  if (def === undefined) return null;
+  const check = k.syscalls.checkers.get(name)!;
+  const pathIdx = k.syscalls.pathIndex.get(name)!;
+  return (proc, args) => dispatch(k, def, check, pathIdx, proc, args);
+}
+
 function dispatch(k: Kernel, def: SyscallDef, check: ArgChecker, pathIdx: number, proc: Proc, args: unknown[]): Promise<unknown> {
   const name = def.name;
   const bad = check(args);

@@ -29,7 +29,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { BootedKernel } from '../library/boot.ts';
 import type { LeakReport } from '../../kern/kernel.ts';
 import type { Proc } from '../../kern/proc.ts';
-import { invokeSyscall } from '../../kern/syscall.ts';
+import { syscallInvoker } from '../../kern/syscall.ts';
 import { KernelError, errno as E } from '../../kern/errno.ts';
 import {
   DEFAULT_LIMITS, FrameType, InBuf, OutBuf, ProtocolError, Writer, argsValidator, bufDirection, decodeValue, emitFrame,
@@ -76,6 +76,8 @@ interface SysEntry {
   nr: number;
   args: string[];
   validate: ArgsValidator;
+  /** invokeSyscall for this call, looked up once. */
+  invoke: (proc: Proc, args: unknown[]) => Promise<unknown>;
   /** Returns a struct stat: a result of that shape travels as T_STAT. */
   statReply: boolean;
 }
@@ -115,7 +117,7 @@ export class SysproxyService {
     const k = this.kernel.kernel;
     if (this.table === null || this.table.length !== k.syscalls.byName.size) {
       this.table = [...k.syscalls.byName.values()].map((d) => ({
-        name: d.name, nr: d.nr, args: d.args.slice(), validate: argsValidator(d.args), statReply: STAT_CALLS.has(d.name),
+        name: d.name, nr: d.nr, args: d.args.slice(), validate: argsValidator(d.args), invoke: syscallInvoker(k, d.name)!, statReply: STAT_CALLS.has(d.name),
       }));
     }
     return this.table;
@@ -502,8 +504,7 @@ export class ServerConn {
       this.stagedIn -= inStaged;
       return this.sendError(id, new KernelError(bad, entry.name));
     }
-    const k = this.service.kernel.kernel;
-    invokeSyscall(k, proc!, entry.name, args).then(
+    entry.invoke(proc!, args).then(
       (result) => {
         this.inFlight--;
         this.stagedBytes -= staged;
