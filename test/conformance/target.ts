@@ -123,6 +123,13 @@ export interface Capabilities {
    * fuse_permission() grants MAY_EXEC during a walk, so only LOOKUPs of names are checked.
    */
   dotdotSearchCheck: boolean;
+  /**
+   * access(2) asks the file system the path is on, so W_OK on a read-only mount inside root is
+   * EROFS. False on FUSE with default_permissions: the host decides access(2) from the mode bits
+   * itself (generic_permission; FUSE_ACCESS is sent only without default_permissions) and does not
+   * know that a file system mounted inside the served kernel is read-only.
+   */
+  accessAsksServer: boolean;
 }
 
 export interface MountOpts {

@@ -7,9 +7,14 @@
  * process (../host/op-runner.mjs) exactly as for the host target, so the whole path is
  * node:fs → host kernel → /dev/fuse → KernelFuseServer → kernel VFS.
  *
- * Mount options: `allow_other` (asUser runners are other host users) without
- * `default_permissions`, so every permission decision is the anykernel kernel's, not the host's;
- * entry and attribute caching off (timeouts 0) so each stat sees the kernel's current attributes.
+ * Two targets, two mounts:
+ *   - `fuse`: `allow_other` (asUser runners are other host users) without `default_permissions`,
+ *     so every permission decision is the anykernel kernel's, not the host's;
+ *   - `fuse-dp`: `allow_other,default_permissions`, the multi-user configuration the CLI
+ *     documents: the host checks mode bits from the server's attributes before it asks the
+ *     server, in Linux's order, and the server checks again with the caller's credentials.
+ * Both turn entry and attribute caching off (timeouts 0) so each stat sees the kernel's current
+ * attributes.
  *
  * mount(2)/umount2(2) (caps.mount) run inside the served kernel through its system-call socket,
  * as a client with the target's credentials; the new file system shows through the FUSE mount.
@@ -30,28 +35,38 @@ import { fusePrerequisite, startMount, type Mounted } from '../../fuse/mount.ts'
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
-let mounted: Promise<Mounted> | undefined;
-/** The served kernel's system-call socket (`anykernel mount --listen`), for mount/umount. */
-let sockPath: string | undefined;
+interface Served {
+  mount: Mounted;
+  /** The served kernel's system-call socket (`anykernel mount --listen`), for mount/umount. */
+  sockPath: string;
+}
 
-/** The shared mount of this test process (started once). */
-function mount(): Promise<Mounted> {
-  sockPath ??= path.join(os.tmpdir(), `akfuse-conf-${process.pid}.sock`);
-  mounted ??= startMount({ options: ['allow_other', 'entry_timeout=0', 'attr_timeout=0'], args: ['--listen', `unix:${sockPath}`] }).then((m) => {
-    // Stop the server with this process; SIGTERM makes it unmount and exit on its own.
-    process.once('exit', () => {
-      if (m.child.exitCode === null) m.child.kill('SIGTERM');
+/** The shared mounts of this test process, by option set (each started once). */
+const mounted = new Map<string, Promise<Served>>();
+
+function mount(options: string[]): Promise<Served> {
+  const key = options.join(',');
+  let m = mounted.get(key);
+  if (m === undefined) {
+    const sockPath = path.join(os.tmpdir(), `akfuse-conf-${process.pid}-${mounted.size}.sock`);
+    m = startMount({ options, args: ['--listen', `unix:${sockPath}`] }).then((mount) => {
+      // Stop the server with this process; SIGTERM makes it unmount and exit on its own.
+      process.once('exit', () => {
+        if (mount.child.exitCode === null) mount.child.kill('SIGTERM');
+      });
+      mount.child.unref();
+      for (const s of [mount.child.stdout, mount.child.stderr]) (s as unknown as { unref?: () => void } | null)?.unref?.();
+      return { mount, sockPath };
     });
-    m.child.unref();
-    for (const s of [m.child.stdout, m.child.stderr]) (s as unknown as { unref?: () => void } | null)?.unref?.();
-    return m;
-  });
-  return mounted;
+    mounted.set(key, m);
+  }
+  return m;
 }
 
 interface FuseShared {
   /** The FUSE mount point (host path of the kernel's "/"). */
   mountDir: string;
+  sockPath: string;
   /** Kernel-side clients per credentials, for mount(2)/umount2(2). */
   clients: Map<string, RemoteKernel>;
   /** Kernel paths of mounts a test made, newest last. */
@@ -88,7 +103,7 @@ class FuseTarget extends RunnerTarget {
     const key = `${this.cred.uid}:${this.cred.gid}:${this.cred.groups.join(',')}`;
     let c = this.shared.clients.get(key);
     if (c === undefined) {
-      c = await connect(`unix:${sockPath!}`, this.cred.uid === 0 ? {} : this.cred);
+      c = await connect(`unix:${this.shared.sockPath}`, this.cred.uid === 0 ? {} : this.cred);
       this.shared.clients.set(key, c);
     }
     return c;
@@ -161,26 +176,34 @@ class FuseTarget extends RunnerTarget {
   }
 }
 
-export const fuseTarget: TargetFactory = {
-  name: 'fuse',
-  async available() {
-    const missing = fusePrerequisite();
-    if (missing === undefined) return true;
-    // Under CI the FUSE path must be exercised: a missing prerequisite fails the target.
-    if (process.env.CI === 'true') throw new Error(`fuse target: ${missing} (CI runs as root with /dev/fuse)`);
-    return `${missing}; the FUSE target needs root and /dev/fuse`;
-  },
-  async setup(): Promise<Target> {
-    const m = await mount();
-    const root = fs.mkdtempSync(path.join(m.dir, 'akconf-'));
-    fs.chmodSync(root, 0o755);
-    const caps: Capabilities = { users: isRoot, mount: true, renameat2: true, mknodDevices: isRoot, tmpfsRoot: false,
-      // FUSE protocol limits (test/README.md DIFFERENCES): one st_dev for the whole mount; the
-      // host's lookup and may_delete() run before the server is asked.
-      innerMountIdentity: false, roMountMissingNameErofs: false, permissionBeforeVictimType: false,
-      specialFileModeChecks: false, dotdotSearchCheck: false };
-    const r = await OpRunner.acquire({ root, umask: 0o022 });
-    const shared: FuseShared = { mountDir: m.dir, clients: new Map(), mounts: [], root, caps, runners: [r], users: new Map() };
-    return new FuseTarget('fuse', shared, r, true);
-  },
-};
+function fuseFactory(name: string, options: string[], hostChecksPermissions: boolean): TargetFactory {
+  return {
+    name,
+    async available() {
+      const missing = fusePrerequisite();
+      if (missing === undefined) return true;
+      // Under CI the FUSE path must be exercised: a missing prerequisite fails the target.
+      if (process.env.CI === 'true') throw new Error(`${name} target: ${missing} (CI runs as root with /dev/fuse)`);
+      return `${missing}; the FUSE targets need root and /dev/fuse`;
+    },
+    async setup(): Promise<Target> {
+      const { mount: m, sockPath } = await mount(options);
+      const root = fs.mkdtempSync(path.join(m.dir, 'akconf-'));
+      fs.chmodSync(root, 0o755);
+      const caps: Capabilities = { users: isRoot, mount: true, renameat2: true, mknodDevices: isRoot, tmpfsRoot: false,
+        // FUSE protocol limits (test/README.md DIFFERENCES): one st_dev for the whole mount.
+        innerMountIdentity: false, roMountMissingNameErofs: false,
+        // Without default_permissions the host's lookup and may_delete() run before the server
+        // is asked; with it, the host makes those permission checks itself, in Linux's order.
+        permissionBeforeVictimType: hostChecksPermissions, specialFileModeChecks: hostChecksPermissions, dotdotSearchCheck: hostChecksPermissions,
+        // With default_permissions the host answers access(2) from the mode bits alone.
+        accessAsksServer: !hostChecksPermissions };
+      const r = await OpRunner.acquire({ root, umask: 0o022 });
+      const shared: FuseShared = { mountDir: m.dir, sockPath, clients: new Map(), mounts: [], root, caps, runners: [r], users: new Map() };
+      return new FuseTarget(name, shared, r, true);
+    },
+  };
+}
+
+export const fuseTarget = fuseFactory('fuse', ['allow_other', 'entry_timeout=0', 'attr_timeout=0'], false);
+export const fuseDpTarget = fuseFactory('fuse-dp', ['allow_other', 'default_permissions', 'entry_timeout=0', 'attr_timeout=0'], true);

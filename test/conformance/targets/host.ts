@@ -315,7 +315,7 @@ export const hostTarget: TargetFactory = {
     const root = fs.mkdtempSync(path.join(baseDir(), 'akconf-'));
     fs.chmodSync(root, 0o755);
     const tmpfsRoot = fs.statfsSync(root).type === C.TMPFS_MAGIC;
-    const caps: Capabilities = { users: isRoot, mount: isRoot, renameat2: true, mknodDevices: isRoot, tmpfsRoot, innerMountIdentity: true, roMountMissingNameErofs: true, permissionBeforeVictimType: true, specialFileModeChecks: true, dotdotSearchCheck: true };
+    const caps: Capabilities = { users: isRoot, mount: isRoot, renameat2: true, mknodDevices: isRoot, tmpfsRoot, innerMountIdentity: true, roMountMissingNameErofs: true, permissionBeforeVictimType: true, specialFileModeChecks: true, dotdotSearchCheck: true, accessAsksServer: true };
     const r = await OpRunner.acquire({ root, umask: 0o022 });
     const shared: HostShared = { root, caps, runners: [r], mounts: [], users: new Map() };
     return new HostTarget('host', shared, r, true);

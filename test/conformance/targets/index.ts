@@ -9,10 +9,10 @@
 import type { TargetFactory } from '../target.ts';
 import { hostTarget } from './host.ts';
 import { kernelTarget } from './kernel.ts';
-import { fuseTarget } from './fuse.ts';
+import { fuseDpTarget, fuseTarget } from './fuse.ts';
 import { remoteUnixTarget, workerAsyncTarget, workerSyncTarget } from './sysproxy.ts';
 
-export const allTargets: TargetFactory[] = [hostTarget, kernelTarget, remoteUnixTarget, workerAsyncTarget, workerSyncTarget, fuseTarget];
+export const allTargets: TargetFactory[] = [hostTarget, kernelTarget, remoteUnixTarget, workerAsyncTarget, workerSyncTarget, fuseTarget, fuseDpTarget];
 
 /** The reference every differential run compares against. */
 export const referenceTarget: TargetFactory = hostTarget;

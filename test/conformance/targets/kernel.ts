@@ -377,6 +377,7 @@ export const kernelTarget: TargetFactory = {
       permissionBeforeVictimType: true,
       specialFileModeChecks: true,
       dotdotSearchCheck: true,
+      accessAsksServer: true,
     };
     return new KernelTarget('kernel', caps, k, sys, true);
   },

@@ -29,7 +29,7 @@ function kindsOf(w: Welcome): (name: string) => readonly string[] | undefined {
 
 function capsOf(w: Welcome): Capabilities {
   const has = (n: string): boolean => w.syscalls.some(([name]) => name === n);
-  return { users: true, mount: has('mount') && has('umount2'), renameat2: has('renameat2'), mknodDevices: true, tmpfsRoot: true, innerMountIdentity: true, roMountMissingNameErofs: true, permissionBeforeVictimType: true, specialFileModeChecks: true, dotdotSearchCheck: true };
+  return { users: true, mount: has('mount') && has('umount2'), renameat2: has('renameat2'), mknodDevices: true, tmpfsRoot: true, innerMountIdentity: true, roMountMissingNameErofs: true, permissionBeforeVictimType: true, specialFileModeChecks: true, dotdotSearchCheck: true, accessAsksServer: true };
 }
 
 async function enter(sys: SysLike, root: string, create: boolean): Promise<void> {
