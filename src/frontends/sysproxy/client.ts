@@ -85,6 +85,9 @@ export class ClientConn {
   closedReason: string | null = null;
   private closedResolve!: (reason: string) => void;
   readonly closed: Promise<string>;
+  /** A transport's reused receive buffer and a DataView of it, for decoding replies there without a DataView each. */
+  private rxBuf: Uint8Array | null = null;
+  private rxView: DataView | null = null;
 
   constructor(tx: ClientTransport) {
     this.tx = tx;
@@ -92,6 +95,12 @@ export class ClientConn {
   }
 
   // ---- incoming --------------------------------------------------------------
+
+  /** The transport parses frames out of this one reused buffer (their `src`). */
+  setReceiveBuffer(buf: Uint8Array): void {
+    this.rxBuf = buf;
+    this.rxView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
 
   /** Feed one frame from the server. A bad one ends the connection. */
   receive(f: Frame): void {
@@ -137,7 +146,7 @@ export class ClientConn {
       }
       case FrameType.REPLY: {
         // Returned bytes go straight from the frame into the caller's buffers.
-        const result = decodeReplyAt(f.src, f.start, f.end, p.targets, null);
+        const result = decodeReplyAt(f.src, f.start, f.end, p.targets, f.src === this.rxBuf ? this.rxView : null);
         this.finish(f.id, p);
         p.resolve(result);
         return;
@@ -448,13 +457,15 @@ export async function connect(url: string, opts: ConnectOptions = {}): Promise<R
   // Reads go into one reused buffer (net's `onread`), skipping the Readable
   // stream's per-chunk Buffer and events; every frame is consumed before the
   // callback returns, and FrameReader copies what it keeps for later.
+  const readBuf = Buffer.allocUnsafe(READ_BUFFER);
+  // A plain view, made once: FrameReader copies with slice(), which on a Buffer would be another view.
+  const rx = new Uint8Array(readBuf.buffer, readBuf.byteOffset, READ_BUFFER);
   const onread = {
-    buffer: Buffer.allocUnsafe(READ_BUFFER),
-    callback: (n: number, buf: Uint8Array): boolean => {
+    buffer: readBuf,
+    callback: (n: number): boolean => {
       let frames: Frame[];
       try {
-        // A plain view: FrameReader copies with slice(), which on a Buffer would be another view.
-        frames = reader.push(new Uint8Array(buf.buffer, buf.byteOffset, n), true);
+        frames = reader.push(rx, true, n);
       } catch (e) {
         if (conn !== null) conn.lost(`bad frame from server: ${e instanceof Error ? e.message : String(e)}`);
         sock.destroy();
@@ -488,6 +499,7 @@ export async function connect(url: string, opts: ConnectOptions = {}): Promise<R
     },
     close: () => sock.end(),
   });
+  conn.setReceiveBuffer(rx);
   for (const f of early) conn.receive(f);
   early = [];
   sock.on('error', () => { /* close follows */ });

@@ -241,6 +241,26 @@ describe('frames', () => {
     }));
   });
 
+  it('FrameReader reassembles frames read into one reused buffer (transient, first n bytes), whatever follows them', () => {
+    fc.assert(fc.property(fc.array(frameArb, { maxLength: 8 }), fc.array(fc.nat({ max: 400 }), { maxLength: 20 }), fc.uint8Array({ minLength: 1, maxLength: 1 }), (frames, cuts, [junk]) => {
+      const stream = Buffer.concat(frames.map((f) => emitFrame(f.type, f.id, f.body)));
+      const points = [...new Set(cuts.map((c) => Math.min(c * 3, stream.byteLength)))].sort((a, b) => a - b);
+      const r = new FrameReader(1 << 20);
+      const rx = new Uint8Array(stream.byteLength + 16);
+      const got = [];
+      let prev = 0;
+      for (const p of [...points, stream.byteLength]) {
+        rx.fill(junk!); // what the previous read left, and bytes past this read
+        rx.set(stream.subarray(prev, p));
+        // Frames returned view rx and must be consumed before it is refilled.
+        got.push(...r.push(rx, true, p - prev).map((f) => [f.type, f.id, [...f.body]]));
+        prev = p;
+      }
+      expect(got).toEqual(frames.map((f) => [f.type, f.id, [...f.body]]));
+      expect(r.pending).toBe(0);
+    }));
+  });
+
   it('FrameReader refuses a length prefix shorter than the header, whole or split', () => {
     const bad = new Uint8Array([4, 0, 0, 0, PROTO_VERSION, FrameType.CALL, 0, 0]);
     expect(() => new FrameReader(1024).push(bad)).toThrow(ProtocolError);

@@ -165,15 +165,16 @@ export class FrameReader {
   }
 
   /**
-   * Feed bytes; returns the complete frames (throws ProtocolError on a bad
-   * one). `transient`: `data` will be overwritten once this returns (a
+   * Feed the first `n` bytes of `data` (default all); returns the complete
+   * frames (throws ProtocolError on a bad one). `transient`: `data` will be overwritten once this returns (a
    * reused read buffer), so bytes kept for a later frame are copied — the
    * frames returned still view it and must be consumed at once. (`data`
    * must then be a plain Uint8Array: a Buffer's slice() is a view.)
    */
-  push(data: Uint8Array, transient = false): Frame[] {
-    if (this.have === 0) return this.pushWhole(data, transient);
-    if (transient) data = data.slice();
+  push(data: Uint8Array, transient = false, n = data.byteLength): Frame[] {
+    if (n > data.byteLength) throw new RangeError(`push of ${n} bytes from a buffer of ${data.byteLength}`);
+    if (this.have === 0) return this.pushWhole(data, transient, n);
+    data = transient ? data.slice(0, n) : n === data.byteLength ? data : data.subarray(0, n);
     this.chunks.push(data);
     this.have += data.byteLength;
     const out: Frame[] = [];
@@ -193,9 +194,8 @@ export class FrameReader {
    * Whole frames are parsed in place (one body view each); only a trailing
    * partial frame is kept.
    */
-  private pushWhole(data: Uint8Array, transient: boolean): Frame[] {
+  private pushWhole(data: Uint8Array, transient: boolean, n: number): Frame[] {
     const out: Frame[] = [];
-    const n = data.byteLength;
     let o = 0;
     while (n - o >= 4) {
       const len = u32At(data, o) + 4;
@@ -206,7 +206,7 @@ export class FrameReader {
       o += len;
     }
     if (o < n) {
-      this.chunks.push(transient ? data.slice(o) : o === 0 ? data : data.subarray(o));
+      this.chunks.push(transient ? data.slice(o, n) : o === 0 && n === data.byteLength ? data : data.subarray(o, n));
       this.have = n - o;
     }
     return out;

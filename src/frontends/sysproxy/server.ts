@@ -97,6 +97,10 @@ export class SysproxyServer {
       send1: (frame) => {
         if (!sock.destroyed) sock.write(frame);
       },
+      // A finished REPLY goes out as a Buffer view of its writer: a plain Uint8Array would be wrapped in one by net.
+      sendWriter: (w) => {
+        if (!sock.destroyed) sock.write(w.buf.subarray(0, w.pos));
+      },
       close: () => sock.end(),
     }, label);
     const reader = new FrameReader(this.service.limits.maxFrame);
@@ -108,7 +112,8 @@ export class SysproxyServer {
     sock.on('data', (data: Buffer) => {
       let frames;
       try {
-        frames = reader.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+        // Not transient (net gives each read its own Buffer): frames may view it as it is.
+        frames = reader.push(data);
       } catch (e) {
         conn.protocolError(e);
         return;
