@@ -13,7 +13,7 @@
  *
  * Credentials. Each request runs as a kernel process with the caller's uid, gid and
  * supplementary groups (from the FUSE header; groups from /proc/PID/status via callerGroups,
- * cached per pid for a second). Such processes are made with rfork (umask 0: the host kernel has
+ * cached per pid, uid and gid for a second). Such processes are made with rfork (umask 0: the host kernel has
  * already applied the caller's umask to the modes it sends) and cached per credential set, so new
  * files get the caller as owner and the kernel's own permission checks (perm.ts) apply — with or
  * without `default_permissions` on the host side.
@@ -128,7 +128,8 @@ export class KernelFuseServer implements FuseHandler {
   private readonly handles = new Map<number, Handle>();
   private nextFh = 1;
   private readonly procs = new Map<string, Proc>();
-  private readonly groupCache = new Map<number, { at: number; groups: Promise<number[]> }>();
+  /** Supplementary groups read for (pid, uid, gid) — see groups(). */
+  private readonly groupCache = new Map<string, { at: number; groups: Promise<number[]> }>();
   /** The process last used for each host pid (with the uid/gid it had), for the fast path. */
   private readonly recent = new Map<number, { uid: number; gid: number; p: Proc; at: number }>();
   private readonly lockOwners = new Map<bigint, number>();
@@ -161,22 +162,30 @@ export class KernelFuseServer implements FuseHandler {
 
   // ---- credentials ---------------------------------------------------------------------------
 
-  private groups(pid: number): Promise<number[]> {
+  /**
+   * The caller's supplementary groups, read from /proc and reused for groupsTtl ms — per pid *and*
+   * the request's uid/gid: a process that looks at the mount, then drops privileges (setgroups,
+   * setgid, setuid: su, sudo, daemons, test harnesses) must not keep the groups it had before,
+   * which would let it into files of groups it left. (A change of the groups alone, with the same
+   * fsuid/fsgid, still shows only after the TTL: the FUSE header carries no groups.)
+   */
+  private groups(pid: number, uid: number, gid: number): Promise<number[]> {
     if (pid === 0) return Promise.resolve([]);
     const now = Date.now();
-    const c = this.groupCache.get(pid);
+    const key = `${pid}:${uid}:${gid}`;
+    const c = this.groupCache.get(key);
     if (c !== undefined && now - c.at < this.groupsTtl) return c.groups;
     const g = this.groupsOf(pid);
-    this.groupCache.set(pid, { at: now, groups: g });
+    this.groupCache.set(key, { at: now, groups: g });
     if (this.groupCache.size > 4096) {
-      for (const [p, e] of this.groupCache) if (now - e.at >= this.groupsTtl) this.groupCache.delete(p);
+      for (const [k, e] of this.groupCache) if (now - e.at >= this.groupsTtl) this.groupCache.delete(k);
     }
     return g;
   }
 
   /** The kernel process acting for this request's caller (uid, gid, supplementary groups). */
   private async procFor(ctx: RequestContext): Promise<Proc> {
-    const groups = await this.groups(ctx.pid);
+    const groups = await this.groups(ctx.pid, ctx.uid, ctx.gid);
     const key = `${ctx.uid}:${ctx.gid}:${groups.join(',')}`;
     let p = this.procs.get(key);
     if (p !== undefined && p.state === 'alive') return p;

@@ -111,6 +111,43 @@ describe('KernelFuseServer over the wire (no /dev/fuse)', () => {
     server.forget(g.nodeid, 1);
   });
 
+  it('a process that drops privileges is not given the groups it had before (groups cached per pid, uid and gid)', async () => {
+    // pid 9 looks at the mount as root (no groups), then calls setgroups([2000]), setgid(100),
+    // setuid(1000) and opens a file of group 2000 within the groups TTL.
+    let groupsNow: number[] = [];
+    const bk2 = await boot();
+    const s2 = new KernelFuseServer(bk2.kernel, { groupsOf: async () => groupsNow });
+    const out: Uint8Array[] = [];
+    const d2 = new FuseDispatcher(s2, { onError: (e) => { throw e; } }, (r) => out.push(r.slice()));
+    d2.onRequest(T.encodeRequest({ op: 'init', header: hdr(0), major: 7, minor: 45, maxReadahead: 131072, flags: 0xffff_ffff }));
+    try {
+      await bk2.sys.close(await bk2.sys.open('/grp', 0o101, 0o640));
+      await bk2.sys.chown('/grp', 0, 2000);
+      const [le, lb] = await replyTo(d2, out, { op: 'lookup', header: hdr(1, 0, 0, 9), name: 'grp' });
+      expect(le).toBe(0);
+      const g = T.decodeEntryOut(new DataView(lb.buffer, lb.byteOffset), 16);
+      groupsNow = [2000];
+      const [oe, ob] = await replyTo(d2, out, { op: 'open', header: hdr(g.nodeid, 1000, 100, 9), flags: 0 });
+      expect(oe).toBe(0);
+      const fh = T.decodeOpenOut(new DataView(ob.buffer, ob.byteOffset), 16).fh;
+      await replyTo(d2, out, { op: 'release', header: hdr(g.nodeid, 1000, 100, 9), fh, flags: 0, releaseFlags: 0, lockOwner: 0n });
+      // And the other way: root (pid 10) reads its groups as uid 1000 first, then drops group 2000.
+      groupsNow = [2000];
+      const [e3, b3] = await replyTo(d2, out, { op: 'open', header: hdr(g.nodeid, 1000, 100, 10), flags: 0 });
+      expect(e3).toBe(0);
+      const fh3 = T.decodeOpenOut(new DataView(b3.buffer, b3.byteOffset), 16).fh;
+      await replyTo(d2, out, { op: 'release', header: hdr(g.nodeid, 1000, 100, 10), fh: fh3, flags: 0, releaseFlags: 0, lockOwner: 0n });
+      groupsNow = [];
+      const [e4] = await replyTo(d2, out, { op: 'open', header: hdr(g.nodeid, 1001, 100, 10), flags: 0 });
+      expect(e4).toBe(EACCES);
+      s2.forget(g.nodeid, 1);
+    } finally {
+      await s2.close();
+      const report = await bk2.shutdown();
+      expect(report.clean, JSON.stringify(report)).toBe(true);
+    }
+  });
+
   it('lookups are counted per node and FORGET drops the reference at zero', async () => {
     const fd = await bk.sys.open('/a', 0o101, 0o644);
     await bk.sys.close(fd);
