@@ -118,27 +118,38 @@ export function chownIds(vp: Vnode, cred: Cred, uid: number, gid: number): [numb
 }
 
 /**
- * Mode after a chown (Linux notify_change with ATTR_KILL_SUID/SGID, even for
- * root, for non-directories): S_ISUID is cleared; S_ISGID is cleared when
- * group-execute is set (without it, S_ISGID means mandatory locking and
- * stays).
+ * Does a change by cred (write, truncate, chown) take S_ISGID off a file of group `gid`?
+ * Linux setattr_should_drop_sgid(): always when group-executable (set-group-ID execution);
+ * without group-execute only when cred is neither in the file's group nor privileged
+ * (in_group_or_capable, CAP_FSETID).
  */
-export function modeAfterChown(mode: number): number {
+function dropsSgid(mode: number, gid: number, cred: Cred): boolean {
+  if ((mode & S_ISGID) === 0) return false;
+  if ((mode & S_IXGRP) !== 0) return true;
+  return cred.fsuid !== 0 && !cred.inGroup(gid);
+}
+
+/**
+ * Mode after a chown by cred of a file whose group is `gid` before the change (Linux
+ * chown_common: ATTR_KILL_SUID and setattr_should_drop_sgid for non-directories, even for
+ * root): S_ISUID is cleared; S_ISGID as dropsSgid says. Directories keep both.
+ */
+export function modeAfterChown(mode: number, gid: number, cred: Cred): number {
   if ((mode & S_IFMT) === S_IFDIR) return mode;
   mode &= ~S_ISUID;
-  if ((mode & S_IXGRP) !== 0) mode &= ~S_ISGID;
+  if (dropsSgid(mode, gid, cred)) mode &= ~S_ISGID;
   return mode;
 }
 
 /**
- * Mode after a write or truncate by cred (file_remove_privs): non-root
- * writers clear S_ISUID, and S_ISGID when group-execute is set. Returns the
- * same mode when nothing changes.
+ * Mode after a write or truncate by cred of a file of group `gid` (file_remove_privs,
+ * setattr_should_drop_suidgid): non-root writers of a regular file clear S_ISUID, and S_ISGID
+ * as dropsSgid says. Returns the same mode when nothing changes.
  */
-export function modeAfterWrite(mode: number, cred: Cred): number {
+export function modeAfterWrite(mode: number, gid: number, cred: Cred): number {
   if (cred.fsuid === 0 || (mode & (S_ISUID | S_ISGID)) === 0 || (mode & S_IFMT) !== S_IFREG) return mode;
   let m = mode & ~S_ISUID;
-  if ((m & S_IXGRP) !== 0) m &= ~S_ISGID;
+  if (dropsSgid(m, gid, cred)) m &= ~S_ISGID;
   return m;
 }
 

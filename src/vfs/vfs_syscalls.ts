@@ -632,7 +632,7 @@ async function chownVnode(td: Lwp, vp: Vnode, uid: number, gid: number): Promise
   await withLocked(td, vp, async () => {
     const [nu, ng] = chownIds(vp, cred(td), uid, gid);
     const c: SetAttrs = { uid: nu, gid: ng, ctime: vfsNow(td.k) };
-    const m = modeAfterChown(vp.mode);
+    const m = modeAfterChown(vp.mode, vp.gid, cred(td));
     if (m !== vp.mode) c.mode = m;
     await setattrLocked(td, vp, c);
   });

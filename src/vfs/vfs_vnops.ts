@@ -136,7 +136,7 @@ export async function truncateVnode(td: Lwp, vp: Vnode, len: number, fromOpen: b
     if (fromOpen || len !== vp.size) {
       const now = vfsNow(td.k);
       c.mtime = c.ctime = now;
-      const m = modeAfterWrite(vp.mode, td.proc.cred);
+      const m = modeAfterWrite(vp.mode, vp.gid, td.proc.cred);
       if (m !== vp.mode) c.mode = m;
     }
     await setattrLocked(td, vp, c);
@@ -193,8 +193,8 @@ function writeLocked(fp: File<VFile>, td: Lwp, vp: Vnode, buf: Uint8Array, offse
 
 function writeDone(fp: File<VFile>, td: Lwp, vp: Vnode, off: number, offset: number | null, n: number): number | Promise<number> {
   if (offset === null) fp.offset = off + n;
-  // write(2) by a non-root caller clears set-user-ID (and executable set-group-ID).
-  const m = modeAfterWrite(vp.mode, td.proc.cred);
+  // write(2) by a non-root caller clears set-user-ID (and set-group-ID: perm.ts modeAfterWrite).
+  const m = modeAfterWrite(vp.mode, vp.gid, td.proc.cred);
   if (m === vp.mode) return n;
   const s = vp.ops.setattr(vp, td, { mode: m, ctime: vfsNow(td.k) });
   return s instanceof Promise ? s.then(() => n) : n;

@@ -311,6 +311,37 @@ forTargets((t) => {
       expect(perms((await t().stat('h')).mode)).toBe(0o777);
     });
 
+    it('S_ISGID without group-execute goes only for a writer or chown-er outside the file\'s group', async (ctx) => {
+      need(ctx, t(), 'users');
+      // Linux setattr_should_drop_sgid: a non-group-executable S_ISGID file loses the bit when
+      // the caller is neither in its group (fsgid or supplementary) nor privileged.
+      const outsider = await t().asUser(U2, G2);
+      const member = await t().asUser(U2, G2, [G1]);
+      await mkfile(t(), 'w1', 0o2767, U1, G1);
+      await writeFile(outsider, 'w1', 'x');
+      expect(perms((await t().stat('w1')).mode)).toBe(0o767);
+      await mkfile(t(), 'w2', 0o2767, U1, G1);
+      await writeFile(member, 'w2', 'x');
+      expect(perms((await t().stat('w2')).mode)).toBe(0o2767);
+      await mkfile(t(), 't1', 0o6767, U1, G1);
+      await outsider.truncate('t1', 1);
+      expect(perms((await t().stat('t1')).mode)).toBe(0o767);
+      await mkfile(t(), 't2', 0o6767, U1, G1);
+      await member.truncate('t2', 1);
+      expect(perms((await t().stat('t2')).mode)).toBe(0o2767);
+      // chown by the owner: the file's group before the change decides.
+      await mkfile(t(), 'c1', 0o2767, U2, G1);
+      await outsider.chown('c1', -1, G2);
+      expect(perms((await t().stat('c1')).mode)).toBe(0o767);
+      await mkfile(t(), 'c2', 0o2767, U2, G1);
+      await member.chown('c2', -1, G2);
+      expect(perms((await t().stat('c2')).mode)).toBe(0o2767);
+      // Root (CAP_FSETID) keeps it.
+      await mkfile(t(), 'c3', 0o2767, U2, G1);
+      await t().chown('c3', U1, G2);
+      expect(perms((await t().stat('c3')).mode)).toBe(0o2767);
+    });
+
     it('root (CAP_FSETID) writing keeps the bits', async () => {
       await mkfile(t(), 'f', 0o6777, U1, G1);
       const fd = await t().open('f', C.O_WRONLY);
