@@ -122,23 +122,21 @@ export async function setattrLocked(td: Lwp, vp: Vnode, c: SetAttrs): Promise<vo
 }
 
 /**
- * Truncate a regular file to len (truncate(2)/ftruncate(2)/O_TRUNC). Times
- * change when the size does, or always for O_TRUNC (Linux passes
- * ATTR_MTIME|ATTR_CTIME from open); a non-root caller loses set-id bits
- * (file_remove_privs).
+ * Truncate a regular file to len (truncate(2)/ftruncate(2)/O_TRUNC). mtime and ctime change when
+ * the size does, and always when `always` (O_TRUNC and ftruncate(2): Linux handle_truncate and
+ * do_sys_ftruncate pass ATTR_MTIME|ATTR_CTIME; truncate(2) passes neither). A non-root caller
+ * loses set-id bits whether or not the size changes (do_truncate → dentry_needs_remove_privs); that
+ * alone is a change of mode without ATTR_CTIME, so it does not touch ctime (as on Linux tmpfs).
  */
-export async function truncateVnode(td: Lwp, vp: Vnode, len: number, fromOpen: boolean): Promise<void> {
+export async function truncateVnode(td: Lwp, vp: Vnode, len: number, always: boolean): Promise<void> {
   if (vp.isDir) throw err(EISDIR);
   if (!vp.isReg) throw err(EINVAL);
   { const lw = vlock(td, vp, true); if (lw !== undefined) await lw; }
   try {
     const c: SetAttrs = { size: len };
-    if (fromOpen || len !== vp.size) {
-      const now = vfsNow(td.k);
-      c.mtime = c.ctime = now;
-      const m = modeAfterWrite(vp.mode, vp.gid, td.proc.cred);
-      if (m !== vp.mode) c.mode = m;
-    }
+    if (always || len !== vp.size) c.mtime = c.ctime = vfsNow(td.k);
+    const m = modeAfterWrite(vp.mode, vp.gid, td.proc.cred);
+    if (m !== vp.mode) c.mode = m;
     await setattrLocked(td, vp, c);
   } finally {
     vunlock(td, vp);
@@ -286,7 +284,7 @@ export const vnodeFileOps: FileOps<VFile> & { closefd?(fp: File<VFile>, td: Lwp 
     }
   },
   truncate(fp, td, length) {
-    return truncateVnode(td, fp.data.vp, length, false);
+    return truncateVnode(td, fp.data.vp, length, true); // ftruncate(2)
   },
   closefd(fp, td) {
     // fcntl(2): closing any descriptor for a file releases the process's POSIX locks on it.

@@ -342,6 +342,21 @@ forTargets((t) => {
       expect(perms((await t().stat('c3')).mode)).toBe(0o2767);
     });
 
+    it('truncate(2) to the size the file already has still clears the set-id bits', async (ctx) => {
+      need(ctx, t(), 'users');
+      // do_truncate() asks dentry_needs_remove_privs() whatever the new size.
+      const other = await t().asUser(U2, G2);
+      await mkfile(t(), 'f', 0o6777, U1, G1, 'four');
+      await other.truncate('f', 4);
+      const st = await t().stat('f');
+      expect([perms(st.mode), st.size]).toEqual([0o777, 4]);
+      await mkfile(t(), 'g', 0o4666, U1, G1, 'four');
+      const fd = await other.open('g', C.O_WRONLY);
+      await other.ftruncate(fd, 4);
+      await other.close(fd);
+      expect(perms((await t().stat('g')).mode)).toBe(0o666);
+    });
+
     it('root (CAP_FSETID) writing keeps the bits', async () => {
       await mkfile(t(), 'f', 0o6777, U1, G1);
       const fd = await t().open('f', C.O_WRONLY);

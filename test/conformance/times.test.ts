@@ -64,6 +64,17 @@ forTargets((t) => {
       expect(await changes(t(), ['f'], async () => t().close(await t().open('f', C.O_WRONLY | C.O_TRUNC)))).toEqual({ f: 'mc' });
     });
 
+    it('ftruncate and O_TRUNC change mtime and ctime even when the size stays; truncate of an empty file to 0 does not', async () => {
+      // do_sys_ftruncate and handle_truncate pass ATTR_MTIME|ATTR_CTIME; truncate(2) passes no
+      // times (an empty file: Linux tmpfs also stamps a file whose pages it truncates).
+      await t().close(await t().open('e', C.O_WRONLY | C.O_CREAT, 0o644));
+      const fd = await t().open('e', C.O_RDWR);
+      expect(await changes(t(), ['e'], () => t().ftruncate(fd, 0), 'mc')).toEqual({ e: 'mc' });
+      await t().close(fd);
+      expect(await changes(t(), ['e'], () => t().truncate('e', 0), 'mc')).toEqual({ e: '-' });
+      expect(await changes(t(), ['e'], async () => t().close(await t().open('e', C.O_WRONLY | C.O_TRUNC)), 'mc')).toEqual({ e: 'mc' });
+    });
+
     it('stat, lstat, access and open for reading change nothing', async () => {
       await writeFile(t(), 'f', 'x');
       await t().symlink('f', 'l');
