@@ -97,6 +97,21 @@ for (const options of [['default_permissions', 'allow_other'], ['allow_other']])
       expect(fs.existsSync(path.join(d, 'shared/by1000'))).toBe(false);
     });
 
+    it('a directory the user may no longer search hides its files at once, though they were just looked up', async () => {
+      // With the default timeouts. Without default_permissions the server's LOOKUP is the only
+      // search-permission check, so a name the host still caches must not skip it.
+      fs.mkdirSync(path.join(d, 'hid'), { mode: 0o755 });
+      fs.chmodSync(path.join(d, 'hid'), 0o755);
+      fs.writeFileSync(path.join(d, 'hid/f'), 'visible\n');
+      fs.chmodSync(path.join(d, 'hid/f'), 0o644);
+      const before = await as(1000, 1000, `cat ${d}/hid/f`);
+      expect(before.stdout, before.stderr).toBe('visible\n');
+      fs.chmodSync(path.join(d, 'hid'), 0o700);
+      const after = await as(1000, 1000, `cat ${d}/hid/f; stat -c %a ${d}/hid/f`);
+      expect(after.stdout).toBe('');
+      expect(after.stderr).toMatch(/Permission denied/);
+    });
+
     it('supplementary groups count: group-readable file, reader in the group only as a supplementary group', async () => {
       fs.writeFileSync(path.join(d, 'grp'), 'group data\n');
       fs.chownSync(path.join(d, 'grp'), 0, 2000);

@@ -41,7 +41,9 @@ process gets SIGINT/SIGTERM; any backing image is synced before exit.
   -o OPTIONS            comma-separated mount options:
                           allow_other          let every host user in (default: only root)
                           default_permissions  the host checks mode bits too
-                          entry_timeout=SEC    host name cache (default 1)
+                          entry_timeout=SEC    host name cache (default 1; 0 with allow_other
+                                               but without default_permissions, where
+                                               LOOKUP is the only search-permission check)
                           attr_timeout=SEC     host attribute cache (default 1)
                           reader=worker|async  how requests are read (default worker)
                           max_write=BYTES      largest request, 4096..1048576 (default 1048576)
@@ -61,7 +63,8 @@ class UsageError extends Error {
 interface MountOpts {
   allowOther: boolean;
   defaultPermissions: boolean;
-  entryTimeout: number;
+  /** undefined: not given (see entryTimeoutOf). */
+  entryTimeout: number | undefined;
   attrTimeout: number;
   reader: 'worker' | 'async';
   maxWrite: number;
@@ -71,7 +74,7 @@ interface MountOpts {
 }
 
 function parseMountOptions(list: string[]): MountOpts {
-  const o: MountOpts = { allowOther: false, defaultPermissions: false, entryTimeout: 1, attrTimeout: 1, reader: 'worker', maxWrite: 1 << 20, suid: false, dev: false, writeback: false };
+  const o: MountOpts = { allowOther: false, defaultPermissions: false, entryTimeout: undefined, attrTimeout: 1, reader: 'worker', maxWrite: 1 << 20, suid: false, dev: false, writeback: false };
   const secs = (k: string, v: string | undefined): number => {
     const n = Number(v);
     if (v === undefined || v === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`-o ${k}: '${v ?? ''}' is not a number of seconds`);
@@ -106,6 +109,19 @@ function parseMountOptions(list: string[]): MountOpts {
     }
   }
   return o;
+}
+
+/**
+ * The name-cache timeout to hand the server. Without `default_permissions` the host checks no mode
+ * bits: the server's LOOKUP (MAY_EXEC on the directory) is the only place search permission is
+ * enforced, and a cached name skips it — for up to entry_timeout after *any* user's lookup, another
+ * user could reach a file through a directory they may not search. So a multi-user mount
+ * (`allow_other`) without `default_permissions` caches no names unless entry_timeout= says so.
+ * Without allow_other only the mounting user (root, who may search anything) gets in.
+ */
+export function entryTimeoutOf(o: Pick<MountOpts, 'allowOther' | 'defaultPermissions' | 'entryTimeout'>): number {
+  if (o.entryTimeout !== undefined) return o.entryTimeout;
+  return o.allowOther && !o.defaultPermissions ? 0 : 1;
 }
 
 /** Run `anykernel mount`; returns the exit status. */
@@ -191,7 +207,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
 
-  const server = new KernelFuseServer(k, { entryTimeout: mo.entryTimeout, attrTimeout: mo.attrTimeout });
+  const server = new KernelFuseServer(k, { entryTimeout: entryTimeoutOf(mo), attrTimeout: mo.attrTimeout });
   let session: FuseSession;
   try {
     session = await FuseSession.mount(mountpoint, server, {
