@@ -113,8 +113,9 @@ async function doOpen(td: Lwp, dirfd: number, path: string, flags: number, mode:
   if ((fl & __O_TMPFILE) !== 0) throw err(EOPNOTSUPP);
   // open(2) O_PATH: "flag bits other than O_CLOEXEC, O_DIRECTORY, and O_NOFOLLOW are ignored".
   if ((fl & O_PATH) !== 0) fl &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  // Access mode 3 (O_ACCMODE) is Linux's "check read and write permission, then neither":
+  // want below asks both, and the file can neither read nor write (File.readable/writable).
   const acc = fl & O_ACCMODE;
-  if (acc === O_ACCMODE && (fl & O_PATH) === 0) throw err(EINVAL);
   // Linux 6.4+ build_open_flags: O_CREAT|O_DIRECTORY is EINVAL (it never made sense).
   if ((fl & (O_CREAT | O_DIRECTORY)) === (O_CREAT | O_DIRECTORY)) throw err(EINVAL);
   const cloexec = (fl & O_CLOEXEC) !== 0;

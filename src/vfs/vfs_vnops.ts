@@ -245,7 +245,7 @@ function vnLseek(fp: File<VFile>, _td: Lwp, offset: number, whence: number): num
 async function vnClose(fp: File<VFile>, td: Lwp | null): Promise<void> {
   const vp = fp.data.vp;
   fp.data.locks.releaseFlock(vp, fp);
-  if ((fp.flags & O_PATH) === 0 && (fp.flags & O_ACCMODE) !== O_RDONLY) {
+  if (opensForWrite(fp.flags)) {
     vp.writecount--;
     vp.mount.writeOpens--;
   }
@@ -293,9 +293,19 @@ export const vnodeFileOps: FileOps<VFile> & { closefd?(fp: File<VFile>, td: Lwp 
   close: vnClose,
 };
 
+/**
+ * Does an open with these flags take write access to the file (Linux FMODE_WRITE: O_WRONLY or
+ * O_RDWR, not O_PATH)? Such opens count in writecount, and keep a read-only remount EBUSY.
+ * Access mode 3 checks write permission but gives no write access.
+ */
+function opensForWrite(flags: number): boolean {
+  const acc = flags & O_ACCMODE;
+  return (flags & O_PATH) === 0 && (acc === O_WRONLY || acc === O_RDWR);
+}
+
 /** A new open file description on vp (takes over the caller's reference). */
 export function vnodeFile(vp: Vnode, flags: number, locks: AdvLocks): File<VFile> {
-  if ((flags & O_PATH) === 0 && (flags & O_ACCMODE) !== O_RDONLY) {
+  if (opensForWrite(flags)) {
     vp.writecount++;
     vp.mount.writeOpens++;
   }

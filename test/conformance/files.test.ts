@@ -154,6 +154,24 @@ forTargets((t) => {
       await u.close(fd);
     });
 
+    it('access mode 3 (Linux): read and write permission are checked; the descriptor can do neither', async (ctx) => {
+      await writeFile(t(), 'f', 'data');
+      const fd = await t().open('f', C.O_ACCMODE);
+      await expectErrno(t().read(fd, 1), 'EBADF');
+      await expectErrno(t().write(fd, 'x'), 'EBADF');
+      expect((await t().fstat(fd)).size).toBe(4);
+      await t().close(fd);
+      expect(await readFile(t(), 'f')).toBe('data');
+      await t().mkdir('d', 0o755);
+      await expectErrno(t().open('d', C.O_ACCMODE), 'EISDIR');
+      await t().mkfifo('p', 0o666);
+      await expectErrno(t().open('p', C.O_ACCMODE | C.O_NONBLOCK), 'EINVAL'); // fifo_open: neither reader nor writer
+      need(ctx, t(), 'users');
+      await t().chmod('f', 0o644);
+      const u = await t().asUser(1001, 1001);
+      await expectErrno(u.open('f', C.O_ACCMODE), 'EACCES'); // readable, but not writable, by the user
+    });
+
     it('O_CREAT|O_DIRECTORY is EINVAL (Linux 6.4+)', async () => {
       await expectErrno(t().open('nd', C.O_CREAT | C.O_DIRECTORY | C.O_RDONLY, 0o755), 'EINVAL');
       await expectErrno(t().stat('nd'), 'ENOENT');

@@ -478,8 +478,8 @@ export class KernelFuseServer implements FuseHandler {
   }
 
   private async openVnode(td: Lwp, vp: Vnode, flags: number, dir: boolean): Promise<File> {
+    // Access mode 3 asks read and write permission and gives neither (Linux; the host's fd has neither).
     const acc = flags & O_ACCMODE;
-    if (acc === O_ACCMODE) throw err(EINVAL);
     if (dir !== vp.isDir) throw err(dir ? ENOTDIR : EISDIR);
     if (!vp.isReg && !vp.isDir) throw err(EINVAL); // the host opens FIFOs and devices itself
     let want = acc === O_RDONLY ? MAY_READ : acc === O_WRONLY ? MAY_WRITE : MAY_READ | MAY_WRITE;
