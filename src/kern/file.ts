@@ -66,6 +66,11 @@ export interface FileOps<D = unknown> {
   fsync?(fp: File<D>, td: Lwp, dataOnly: boolean): Promise<void> | void;
   /** ftruncate. */
   truncate?(fp: File<D>, td: Lwp, length: number): Promise<void> | void;
+  /**
+   * fallocate(2) on a regular file, after the generic checks (sys_descrip.ts): the mode's
+   * flags, offset ≥ 0, length > 0, a writable description, the end within 2^53-1.
+   */
+  fallocate?(fp: File<D>, td: Lwp, mode: number, offset: number, length: number): Promise<void> | void;
   /** Called when F_SETFL changes status flags (O_NONBLOCK, O_APPEND...). */
   setFlags?(fp: File<D>, flags: number): void;
   /**

@@ -5,8 +5,10 @@
  * the caller's table and calls the file's ops; what the file *is* (vnode,
  * pipe, socket, device) is the ops' business.
  */
-import { EBADF, EINVAL, ESPIPE, EOVERFLOW, EISDIR, err } from './errno.ts';
+import { EBADF, EFBIG, EINVAL, ENODEV, EOPNOTSUPP, ESPIPE, EOVERFLOW, EISDIR, err } from './errno.ts';
 import {
+  FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_NO_HIDE_STALE, FALLOC_FL_PUNCH_HOLE,
+  FALLOC_FL_UNSHARE_RANGE, FALLOC_FL_ZERO_RANGE, S_IFBLK, S_IFDIR, S_IFIFO, S_IFMT, S_IFREG,
   F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GETLK, F_SETLK, F_SETLKW, FD_CLOEXEC,
   O_ACCMODE, O_APPEND, O_ASYNC, O_CLOEXEC, O_DIRECT, O_NOATIME, O_NONBLOCK, O_PATH, F_GETOWN, F_SETOWN, F_GETPIPE_SZ, F_SETPIPE_SZ,
 } from './constants.ts';
@@ -237,6 +239,36 @@ export const descripSyscalls = [
     await fp.ops.truncate(fp, td, len);
     return 0;
   }),
+  defineSyscall('fallocate', 285, ['fd', 'int', 'off', 'off'], async (td, fd: number, mode: number, offset: number | bigint, length: number | bigint) => {
+    await fileFallocate(td, getFile(td, fd), mode, Number(offset), Number(length));
+    return 0;
+  }),
 ] as const;
+
+/**
+ * fallocate(2) on an open file: Linux vfs_fallocate()'s checks, in its order, then the file's
+ * own op (vnode files: the file system's). Shared by the syscall and the FUSE server's FALLOCATE.
+ */
+export async function fileFallocate(td: Lwp, fp: File, mode: number, off: number, len: number): Promise<void> {
+  if (off < 0 || len <= 0) throw err(EINVAL);
+  if ((mode & ~FALLOC_SUPPORTED) !== 0) throw err(EOPNOTSUPP);
+  if ((mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) === (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) throw err(EOPNOTSUPP);
+  if ((mode & FALLOC_FL_PUNCH_HOLE) !== 0 && (mode & FALLOC_FL_KEEP_SIZE) === 0) throw err(EOPNOTSUPP);
+  if ((mode & FALLOC_FL_COLLAPSE_RANGE) !== 0 && (mode & ~FALLOC_FL_COLLAPSE_RANGE) !== 0) throw err(EINVAL);
+  if ((mode & FALLOC_FL_INSERT_RANGE) !== 0 && (mode & ~FALLOC_FL_INSERT_RANGE) !== 0) throw err(EINVAL);
+  if ((mode & FALLOC_FL_UNSHARE_RANGE) !== 0 && (mode & ~(FALLOC_FL_UNSHARE_RANGE | FALLOC_FL_KEEP_SIZE)) !== 0) throw err(EINVAL);
+  if ((fp.flags & O_PATH) !== 0 || !fp.writable) throw err(EBADF);
+  const type = fp.ops.stat !== undefined ? (await fp.ops.stat(fp, td)).mode & S_IFMT : 0;
+  if (type === S_IFIFO) throw err(ESPIPE);
+  if (type === S_IFDIR) throw err(EISDIR);
+  if (type !== S_IFREG && type !== S_IFBLK) throw err(ENODEV);
+  if (!Number.isSafeInteger(off + len)) throw err(EFBIG);
+  if (fp.ops.fallocate === undefined) throw err(EOPNOTSUPP);
+  await fp.ops.fallocate(fp, td, mode, off, len);
+}
+
+/** Every fallocate(2) mode bit Linux knows (FALLOC_FL_SUPPORTED_MASK); a file system may take fewer. */
+const FALLOC_SUPPORTED = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_NO_HIDE_STALE | FALLOC_FL_COLLAPSE_RANGE
+  | FALLOC_FL_ZERO_RANGE | FALLOC_FL_INSERT_RANGE | FALLOC_FL_UNSHARE_RANGE;
 
 export { O_ACCMODE };

@@ -53,8 +53,8 @@ import { Phase, type Component } from '../kern/component.ts';
 import { vfsOf } from './vfs.ts';
 import type { Lwp } from '../kern/sched.ts';
 import type { Timespec } from '../kern/file.ts';
-import { EEXIST, EFBIG, EINVAL, ENOENT, ENOSPC, ENOTEMPTY, ENXIO, ESTALE, err } from '../kern/errno.ts';
-import { S_IFDIR, S_IFLNK, S_IFMT } from '../kern/constants.ts';
+import { EEXIST, EFBIG, EINVAL, ENOENT, ENOSPC, ENOTEMPTY, ENXIO, EOPNOTSUPP, ESTALE, err } from '../kern/errno.ts';
+import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, S_IFDIR, S_IFLNK, S_IFMT } from '../kern/constants.ts';
 import {
   DT_DIR, type DirEmit, type FsType, Mount, type NewAttrs, type SetAttrs, type Statfs, type VfsOps, Vnode, type VnodeOps,
   modeToDtype, vfsNow, vref,
@@ -265,6 +265,14 @@ function charge(len: number): number {
   return Math.ceil(len / UNIT) * UNIT;
 }
 
+/** The buffer size growPage gives a page of `old` bytes that must hold `need`. */
+function grownCap(old: number, need: number): number {
+  // Small buffers grow in 64-byte steps, doubling, so a file of a few bytes costs a few bytes.
+  let cap = Math.ceil(need / 64) * 64;
+  if (old > 0) cap = Math.max(cap, Math.min(PAGE, old * 2));
+  return cap > PAGE ? PAGE : cap;
+}
+
 /**
  * Make page pi at least `need` bytes long; null when the size limit forbids
  * it. The caller overwrites [from, need) of the result at once (a full page
@@ -272,10 +280,7 @@ function charge(len: number): number {
  */
 function growPage(m: TmpMount, node: TmpNode, pi: number, page: Uint8Array | undefined, need: number, from: number): Uint8Array | null {
   const old = page === undefined ? 0 : page.byteLength;
-  // Small buffers grow in 64-byte steps, doubling, so a file of a few bytes costs a few bytes.
-  let cap = Math.ceil(need / 64) * 64;
-  if (old > 0) cap = Math.max(cap, Math.min(PAGE, old * 2));
-  if (cap > PAGE) cap = PAGE;
+  const cap = grownCap(old, need);
   const more = charge(cap) - charge(old);
   if (m.maxBytes > 0 && m.usedBytes + more > m.maxBytes) return null;
   let np: Uint8Array;
@@ -350,6 +355,56 @@ function fileResize(vp: Vnode, size: number): void {
     vp.blocks = node.allocated / 512;
   }
   vp.size = size;
+}
+
+/**
+ * fallocate(2) mode 0 or KEEP_SIZE: every page of [off, end) gets a buffer reaching `end` (or
+ * its full 64 KiB), zero where nothing was written. All or nothing: the whole allocation is
+ * charged against the size limit first (ENOSPC changes nothing, as Linux's shmem_fallocate
+ * undoes a partial one). A mount without size= is bounded by half the host's memory, Linux's
+ * default tmpfs size, so a huge request is ENOSPC rather than an allocation without end.
+ */
+function fileAllocate(vp: Vnode, off: number, end: number): void {
+  const node = tn(vp);
+  const m = tm(vp.mount);
+  const first = Math.floor(off / PAGE), last = Math.floor((end - 1) / PAGE);
+  const limit = m.maxBytes > 0 ? m.maxBytes : Number(vp.mount.k.hyper.getParam('memlimit') ?? '0') / 2 || Infinity;
+  // At least span - (pages the file has) new pages, all full but maybe the last: refuse a range
+  // the limit cannot hold before visiting its pages one by one.
+  const have = (node.page0 !== null ? 1 : 0) + (node.pages?.size ?? 0);
+  if ((last - first - have) * PAGE > limit - m.usedBytes) throw err(ENOSPC);
+  let more = 0;
+  for (let pi = first; pi <= last; pi++) {
+    const page = pageAt(node, pi);
+    const old = page === undefined ? 0 : page.byteLength;
+    const need = Math.min(PAGE, end - pi * PAGE);
+    if (old < need) more += charge(grownCap(old, need)) - charge(old);
+  }
+  if (m.usedBytes + more > limit) throw err(ENOSPC);
+  for (let pi = first; pi <= last; pi++) {
+    const page = pageAt(node, pi);
+    const need = Math.min(PAGE, end - pi * PAGE);
+    if (page === undefined || page.byteLength < need) growPage(m, node, pi, page, need, need); // from = need: all zero
+  }
+  vp.blocks = node.allocated / 512;
+}
+
+/** fallocate(2) PUNCH_HOLE|KEEP_SIZE: [off, end) reads as zeros; pages wholly inside are freed. */
+function filePunch(vp: Vnode, off: number, end: number): void {
+  const node = tn(vp);
+  const m = tm(vp.mount);
+  forEachPage(node, (page, pi) => {
+    const base = pi * PAGE;
+    const from = Math.max(off, base) - base, to = Math.min(end, base + page.byteLength) - base;
+    if (from >= to) return;
+    if (from === 0 && to === page.byteLength && end >= base + PAGE) {
+      dropPage(node, pi);
+      m.pool.release(page);
+      m.usedBytes -= charge(page.byteLength);
+      node.allocated -= charge(page.byteLength);
+    } else page.fill(0, from, to);
+  });
+  vp.blocks = node.allocated / 512;
 }
 
 // ---- vnode operations -----------------------------------------------------------
@@ -526,6 +581,15 @@ export const tmpfsVnodeOps: VnodeOps = {
   },
   fsync() {
     // Nothing to write back: memory is the backing store.
+  },
+  fallocate(vp, _td, mode, offset, length) {
+    // shmem_fallocate: KEEP_SIZE and PUNCH_HOLE (with KEEP_SIZE, checked by the VFS) only.
+    if ((mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) !== 0) throw err(EOPNOTSUPP);
+    const end = offset + length;
+    if (end > TMPFS_MAXFILESIZE) throw err(EFBIG);
+    if ((mode & FALLOC_FL_PUNCH_HOLE) !== 0) return filePunch(vp, offset, end);
+    fileAllocate(vp, offset, end);
+    if ((mode & FALLOC_FL_KEEP_SIZE) === 0 && end > vp.size) vp.size = end;
   },
   seekHole(vp, offset, wantHole) {
     // Holes are whole missing 64 KiB pages (a page's unwritten tail counts as data).

@@ -14,7 +14,7 @@
  */
 import type { Lwp } from '../kern/sched.ts';
 import { File, type FileOps, type Stat, type Timespec } from '../kern/file.ts';
-import { EACCES, EINTR, EINVAL, EISDIR, ENXIO, EOVERFLOW, err } from '../kern/errno.ts';
+import { EACCES, EINTR, EINVAL, EISDIR, ENXIO, EOPNOTSUPP, EOVERFLOW, err } from '../kern/errno.ts';
 import {
   O_ACCMODE, O_APPEND, O_NOATIME, O_NONBLOCK, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM,
   SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET, S_IFBLK, S_IFCHR,
@@ -178,6 +178,29 @@ async function vnRead(fp: File<VFile>, td: Lwp, buf: Uint8Array, offset: number 
   return n;
 }
 
+/**
+ * fallocate(2) (generic checks done by the syscall): the file system's op under the vnode
+ * lock, then what Linux's file_modified() does — a non-root caller's write clears set-id bits
+ * (as write(2) does) and mtime/ctime are updated, whatever the mode.
+ */
+async function vnFallocate(fp: File<VFile>, td: Lwp, mode: number, offset: number, length: number): Promise<void> {
+  const vp = fp.data.vp;
+  if (vp.ops.fallocate === undefined) throw err(EOPNOTSUPP);
+  { const lw = vlock(td, vp, true); if (lw !== undefined) await lw; }
+  try {
+    const r = vp.ops.fallocate(vp, td, mode, offset, length);
+    if (r instanceof Promise) await r;
+    const now = vfsNow(td.k);
+    const c: SetAttrs = { mtime: now, ctime: now };
+    const m = modeAfterWrite(vp.mode, vp.gid, td.proc.cred);
+    if (m !== vp.mode) c.mode = m;
+    const s = vp.ops.setattr(vp, td, c);
+    if (s instanceof Promise) await s;
+  } finally {
+    vunlock(td, vp);
+  }
+}
+
 /** The write itself, under the vnode lock (or atomic: nonblocking fs). */
 function writeLocked(fp: File<VFile>, td: Lwp, vp: Vnode, buf: Uint8Array, offset: number | null): number | Promise<number> {
   // O_APPEND: every write goes to the end, pwrite(2) included (Linux BUGS).
@@ -286,6 +309,7 @@ export const vnodeFileOps: FileOps<VFile> & { closefd?(fp: File<VFile>, td: Lwp 
   truncate(fp, td, length) {
     return truncateVnode(td, fp.data.vp, length, true); // ftruncate(2)
   },
+  fallocate: vnFallocate,
   closefd(fp, td) {
     // fcntl(2): closing any descriptor for a file releases the process's POSIX locks on it.
     if (td !== null && fp.data.vp.advlocks !== null) fp.data.locks.releaseOwnerOn(fp.data.vp, td.proc.pid);

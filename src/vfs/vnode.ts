@@ -175,6 +175,13 @@ export interface VnodeOps {
    * no data follows. Optional: without it the whole file is data.
    */
   seekHole?(vp: Vnode, offset: number, wantHole: boolean): number | Promise<number>;
+  /**
+   * fallocate(2) on a regular file, called with the vnode locked after the generic checks
+   * (mode flags consistent, offset ≥ 0, length > 0, end ≤ 2^53-1). The file system answers
+   * EOPNOTSUPP for modes it lacks; the VFS updates times and set-id bits on success.
+   * Optional: without it fallocate is EOPNOTSUPP.
+   */
+  fallocate?(vp: Vnode, td: Lwp, mode: number, offset: number, length: number): void | Promise<void>;
   /** The name of child directory `vp` inside `dvp`, for getcwd (optional; else readdir scan). */
   nameOf?(dvp: Vnode, vp: Vnode): string | null;
   /** Optional open/close notifications (a disk fs may pin blocks). */

@@ -271,6 +271,79 @@ forTargets((t) => {
     });
   });
 
+  describe('fallocate', () => {
+    it('mode 0 extends the size with zeros; KEEP_SIZE allocates past the end without changing it', async () => {
+      const fd = await t().open('f', C.O_CREAT | C.O_RDWR, 0o644);
+      await t().write(fd, 'x'.repeat(10000));
+      await t().fallocate(fd, 0, 0, 20000);
+      expect((await t().fstat(fd)).size).toBe(20000);
+      expect([...await t().pread(fd, 4, 9998)]).toEqual([120, 120, 0, 0]);
+      await t().fallocate(fd, 0, 100, 50); // inside the file: nothing changes
+      expect((await t().fstat(fd)).size).toBe(20000);
+      await t().fallocate(fd, C.FALLOC_FL_KEEP_SIZE, 0, 200000);
+      expect((await t().fstat(fd)).size).toBe(20000);
+      await t().ftruncate(fd, 150000); // what KEEP_SIZE allocated reads as zeros once inside
+      expect([...await t().pread(fd, 3, 149997)]).toEqual([0, 0, 0]);
+      expect(await readFile(t(), 'f')).toBe('x'.repeat(10000) + '\0'.repeat(140000));
+      await t().close(fd);
+    });
+
+    it('PUNCH_HOLE|KEEP_SIZE zeroes the range and keeps the size; unsupported modes are EOPNOTSUPP', async () => {
+      const fd = await t().open('f', C.O_CREAT | C.O_RDWR, 0o644);
+      await t().write(fd, 'y'.repeat(300000));
+      await t().fallocate(fd, C.FALLOC_FL_PUNCH_HOLE | C.FALLOC_FL_KEEP_SIZE, 100, 200000);
+      expect((await t().fstat(fd)).size).toBe(300000);
+      expect([...await t().pread(fd, 4, 98)]).toEqual([121, 121, 0, 0]);
+      expect([...await t().pread(fd, 4, 200098)]).toEqual([0, 0, 121, 121]);
+      await t().fallocate(fd, C.FALLOC_FL_PUNCH_HOLE | C.FALLOC_FL_KEEP_SIZE, 400000, 100); // past the end: nothing
+      expect((await t().fstat(fd)).size).toBe(300000);
+      await expectErrno(t().fallocate(fd, C.FALLOC_FL_PUNCH_HOLE, 0, 10), 'EOPNOTSUPP'); // punch needs KEEP_SIZE
+      await expectErrno(t().fallocate(fd, C.FALLOC_FL_ZERO_RANGE, 0, 10), 'EOPNOTSUPP'); // tmpfs has no zero range
+      await expectErrno(t().fallocate(fd, 0x400, 0, 10), 'EOPNOTSUPP'); // no such mode
+      await t().close(fd);
+    });
+
+    it('EINVAL for a length ≤ 0 or a negative offset; EBADF without write access; ESPIPE on a FIFO', async () => {
+      const fd = await t().open('f', C.O_CREAT | C.O_RDWR, 0o644);
+      await expectErrno(t().fallocate(fd, 0, 0, 0), 'EINVAL');
+      await expectErrno(t().fallocate(fd, 0, -1, 10), 'EINVAL');
+      await t().close(fd);
+      const ro = await t().open('f', C.O_RDONLY);
+      await expectErrno(t().fallocate(ro, 0, 0, 10), 'EBADF');
+      await t().close(ro);
+      await t().mkfifo('p', 0o644);
+      const pfd = await t().open('p', C.O_RDWR);
+      await expectErrno(t().fallocate(pfd, 0, 0, 10), 'ESPIPE');
+      await t().close(pfd);
+      expect((await t().stat('f')).size).toBe(0);
+    });
+
+    it('a size-limited tmpfs refuses what it cannot hold with ENOSPC and changes nothing', async (ctx) => {
+      need(ctx, t(), 'mount');
+      await t().mkdir('m', 0o755);
+      await t().mountTmpfs('m', { data: 'size=256k' });
+      const fd = await t().open('m/f', C.O_CREAT | C.O_RDWR, 0o644);
+      await expectErrno(t().fallocate(fd, 0, 0, 4 << 20), 'ENOSPC');
+      await expectErrno(t().fallocate(fd, 0, 0, 320 << 10), 'ENOSPC'); // just over the limit
+      expect((await t().fstat(fd)).size).toBe(0);
+      await t().fallocate(fd, 0, 0, 64 << 10);
+      expect((await t().fstat(fd)).size).toBe(64 << 10);
+      await t().close(fd);
+      await t().umount('m');
+    });
+
+    it('by a non-root writer clears set-user-ID and set-group-ID (a group-executable file)', async (ctx) => {
+      need(ctx, t(), 'users');
+      await writeFile(t(), 'f', 'data');
+      await t().chmod('f', 0o6777);
+      const u = await t().asUser(1001, 1001);
+      const fd = await u.open('f', C.O_RDWR);
+      await u.fallocate(fd, 0, 0, 100);
+      expect(perms((await u.fstat(fd)).mode)).toBe(0o777);
+      await u.close(fd);
+    });
+  });
+
   describe('sparse files and truncation', () => {
     it('a write past the end leaves a hole that reads as zeros', async () => {
       const fd = await t().open('f', C.O_CREAT | C.O_RDWR, 0o644);

@@ -183,6 +183,8 @@ export interface Target {
   fchown(fd: number, uid: number, gid: number): Promise<void>;
   truncate(path: string, length: number): Promise<void>;
   ftruncate(fd: number, length: number): Promise<void>;
+  /** fallocate(fd, mode, offset, length). */
+  fallocate(fd: number, mode: number, offset: number, length: number): Promise<void>;
   /** utimensat(AT_FDCWD, path, [atime, mtime], flags); null times = both UTIME_NOW. */
   utimensat(path: string, times: [TimeArg, TimeArg] | null, flags?: number): Promise<void>;
   /** futimens(fd, times). */
@@ -261,7 +263,7 @@ export interface TargetFactory {
 
 /** Linux ABI constants the suite uses (numbers, so every target agrees). */
 export const C = {
-  O_RDONLY: 0, O_WRONLY: 1, O_RDWR: 2, O_ACCMODE: 3, O_CREAT: 0o100, O_EXCL: 0o200, O_TRUNC: 0o1000,
+  O_RDONLY: 0, O_WRONLY: 1, O_RDWR: 2, O_ACCMODE: 3, FALLOC_FL_KEEP_SIZE: 1, FALLOC_FL_PUNCH_HOLE: 2, FALLOC_FL_ZERO_RANGE: 0x10, O_CREAT: 0o100, O_EXCL: 0o200, O_TRUNC: 0o1000,
   O_APPEND: 0o2000, O_NONBLOCK: 0o4000, O_DIRECTORY: 0o200000, O_NOFOLLOW: 0o400000, O_CLOEXEC: 0o2000000, O_PATH: 0o10000000,
   S_IFMT: 0o170000, S_IFSOCK: 0o140000, S_IFLNK: 0o120000, S_IFREG: 0o100000, S_IFBLK: 0o60000,
   S_IFDIR: 0o40000, S_IFCHR: 0o20000, S_IFIFO: 0o10000, S_ISUID: 0o4000, S_ISGID: 0o2000, S_ISVTX: 0o1000,

@@ -64,6 +64,16 @@ forTargets((t) => {
       expect(await changes(t(), ['f'], async () => t().close(await t().open('f', C.O_WRONLY | C.O_TRUNC)))).toEqual({ f: 'mc' });
     });
 
+    it('fallocate changes mtime and ctime, whatever the mode and even inside the file', async () => {
+      await writeFile(t(), 'f', 'abcdef');
+      const fd = await t().open('f', C.O_RDWR);
+      expect(await changes(t(), ['f'], () => t().fallocate(fd, 0, 0, 100))).toEqual({ f: 'mc' });
+      expect(await changes(t(), ['f'], () => t().fallocate(fd, 0, 0, 10))).toEqual({ f: 'mc' });
+      expect(await changes(t(), ['f'], () => t().fallocate(fd, C.FALLOC_FL_KEEP_SIZE, 0, 8192))).toEqual({ f: 'mc' });
+      expect(await changes(t(), ['f'], () => t().fallocate(fd, C.FALLOC_FL_KEEP_SIZE | C.FALLOC_FL_PUNCH_HOLE, 1, 2))).toEqual({ f: 'mc' });
+      await t().close(fd);
+    });
+
     it('ftruncate and O_TRUNC change mtime and ctime even when the size stays; truncate of an empty file to 0 does not', async () => {
       // do_sys_ftruncate and handle_truncate pass ATTR_MTIME|ATTR_CTIME; truncate(2) passes no
       // times (an empty file: Linux tmpfs also stamps a file whose pages it truncates).

@@ -19,6 +19,7 @@ import { execFile } from 'node:child_process';
 import { boot, type BootedKernel } from '../library/boot.ts';
 import { FuseSession } from './session.ts';
 import { KernelFuseServer } from './server.ts';
+import { O_RDONLY } from '../../kern/constants.ts';
 
 function missingPrerequisite(): string | undefined {
   if (process.platform !== 'linux') return `not Linux (${process.platform})`;
@@ -138,12 +139,21 @@ print(renameat2('${d}/r3', '${d}/nonexistent', 2))
     expect(out).toBe('17\n0 two one\n0 False two\n2\n');
   });
 
-  it('FALLOCATE mode 0 extends; punching holes is EOPNOTSUPP; LSEEK SEEK_DATA/SEEK_HOLE', async () => {
+  it('FALLOCATE mode 0 extends; a punched hole reads as zeros and keeps the size; ZERO_RANGE is EOPNOTSUPP (as tmpfs); LSEEK SEEK_DATA/SEEK_HOLE', async () => {
     await sh(`printf abc > ${d}/fa && fallocate -o 0 -l 10000 ${d}/fa`);
     expect((await bk.sys.stat('/fa')).size).toBe(10000);
-    const punch = await run('fallocate', ['-p', '-o', '0', '-l', '4096', `${d}/fa`]);
-    expect(punch.code).not.toBe(0);
-    expect(punch.stderr).toMatch(/not supported|unsupported/i); // EOPNOTSUPP
+    await sh(`printf xyz | dd of=${d}/fa bs=1 seek=5000 conv=notrunc status=none && fallocate -p -o 0 -l 4096 ${d}/fa`);
+    expect((await bk.sys.stat('/fa')).size).toBe(10000);
+    const fd = await bk.sys.open('/fa', O_RDONLY);
+    const b = new Uint8Array(3);
+    await bk.sys.pread(fd, b, 0);
+    expect([...b]).toEqual([0, 0, 0]);
+    await bk.sys.pread(fd, b, 5000);
+    expect(new TextDecoder().decode(b)).toBe('xyz');
+    await bk.sys.close(fd);
+    const zero = await run('fallocate', ['-z', '-o', '0', '-l', '4096', `${d}/fa`]);
+    expect(zero.code).not.toBe(0);
+    expect(zero.stderr).toMatch(/not supported|unsupported/i); // EOPNOTSUPP
     const out = await py(`
 import os, errno
 fd = os.open('${d}/fa', os.O_RDONLY)

@@ -48,6 +48,7 @@ import { Lwp } from '../../kern/sched.ts';
 import type { File } from '../../kern/file.ts';
 import { rfork } from '../../kern/lwproc.ts';
 import { invokeSyscall } from '../../kern/syscall.ts';
+import { fileFallocate } from '../../kern/sys_descrip.ts';
 import {
   EBADF, EINTR, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOTDIR, EOPNOTSUPP, EROFS, ESTALE, err, KernelError,
 } from '../../kern/errno.ts';
@@ -733,16 +734,10 @@ export class KernelFuseServer implements FuseHandler {
 
   // ---- space -----------------------------------------------------------------------------------
 
-  /** fallocate(2) mode 0: make sure [offset, offset+length) is allocated, extending the size. */
+  /** fallocate(2) on an open handle: the kernel's own (every mode the file system has). */
   async fallocate(req: FallocateRequest, ctx: RequestContext): Promise<number> {
     const h = this.handle(req.fh);
-    if (req.mode !== 0) throw err(EOPNOTSUPP);
-    if (!h.fp.writable) throw err(EBADF);
-    if (req.length <= 0) throw err(EINVAL);
-    if (!h.vp.isReg) throw err(h.vp.isDir ? EISDIR : EINVAL);
-    const end = req.offset + req.length;
-    if (!Number.isSafeInteger(end)) throw err(27 /* EFBIG */);
-    if (end > h.vp.size) await truncateVnode(await this.td(ctx, 'fallocate'), h.vp, end, false);
+    await fileFallocate(await this.td(ctx, 'fallocate'), h.fp, req.mode, req.offset, req.length);
     return 0;
   }
 

@@ -15,6 +15,7 @@
 //   lseek       node:fs has none (perl sysseek)
 //   truncate    node opens the file O_RDWR and ftruncates (needs read perm)
 //   ftruncate   node clamps a negative length to 0 (EINVAL expected)
+//   fallocate   node:fs has none
 //   pread/pwrite node treats offset -1 as "current position" (EINVAL expected)
 //   utimensat, futimens  node has no UTIME_NOW/UTIME_OMIT, loses nanoseconds
 //   mknodat, renameat2, mount, umount2   node has none
@@ -36,8 +37,8 @@ for (const k of ['EAGAIN', 'EDEADLK', 'EOPNOTSUPP']) ERRNAMES.set(osc.errno[k], 
 
 // Syscall numbers for the perl helper (x86-64 and arm64 generic ABI).
 const NR = process.arch === 'arm64'
-  ? { pread64: 67, pwrite64: 68, truncate: 45, ftruncate: 46, utimensat: 88, mknodat: 33, renameat2: 276, mount: 40, umount2: 39, faccessat: 48, faccessat2: 439, linkat: 37, statx: 291, fstatfs: 44, sync: 81, syncfs: 267 }
-  : { pread64: 17, pwrite64: 18, truncate: 76, ftruncate: 77, utimensat: 280, mknodat: 259, renameat2: 316, mount: 165, umount2: 166, faccessat: 269, faccessat2: 439, linkat: 265, statx: 332, fstatfs: 138, sync: 162, syncfs: 306 };
+  ? { pread64: 67, pwrite64: 68, truncate: 45, ftruncate: 46, fallocate: 47, utimensat: 88, mknodat: 33, renameat2: 276, mount: 40, umount2: 39, faccessat: 48, faccessat2: 439, linkat: 37, statx: 291, fstatfs: 44, sync: 81, syncfs: 267 }
+  : { pread64: 17, pwrite64: 18, truncate: 76, ftruncate: 77, fallocate: 285, utimensat: 280, mknodat: 259, renameat2: 316, mount: 165, umount2: 166, faccessat: 269, faccessat2: 439, linkat: 265, statx: 332, fstatfs: 138, sync: 162, syncfs: 306 };
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
 const AT_REMOVEDIR = 0x200;
@@ -216,6 +217,10 @@ const ops = {
     if (len >= 0) return fs.ftruncateSync(fd, len);
     checkFd(fd);
     perl([`i:${NR.ftruncate}`, 'i:0', `i:${len}`], fd);
+  },
+  fallocate(fd, mode, off, len) {
+    checkFd(fd);
+    perl([`i:${NR.fallocate}`, 'i:0', `i:${mode}`, `i:${off}`, `i:${len}`], fd);
   },
   utimensat: (p, times, flags) => void perl([`i:${NR.utimensat}`, `i:${AT_FDCWD}`, `s:${p}`, timesArg(times), `i:${flags ?? 0}`]),
   futimens(fd, times) {

@@ -144,6 +144,9 @@ export class RunnerTarget implements Target {
   async ftruncate(fd: number, length: number): Promise<void> {
     await this.r.call('ftruncate', fd, length);
   }
+  async fallocate(fd: number, mode: number, offset: number, length: number): Promise<void> {
+    await this.r.call('fallocate', fd, mode, offset, length);
+  }
   async utimensat(p: string, times: [TimeArg, TimeArg] | null, flags = 0): Promise<void> {
     await this.r.call('utimensat', p, times, flags);
   }

@@ -201,6 +201,9 @@ export class SysTarget implements Target {
   async ftruncate(fd: number, length: number): Promise<void> {
     await this.call('ftruncate', fd, length);
   }
+  async fallocate(fd: number, mode: number, offset: number, length: number): Promise<void> {
+    await this.call('fallocate', fd, mode, offset, length);
+  }
   async utimensat(path: string, times: [TimeArg, TimeArg] | null, flags = 0): Promise<void> {
     await this.call('utimensat', C.AT_FDCWD, path, times === null ? null : times.map(timeArg), flags);
   }
