@@ -34,6 +34,8 @@ type Op =
   | { op: 'append'; who: Who; path: string; data: string }
   | { op: 'read'; who: Who; path: string }
   | { op: 'truncate'; who: Who; path: string; len: number }
+  | { op: 'fallocate'; who: Who; path: string; mode: number; off: number; len: number }
+  | { op: 'open3'; who: Who; path: string }
   | { op: 'mkdir'; who: Who; path: string; mode: number }
   | { op: 'rmdir'; who: Who; path: string }
   | { op: 'unlink'; who: Who; path: string }
@@ -73,6 +75,9 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('append' as const), who, path, data }),
   fc.record({ op: fc.constant('read' as const), who, path }),
   fc.record({ op: fc.constant('truncate' as const), who, path, len: fc.constantFrom(0, 2, 50) }),
+  // mode 0, KEEP_SIZE, PUNCH_HOLE|KEEP_SIZE, PUNCH_HOLE alone (EOPNOTSUPP)
+  fc.record({ op: fc.constant('fallocate' as const), who, path, mode: fc.constantFrom(0, 1, 3, 2), off: fc.constantFrom(0, 1, 40), len: fc.constantFrom(1, 5, 100) }),
+  fc.record({ op: fc.constant('open3' as const), who, path }),
   fc.record({ op: fc.constant('mkdir' as const), who, path, mode }),
   fc.record({ op: fc.constant('rmdir' as const), who, path }),
   fc.record({ op: fc.constant('unlink' as const), who, path }),
@@ -141,6 +146,18 @@ async function perform(r: Run, o: Op): Promise<string> {
       }
       case 'truncate':
         await t.truncate(o.path, o.len);
+        return 'OK';
+      case 'fallocate': {
+        const fd = await t.open(o.path, C.O_WRONLY | NB);
+        try {
+          await t.fallocate(fd, o.mode, o.off, o.len);
+          return 'OK';
+        } finally {
+          await t.close(fd);
+        }
+      }
+      case 'open3': // access mode 3: read and write permission checked, neither granted
+        await t.close(await t.open(o.path, C.O_ACCMODE | NB));
         return 'OK';
       case 'mkdir':
         await t.mkdir(o.path, o.mode);
@@ -284,7 +301,7 @@ async function documentedDifference(a: Run, b: Run, o: Op, ra: string, rb: strin
       }
     }
   }
-  if (!b.root.caps.specialFileModeChecks && ra === 'EACCES' && ['creat', 'pwrite', 'append', 'read', 'truncate'].includes(o.op)) {
+  if (!b.root.caps.specialFileModeChecks && ra === 'EACCES' && ['creat', 'pwrite', 'append', 'read', 'truncate', 'fallocate', 'open3'].includes(o.op)) {
     // `caps.specialFileModeChecks` (test/README.md DIFFERENCES): the host opens a FIFO itself
     // and nobody checks its mode, so the reference's EACCES becomes whatever the open or
     // truncate of that FIFO gives (ENXIO without a reader, EINVAL for truncate, or success).
