@@ -38,7 +38,8 @@
  * without awaits in between. @guardedBy the single main thread (no locks needed in this file).
  *
  * Not supported: extended attributes (the dispatcher declines them), STATX (ENOSYS: the host falls
- * back to GETATTR), FALLOCATE modes other than 0 (EOPNOTSUPP), BMAP, IOCTL, POLL, COPY_FILE_RANGE,
+ * back to GETATTR), FALLOCATE modes the file system lacks (EOPNOTSUPP; tmpfs has 0, KEEP_SIZE and
+ * PUNCH_HOLE), BMAP, IOCTL, POLL, COPY_FILE_RANGE,
  * notifications to the host (changes made through other frontends show once timeouts expire),
  * FUSE_EXPORT_SUPPORT (LOOKUP of "." and "..").
  */
