@@ -110,6 +110,8 @@ interface TmpMount {
   smallSlab: ArrayBuffer | null;
   smallNext: number;
   maxBytes: number;
+  /** What fallocate may fill when maxBytes is 0 (no size=): half the host's memory, Linux's default tmpfs size. */
+  readonly allocBound: number;
   maxInodes: number;
   usedBytes: number;
   inodes: number;
@@ -229,6 +231,14 @@ function dropPage(node: TmpNode, pi: number): void {
   else node.pages?.delete(pi);
 }
 
+/** Drop page pi (`page`) of a file: back to the pool, and out of the mount's and the file's accounting. */
+function freePage(m: TmpMount, node: TmpNode, pi: number, page: Uint8Array): void {
+  dropPage(node, pi);
+  m.pool.release(page);
+  m.usedBytes -= charge(page.byteLength);
+  node.allocated -= charge(page.byteLength);
+}
+
 /** Every page with its index, in no particular order (fn may drop the page it is given). */
 function forEachPage(node: TmpNode, fn: (page: Uint8Array, pi: number) => void): void {
   if (node.page0 !== null) fn(node.page0, 0);
@@ -342,12 +352,8 @@ function fileResize(vp: Vnode, size: number): void {
   if (size < vp.size) {
     const lastPi = size === 0 ? -1 : Math.floor((size - 1) / PAGE);
     forEachPage(node, (page, pi) => {
-      if (pi > lastPi) {
-        dropPage(node, pi);
-        m.pool.release(page);
-        m.usedBytes -= charge(page.byteLength);
-        node.allocated -= charge(page.byteLength);
-      } else if (pi === lastPi) {
+      if (pi > lastPi) freePage(m, node, pi, page);
+      else if (pi === lastPi) {
         const po = size - pi * PAGE;
         if (po < page.byteLength) page.fill(0, po);
       }
@@ -368,7 +374,7 @@ function fileAllocate(vp: Vnode, off: number, end: number): void {
   const node = tn(vp);
   const m = tm(vp.mount);
   const first = Math.floor(off / PAGE), last = Math.floor((end - 1) / PAGE);
-  const limit = m.maxBytes > 0 ? m.maxBytes : Number(vp.mount.k.hyper.getParam('memlimit') ?? '0') / 2 || Infinity;
+  const limit = m.maxBytes > 0 ? m.maxBytes : m.allocBound;
   // At least span - (pages the file has) new pages, all full but maybe the last: refuse a range
   // the limit cannot hold before visiting its pages one by one.
   const have = (node.page0 !== null ? 1 : 0) + (node.pages?.size ?? 0);
@@ -397,12 +403,8 @@ function filePunch(vp: Vnode, off: number, end: number): void {
     const base = pi * PAGE;
     const from = Math.max(off, base) - base, to = Math.min(end, base + page.byteLength) - base;
     if (from >= to) return;
-    if (from === 0 && to === page.byteLength && end >= base + PAGE) {
-      dropPage(node, pi);
-      m.pool.release(page);
-      m.usedBytes -= charge(page.byteLength);
-      node.allocated -= charge(page.byteLength);
-    } else page.fill(0, from, to);
+    if (from === 0 && to === page.byteLength && end >= base + PAGE) freePage(m, node, pi, page);
+    else page.fill(0, from, to);
   });
   vp.blocks = node.allocated / 512;
 }
@@ -714,7 +716,10 @@ export const tmpfsType: FsType = {
   magic: TMPFS_MAGIC,
   nonblocking: true,
   mount(k: Kernel, _td: Lwp | null, mp: Mount, _source: string, data: string) {
-    const m: TmpMount = { pool: k.pages, smallSlab: null, smallNext: 0, maxBytes: 0, maxInodes: 0, usedBytes: 0, inodes: 0, nextIno: 1, nodes: new Map() };
+    const m: TmpMount = {
+      pool: k.pages, smallSlab: null, smallNext: 0, maxBytes: 0, allocBound: Number(k.hyper.getParam('memlimit') ?? '0') / 2 || Infinity,
+      maxInodes: 0, usedBytes: 0, inodes: 0, nextIno: 1, nodes: new Map(),
+    };
     mp.fsdata = m;
     mp.ops = tmpfsVfsOps;
     const r = applyOptions(mp, data, true);

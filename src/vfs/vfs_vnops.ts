@@ -194,8 +194,7 @@ async function vnFallocate(fp: File<VFile>, td: Lwp, mode: number, offset: numbe
     const c: SetAttrs = { mtime: now, ctime: now };
     const m = modeAfterWrite(vp.mode, vp.gid, td.proc.cred);
     if (m !== vp.mode) c.mode = m;
-    const s = vp.ops.setattr(vp, td, c);
-    if (s instanceof Promise) await s;
+    await setattrLocked(td, vp, c);
   } finally {
     vunlock(td, vp);
   }

@@ -57,14 +57,13 @@ export interface FrameSink {
   /**
    * Optional: a Writer (header reserved) to build the next REPLY in, for a
    * transport that can take it where it lies (the sync exchange's shared
-   * area). The frame it yields is then passed to send1. Default: a fresh
-   * Writer of `size` bytes.
+   * area). Default: a fresh Writer of `size` bytes.
    */
   replyWriter?(size: number): Writer;
   /**
-   * Optional, with replyWriter: take a finished REPLY (`finish()` was
-   * called) from the writer replyWriter gave, instead of a frame view
-   * through send1 — a transport that reads it in place needs only its length.
+   * Optional: take a finished REPLY (`finish()` was called) from its writer
+   * (replyWriter's or the default one) instead of a frame view through
+   * send1 — the sync exchange needs only its length, a socket a Buffer view.
    */
   sendWriter?(w: Writer): void;
   /** Close the transport (after flushing what was sent). */

@@ -161,8 +161,8 @@ class SyncPeer {
     const a = this.area;
     if (frame.byteLength > a.capacity) {
       this.pendingOut = frame;
-      Atomics.store(this.area.ctl, 1, frame.byteLength);
-      this.area.setState(S_NEED);
+      Atomics.store(a.ctl, 1, frame.byteLength);
+      a.setState(S_NEED);
     } else this.write(frame);
     this.wake();
   }
