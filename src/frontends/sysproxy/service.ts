@@ -25,6 +25,7 @@
  *
  * @guardedBy the Node event loop: all state changes happen in one turn.
  */
+import { RLIMIT_NOFILE, setRlimit } from '../../kern/rlimit.ts';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { BootedKernel } from '../library/boot.ts';
 import type { LeakReport } from '../../kern/kernel.ts';
@@ -356,7 +357,8 @@ export class ServerConn {
     // rfork from init (root) with explicit ids: the policy check was ours, above.
     const handle = svc.kernel.rfork({ parent: k.initproc, fd: 'clean', uid, gid, groups, comm: `sysproxy:${h.comm ?? 'client'}`.slice(0, 64) });
     const proc = handle.proc;
-    proc.fdt.limit = svc.limits.maxFds;
+    // A hard limit too, so the client cannot raise it back (prlimit64 needs privilege for that).
+    setRlimit(proc, RLIMIT_NOFILE, svc.limits.maxFds, svc.limits.maxFds);
     this.welcome(f.id, proc);
   }
 
