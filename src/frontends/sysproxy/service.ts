@@ -53,6 +53,8 @@ export interface ServiceOptions {
 /** Where a connection's outgoing frames go. */
 export interface FrameSink {
   send(frames: Uint8Array[]): void;
+  /** Optional: bytes sent but not yet taken by the peer (replies it has not read); they count against maxStaged. */
+  backlog?(): number;
   /** send([frame]) without the array. */
   send1(frame: Uint8Array): void;
   /**
@@ -452,7 +454,8 @@ export class ServerConn {
       // buffer (a short read). Never shorter than OUT_FLOOR, so a clamped read still
       // makes progress and never looks like end of file; reads are not held back by
       // the budget, or a blocked write could keep the read it waits for from starting.
-      const room = Math.max(OUT_FLOOR, Math.min(lim.maxTransfer - st.staged, lim.maxStaged - this.stagedBytes - st.staged));
+      const unread = this.sink.backlog?.() ?? 0;
+      const room = Math.max(OUT_FLOOR, Math.min(lim.maxTransfer - st.staged, lim.maxStaged - this.stagedBytes - unread - st.staged));
       const n = Math.min(v.length, room);
       st.staged += n;
       const b = new Uint8Array(n);
