@@ -149,6 +149,15 @@ async function resolveComponents(list: (string | Component)[]): Promise<Componen
   return out;
 }
 
+/** A host that models time itself (SimHost) and can hold its clock for unmodelled host work. */
+interface OutsideAware {
+  outside<T>(work: Promise<T>): Promise<T>;
+}
+
+function hasOutside(host: Hypercalls): host is Hypercalls & OutsideAware {
+  return typeof (host as Partial<OutsideAware>).outside === 'function';
+}
+
 /** Boot a kernel in this process. */
 export async function boot(opts: BootOptions = {}): Promise<BootedKernel> {
   let host = opts.host;
@@ -162,7 +171,12 @@ export async function boot(opts: BootOptions = {}): Promise<BootedKernel> {
     }
     host = defaultHost();
   }
+  // Loading components is a dynamic import: real host work that a simulation
+  // host does not model. Inside sim.run(...) it must hold the virtual clock
+  // instead of looking like a deadlock, so a host that offers outside() gets it.
+  const loading = resolveComponents(opts.components ?? defaultComponents);
+  const components = await (hasOutside(host) ? host.outside(loading) : loading);
   const k = new Kernel(host);
-  await k.boot(await resolveComponents(opts.components ?? defaultComponents));
+  await k.boot(components);
   return new BootedKernel(k);
 }
