@@ -515,8 +515,7 @@ async function renameAt2(td: Lwp, olddirfd: number, oldpath: string, newdirfd: n
     if (n.last !== 'norm') throw err((flags & RENAME_NOREPLACE) !== 0 ? EEXIST : EBUSY);
     if (fdvp.mount.readOnly) throw err(EROFS);
     const mp = fdvp.mount;
-    const g = mp.renameLock.tryAcquire(td);
-    if (g === null) await mp.renameLock.acquire(td);
+    { const rl = mp.renameLock.enter(td); if (rl instanceof Promise) await rl; }
     try {
       // Lock the two directories in vnode-id order (README lock order).
       const first = fdvp.id <= tdvp.id ? fdvp : tdvp;

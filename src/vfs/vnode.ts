@@ -442,13 +442,10 @@ export function touchAtime(td: Lwp, vp: Vnode, noatime = false): void | Promise<
 }
 
 async function touchAtimeLocked(td: Lwp, vp: Vnode): Promise<void> {
-  if (vp.lock.tryAcquireExclusive(td) === null) await vp.lock.acquireExclusive(td);
-  try {
-    const r = vp.ops.setattr(vp, td, { atime: vfsNow(vp.mount.k) });
-    if (r instanceof Promise) await r;
-  } finally {
-    vp.lock.release(td);
-  }
+  const l = vp.lock.enter(td, 'excl');
+  using g = l instanceof Promise ? await l : l;
+  const r = vp.ops.setattr(vp, td, { atime: vfsNow(vp.mount.k) });
+  if (r instanceof Promise) await r;
 }
 
 /** a < b for timespecs. */
