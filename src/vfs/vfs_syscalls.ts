@@ -367,7 +367,7 @@ export async function linkVnode(td: Lwp, vp: Vnode, dvp: Vnode, name: string, tr
     if (dvp.nlink === 0) throw err(ENOENT);
     if (vp.isDir) throw err(EPERM); // link(2): oldpath is a directory
     if (vp.nlink === 0) throw err(ENOENT); // unlinked file (reached via AT_EMPTY_PATH)
-    { const lw = vlock(td, vp, true, 1); if (lw !== undefined) await lw; }
+    { const lw = vlock(td, vp, true); if (lw !== undefined) await lw; }
     try {
       const lr = dvp.ops.link(dvp, td, vp, name);
       if (lr instanceof Promise) await lr;
@@ -457,7 +457,7 @@ async function removeName(td: Lwp, r: NameiResult, dir: boolean): Promise<void> 
         if (vp.isDir) throw err(EISDIR);
         if (vp.mountedHere !== null) throw err(EBUSY);
       }
-      { const lw = vlock(td, vp, true, 1); if (lw !== undefined) await lw; }
+      { const lw = vlock(td, vp, true, vp.isDir ? 1 : 0); if (lw !== undefined) await lw; }
       try {
         const rr = dir ? dvp.ops.rmdir(dvp, td, vp, r.name) : dvp.ops.unlink(dvp, td, vp, r.name);
         if (rr instanceof Promise) await rr;
