@@ -123,7 +123,7 @@ export async function linkVnode(td: Lwp, vp: Vnode, dvp: Vnode, name: string, tr
     if (dvp.nlink === 0) throw err(ENOENT);
     if (vp.isDir) throw err(EPERM); // link(2): oldpath is a directory
     if (vp.nlink === 0) throw err(ENOENT); // unlinked file (reached via AT_EMPTY_PATH)
-    { const lw = vlock(td, vp, true, 1); if (lw !== undefined) await lw; }
+    { const lw = vlock(td, vp, true); if (lw !== undefined) await lw; }
     try {
       const lr = dvp.ops.link(dvp, td, vp, name);
       if (lr instanceof Promise) await lr;
@@ -213,7 +213,7 @@ async function removeName(td: Lwp, r: NameiResult, dir: boolean): Promise<void> 
         if (vp.isDir) throw err(EISDIR);
         if (vp.mountedHere !== null) throw err(EBUSY);
       }
-      { const lw = vlock(td, vp, true, 1); if (lw !== undefined) await lw; }
+      { const lw = vlock(td, vp, true, vp.isDir ? 1 : 0); if (lw !== undefined) await lw; }
       try {
         const rr = dir ? dvp.ops.rmdir(dvp, td, vp, r.name) : dvp.ops.unlink(dvp, td, vp, r.name);
         if (rr instanceof Promise) await rr;
@@ -271,8 +271,7 @@ async function renameAt2(td: Lwp, olddirfd: number, oldpath: string, newdirfd: n
     if (n.last !== 'norm') throw err((flags & RENAME_NOREPLACE) !== 0 ? EEXIST : EBUSY);
     if (fdvp.mount.readOnly) throw err(EROFS);
     const mp = fdvp.mount;
-    const g = mp.renameLock.tryAcquire(td);
-    if (g === null) await mp.renameLock.acquire(td);
+    { const rl = mp.renameLock.enter(td); if (rl instanceof Promise) await rl; }
     try {
       // Lock the two directories in vnode-id order (README lock order).
       const first = fdvp.id <= tdvp.id ? fdvp : tdvp;

@@ -37,12 +37,14 @@ import type { VnodeFileData } from './namei.ts';
  *     { const lw = vlock(td, vp, true); if (lw !== undefined) await lw; }
  * rather than `await vlock(...)`: an await of a value that is already there
  * still suspends the caller for a microtask turn, and a create or unlink
- * takes two or three of these.
+ * takes two or three of these. Either way the acquisition is a blocking
+ * one to lockdep (RwLock.enter), so it records its lock order.
+ * New code prefers the guard form, released on every path:
+ *     const l = vp.lock.enter(td, 'excl'); using g = l instanceof Promise ? await l : l;
  */
 export function vlock(td: Lwp, vp: Vnode, excl: boolean, subclass = 0): Promise<unknown> | undefined {
-  const g = excl ? vp.lock.tryAcquireExclusive(td, subclass) : vp.lock.tryAcquireShared(td, subclass);
-  if (g !== null) return undefined;
-  return excl ? vp.lock.acquireExclusive(td, { subclass }) : vp.lock.acquireShared(td, { subclass });
+  const g = vp.lock.enter(td, excl ? 'excl' : 'shared', subclass === 0 ? undefined : { subclass });
+  return g instanceof Promise ? g : undefined;
 }
 
 export function vunlock(td: Lwp, vp: Vnode): void {
