@@ -89,6 +89,8 @@ export class Proc {
    * thread. Inherited by fork; set by rfork's `exe` option (and later by execve).
    */
   exe: string | null = null;
+  /** Environment strings of the running image (set by execve), for /proc and ps. */
+  environ: string[] = [];
   fdt: FdTable;
   fs: ProcFsState | null = null;
   readonly sig: SigState;
