@@ -27,10 +27,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { BootedKernel } from '../library/boot.ts';
-import type { LeakReport } from '../../kern/kernel.ts';
-import type { Proc } from '../../kern/proc.ts';
-import { syscallInvoker } from '../../kern/syscall.ts';
-import { KernelError, errno as E } from '../../kern/errno.ts';
+import { errno as E, KernelError, syscallInvoker, type LeakReport, type Proc } from '../../kern/index.ts';
 import {
   DEFAULT_LIMITS, FrameType, InBuf, OutBuf, ProtocolError, Writer, argsValidator, bufDirection, decodeValue, emitFrame,
   encodeValue, exitSchema, forkSchema, frameTypeName, helloSchema, outBytesUsed, parseCall, valueFrame, writeReply,
