@@ -143,7 +143,7 @@ export class Proc {
 export async function teardownTree(k: Kernel, roots: Iterable<Proc>, status: number, keep?: (p: Proc) => boolean): Promise<number[]> {
   const order: Proc[] = [];
   const seen = new Set<Proc>();
-  const skip = (p: Proc): boolean => seen.has(p) || p.pid === 0 || p === k.initproc || keep?.(p) === true;
+  const skip = (p: Proc): boolean => seen.has(p) || p.state === 'reaped' || p.pid === 0 || p === k.initproc || keep?.(p) === true;
   // Post-order without recursion (a chain of forks may be deep): a process
   // is pushed after all of its children.
   for (const r of [...roots].reverse()) {
