@@ -11,7 +11,7 @@ import {
 } from '../kern/constants.ts';
 import type { Cred } from '../kern/proc.ts';
 import { type Vnode, vref, vrele } from './vnode.ts';
-import { type NameiResult, namei, procFs, releaseResult } from './namei.ts';
+import { type At, type NameiResult, namei, procFs, releaseResult } from './namei.ts';
 import { MAY_EXEC, MAY_READ, MAY_WRITE, checkAccess, checkDelete, isOwner, newOwner, vaccess } from './perm.ts';
 import { vlock, vunlock } from './vfs_vnops.ts';
 import { cred, relookup, resolveAt, checkFlags } from './sys_internal.ts';
@@ -25,7 +25,7 @@ import { cred, relookup, resolveAt, checkFlags } from './sys_internal.ts';
  * then EROFS, then write+search permission on the directory.
  */
 async function createName(
-  td: Lwp, dirfd: number, path: string, wantDir: boolean,
+  td: Lwp, dirfd: At, path: string, wantDir: boolean,
   make: (dvp: Vnode, name: string) => Promise<Vnode> | Vnode,
 ): Promise<void> {
   const r = await namei(td, dirfd, path, { follow: false, parent: true, lookupLast: false });
@@ -53,7 +53,7 @@ async function createName(
   }
 }
 
-function mkdirAt(td: Lwp, dirfd: number, path: string, mode: number): Promise<number> {
+export function mkdirAt(td: Lwp, dirfd: At, path: string, mode: number): Promise<number> {
   return createName(td, dirfd, path, true, (dvp, name) => {
     // mkdir(2): mode & ~umask & (S_IRWXUGO | S_ISVTX); S_ISGID comes only from the parent.
     const [uid, gid, m] = newOwner(dvp, cred(td), S_IFDIR | (mode & 0o1777 & ~td.proc.umask));
@@ -61,7 +61,7 @@ function mkdirAt(td: Lwp, dirfd: number, path: string, mode: number): Promise<nu
   }).then(() => 0);
 }
 
-function mknodAt(td: Lwp, dirfd: number, path: string, mode: number, dev: number): Promise<number> {
+export function mknodAt(td: Lwp, dirfd: At, path: string, mode: number, dev: number): Promise<number> {
   let type = mode & S_IFMT;
   if (type === 0) type = S_IFREG;
   // mknod(2): EINVAL for an unknown type; EPERM for a directory (use mkdir).
@@ -77,7 +77,7 @@ function mknodAt(td: Lwp, dirfd: number, path: string, mode: number, dev: number
   }).then(() => 0);
 }
 
-function symlinkAt(td: Lwp, target: string, dirfd: number, path: string): Promise<number> {
+export function symlinkAt(td: Lwp, target: string, dirfd: At, path: string): Promise<number> {
   if (target.length === 0) return Promise.reject(err(ENOENT)); // symlink(2): empty target
   return createName(td, dirfd, path, false, (dvp, name) => {
     const [uid, gid] = newOwner(dvp, cred(td), S_IFLNK | 0o777);
@@ -105,7 +105,7 @@ function mayLinkTo(vp: Vnode, c: Cred): boolean {
  * trailing slash, EROFS), then EXDEV, then may_linkat (protected_hardlinks
  * EPERM), then vfs_link (may_create EACCES, directory EPERM, unlinked ENOENT).
  */
-export async function linkVnode(td: Lwp, vp: Vnode, dvp: Vnode, name: string, trailingSlash = false): Promise<void> {
+export async function vn_link(td: Lwp, vp: Vnode, dvp: Vnode, name: string, trailingSlash = false): Promise<void> {
   const c = cred(td);
   { const lw = vlock(td, dvp, true); if (lw !== undefined) await lw; }
   try {
@@ -135,7 +135,7 @@ export async function linkVnode(td: Lwp, vp: Vnode, dvp: Vnode, name: string, tr
   }
 }
 
-async function linkAt(td: Lwp, olddirfd: number, oldpath: string, newdirfd: number, newpath: string, flags: number): Promise<number> {
+async function linkAt(td: Lwp, olddirfd: At, oldpath: string, newdirfd: At, newpath: string, flags: number): Promise<number> {
   checkFlags(flags, AT_SYMLINK_FOLLOW | AT_EMPTY_PATH);
   const c = cred(td);
   // linkat(2) AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; without it the empty path is ENOENT.
@@ -145,7 +145,7 @@ async function linkAt(td: Lwp, olddirfd: number, oldpath: string, newdirfd: numb
     const r = await namei(td, newdirfd, newpath, { follow: false, parent: true, lookupLast: false });
     try {
       if (r.last !== 'norm') throw err(EEXIST);
-      await linkVnode(td, vp, r.dvp!, r.name, r.trailingSlash);
+      await vn_link(td, vp, r.dvp!, r.name, r.trailingSlash);
     } finally {
       releaseResult(r);
     }
@@ -157,7 +157,7 @@ async function linkAt(td: Lwp, olddirfd: number, oldpath: string, newdirfd: numb
 
 // ---- removing names ---------------------------------------------------------------------
 
-async function unlinkAt(td: Lwp, dirfd: number, path: string, flags: number): Promise<number> {
+export async function unlinkAt(td: Lwp, dirfd: At, path: string, flags: number): Promise<number> {
   checkFlags(flags, AT_REMOVEDIR);
   if ((flags & AT_REMOVEDIR) !== 0) return rmdirAt(td, dirfd, path);
   const r = await namei(td, dirfd, path, { follow: false, parent: true, lookupLast: false });
@@ -171,7 +171,7 @@ async function unlinkAt(td: Lwp, dirfd: number, path: string, flags: number): Pr
   return 0;
 }
 
-async function rmdirAt(td: Lwp, dirfd: number, path: string): Promise<number> {
+export async function rmdirAt(td: Lwp, dirfd: At, path: string): Promise<number> {
   const r = await namei(td, dirfd, path, { follow: false, parent: true, lookupLast: false });
   try {
     // rmdir(2): "." is EINVAL, ".." ENOTEMPTY, "/" EBUSY.
@@ -253,7 +253,7 @@ async function isAncestor(td: Lwp, a: Vnode, b: Vnode): Promise<boolean> {
   }
 }
 
-async function renameAt2(td: Lwp, olddirfd: number, oldpath: string, newdirfd: number, newpath: string, flags: number): Promise<number> {
+export async function renameAt2(td: Lwp, olddirfd: At, oldpath: string, newdirfd: At, newpath: string, flags: number): Promise<number> {
   checkFlags(flags, RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT);
   if ((flags & RENAME_NOREPLACE) !== 0 && (flags & RENAME_EXCHANGE) !== 0) throw err(EINVAL);
   if ((flags & RENAME_WHITEOUT) !== 0) throw err(EINVAL); // overlayfs whiteouts: not supported

@@ -26,7 +26,7 @@ import '../library/node_default.ts'; // boot() without a host gets a NodeHost
 import { boot } from '../library/boot.ts';
 import { FuseSession } from './session.ts';
 import { KernelFuseServer } from './server.ts';
-import { vfsOf } from '../../vfs/vfs.ts';
+import { vfsOf } from '../../vfs/index.ts';
 
 export const MOUNT_USAGE = `usage: anykernel mount [--type tmpfs | --type FS --image IMG] [-o OPTIONS] MOUNTPOINT
 

@@ -15,14 +15,11 @@
  * booted without a faction never loads its code.
  */
 import type { Hypercalls } from '../../hyper/types.ts';
-import { Kernel, type LeakReport } from '../../kern/kernel.ts';
-import type { Component } from '../../kern/component.ts';
-import { kernComponent, type kernSyscalls } from '../../kern/kern_component.ts';
-import { ProcHandle, rfork, type RforkOpts } from '../../kern/lwproc.ts';
-import type { SysOf } from '../../kern/syscall.ts';
-import type { Proc } from '../../kern/proc.ts';
-import { EINVAL, ESRCH, KernelError } from '../../kern/errno.ts';
-import type { vfsSyscalls } from '../../vfs/vfs_syscalls.ts';
+import {
+  EINVAL, ESRCH, kernComponent, Kernel, KernelError, ProcHandle, rfork, type Component, type kernSyscalls,
+  type LeakReport, type Proc, type RforkOpts, type SysOf,
+} from '../../kern/index.ts';
+import type { vfsSyscalls } from '../../vfs/index.ts';
 import type { socketSyscalls } from '../../net/index.ts';
 
 /** The base system calls every kernel has. */
@@ -42,12 +39,12 @@ export interface Sys extends KernSys, VfsSys, NetSys {}
 /** Component loaders by name: the only place that knows where factions live. */
 export const componentLoaders: Record<string, () => Promise<Component[]>> = {
   kern: async () => [kernComponent],
-  vfs: async () => [(await import('../../vfs/vfs_component.ts')).vfsComponent],
-  tmpfs: async () => [(await import('../../vfs/vfs_component.ts')).vfsComponent, (await import('../../vfs/tmpfs.ts')).tmpfsComponent],
-  dev: async () => [(await import('../../dev/dev_component.ts')).devComponent],
-  devfs: async () => [(await import('../../vfs/vfs_component.ts')).vfsComponent, (await import('../../vfs/devfs.ts')).devfsComponent],
-  procfs: async () => [(await import('../../vfs/vfs_component.ts')).vfsComponent, (await import('../../vfs/procfs.ts')).procfsComponent],
-  etfs: async () => [(await import('../../vfs/vfs_component.ts')).vfsComponent, (await import('../../vfs/etfs.ts')).etfsComponent],
+  vfs: async () => [(await import('../../vfs/index.ts')).vfsComponent],
+  tmpfs: async () => [(await import('../../vfs/index.ts')).vfsComponent, (await import('../../vfs/index.ts')).tmpfsComponent],
+  dev: async () => [(await import('../../dev/index.ts')).devComponent],
+  devfs: async () => [(await import('../../vfs/index.ts')).vfsComponent, (await import('../../vfs/index.ts')).devfsComponent],
+  procfs: async () => [(await import('../../vfs/index.ts')).vfsComponent, (await import('../../vfs/index.ts')).procfsComponent],
+  etfs: async () => [(await import('../../vfs/index.ts')).vfsComponent, (await import('../../vfs/index.ts')).etfsComponent],
   net: async () => [(await import('../../net/index.ts')).netComponent],
 };
 

@@ -1,0 +1,6 @@
+/**
+ * The public surface of the device faction: what frontends and the CLI may
+ * use (tools/check-arch.ts enforces that they import src/dev only through
+ * this file). Devices themselves are reached through kern's device switch.
+ */
+export { devComponent } from './dev_component.ts';
