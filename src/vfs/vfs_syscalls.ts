@@ -38,7 +38,7 @@ import type { Cred } from '../kern/proc.ts';
 import {
   MNT_DETACH, MNT_EXPIRE, MNT_FORCE, MS_BIND, MS_MOVE, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID,
   MS_RDONLY, MS_REMOUNT, MS_SYNCHRONOUS, MS_MANDLOCK, MS_RELATIME, MS_NOSYMFOLLOW, MS_STRICTATIME, MS_LAZYTIME,
-  MS_SILENT, MS_DIRSYNC, MS_REC, UMOUNT_NOFOLLOW, type SetAttrs, type Statfs, type Vnode, touchAtime, vfsNow, vref, vrele,
+  MS_SILENT, MS_DIRSYNC, MS_REC, UMOUNT_NOFOLLOW, type SetAttrs, type Statfs, type Vnode, readsUnlocked, touchAtime, vfsNow, vref, vrele,
 } from './vnode.ts';
 import {
   type NameiResult, crossMounts, dirfdVnode, fileVnode, lookupPath, namei, procFs, readlinkVnode, releaseResult, FsState,
@@ -52,6 +52,7 @@ import {
   vnodeStatx, vunlock,
 } from './vfs_vnops.ts';
 import { type Vfs, vfsOf } from './vfs.ts';
+import { ancestorBelow, dirPath } from './vfs_getcwd.ts';
 
 const __O_TMPFILE = 0o20000000;
 
@@ -474,29 +475,6 @@ async function removeName(td: Lwp, r: NameiResult, dir: boolean): Promise<void> 
 
 // ---- rename --------------------------------------------------------------------------------
 
-/** Is directory a an ancestor of b (or b itself), within one mount? Called under the rename lock. */
-async function isAncestor(td: Lwp, a: Vnode, b: Vnode): Promise<boolean> {
-  let cur = vref(b);
-  try {
-    for (let depth = 0; depth < 100_000; depth++) {
-      if (cur === a) return true;
-      if (cur.isMountRoot) return false;
-      const r = cur.ops.lookup(cur, td, '..');
-      const parent = r instanceof Promise ? await r : r;
-      if (parent === null) return false;
-      if (parent === cur) {
-        vrele(parent);
-        return false;
-      }
-      vrele(cur);
-      cur = parent;
-    }
-    return false;
-  } finally {
-    vrele(cur);
-  }
-}
-
 async function renameAt2(td: Lwp, olddirfd: number, oldpath: string, newdirfd: number, newpath: string, flags: number): Promise<number> {
   checkFlags(flags, RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT);
   if ((flags & RENAME_NOREPLACE) !== 0 && (flags & RENAME_EXCHANGE) !== 0) throw err(EINVAL);
@@ -514,25 +492,27 @@ async function renameAt2(td: Lwp, olddirfd: number, oldpath: string, newdirfd: n
     if (o.last !== 'norm') throw err(EBUSY);
     if (n.last !== 'norm') throw err((flags & RENAME_NOREPLACE) !== 0 ? EEXIST : EBUSY);
     if (fdvp.mount.readOnly) throw err(EROFS);
-    const mp = fdvp.mount;
-    { const rl = mp.renameLock.enter(td); if (rl instanceof Promise) await rl; }
+    const rl = fdvp.mount.renameLock.enter(td);
+    using renaming = rl instanceof Promise ? await rl : rl;
+    // The ancestor checks' "traps" (Linux lock_rename), found under the rename lock before
+    // any directory lock: the walk locks ancestors, never to be taken under a descendant.
+    const trapT = fdvp === tdvp ? null : await ancestorBelow(td, tdvp, fdvp);
     try {
-      // Lock the two directories in vnode-id order (README lock order).
-      const first = fdvp.id <= tdvp.id ? fdvp : tdvp;
-      const second = first === fdvp ? tdvp : fdvp;
-      { const lw = vlock(td, first, true, 0); if (lw !== undefined) await lw; }
+      const trapF = fdvp === tdvp ? null : await ancestorBelow(td, fdvp, tdvp);
       try {
-        if (second !== first) { const lw = vlock(td, second, true, 1); if (lw !== undefined) await lw; }
-        try {
-          await renameLocked(td, c, fdvp, o, tdvp, n, flags, exchange);
-        } finally {
-          if (second !== first) vunlock(td, second);
-        }
+        // Lock the two directories in vnode-id order (README lock order).
+        const first = fdvp.id <= tdvp.id ? fdvp : tdvp;
+        const second = first === fdvp ? tdvp : fdvp;
+        const l1 = first.lock.enter(td, 'excl');
+        using g1 = l1 instanceof Promise ? await l1 : l1;
+        const l2 = second === first ? null : second.lock.enter(td, 'excl', { subclass: 1 });
+        using g2 = l2 instanceof Promise ? await l2 : l2;
+        await renameLocked(td, c, fdvp, o, tdvp, n, flags, exchange, trapT, trapF);
       } finally {
-        vunlock(td, first);
+        if (trapF !== null) vrele(trapF);
       }
     } finally {
-      mp.renameLock.release(td);
+      if (trapT !== null) vrele(trapT);
     }
   } finally {
     releaseResult(o);
@@ -541,8 +521,14 @@ async function renameAt2(td: Lwp, olddirfd: number, oldpath: string, newdirfd: n
   return 0;
 }
 
+/**
+ * rename under the rename lock and both directory locks. trapT: the
+ * directory just below fdvp on the way up from tdvp (null unless fdvp is an
+ * ancestor of tdvp); trapF the same from fdvp to tdvp (vfs_getcwd.ts).
+ */
 async function renameLocked(
   td: Lwp, c: Cred, fdvp: Vnode, o: NameiResult, tdvp: Vnode, n: NameiResult, flags: number, exchange: boolean,
+  trapT: Vnode | null, trapF: Vnode | null,
 ): Promise<void> {
   let fvp = relookup(td, fdvp, o.name);
   if (fvp instanceof Promise) fvp = await fvp;
@@ -561,8 +547,8 @@ async function renameLocked(
     // "unless the source is a directory trailing slashes give -ENOTDIR"
     if (!fvp.isDir && (o.trailingSlash || (!exchange && n.trailingSlash))) throw err(ENOTDIR);
     // Moving a directory under itself: EINVAL; replacing an ancestor of the source: ENOTEMPTY.
-    if (fvp.isDir && fdvp !== tdvp && (await isAncestor(td, fvp, tdvp))) throw err(EINVAL);
-    if (tvp !== null && tvp.isDir && fdvp !== tdvp && (await isAncestor(td, tvp, fdvp))) throw err(exchange ? EINVAL : ENOTEMPTY);
+    if (fvp === trapT) throw err(EINVAL); // fvp is tdvp or one of its ancestors
+    if (tvp !== null && tvp === trapF) throw err(exchange ? EINVAL : ENOTEMPTY); // tvp is an ancestor of fdvp
     // rename(2): "If oldpath and newpath are existing hard links referring to the same file, rename() does nothing".
     if (fvp === tvp) return;
     // may_delete on the source.
@@ -761,7 +747,7 @@ async function getdents64(td: Lwp, fd: number, arg: unknown): Promise<Dirent64[]
   const dv = buf === null ? null : new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let used = 0;
   let tooSmall = false;
-  const locked = vp.mount.fstype.nonblocking !== true;
+  const locked = !readsUnlocked(vp);
   if (locked) { const lw = vlock(td, vp, false); if (lw !== undefined) await lw; }
   try {
     const r = vp.ops.readdir(vp, td, fp.offset, (ino, type, name, next) => {
@@ -810,68 +796,12 @@ async function changeDir(td: Lwp, vp: Vnode, which: 'cwd' | 'root'): Promise<num
   }
 }
 
-/** The name of directory vp inside its parent dvp (nameOf, else a readdir scan). */
-async function nameIn(td: Lwp, dvp: Vnode, vp: Vnode): Promise<string> {
-  const quick = dvp.ops.nameOf?.(dvp, vp);
-  if (quick !== undefined && quick !== null) return quick;
-  let found: string | null = null;
-  let cookie = 0;
-  for (;;) {
-    let last = cookie;
-    const r = dvp.ops.readdir(dvp, td, cookie, (ino, _t, name, next) => {
-      last = next;
-      if (ino === vp.ino && name !== '.' && name !== '..') {
-        found = name;
-        return false;
-      }
-      return true;
-    });
-    const eof = r instanceof Promise ? await r : r;
-    if (found !== null || eof || last === cookie) break;
-    cookie = last;
-  }
-  if (found === null) throw err(ENOENT);
-  return found;
-}
-
 async function getcwd(td: Lwp, size?: number): Promise<string> {
   const fs = procFs(td);
-  let vp = vref(fs.cwd);
-  const parts: string[] = [];
-  try {
-    // getcwd(3) ENOENT: "The current working directory has been unlinked."
-    if (vp.nlink === 0) throw err(ENOENT);
-    for (;;) {
-      if (vp === fs.root) break;
-      if (vp.isMountRoot) {
-        const cov = vp.mount.covered;
-        if (cov === null) break; // outside the process root (Linux prefixes "(unreachable)")
-        vrele(vp);
-        vp = vref(cov);
-        continue;
-      }
-      { const lw = vlock(td, vp, false); if (lw !== undefined) await lw; }
-      let parent: Vnode | null;
-      try {
-        const r = vp.ops.lookup(vp, td, '..');
-        parent = r instanceof Promise ? await r : r;
-      } finally {
-        vunlock(td, vp);
-      }
-      if (parent === null) throw err(ENOENT);
-      try {
-        parts.push(await nameIn(td, parent, vp));
-      } catch (e) {
-        vrele(parent);
-        throw e;
-      }
-      vrele(vp);
-      vp = parent;
-    }
-  } finally {
-    vrele(vp);
-  }
-  const path = '/' + parts.reverse().join('/');
+  // getcwd(3) ENOENT: "The current working directory has been unlinked."
+  if (fs.cwd.nlink === 0) throw err(ENOENT);
+  // Outside the process root (reachable false) Linux prefixes "(unreachable)"; the path from the top is given here.
+  const { path } = await dirPath(td, fs.cwd, fs.root);
   if (size !== undefined && enc.encode(path).byteLength + 1 > size) throw err(size === 0 ? EINVAL : ERANGE);
   return path;
 }
