@@ -150,17 +150,14 @@ export async function setattrLocked(td: Lwp, vp: Vnode, c: SetAttrs): Promise<vo
 export async function truncateVnode(td: Lwp, vp: Vnode, len: number, always: boolean): Promise<void> {
   if (vp.isDir) throw err(EISDIR);
   if (!vp.isReg) throw err(EINVAL);
-  { const lw = vlock(td, vp, true); if (lw !== undefined) await lw; }
-  try {
-    fsizeCheckGrow(td.k, td.proc, vp.size, len); // inode_newsize_ok: RLIMIT_FSIZE
-    const c: SetAttrs = { size: len };
-    if (always || len !== vp.size) c.mtime = c.ctime = vfsNow(td.k);
-    const m = modeAfterWrite(vp.mode, vp.gid, td.proc.cred);
-    if (m !== vp.mode) c.mode = m;
-    await setattrLocked(td, vp, c);
-  } finally {
-    vunlock(td, vp);
-  }
+  const l = vp.lock.enter(td, 'excl');
+  using g = l instanceof Promise ? await l : l;
+  fsizeCheckGrow(td.k, td.proc, vp.size, len); // inode_newsize_ok: RLIMIT_FSIZE
+  const c: SetAttrs = { size: len };
+  if (always || len !== vp.size) c.mtime = c.ctime = vfsNow(td.k);
+  const m = modeAfterWrite(vp.mode, vp.gid, td.proc.cred);
+  if (m !== vp.mode) c.mode = m;
+  await setattrLocked(td, vp, c);
 }
 
 // ---- regular files, directories, O_PATH -----------------------------------------------
@@ -184,13 +181,10 @@ async function vnRead(fp: File<VFile>, td: Lwp, buf: Uint8Array, offset: number 
   if (vp.mount.fstype.nonblocking === true) n = vp.ops.read(vp, td, buf, off) as number;
   else if (vp.mount.fstype.unlockedReads === true) n = await vp.ops.read(vp, td, buf, off);
   else {
-    { const lw = vlock(td, vp, false); if (lw !== undefined) await lw; }
-    try {
-      const r = vp.ops.read(vp, td, buf, off);
-      n = r instanceof Promise ? await r : r;
-    } finally {
-      vunlock(td, vp);
-    }
+    const l = vp.lock.enter(td, 'shared');
+    using g = l instanceof Promise ? await l : l;
+    const r = vp.ops.read(vp, td, buf, off);
+    n = r instanceof Promise ? await r : r;
   }
   if (offset === null) fp.offset = off + n;
   // read(2) marks the file accessed (relatime; see the file comment).
@@ -207,19 +201,16 @@ async function vnRead(fp: File<VFile>, td: Lwp, buf: Uint8Array, offset: number 
 async function vnFallocate(fp: File<VFile>, td: Lwp, mode: number, offset: number, length: number): Promise<void> {
   const vp = fp.data.vp;
   if (vp.ops.fallocate === undefined) throw err(EOPNOTSUPP);
-  { const lw = vlock(td, vp, true); if (lw !== undefined) await lw; }
-  try {
-    if ((mode & FALLOC_FL_KEEP_SIZE) === 0) fsizeCheckGrow(td.k, td.proc, vp.size, offset + length);
-    const r = vp.ops.fallocate(vp, td, mode, offset, length);
-    if (r instanceof Promise) await r;
-    const now = vfsNow(td.k);
-    const c: SetAttrs = { mtime: now, ctime: now };
-    const m = modeAfterWrite(vp.mode, vp.gid, td.proc.cred);
-    if (m !== vp.mode) c.mode = m;
-    await setattrLocked(td, vp, c);
-  } finally {
-    vunlock(td, vp);
-  }
+  const l = vp.lock.enter(td, 'excl');
+  using g = l instanceof Promise ? await l : l;
+  if ((mode & FALLOC_FL_KEEP_SIZE) === 0) fsizeCheckGrow(td.k, td.proc, vp.size, offset + length);
+  const r = vp.ops.fallocate(vp, td, mode, offset, length);
+  if (r instanceof Promise) await r;
+  const now = vfsNow(td.k);
+  const c: SetAttrs = { mtime: now, ctime: now };
+  const m = modeAfterWrite(vp.mode, vp.gid, td.proc.cred);
+  if (m !== vp.mode) c.mode = m;
+  await setattrLocked(td, vp, c);
 }
 
 /** The write itself, under the vnode lock (or atomic: nonblocking fs). */
@@ -249,12 +240,9 @@ async function vnWrite(fp: File<VFile>, td: Lwp, buf: Uint8Array, offset: number
   const vp = fp.data.vp;
   if (!vp.isReg) throw err(EINVAL);
   if (vp.mount.fstype.nonblocking === true) return writeLocked(fp, td, vp, buf, offset) as number;
-  { const lw = vlock(td, vp, true); if (lw !== undefined) await lw; }
-  try {
-    return await writeLocked(fp, td, vp, buf, offset);
-  } finally {
-    vunlock(td, vp);
-  }
+  const l = vp.lock.enter(td, 'excl');
+  using g = l instanceof Promise ? await l : l;
+  return await writeLocked(fp, td, vp, buf, offset);
 }
 
 /** SEEK_DATA / SEEK_HOLE under the vnode's shared lock (the file system reads its extents). */
@@ -334,13 +322,10 @@ export const vnodeFileOps: FileOps<VFile> & { closefd?(fp: File<VFile>, td: Lwp 
   },
   async fsync(fp, td) {
     const vp = fp.data.vp;
-    { const lw = vlock(td, vp, false); if (lw !== undefined) await lw; }
-    try {
-      const r = vp.ops.fsync(vp, td, false);
-      if (r instanceof Promise) await r;
-    } finally {
-      vunlock(td, vp);
-    }
+    const l = vp.lock.enter(td, 'shared');
+    using g = l instanceof Promise ? await l : l;
+    const r = vp.ops.fsync(vp, td, false);
+    if (r instanceof Promise) await r;
   },
   truncate(fp, td, length) {
     return truncateVnode(td, fp.data.vp, length, true); // ftruncate(2)
