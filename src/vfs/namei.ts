@@ -38,7 +38,7 @@ import type { File } from '../kern/file.ts';
 import type { Cred, ProcFsState } from '../kern/proc.ts';
 import { EBADF, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, err } from '../kern/errno.ts';
 import { AT_FDCWD, NAME_MAX, SYMLOOP_MAX } from '../kern/constants.ts';
-import { MS_NOSYMFOLLOW, type Vnode, touchAtime, vref, vrele } from './vnode.ts';
+import { MS_NOSYMFOLLOW, type Vnode, readsUnlocked, touchAtime, vref, vrele } from './vnode.ts';
 import { MAY_EXEC, vaccess } from './perm.ts';
 
 /**
@@ -141,10 +141,11 @@ function nameTooLong(name: string): boolean {
 
 /**
  * One lookup VOP under dvp's shared lock (sleeping only if contended; no
- * lock at all on a nonblocking file system, see FsType.nonblocking).
+ * lock at all where reads go unlocked, see "The vnode lock" in vnode.ts).
+ * The way to look a name up in a directory the caller has not locked.
  */
-function lookupLocked(td: Lwp, dvp: Vnode, name: string): Vnode | null | Promise<Vnode | null> {
-  if (dvp.mount.fstype.nonblocking === true) return dvp.ops.lookup(dvp, td, name);
+export function lookupLocked(td: Lwp, dvp: Vnode, name: string): Vnode | null | Promise<Vnode | null> {
+  if (readsUnlocked(dvp)) return dvp.ops.lookup(dvp, td, name);
   return lookupLockedSlow(td, dvp, name);
 }
 
@@ -196,6 +197,7 @@ export function crossMounts(vp: Vnode | null): Vnode | null {
 export async function readlinkVnode(td: Lwp, vp: Vnode): Promise<string> {
   let s: string;
   if (vp.mount.fstype.nonblocking === true) s = vp.ops.readlink(vp, td) as string;
+  else if (vp.mount.fstype.unlockedReads === true) s = await vp.ops.readlink(vp, td);
   else {
     const l = vp.lock.enter(td, 'shared');
     using g = l instanceof Promise ? await l : l;

@@ -10,11 +10,12 @@ import {
   S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID, S_IXGRP, S_ISUID,
 } from '../kern/constants.ts';
 import type { Cred } from '../kern/proc.ts';
-import { type Vnode, vref, vrele } from './vnode.ts';
+import { type Vnode, vrele } from './vnode.ts';
 import { type At, type NameiResult, namei, procFs, releaseResult } from './namei.ts';
 import { MAY_EXEC, MAY_READ, MAY_WRITE, checkAccess, checkDelete, isOwner, newOwner, vaccess } from './perm.ts';
 import { vlock, vunlock } from './vfs_vnops.ts';
 import { cred, relookup, resolveAt, checkFlags } from './sys_internal.ts';
+import { ancestorBelow } from './vfs_getcwd.ts';
 
 // ---- creating names -----------------------------------------------------------------------
 
@@ -230,29 +231,6 @@ async function removeName(td: Lwp, r: NameiResult, dir: boolean): Promise<void> 
 
 // ---- rename --------------------------------------------------------------------------------
 
-/** Is directory a an ancestor of b (or b itself), within one mount? Called under the rename lock. */
-async function isAncestor(td: Lwp, a: Vnode, b: Vnode): Promise<boolean> {
-  let cur = vref(b);
-  try {
-    for (let depth = 0; depth < 100_000; depth++) {
-      if (cur === a) return true;
-      if (cur.isMountRoot) return false;
-      const r = cur.ops.lookup(cur, td, '..');
-      const parent = r instanceof Promise ? await r : r;
-      if (parent === null) return false;
-      if (parent === cur) {
-        vrele(parent);
-        return false;
-      }
-      vrele(cur);
-      cur = parent;
-    }
-    return false;
-  } finally {
-    vrele(cur);
-  }
-}
-
 export async function renameAt2(td: Lwp, olddirfd: At, oldpath: string, newdirfd: At, newpath: string, flags: number): Promise<number> {
   checkFlags(flags, RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT);
   if ((flags & RENAME_NOREPLACE) !== 0 && (flags & RENAME_EXCHANGE) !== 0) throw err(EINVAL);
@@ -270,25 +248,27 @@ export async function renameAt2(td: Lwp, olddirfd: At, oldpath: string, newdirfd
     if (o.last !== 'norm') throw err(EBUSY);
     if (n.last !== 'norm') throw err((flags & RENAME_NOREPLACE) !== 0 ? EEXIST : EBUSY);
     if (fdvp.mount.readOnly) throw err(EROFS);
-    const mp = fdvp.mount;
-    { const rl = mp.renameLock.enter(td); if (rl instanceof Promise) await rl; }
+    const rl = fdvp.mount.renameLock.enter(td);
+    using renaming = rl instanceof Promise ? await rl : rl;
+    // The ancestor checks' "traps" (Linux lock_rename), found under the rename lock before
+    // any directory lock: the walk locks ancestors, never to be taken under a descendant.
+    const trapT = fdvp === tdvp ? null : await ancestorBelow(td, tdvp, fdvp);
     try {
-      // Lock the two directories in vnode-id order (README lock order).
-      const first = fdvp.id <= tdvp.id ? fdvp : tdvp;
-      const second = first === fdvp ? tdvp : fdvp;
-      { const lw = vlock(td, first, true, 0); if (lw !== undefined) await lw; }
+      const trapF = fdvp === tdvp ? null : await ancestorBelow(td, fdvp, tdvp);
       try {
-        if (second !== first) { const lw = vlock(td, second, true, 1); if (lw !== undefined) await lw; }
-        try {
-          await renameLocked(td, c, fdvp, o, tdvp, n, flags, exchange);
-        } finally {
-          if (second !== first) vunlock(td, second);
-        }
+        // Lock the two directories in vnode-id order (README lock order).
+        const first = fdvp.id <= tdvp.id ? fdvp : tdvp;
+        const second = first === fdvp ? tdvp : fdvp;
+        const l1 = first.lock.enter(td, 'excl');
+        using g1 = l1 instanceof Promise ? await l1 : l1;
+        const l2 = second === first ? null : second.lock.enter(td, 'excl', { subclass: 1 });
+        using g2 = l2 instanceof Promise ? await l2 : l2;
+        await renameLocked(td, c, fdvp, o, tdvp, n, flags, exchange, trapT, trapF);
       } finally {
-        vunlock(td, first);
+        if (trapF !== null) vrele(trapF);
       }
     } finally {
-      mp.renameLock.release(td);
+      if (trapT !== null) vrele(trapT);
     }
   } finally {
     releaseResult(o);
@@ -297,8 +277,14 @@ export async function renameAt2(td: Lwp, olddirfd: At, oldpath: string, newdirfd
   return 0;
 }
 
+/**
+ * rename under the rename lock and both directory locks. trapT: the
+ * directory just below fdvp on the way up from tdvp (null unless fdvp is an
+ * ancestor of tdvp); trapF the same from fdvp to tdvp (vfs_getcwd.ts).
+ */
 async function renameLocked(
   td: Lwp, c: Cred, fdvp: Vnode, o: NameiResult, tdvp: Vnode, n: NameiResult, flags: number, exchange: boolean,
+  trapT: Vnode | null, trapF: Vnode | null,
 ): Promise<void> {
   let fvp = relookup(td, fdvp, o.name);
   if (fvp instanceof Promise) fvp = await fvp;
@@ -317,8 +303,8 @@ async function renameLocked(
     // "unless the source is a directory trailing slashes give -ENOTDIR"
     if (!fvp.isDir && (o.trailingSlash || (!exchange && n.trailingSlash))) throw err(ENOTDIR);
     // Moving a directory under itself: EINVAL; replacing an ancestor of the source: ENOTEMPTY.
-    if (fvp.isDir && fdvp !== tdvp && (await isAncestor(td, fvp, tdvp))) throw err(EINVAL);
-    if (tvp !== null && tvp.isDir && fdvp !== tdvp && (await isAncestor(td, tvp, fdvp))) throw err(exchange ? EINVAL : ENOTEMPTY);
+    if (fvp === trapT) throw err(EINVAL); // fvp is tdvp or one of its ancestors
+    if (tvp !== null && tvp === trapF) throw err(exchange ? EINVAL : ENOTEMPTY); // tvp is an ancestor of fdvp
     // rename(2): "If oldpath and newpath are existing hard links referring to the same file, rename() does nothing".
     if (fvp === tvp) return;
     // may_delete on the source.
