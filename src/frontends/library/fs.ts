@@ -45,7 +45,7 @@ import { promisify } from 'node:util';
 import {
   type AnySys, type NodeFsError, type Op, BigIntStats, Dirent, StatFs, Stats, constants, runAsync, runSync,
 } from './fs_support.ts';
-import { ops, finishRead, readOp, readSyncArgs, readvOp, validateBufferArray, writeOp, writeSyncArgs, writevOp, type OpName } from './fs_ops.ts';
+import { ops, realpathOp, finishRead, readOp, readSyncArgs, readvOp, validateBufferArray, writeOp, writeSyncArgs, writevOp, type OpName } from './fs_ops.ts';
 import { errCode, toUnixTimestamp, validFd, validPath, validateBuffer, validateFunction, validateInteger, validateObject, errArgType } from './fs_validate.ts';
 import { FileHandle } from './fs_filehandle.ts';
 import { Dir, opendirOp, type DirRunners } from './fs_dir.ts';
@@ -120,6 +120,8 @@ interface CbSpec {
   first: boolean;
   /** `callback ||= options` (readFile, writeFile, appendFile). */
   orOptions?: boolean;
+  /** With fewer arguments than this, the last one is the callback (open's `arguments.length < 3`). */
+  short?: number;
 }
 
 const CB: Record<Exclude<OpName, 'exists' | 'readv' | 'writev'>, CbSpec> = {
@@ -142,7 +144,7 @@ const CB: Record<Exclude<OpName, 'exists' | 'readv' | 'writev'>, CbSpec> = {
   lutimes: { arity: 4, first: true },
   mkdir: { arity: 3, first: true },
   mkdtemp: { arity: 3, first: true },
-  open: { arity: 4, first: false },
+  open: { arity: 4, first: false, short: 3 },
   readdir: { arity: 3, first: true },
   readFile: { arity: 3, first: true, orOptions: true },
   readlink: { arity: 3, first: true },
@@ -165,6 +167,7 @@ type Cb = (...a: unknown[]) => void;
 function splitCb(args: unknown[], spec: CbSpec): [unknown[], unknown] {
   const n = args.length;
   if (n > 0 && typeof args[n - 1] === 'function') return [args.slice(0, Math.min(n - 1, spec.arity - 1)), args[n - 1]];
+  if (spec.short !== undefined && n < spec.short) return [args.slice(0, n - 1), args[n - 1]];
   if (spec.orOptions === true) return [args.slice(0, spec.arity - 2), args[spec.arity - 1] ?? args[spec.arity - 2]];
   return [args.slice(0, spec.arity - 1), args[spec.arity - 1]];
 }
@@ -331,9 +334,12 @@ export function createFs(src: FsSource, o: CreateFsOptions = {}): FsApi {
 
   // ---- the rest of node:fs's functions -------------------------------------------------------
   const dirRunners: DirRunners = { async: (op) => runA(op), sync: (op) => runS('Dir.readSync', op) };
-  const realpathNative = fs['realpath'] as Cb;
-  (fs['realpath'] as { native?: unknown }).native = (...a: unknown[]) => realpathNative(...a);
-  (fs['realpathSync'] as { native?: unknown }).native = (...a: unknown[]) => (fs['realpathSync'] as Cb)(...a);
+  (fs['realpath'] as { native?: unknown }).native = (p: unknown, options: unknown, callback?: unknown): void => {
+    const cb = typeof options === 'function' ? options : callback;
+    validateFunction(cb, 'cb');
+    deliver(start(realpathOp(p, typeof options === 'function' ? undefined : options, true)), cb as Cb);
+  };
+  (fs['realpathSync'] as { native?: unknown }).native = (p: unknown, options?: unknown) => runS('realpathSync.native', realpathOp(p, options, true));
   // Linux's node:fs has no lchmod (there is no lchmod(2)); the names exist and are undefined.
   fs['lchmod'] = undefined;
   fs['lchmodSync'] = undefined;
@@ -350,7 +356,7 @@ export function createFs(src: FsSource, o: CreateFsOptions = {}): FsApi {
     validateFunction(cb, 'cb');
     deliver(start(cpOp(s, d, typeof options === 'function' ? undefined : options)), cb as Cb);
   };
-  fs['cpSync'] = (s: unknown, d: unknown, options?: unknown) => runS('cpSync', cpOp(s, d, options, true));
+  fs['cpSync'] = (s: unknown, d: unknown, options?: unknown) => runS('cpSync', cpOp(s, d, options));
   fs['openAsBlob'] = async (p: unknown, options?: unknown): Promise<Blob> => {
     validPath(p);
     if (options !== undefined) validateObject(options, 'options');
@@ -400,6 +406,8 @@ function makePromises(runA: RunA, dirRunners: DirRunners, streams: StreamClasses
       }
       if (name === 'truncate' && typeof args[0] === 'number') throw errArgType('path', ['string', 'Buffer', 'URL'], args[0]);
       if (name === 'stat' || name === 'lstat') args[1] = asyncStatOpts(args[1]);
+      // fs.promises.realpath is realpath(3), as realpath.native.
+      if (name === 'realpath') return runA(realpathOp(args[0], args[1], true));
       return runA(f(...args));
     };
   }

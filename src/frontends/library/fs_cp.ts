@@ -45,12 +45,25 @@ function cpOptions(o: unknown): CpOptions {
   return r;
 }
 
-function cpError(code: string, message: string, path: string): NodeFsError {
-  const e = errCode(new Error(`${message}: cp returned ${code.replace('ERR_FS_CP_', '')} (${message}) ${path}`), code) as unknown as NodeFsError;
+/** The prefix of each ERR_FS_CP_* message (lib/internal/errors.js). */
+const CP_PREFIX: Record<string, string> = {
+  ERR_FS_CP_DIR_TO_NON_DIR: 'Cannot overwrite directory with non-directory',
+  ERR_FS_CP_EEXIST: 'Target already exists',
+  ERR_FS_CP_EINVAL: 'Invalid src or dest',
+  ERR_FS_CP_FIFO_PIPE: 'Cannot copy a FIFO pipe',
+  ERR_FS_CP_NON_DIR_TO_DIR: 'Cannot overwrite non-directory with directory',
+  ERR_FS_CP_SOCKET: 'Cannot copy a socket file',
+  ERR_FS_CP_UNKNOWN: 'Cannot copy an unknown file type',
+  ERR_FS_EISDIR: 'Path is a directory',
+};
+
+/** Node's SystemError for cp: `<prefix>: cp returned <CODE> (<message>) <path>`. */
+function cpError(code: string, errno: number, ecode: string, message: string, path: string): NodeFsError {
+  const e = errCode(new Error(`${CP_PREFIX[code]}: cp returned ${ecode} (${message}) ${path}`), code) as unknown as NodeFsError;
   e.name = 'SystemError';
   e.syscall = 'cp';
   e.path = path;
-  e.errno = 22;
+  e.errno = errno;
   return e;
 }
 
@@ -75,34 +88,26 @@ function resolve(dir: string, t: string): string {
 }
 
 /** cp(src, dest, options): the whole copy, `sync` forbids an async filter. */
-export function* cpOp(srcArg: unknown, destArg: unknown, options: unknown, sync = false): Op<void> {
+export function* cpOp(srcArg: unknown, destArg: unknown, options: unknown): Op<void> {
   const o = cpOptions(options);
   const src = pathText(validPath(srcArg, 'src'));
   const dest = pathText(validPath(destArg, 'dest'));
-  void sync;
-  if (src === dest) throw cpError('ERR_FS_CP_EINVAL', 'src and dest cannot be the same', dest);
+  if (src === dest) throw cpError('ERR_FS_CP_EINVAL', 22, 'EINVAL', 'src and dest cannot be the same', dest);
   if (dest.startsWith(src.endsWith('/') ? src : `${src}/`)) {
-    throw cpError('ERR_FS_CP_EINVAL', `cannot copy ${src} to a subdirectory of self ${dest}`, dest);
+    throw cpError('ERR_FS_CP_EINVAL', 22, 'EINVAL', `cannot copy ${src} to a subdirectory of self ${dest}`, dest);
   }
-  yield* cpEntry(src, dest, o, true);
+  yield* cpEntry(src, dest, o);
 }
 
-function* cpEntry(src: string, dest: string, o: CpOptions, top: boolean): Op<void> {
+function* cpEntry(src: string, dest: string, o: CpOptions): Op<void> {
   if (o.filter !== undefined && !(yield* waitFor(o.filter(src, dest)))) return;
   const s = yield* lstatMaybe(src, o.dereference);
   if (s === null) yield* call(['cp', src], 'statx', AT_FDCWD, src, AT_SYMLINK_NOFOLLOW, 1); // ENOENT, Node's way
   const st = s!;
   const d = yield* lstatMaybe(dest, false);
   if (fmt(st) === C.S_IFDIR) {
-    if (!o.recursive) {
-      const e = errCode(new Error(`Recursive option is required to copy a directory: ${src}`), 'ERR_FS_EISDIR') as unknown as NodeFsError;
-      e.name = 'SystemError';
-      e.syscall = 'cp';
-      e.path = src;
-      e.errno = 21;
-      throw e;
-    }
-    if (d !== null && fmt(d) !== C.S_IFDIR) throw cpError('ERR_FS_CP_DIR_TO_NON_DIR', `cannot overwrite non-directory ${dest} with directory ${src}`, dest);
+    if (!o.recursive) throw cpError('ERR_FS_EISDIR', 21, 'EISDIR', `${src} is a directory (not copied)`, src);
+    if (d !== null && fmt(d) !== C.S_IFDIR) throw cpError('ERR_FS_CP_DIR_TO_NON_DIR', 21, 'EISDIR', `cannot overwrite non-directory ${dest} with directory ${src}`, dest);
     if (d === null) yield* call(['cp', dest], 'mkdir', dest, st.mode & 0o7777);
     const fd = yield* call<number>(['opendir', src], 'open', src, C.O_RDONLY | C.O_DIRECTORY | C.O_CLOEXEC, 0);
     const names: string[] = [];
@@ -111,15 +116,15 @@ function* cpEntry(src: string, dest: string, o: CpOptions, top: boolean): Op<voi
     } finally {
       yield* call(['close'], 'close', fd);
     }
-    for (const n of names) yield* cpEntry(joinPath(src, n), joinPath(dest, n), o, false);
+    for (const n of names) yield* cpEntry(joinPath(src, n), joinPath(dest, n), o);
     return;
   }
   if (d !== null && fmt(d) === C.S_IFDIR && fmt(st) !== C.S_IFDIR) {
-    throw cpError('ERR_FS_CP_NON_DIR_TO_DIR', `cannot overwrite directory ${dest} with non-directory ${src}`, dest);
+    throw cpError('ERR_FS_CP_NON_DIR_TO_DIR', 20, 'ENOTDIR', `cannot overwrite directory ${dest} with non-directory ${src}`, dest);
   }
   if (d !== null) {
     if (!o.force) {
-      if (o.errorOnExist) throw cpError('ERR_FS_CP_EEXIST', `${dest} already exists`, dest);
+      if (o.errorOnExist) throw cpError('ERR_FS_CP_EEXIST', 17, 'EEXIST', `${dest} already exists`, dest);
       return;
     }
     yield* call(['cp', dest], 'unlink', dest);
@@ -130,12 +135,11 @@ function* cpEntry(src: string, dest: string, o: CpOptions, top: boolean): Op<voi
     yield* call(['symlink', t, dest], 'symlink', t, dest);
     return;
   }
-  if (fmt(st) === C.S_IFIFO) throw cpError('ERR_FS_CP_FIFO_PIPE', `cannot copy a FIFO pipe: ${dest}`, dest);
-  if (fmt(st) === C.S_IFSOCK) throw cpError('ERR_FS_CP_SOCKET', `cannot copy a socket file: ${dest}`, dest);
-  if (fmt(st) !== C.S_IFREG) throw cpError('ERR_FS_CP_UNKNOWN', `cannot copy an unknown file type: ${dest}`, dest);
+  if (fmt(st) === C.S_IFIFO) throw cpError('ERR_FS_CP_FIFO_PIPE', 22, 'EINVAL', `cannot copy a FIFO pipe: ${dest}`, dest);
+  if (fmt(st) === C.S_IFSOCK) throw cpError('ERR_FS_CP_SOCKET', 22, 'EINVAL', `cannot copy a socket file: ${dest}`, dest);
+  if (fmt(st) !== C.S_IFREG) throw cpError('ERR_FS_CP_UNKNOWN', 22, 'EINVAL', `cannot copy an unknown file type: ${dest}`, dest);
   yield* copyData(src, dest, (o.mode & 1) !== 0);
   if (o.preserveTimestamps) {
     yield* call(['utime', dest], 'utimensat', AT_FDCWD, dest, [st.atime, st.mtime], 0);
   }
-  void top;
 }

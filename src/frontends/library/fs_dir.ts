@@ -153,6 +153,7 @@ export function* opendirOp(p: unknown, options: unknown, run: DirRunners): Op<Di
   if (o.bufferSize !== undefined) validateUint32(o.bufferSize, 'options.bufferSize', true);
   if (o.recursive !== undefined) validateBoolean(o.recursive, 'options.recursive');
   const text = pathText(path);
-  const fd = yield* call<number>(['opendir', text], 'open', path, C.O_RDONLY | C.O_DIRECTORY | C.O_CLOEXEC, 0);
+  // node:fs's opendir errors name no path.
+  const fd = yield* call<number>(['opendir'], 'open', path, C.O_RDONLY | C.O_DIRECTORY | C.O_CLOEXEC, 0);
   return new Dir(fd, text, run, (o.encoding ?? 'utf8') as BufferEncoding | 'buffer', o.recursive === true);
 }

@@ -16,10 +16,10 @@ import { KernelError } from '../../kern/errno.ts';
 import * as C from '../../kern/constants.ts';
 import {
   type KStatx, type NodeFsError, type Op, BigIntStats, DT_MODE, Dirent, StatFs, Stats, call, isErr, sc, COPYFILE_EXCL,
-  COPYFILE_FICLONE_FORCE, stringToFlags, toNode, toTimespec, uvException,
+  COPYFILE_FICLONE_FORCE, stringToFlags, toNode, toTimespec, uvException, waitFor,
 } from './fs_support.ts';
 import {
-  abortError, errArgType, errArgValue, errCode, getOptions, pathText, toUnixTimestamp, validEncoding, validFd, validMode, validPath,
+  abortError, errArgType, errArgValue, errCode, getOptions, pathText, toUnixTimestamp, validFd, validMode, validPath,
   validateBoolean, validateBuffer, validateInteger, validateObject, validateOffsetLengthRead, validateOffsetLengthWrite,
   validatePosition,
 } from './fs_validate.ts';
@@ -50,6 +50,13 @@ function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted === true) throw abortError(signal);
 }
 
+/** An already aborted signal fails the operation asynchronously (after validation), as node:fs does. */
+function* abortPoint(signal: AbortSignal | undefined): Op<void> {
+  if (signal === undefined) return;
+  yield* waitFor(null);
+  checkAborted(signal);
+}
+
 // ---- stat ---------------------------------------------------------------------------------
 
 export function* statOp(path: KPath, follow: boolean, bigint: boolean, syscall: string, throwIfNoEntry = true): Op<Stats | BigIntStats | undefined> {
@@ -57,7 +64,7 @@ export function* statOp(path: KPath, follow: boolean, bigint: boolean, syscall: 
   try {
     s = yield* call<KStatx>([syscall, pathText(path)], 'statx', AT_FDCWD, path, follow ? 0 : AT_SYMLINK_NOFOLLOW, STATX_ALL);
   } catch (e) {
-    if (!throwIfNoEntry && (isErr(e, 'ENOENT') || isErr(e, 'ENOTDIR'))) return undefined;
+    if (!throwIfNoEntry && isErr(e, 'ENOENT')) return undefined;
     throw e;
   }
   return bigint ? new BigIntStats(s) : new Stats(s);
@@ -146,12 +153,12 @@ export function* readFileOp(p: unknown, options: unknown): Op<string | Buffer> {
   const o = getOptions(options, { flag: 'r' as string | number });
   const signal = o.signal;
   if (isFd(p)) {
-    checkAborted(signal);
+    yield* abortPoint(signal);
     return decode(yield* readAllFd(validFd(p, 'fd'), signal), o.encoding);
   }
   const flags = stringToFlags(o.flag, 'flags');
   const path = validPath(p);
-  checkAborted(signal);
+  yield* abortPoint(signal);
   const bytes = yield* withFd(path, flags, 0o666, (fd) => readAllFd(fd, signal));
   return decode(bytes, o.encoding);
 }
@@ -169,14 +176,14 @@ export function* writeFileOp(p: unknown, data: unknown, options: unknown, defFla
   const bytes = dataBytes(data, o.encoding);
   const signal = o.signal;
   if (isFd(p)) {
-    checkAborted(signal);
+    yield* abortPoint(signal);
     return yield* writeAllFd(validFd(p, 'fd'), bytes, null, signal);
   }
   const flag = defFlag === 'a' && (o.flag === undefined || o.flag === null || o.flag === '') ? 'a' : o.flag || defFlag;
   const path = validPath(p);
   const flags = stringToFlags(flag);
   const mode = validMode(o.mode, 'mode', 0o666);
-  checkAborted(signal);
+  yield* abortPoint(signal);
   yield* withFd(path, flags, mode, function* (fd) {
     yield* writeAllFd(fd, bytes, null, signal);
     if (o.flush === true) yield* call(['fsync'], 'fsync', fd);
@@ -407,9 +414,10 @@ export function* copyData(s: string, d: string, excl: boolean): Op<void> {
 // ---- paths ----------------------------------------------------------------------------------
 
 /** realpath(3): every symlink resolved, '.' and '..' folded, the result exists. */
-function* realpathOp(p: unknown, options: unknown): Op<string | Buffer> {
+export function* realpathOp(p: unknown, options: unknown, native = false): Op<string | Buffer> {
   const o = getOptions(options, {});
-  const orig = pathText(validPath(p));
+  // node:fs's JavaScript realpath stringifies what is neither a path nor a URL.
+  const orig = pathText(validPath(native || typeof p === 'string' || p instanceof Uint8Array || p instanceof URL ? p : String(p)));
   const node: [string, string] = ['realpath', orig];
   let rest = orig.split('/');
   let parts: string[] = [];
@@ -426,7 +434,8 @@ function* realpathOp(p: unknown, options: unknown): Op<string | Buffer> {
       continue;
     }
     const candidate = '/' + [...parts, c].join('/');
-    const s = yield* call<KStatx>(node, 'statx', AT_FDCWD, candidate, AT_SYMLINK_NOFOLLOW, 1);
+    // The JavaScript realpath reports the lstat that failed; realpath.native, realpath(3)'s failure.
+    const s = yield* call<KStatx>(native ? node : ['lstat', candidate], 'statx', AT_FDCWD, candidate, AT_SYMLINK_NOFOLLOW, 1);
     if ((s.mode & C.S_IFMT) === C.S_IFLNK) {
       if (++links > C.SYMLOOP_MAX) throw uvException(40, 'realpath', orig);
       const t = yield* call<string>(node, 'readlink', candidate);
@@ -587,14 +596,15 @@ export function writeSyncArgs(fdArg: unknown, buffer: unknown, offOrOpts: unknow
     return { fd, buffer, data: u8(buffer).subarray(off, off + len), position: typeof position === 'number' ? position : null };
   }
   if (typeof buffer !== 'string') throw errArgType('buffer', ['string', 'Buffer', 'TypedArray', 'DataView'], buffer);
-  const enc = (lengthArg === undefined ? 'utf8' : lengthArg) as BufferEncoding;
-  validateStringEncoding(buffer, enc);
+  const enc = stringEncoding(buffer, lengthArg);
   return { fd, buffer, data: Buffer.from(buffer, enc), position: typeof offOrOpts === 'number' ? offOrOpts : null };
 }
 
-function validateStringEncoding(s: string, enc: unknown): void {
-  validEncoding(enc);
-  if ((enc === 'hex') && s.length % 2 !== 0) throw errArgValue('encoding', enc, `is invalid for data of length ${s.length}`);
+/** validateEncoding: only hex's length is checked; an unknown encoding means utf8 (as the binding parses it). */
+function stringEncoding(s: string, enc: unknown): BufferEncoding {
+  const e = typeof enc === 'string' && Buffer.isEncoding(enc) ? enc : 'utf8';
+  if (e.toLowerCase() === 'hex' && s.length % 2 !== 0) throw errArgValue('encoding', enc, `is invalid for data of length ${s.length}`);
+  return e;
 }
 
 export function validateBufferArray(buffers: unknown, name = 'buffers'): ArrayBufferView[] {
