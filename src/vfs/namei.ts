@@ -137,14 +137,10 @@ function lookupLocked(td: Lwp, dvp: Vnode, name: string): Vnode | null | Promise
 }
 
 async function lookupLockedSlow(td: Lwp, dvp: Vnode, name: string): Promise<Vnode | null> {
-  const g = dvp.lock.tryAcquireShared(td);
-  if (g === null) await dvp.lock.acquireShared(td);
-  try {
-    const r = dvp.ops.lookup(dvp, td, name);
-    return r instanceof Promise ? await r : r;
-  } finally {
-    dvp.lock.release(td);
-  }
+  const l = dvp.lock.enter(td, 'shared');
+  using g = l instanceof Promise ? await l : l;
+  const r = dvp.ops.lookup(dvp, td, name);
+  return r instanceof Promise ? await r : r;
 }
 
 /** One step of the walk (cur is a searchable directory); a referenced vnode, or null when absent. */
@@ -189,14 +185,10 @@ export async function readlinkVnode(td: Lwp, vp: Vnode): Promise<string> {
   let s: string;
   if (vp.mount.fstype.nonblocking === true) s = vp.ops.readlink(vp, td) as string;
   else {
-    const g = vp.lock.tryAcquireShared(td);
-    if (g === null) await vp.lock.acquireShared(td);
-    try {
-      const r = vp.ops.readlink(vp, td);
-      s = r instanceof Promise ? await r : r;
-    } finally {
-      vp.lock.release(td);
-    }
+    const l = vp.lock.enter(td, 'shared');
+    using g = l instanceof Promise ? await l : l;
+    const r = vp.ops.readlink(vp, td);
+    s = r instanceof Promise ? await r : r;
   }
   const t = touchAtime(td, vp);
   if (t !== undefined) await t;

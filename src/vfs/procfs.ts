@@ -70,6 +70,7 @@
  * @guardedBy the single virtual CPU: every VOP reads the proc table without
  * awaiting in between, except the path walks, which re-check what they find.
  */
+import { formatLimits } from '../kern/rlimit.ts';
 import type { Kernel } from '../kern/kernel.ts';
 import type { Lwp } from '../kern/sched.ts';
 import type { Proc } from '../kern/proc.ts';
@@ -95,7 +96,7 @@ const SEARCH_BUDGET = 100_000;
 
 // ---- nodes ------------------------------------------------------------------------
 
-type PidFile = 'status' | 'stat' | 'cmdline' | 'comm';
+type PidFile = 'status' | 'stat' | 'cmdline' | 'comm' | 'limits';
 type PidLink = 'cwd' | 'root' | 'exe';
 
 /** What a procfs vnode stands for. */
@@ -125,12 +126,12 @@ interface ProcMount {
   readonly sysIno: Map<string, number>;
 }
 
-const PID_FILES: readonly PidFile[] = ['status', 'stat', 'cmdline', 'comm'];
+const PID_FILES: readonly PidFile[] = ['status', 'stat', 'cmdline', 'comm', 'limits'];
 const PID_LINKS: readonly PidLink[] = ['cwd', 'root', 'exe'];
 const TOP: readonly [string, PNode][] = [
   ['self', { kind: 'self' }], ['mounts', { kind: 'mounts' }], ['uptime', { kind: 'uptime' }], ['sys', { kind: 'sysdir', path: '' }],
 ];
-const PID_SUB: Record<PidFile | PidLink | 'fd', number> = { status: 1, stat: 2, cmdline: 3, comm: 4, fd: 5, cwd: 6, root: 7, exe: 8 };
+const PID_SUB: Record<PidFile | PidLink | 'fd', number> = { status: 1, stat: 2, cmdline: 3, comm: 4, fd: 5, cwd: 6, root: 7, exe: 8, limits: 9 };
 
 function pd(vp: Vnode): PData {
   return vp.data as PData;
@@ -557,6 +558,7 @@ async function generate(k: Kernel, td: Lwp | null, n: PNode): Promise<Uint8Array
         case 'status': return enc.encode(statusText(td, p));
         case 'stat': return enc.encode(statText(k, td, p));
         case 'comm': return enc.encode(`${p.comm.slice(0, 15)}\n`);
+        case 'limits': return enc.encode(formatLimits(p.rlim));
         case 'cmdline': return p.state === 'zombie' ? new Uint8Array(0) : enc.encode(p.argv.map((a) => a + '\0').join(''));
       }
     }

@@ -16,10 +16,12 @@ import type { Lwp } from '../kern/sched.ts';
 import { File, type FileOps, type Stat, type Timespec } from '../kern/file.ts';
 import { EACCES, EINTR, EINVAL, EISDIR, ENXIO, EOPNOTSUPP, EOVERFLOW, err } from '../kern/errno.ts';
 import {
+  FALLOC_FL_KEEP_SIZE,
   O_ACCMODE, O_APPEND, O_NOATIME, O_NONBLOCK, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM,
   SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET, S_IFBLK, S_IFCHR,
 } from '../kern/constants.ts';
 import { Pipe, pipeOps } from '../kern/pipe.ts';
+import { fsizeCheckGrow, fsizeWritable } from '../kern/rlimit.ts';
 import { devsw, major, minor } from '../kern/devsw.ts';
 import { MS_NODEV, type SetAttrs, type Vnode, touchAtime, vfsNow, vrele } from './vnode.ts';
 import { modeAfterWrite } from './perm.ts';
@@ -35,12 +37,14 @@ import type { VnodeFileData } from './namei.ts';
  *     { const lw = vlock(td, vp, true); if (lw !== undefined) await lw; }
  * rather than `await vlock(...)`: an await of a value that is already there
  * still suspends the caller for a microtask turn, and a create or unlink
- * takes two or three of these.
+ * takes two or three of these. Either way the acquisition is a blocking
+ * one to lockdep (RwLock.enter), so it records its lock order.
+ * New code prefers the guard form, released on every path:
+ *     const l = vp.lock.enter(td, 'excl'); using g = l instanceof Promise ? await l : l;
  */
 export function vlock(td: Lwp, vp: Vnode, excl: boolean, subclass = 0): Promise<unknown> | undefined {
-  const g = excl ? vp.lock.tryAcquireExclusive(td, subclass) : vp.lock.tryAcquireShared(td, subclass);
-  if (g !== null) return undefined;
-  return excl ? vp.lock.acquireExclusive(td, { subclass }) : vp.lock.acquireShared(td, { subclass });
+  const g = vp.lock.enter(td, excl ? 'excl' : 'shared', subclass === 0 ? undefined : { subclass });
+  return g instanceof Promise ? g : undefined;
 }
 
 export function vunlock(td: Lwp, vp: Vnode): void {
@@ -133,6 +137,7 @@ export async function truncateVnode(td: Lwp, vp: Vnode, len: number, always: boo
   if (!vp.isReg) throw err(EINVAL);
   { const lw = vlock(td, vp, true); if (lw !== undefined) await lw; }
   try {
+    fsizeCheckGrow(td.k, td.proc, vp.size, len); // inode_newsize_ok: RLIMIT_FSIZE
     const c: SetAttrs = { size: len };
     if (always || len !== vp.size) c.mtime = c.ctime = vfsNow(td.k);
     const m = modeAfterWrite(vp.mode, vp.gid, td.proc.cred);
@@ -188,6 +193,7 @@ async function vnFallocate(fp: File<VFile>, td: Lwp, mode: number, offset: numbe
   if (vp.ops.fallocate === undefined) throw err(EOPNOTSUPP);
   { const lw = vlock(td, vp, true); if (lw !== undefined) await lw; }
   try {
+    if ((mode & FALLOC_FL_KEEP_SIZE) === 0) fsizeCheckGrow(td.k, td.proc, vp.size, offset + length);
     const r = vp.ops.fallocate(vp, td, mode, offset, length);
     if (r instanceof Promise) await r;
     const now = vfsNow(td.k);
@@ -206,6 +212,9 @@ function writeLocked(fp: File<VFile>, td: Lwp, vp: Vnode, buf: Uint8Array, offse
   const off = (fp.flags & O_APPEND) !== 0 ? vp.size : offset ?? fp.offset;
   if (buf.byteLength === 0) return 0;
   if (off + buf.byteLength > Number.MAX_SAFE_INTEGER) throw err(EOVERFLOW);
+  // RLIMIT_FSIZE: SIGXFSZ + EFBIG at or past the limit, a short write across it.
+  const allowed = fsizeWritable(td.k, td.proc, off, buf.byteLength);
+  if (allowed < buf.byteLength) buf = buf.subarray(0, allowed);
   const r = vp.ops.write(vp, td, buf, off);
   if (r instanceof Promise) return r.then((n) => writeDone(fp, td, vp, off, offset, n));
   return writeDone(fp, td, vp, off, offset, r);

@@ -231,9 +231,16 @@ export interface FsType {
   mount(k: Kernel, td: Lwp | null, mp: Mount, source: string, data: string): void | Promise<void>;
 }
 
-/** Lock classes (lock order: rename lock, then directory vnodes, then files; see README). */
-export const RENAME_CLASS = new LockClass('vfs_rename', "a mount's rename serialisation (s_vfs_rename_mutex)");
-export const VNODE_CLASS = new LockClass('vnode', "a vnode's attributes and its file system's data");
+/**
+ * Lock classes, in the published lock order (src/kern/README.md): a mount's
+ * rename lock, then directory vnodes (a second one as subclass 1), then
+ * other vnodes. Directories are a class of their own, as Linux gives
+ * directory inodes i_mutex_dir_key, so lockdep can tell "directory, then
+ * the file in it" from the reverse.
+ */
+export const RENAME_CLASS = new LockClass('vfs_rename', "a mount's rename serialisation: the directory tree's shape, every '..' (s_vfs_rename_mutex)");
+export const VDIR_CLASS = new LockClass('vnode_dir', "a directory vnode's attributes and entries (i_rwsem of a directory)");
+export const VNODE_CLASS = new LockClass('vnode', "a non-directory vnode's attributes and data (i_rwsem)");
 
 // ---- mount(2) flags (linux/mount.h) ----
 export const MS_RDONLY = 1;
@@ -367,7 +374,9 @@ export class Vnode {
   }
 
   get lock(): RwLock {
-    return (this.vlock ??= new RwLock(this.mount.k, VNODE_CLASS, 'vnode'));
+    return (this.vlock ??= this.isDir
+      ? new RwLock(this.mount.k, VDIR_CLASS, `vnode_dir ${this.mount.fstype.name}:${this.ino}`)
+      : new RwLock(this.mount.k, VNODE_CLASS, `vnode ${this.mount.fstype.name}:${this.ino}`));
   }
 
   get type(): number {
@@ -442,13 +451,10 @@ export function touchAtime(td: Lwp, vp: Vnode, noatime = false): void | Promise<
 }
 
 async function touchAtimeLocked(td: Lwp, vp: Vnode): Promise<void> {
-  if (vp.lock.tryAcquireExclusive(td) === null) await vp.lock.acquireExclusive(td);
-  try {
-    const r = vp.ops.setattr(vp, td, { atime: vfsNow(vp.mount.k) });
-    if (r instanceof Promise) await r;
-  } finally {
-    vp.lock.release(td);
-  }
+  const l = vp.lock.enter(td, 'excl');
+  using g = l instanceof Promise ? await l : l;
+  const r = vp.ops.setattr(vp, td, { atime: vfsNow(vp.mount.k) });
+  if (r instanceof Promise) await r;
 }
 
 /** a < b for timespecs. */

@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import '../library/node_default.ts'; // boot() without a host gets a NodeHost
 import { boot } from '../library/boot.ts';
 import { FuseSession } from './session.ts';
 import { KernelFuseServer } from './server.ts';

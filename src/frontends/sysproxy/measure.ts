@@ -30,6 +30,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import '../library/node_default.ts'; // boot() without a host gets a NodeHost
 import { boot } from '../library/boot.ts';
 import { O_CREAT, O_RDWR } from '../../kern/constants.ts';
 import { serve } from './server.ts';

@@ -25,6 +25,7 @@
  *
  * @guardedBy the Node event loop: all state changes happen in one turn.
  */
+import { RLIMIT_NOFILE, setRlimit } from '../../kern/rlimit.ts';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { BootedKernel } from '../library/boot.ts';
 import type { LeakReport } from '../../kern/kernel.ts';
@@ -52,6 +53,8 @@ export interface ServiceOptions {
 /** Where a connection's outgoing frames go. */
 export interface FrameSink {
   send(frames: Uint8Array[]): void;
+  /** Optional: bytes sent but not yet taken by the peer (replies it has not read); they count against maxStaged. */
+  backlog?(): number;
   /** send([frame]) without the array. */
   send1(frame: Uint8Array): void;
   /**
@@ -356,7 +359,8 @@ export class ServerConn {
     // rfork from init (root) with explicit ids: the policy check was ours, above.
     const handle = svc.kernel.rfork({ parent: k.initproc, fd: 'clean', uid, gid, groups, comm: `sysproxy:${h.comm ?? 'client'}`.slice(0, 64) });
     const proc = handle.proc;
-    proc.fdt.limit = svc.limits.maxFds;
+    // A hard limit too, so the client cannot raise it back (prlimit64 needs privilege for that).
+    setRlimit(proc, RLIMIT_NOFILE, svc.limits.maxFds, svc.limits.maxFds);
     this.welcome(f.id, proc);
   }
 
@@ -450,7 +454,8 @@ export class ServerConn {
       // buffer (a short read). Never shorter than OUT_FLOOR, so a clamped read still
       // makes progress and never looks like end of file; reads are not held back by
       // the budget, or a blocked write could keep the read it waits for from starting.
-      const room = Math.max(OUT_FLOOR, Math.min(lim.maxTransfer - st.staged, lim.maxStaged - this.stagedBytes - st.staged));
+      const unread = this.sink.backlog?.() ?? 0;
+      const room = Math.max(OUT_FLOOR, Math.min(lim.maxTransfer - st.staged, lim.maxStaged - this.stagedBytes - unread - st.staged));
       const n = Math.min(v.length, room);
       st.staged += n;
       const b = new Uint8Array(n);
