@@ -87,8 +87,8 @@ export class Dir {
   read(cb: (err: Error | null, d?: Dirent | null) => void): void;
   read(cb?: (err: Error | null, d?: Dirent | null) => void): Promise<Dirent | null> | void {
     if (cb !== undefined) validateFunction(cb, 'callback');
+    if (this.#closed) throw dirClosed();
     const p = (async () => {
-      if (this.#closed) throw dirClosed();
       while (this.#busy) await Promise.resolve();
       this.#busy = true;
       try {
