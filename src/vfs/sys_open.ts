@@ -15,6 +15,7 @@ import {
 import { type Vnode, vrele } from './vnode.ts';
 import { crossMounts, lookupPath, namei, releaseResult } from './namei.ts';
 import { MAY_EXEC, MAY_READ, MAY_WRITE, checkAccess, newOwner } from './perm.ts';
+import { fsnotifyCreate, fsnotifyOpen } from './inotify_hooks.ts';
 import { openDevice, openFifo, truncateVnode, vlock, vnodeFile, vunlock } from './vfs_vnops.ts';
 import { __O_TMPFILE, V, cred, relookup, installFile, resolveAt, checkFlags } from './sys_internal.ts';
 
@@ -67,6 +68,7 @@ async function doOpen(td: Lwp, dirfd: number, path: string, flags: number, mode:
           const cr = dvp.ops.create(dvp, td, r.name, { mode: m, uid, gid, rdev: 0 });
           vp = cr instanceof Promise ? await cr : cr;
           created = true;
+          fsnotifyCreate(td.k, dvp, r.name, vp); // inotify(7)
         }
       } finally {
         vunlock(td, dvp);
@@ -109,6 +111,7 @@ async function doOpen(td: Lwp, dirfd: number, path: string, flags: number, mode:
       const r = vp.ops.open(vp, td, fl);
       if (r instanceof Promise) await r;
     }
+    fsnotifyOpen(td.k, vp); // inotify(7)
     owned = false;
     return await installFile(td, vnodeFile(vp, fl & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC), vfs.locks), cloexec);
   } finally {
