@@ -52,8 +52,12 @@ async function install(td: Lwp, so: Socket, flags: number): Promise<number> {
   }
 }
 
+/** Linux SOCK_MAX: one past SOCK_PACKET. */
+const SOCK_MAX = 11;
+
 function splitType(type: number): { type: number; flags: number } {
-  if ((type & ~(SOCK_TYPE_MASK | SOCK_NONBLOCK | SOCK_CLOEXEC)) !== 0) throw err(EINVAL);
+  // socket(2): EINVAL for unknown flags or a type beyond SOCK_MAX.
+  if ((type & ~(SOCK_TYPE_MASK | SOCK_NONBLOCK | SOCK_CLOEXEC)) !== 0 || (type & SOCK_TYPE_MASK) >= SOCK_MAX) throw err(EINVAL);
   return { type: type & SOCK_TYPE_MASK, flags: type & (SOCK_NONBLOCK | SOCK_CLOEXEC) };
 }
 
