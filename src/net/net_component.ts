@@ -14,6 +14,7 @@ import { ifDetach } from './iface/if.ts';
 import { loopbackAttach } from './iface/loopback.ts';
 import { ipInit, ipShutdown } from './ip/ip_input.ts';
 import { udpInit } from './inet/udp.ts';
+import { unixInit } from './socket/uipc_unix.ts';
 import { netOf } from './netstack.ts';
 
 type NumKey = { [K in keyof NetConfig]: NetConfig[K] extends number ? K : never }[keyof NetConfig];
@@ -62,6 +63,7 @@ export const netComponent: Component = {
     arpInit(ns);
     ipInit(ns);
     udpInit(ns);
+    unixInit(ns);
     loopbackAttach(ns);
     k.syscalls.register(socketSyscalls);
   },
