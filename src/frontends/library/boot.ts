@@ -23,18 +23,21 @@ import type { SysOf } from '../../kern/syscall.ts';
 import type { Proc } from '../../kern/proc.ts';
 import { EINVAL, ESRCH, KernelError } from '../../kern/errno.ts';
 import type { vfsSyscalls } from '../../vfs/vfs_syscalls.ts';
+import type { socketSyscalls } from '../../net/index.ts';
 
 /** The base system calls every kernel has. */
 export type KernSys = SysOf<typeof kernSyscalls>;
 /** The file-system system calls (src/vfs). */
 export type VfsSys = SysOf<typeof vfsSyscalls>;
+/** The socket system calls (src/net). */
+export type NetSys = SysOf<typeof socketSyscalls>;
 
 /**
  * All system calls of a full kernel. Factions extend this interface by
  * declaration merging in their own frontend typing files (see ./sys-types.ts).
  */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface Sys extends KernSys, VfsSys {}
+export interface Sys extends KernSys, VfsSys, NetSys {}
 
 /** Component loaders by name: the only place that knows where factions live. */
 export const componentLoaders: Record<string, () => Promise<Component[]>> = {
@@ -45,10 +48,11 @@ export const componentLoaders: Record<string, () => Promise<Component[]>> = {
   devfs: async () => [(await import('../../vfs/vfs_component.ts')).vfsComponent, (await import('../../vfs/devfs.ts')).devfsComponent],
   procfs: async () => [(await import('../../vfs/vfs_component.ts')).vfsComponent, (await import('../../vfs/procfs.ts')).procfsComponent],
   etfs: async () => [(await import('../../vfs/vfs_component.ts')).vfsComponent, (await import('../../vfs/etfs.ts')).etfsComponent],
+  net: async () => [(await import('../../net/index.ts')).netComponent],
 };
 
 /** Components a plain `boot()` gets: every faction the project has. */
-export const defaultComponents: string[] = ['kern', 'vfs', 'tmpfs', 'dev', 'devfs', 'procfs', 'etfs'];
+export const defaultComponents: string[] = ['kern', 'vfs', 'tmpfs', 'dev', 'devfs', 'procfs', 'etfs', 'net'];
 
 export interface BootOptions {
   /** Hypercall host (default: a NodeHost). */
