@@ -45,16 +45,23 @@ export const componentLoaders: Record<string, () => Promise<Component[]>> = {
   devfs: async () => [(await import('../../vfs/vfs_component.ts')).vfsComponent, (await import('../../vfs/devfs.ts')).devfsComponent],
   procfs: async () => [(await import('../../vfs/vfs_component.ts')).vfsComponent, (await import('../../vfs/procfs.ts')).procfsComponent],
   etfs: async () => [(await import('../../vfs/vfs_component.ts')).vfsComponent, (await import('../../vfs/etfs.ts')).etfsComponent],
+  blk: async () => [(await import('../../dev/blk/blk_component.ts')).blkComponent],
+  ext2: async () => [(await import('../../vfs/vfs_component.ts')).vfsComponent, (await import('../../dev/blk/blk_component.ts')).blkComponent, (await import('../../vfs/ext2/ext2.ts')).ext2Component],
 };
 
 /** Components a plain `boot()` gets: every faction the project has. */
-export const defaultComponents: string[] = ['kern', 'vfs', 'tmpfs', 'dev', 'devfs', 'procfs', 'etfs'];
+export const defaultComponents: string[] = ['kern', 'vfs', 'tmpfs', 'dev', 'devfs', 'procfs', 'etfs', 'blk', 'ext2'];
 
 export interface BootOptions {
   /** Hypercall host (default: a NodeHost). */
   host?: Hypercalls;
   /** Component names or objects (default: all). 'kern' is always included. */
   components?: (string | Component)[];
+  /**
+   * The root file system: 'tmpfs' (default) or 'ext2:IMAGE' (a host image path on the node
+   * host, a disk name on the sim host; append ':ro' for read-only).
+   */
+  root?: string;
 }
 
 export class BootedKernel {
@@ -136,6 +143,18 @@ async function resolveComponents(list: (string | Component)[]): Promise<Componen
   return out;
 }
 
+/** Put the component mounting `root` ahead of tmpfs (which mounts a root only when none is). */
+async function withRoot(comps: Component[], root: string): Promise<Component[]> {
+  const m = /^ext2:(.+?)(:ro)?$/.exec(root);
+  if (m === null) throw new Error(`root '${root}': expected tmpfs or ext2:IMAGE[:ro]`);
+  const { ext2RootComponent } = await import('../../vfs/ext2/ext2.ts');
+  const out = comps.filter((c) => c.name !== 'ext2');
+  for (const c of await resolveComponents(['vfs', 'blk'])) if (!out.some((o) => o.name === c.name)) out.push(c);
+  const at = out.findIndex((c) => c.name === 'tmpfs');
+  out.splice(at < 0 ? out.length : at, 0, ext2RootComponent(m[1]!, m[2] !== undefined));
+  return out;
+}
+
 /** Boot a kernel in this process. */
 export async function boot(opts: BootOptions = {}): Promise<BootedKernel> {
   let host = opts.host;
@@ -144,6 +163,8 @@ export async function boot(opts: BootOptions = {}): Promise<BootedKernel> {
     host = new NodeHost();
   }
   const k = new Kernel(host);
-  await k.boot(await resolveComponents(opts.components ?? defaultComponents));
+  let comps = await resolveComponents(opts.components ?? defaultComponents);
+  if (opts.root !== undefined && opts.root !== 'tmpfs') comps = await withRoot(comps, opts.root);
+  await k.boot(comps);
   return new BootedKernel(k);
 }
