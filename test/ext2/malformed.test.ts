@@ -99,7 +99,7 @@ async function exercise(k: BootedKernel): Promise<void> {
     const fd = await tolerate(k.sys.open(dir, O_RDONLY | O_DIRECTORY));
     if (typeof fd !== 'number') continue;
     for (let round = 0; round < 20; round++) {
-      const ents = await tolerate(k.sys.getdents64(fd, 8192));
+      const ents = await tolerate(k.sys.getdents64(fd, 8192) as Promise<{ name: string }[]>);
       if (typeof ents === 'string' || ents.length === 0) break;
       for (const e of ents) {
         if (e.name === '.' || e.name === '..') continue;

@@ -183,7 +183,7 @@ describe.skipIf(!ok).each(variants)('mkfs.ext2 -b $bs -I $isz image', ({ bs, isz
     const fd = await k.sys.open('/mnt/many', O_RDONLY | 0o200000 /* O_DIRECTORY */);
     const names = new Set<string>();
     for (;;) {
-      const ents = await k.sys.getdents64(fd, 65536);
+      const ents = (await k.sys.getdents64(fd, 65536)) as { name: string }[];
       if (ents.length === 0) break;
       for (const e of ents) names.add(e.name);
     }
