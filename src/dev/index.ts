@@ -4,3 +4,4 @@
  * this file). Devices themselves are reached through kern's device switch.
  */
 export { devComponent } from './dev_component.ts';
+export { blkComponent } from './blk/blk_component.ts';

@@ -46,10 +46,12 @@ export const componentLoaders: Record<string, () => Promise<Component[]>> = {
   procfs: async () => [(await import('../../vfs/index.ts')).vfsComponent, (await import('../../vfs/index.ts')).procfsComponent],
   etfs: async () => [(await import('../../vfs/index.ts')).vfsComponent, (await import('../../vfs/index.ts')).etfsComponent],
   net: async () => [(await import('../../net/index.ts')).netComponent],
+  blk: async () => [(await import('../../dev/index.ts')).blkComponent],
+  ext2: async () => [(await import('../../vfs/index.ts')).vfsComponent, (await import('../../dev/index.ts')).blkComponent, (await import('../../vfs/index.ts')).ext2Component],
 };
 
 /** Components a plain `boot()` gets: every faction the project has. */
-export const defaultComponents: string[] = ['kern', 'vfs', 'tmpfs', 'dev', 'devfs', 'procfs', 'etfs', 'net'];
+export const defaultComponents: string[] = ['kern', 'vfs', 'tmpfs', 'dev', 'devfs', 'procfs', 'etfs', 'blk', 'ext2', 'net'];
 
 /**
  * Where a kernel booted without `host` gets one. Nothing is installed here,
@@ -69,6 +71,11 @@ export interface BootOptions {
   host?: Hypercalls;
   /** Component names or objects (default: all). 'kern' is always included. */
   components?: (string | Component)[];
+  /**
+   * The root file system: 'tmpfs' (default) or 'ext2:IMAGE' (a host image path on the node
+   * host, a disk name on the sim host; append ':ro' for read-only).
+   */
+  root?: string;
 }
 
 export class BootedKernel {
@@ -159,6 +166,18 @@ function hasOutside(host: Hypercalls): host is Hypercalls & OutsideAware {
   return typeof (host as Partial<OutsideAware>).outside === 'function';
 }
 
+/** Put the component mounting `root` ahead of tmpfs (which mounts a root only when none is). */
+async function withRoot(comps: Component[], root: string): Promise<Component[]> {
+  const m = /^ext2:(.+?)(:ro)?$/.exec(root);
+  if (m === null) throw new Error(`root '${root}': expected tmpfs or ext2:IMAGE[:ro]`);
+  const { ext2RootComponent } = await import('../../vfs/index.ts');
+  const out = comps.filter((c) => c.name !== 'ext2');
+  for (const c of await resolveComponents(['vfs', 'blk'])) if (!out.some((o) => o.name === c.name)) out.push(c);
+  const at = out.findIndex((c) => c.name === 'tmpfs');
+  out.splice(at < 0 ? out.length : at, 0, ext2RootComponent(m[1]!, m[2] !== undefined));
+  return out;
+}
+
 /** Boot a kernel in this process. */
 export async function boot(opts: BootOptions = {}): Promise<BootedKernel> {
   let host = opts.host;
@@ -178,6 +197,11 @@ export async function boot(opts: BootOptions = {}): Promise<BootedKernel> {
   const loading = resolveComponents(opts.components ?? defaultComponents);
   const components = await (hasOutside(host) ? host.outside(loading) : loading);
   const k = new Kernel(host);
-  await k.boot(components);
+  let comps = components;
+  if (opts.root !== undefined && opts.root !== 'tmpfs') {
+    const rooted = withRoot(comps, opts.root);
+    comps = await (hasOutside(host) ? host.outside(rooted) : rooted);
+  }
+  await k.boot(comps);
   return new BootedKernel(k);
 }
