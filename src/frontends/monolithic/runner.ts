@@ -41,6 +41,8 @@ export interface RunnerOptions {
   poolSize?: number;
   /** SyncPeer polling after a reply (µs); default sysproxy's. */
   spinUs?: number;
+  /** pid 1's image ended without halting the system (Linux panics: "Attempted to kill init!"). */
+  onInitDeath?: () => void;
 }
 
 export class WorkerRunner implements ImageRunner {
@@ -53,6 +55,7 @@ export class WorkerRunner implements ImageRunner {
   /** @guardedBy the event loop */
   readonly running = new Map<Proc, Running>();
   private halted = false;
+  private readonly onInitDeath: (() => void) | undefined;
   /** Workers started since boot (for sysctl and the benchmark). */
   started = 0;
 
@@ -61,6 +64,7 @@ export class WorkerRunner implements ImageRunner {
     this.entry = entry;
     this.poolSize = opts.poolSize ?? 2;
     this.spinUs = opts.spinUs ?? DEFAULT_SYNC_SPIN_US;
+    this.onInitDeath = opts.onInitDeath;
     const k = svc.kernel.kernel;
     k.procHooks.push({ exit: (p) => this.stop(p, 'exit') });
     for (let i = 0; i < this.poolSize; i++) this.pool.push(this.spawnWorker());
@@ -101,6 +105,10 @@ export class WorkerRunner implements ImageRunner {
       this.running.delete(p);
       peer.close('worker exited');
       port1.close();
+      if (p === k.initproc && !this.halted) {
+        this.onInitDeath?.();
+        return;
+      }
       // The image ended without exit(2): a crash, as a signal would end it.
       if (p.state === 'alive') void k.exitProc(p, STATUS_SEGV);
     });
