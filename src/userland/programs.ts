@@ -5,6 +5,7 @@
 import type { Main } from './libc.ts';
 import { cat, echo, false_, true_, yes } from './bin/basic.ts';
 import { init } from './bin/init.ts';
+import { sh } from './sh/sh.ts';
 
 export const programs: Record<string, Main> = {
   true: true_,
@@ -13,6 +14,7 @@ export const programs: Record<string, Main> = {
   cat,
   yes,
   init,
+  sh,
 };
 
 /** Where each program is installed (default /bin). */
