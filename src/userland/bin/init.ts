@@ -13,7 +13,7 @@
  *      init closes its descriptors and calls reboot(2).
  */
 import { type Libc } from '../libc.ts';
-import { O_NOCTTY, O_RDWR, SIGKILL, SIGTERM, WEXITSTATUS, WIFEXITED, WIFSIGNALED, WTERMSIG, WNOHANG } from '../abi.ts';
+import { O_NOCTTY, O_RDWR, SIGKILL, SIGTERM, SIGUSR1, SIGUSR2, WEXITSTATUS, WIFEXITED, WIFSIGNALED, WTERMSIG, WNOHANG } from '../abi.ts';
 
 export const LINUX_REBOOT_CMD_HALT = 0xcdef0123;
 export const LINUX_REBOOT_CMD_POWER_OFF = 0x4321fedc;
@@ -28,7 +28,7 @@ export function init(u: Libc): number {
   const cons = sys.open!('/dev/console', O_RDWR | O_NOCTTY) as number;
   for (const fd of [0, 1, 2]) if (fd !== cons) sys.dup2!(cons, fd);
   if (cons > 2) sys.close!(cons);
-  const env = ['PATH=/bin:/sbin', 'HOME=/root', 'TERM=' + (u.env.get('TERM') ?? 'vt100'), 'PS1=# '];
+  const env = ["PATH=/bin:/sbin", "HOME=/root", "TERM=" + (u.env.get("TERM") ?? "vt100")];
   try {
     sys.access!('/etc/rc', 4);
     const rc = sys.spawn!('/bin/sh', ['sh', '/etc/rc'], env, {}) as number;
@@ -42,10 +42,14 @@ export function init(u: Libc): number {
     { op: 'open', fd: 0, path: '/dev/console', flags: O_RDWR },
     { op: 'dup2', fd: 0, newfd: 1 }, { op: 'dup2', fd: 0, newfd: 2 },
   ];
+  // halt and poweroff signal init (busybox's convention): leave the wait loop and halt.
+  let halting = false;
+  u.signal(SIGUSR1, () => { halting = true; }, 0);
+  u.signal(SIGUSR2, () => { halting = true; }, 0);
   const shArgv = script ? ['sh', '-s'] : ['-sh'];
   const shell = sys.spawn!('/bin/sh', shArgv, env, { setsid: true, actions: console }) as number;
   let status = 0;
-  for (;;) {
+  while (!halting) {
     let r: { pid: number; status: number };
     try {
       r = sys.wait4!(-1, 0) as { pid: number; status: number };
