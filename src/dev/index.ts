@@ -5,3 +5,6 @@
  */
 export { devComponent } from './dev_component.ts';
 export { blkComponent } from './blk/blk_component.ts';
+export { ConsoleDev } from './console.ts';
+export { Tty } from './tty/tty.ts';
+export { LineDiscipline, defaultTermios } from './tty/ldisc.ts';
