@@ -1,7 +1,7 @@
 /**
  * The `anykernel` command: one binary, one subcommand per frontend.
  *
- *   anykernel boot   [...]            boot and walk through the kernel (src/cli/demo.ts)
+ *   anykernel boot   [...]            the monolithic kernel (src/cli/boot.ts)
  *   anykernel serve  --listen URL     remote system calls (src/cli/serve.ts)
  *   anykernel ctl    --server URL T   tools against a server (src/cli/ctl.ts)
  *   anykernel mount  [...] DIR        FUSE (src/frontends/fuse/cli.ts)
@@ -20,7 +20,7 @@ export const USAGE = `usage: anykernel COMMAND [OPTIONS]
 A pure-TypeScript anykernel: one kernel, run as a library, a server or booted.
 
 commands:
-  boot     boot a kernel in this process and walk through what it can do (library mode)
+  boot     boot the kernel to a shell on this terminal (--demo: the library-mode tour)
   serve    serve the kernel's system calls on a unix socket or TCP port
   ctl      run a tool (ls, cat, cp, mkdir, rm, stat, ps, dmesg, sysctl, halt) against a server
   mount    mount a kernel file system on the host through FUSE
@@ -41,7 +41,7 @@ interface Sub {
 }
 
 const SUBCOMMANDS: Record<string, Sub> = {
-  boot: { module: './demo.ts', fn: 'demo', missing: 'the monolithic frontend is not built yet (src/cli/demo.ts is missing)' },
+  boot: { module: './boot.ts', fn: 'main', missing: 'the monolithic frontend is missing (src/cli/boot.ts)' },
   serve: { module: './serve.ts', fn: 'main', missing: 'src/cli/serve.ts is missing' },
   ctl: { module: './ctl.ts', fn: 'main', missing: 'src/cli/ctl.ts is missing' },
   mount: { module: '../frontends/fuse/cli.ts', fn: 'main', missing: 'the FUSE frontend has no command line yet (src/frontends/fuse/cli.ts is missing)' },

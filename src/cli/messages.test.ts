@@ -104,8 +104,10 @@ describe('anykernel ctl and connect()', () => {
 });
 
 describe('help texts', () => {
-  it('promise only what exists', () => {
-    expect(USAGE).not.toMatch(/to a shell/);
-    expect(USAGE).toMatch(/boot +boot a kernel in this process/);
+  it('promise only what exists: boot gives a shell, and its --demo is named', () => {
+    expect(USAGE).toMatch(/boot +boot the kernel to a shell on this terminal \(--demo: the library-mode tour\)/);
+    const r = spawnSync(process.execPath, [bin, 'boot', '-c', 'echo shell-ok'], { encoding: 'utf8', timeout: 60_000, cwd: os.tmpdir() });
+    expect(r.stdout).toContain('shell-ok');
+    expect(r.status).toBe(0);
   });
 });

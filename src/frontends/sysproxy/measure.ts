@@ -32,7 +32,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import '../library/node_default.ts'; // boot() without a host gets a NodeHost
 import { boot } from '../library/boot.ts';
-import { O_CREAT, O_RDWR } from '../../kern/constants.ts';
+import { O_CREAT, O_RDWR } from '../../kern/index.ts';
 import { serve } from './server.ts';
 import { connect } from './client.ts';
 import { startWorkerKernel } from './worker.ts';
