@@ -32,7 +32,8 @@ async function bootInsideRun(seed: number): Promise<{ text: string; clean: boole
 }
 
 describe('boot() under a simulation host', () => {
-  it('boots inside sim.run through a wrapped sim host (withTrace passes outside() on)' /* first: dev is not loaded yet */, async () => {
+  // First in this file, so the dev component's module is not loaded yet and its import is real host work.
+  it('boots inside sim.run through a wrapped sim host (withTrace passes outside() on)', async () => {
     const sim = new SimHost({ seed: 7 });
     const names = new Set<string>();
     const host = withTrace(sim, (name) => names.add(name));
