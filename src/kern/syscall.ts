@@ -138,6 +138,63 @@ function compileChecks(specs: readonly ArgSpec[]): ArgChecker {
   };
 }
 
+/** What each kind expects, for error messages. */
+const KIND_WANTS: Record<ArgKind, string> = {
+  int: 'an integer',
+  uint: 'a non-negative integer',
+  fd: 'a file descriptor (an integer)',
+  off: 'an integer or bigint offset',
+  path: `a path: a string without NUL, shorter than ${PATH_MAX} bytes`,
+  str: 'a string',
+  buf: 'a Uint8Array',
+  bufs: 'an array of at most 1024 Uint8Arrays',
+  ints: 'an array of integers',
+  obj: 'an object',
+  any: 'anything',
+};
+
+function shown(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (v instanceof Uint8Array) return `a Uint8Array of ${v.byteLength} bytes`;
+  if (typeof v === 'string') return v.length > 40 ? `a string of ${v.length} characters` : `the string ${JSON.stringify(v)}`;
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return `${typeof v} ${String(v)}`;
+  return typeof v === 'object' ? `a ${(v as object).constructor?.name ?? 'object'}` : typeof v;
+}
+
+/**
+ * Parameter names of a handler after `td`, from its source text; '' where a
+ * name cannot be read (destructuring, defaults, rest, compiled code).
+ * Only failures call this.
+ */
+function paramNames(h: Handler): string[] {
+  const m = /^[^(]*\(([^)]*)\)/.exec(Function.prototype.toString.call(h));
+  // Destructuring, defaults or type arguments may hide commas: then no names rather than wrong ones.
+  if (m === null || /[{[(=<]/.test(m[1]!)) return [];
+  return m[1]!.split(',').slice(1).map((p) => {
+    const name = p.replace(/:.*$/s, '').trim();
+    return /^[A-Za-z_$][\w$]*$/.test(name) ? name : '';
+  });
+}
+
+/**
+ * The detail of an argument-check failure: which argument, what it should be,
+ * what it was. Built only when a call fails, so the hot path pays nothing.
+ */
+export function badArgDetail(def: SyscallDef, args: unknown[]): string | undefined {
+  if (args.length > def.args.length) return `${def.name} takes at most ${def.args.length} arguments, got ${args.length}`;
+  const names = paramNames(def.handler);
+  for (let i = 0; i < def.args.length; i++) {
+    const spec = def.args[i]!;
+    const kind = (spec.endsWith('?') ? spec.slice(0, -1) : spec) as ArgKind;
+    const v = args[i];
+    if (v === undefined ? spec.endsWith('?') : checkArg(kind, v) === 0) continue;
+    const which = `argument ${i + 1}${names[i] ? ` (${names[i]})` : ''}`;
+    return `${which}: expected ${KIND_WANTS[kind]}, got ${v === undefined ? 'nothing' : shown(v)}`;
+  }
+  return undefined;
+}
+
 /** Decode UTF-8 path bytes handed in place of a string. */
 export function pathArg(v: string | Uint8Array): string {
   return typeof v === 'string' ? v : utf8d.decode(v);
@@ -206,7 +263,9 @@ function dispatch(k: Kernel, def: SyscallDef, check: ArgChecker, pathIdx: number
   const bad = check(args);
   if (bad !== 0) {
     const p = pathIdx >= 0 && typeof args[pathIdx] === 'string' ? (args[pathIdx] as string) : undefined;
-    return Promise.reject(new KernelError(bad, name, p));
+    const e = new KernelError(bad, name, p);
+    e.detail = badArgDetail(def, args);
+    return Promise.reject(e);
   }
   if (proc.state !== 'alive') return Promise.reject(new KernelError(ESRCH, name));
   if (proc.sig.stopped) return proc.sig.whenContinued().then(() => dispatch(k, def, check, pathIdx, proc, args)); // signal(7) stop

@@ -445,11 +445,43 @@ export class RemoteKernel extends RemoteProcess {
   }
 }
 
-/** Connect over a node socket (unix or TCP). */
+/** An error of connect() itself, shaped like Node's SystemError: `code`, `syscall`, `address`. */
+export class ConnectError extends Error {
+  override name = 'ConnectError';
+  readonly code: string;
+  readonly syscall = 'connect';
+  readonly address: string;
+  constructor(address: string, code: string, message: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.code = code;
+    this.address = address;
+  }
+}
+
+function hostFailureHint(code: string | undefined): string {
+  if (code === 'ENOENT' || code === 'ECONNREFUSED') return ' (is `anykernel serve` running there?)';
+  if (code === 'EACCES') return ' (the socket is mode 0600: connect as its owner, or serve with --socket-mode)';
+  if (code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return ' (check the host and port, and any firewall between)';
+  return '';
+}
+
+/** Connect over a node socket (unix or TCP). Fails with a ConnectError, or a KernelError the server sent (EACCES for a bad token). */
 export async function connect(url: string, opts: ConnectOptions = {}): Promise<RemoteKernel> {
-  const addr = parseAddress(url);
+  let addr: ReturnType<typeof parseAddress>;
+  try {
+    addr = parseAddress(url);
+  } catch (e) {
+    throw new ConnectError(url, 'EINVAL', (e as Error).message, e);
+  }
   let token = opts.token;
-  if (token === undefined && opts.tokenFile !== undefined) token = fs.readFileSync(opts.tokenFile, 'utf8').trim();
+  if (token === undefined && opts.tokenFile !== undefined) {
+    try {
+      token = fs.readFileSync(opts.tokenFile, 'utf8').trim();
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+      throw new ConnectError(url, code, `cannot read the token file ${opts.tokenFile}: ${code}; it holds the token the server was started with (--token-file)`, e);
+    }
+  }
   // The server's frames can be as large as its maxFrame; before WELCOME, the default.
   const reader = new FrameReader(64 * 1024 * 1024);
   let conn: ClientConn | null = null;
@@ -481,7 +513,7 @@ export async function connect(url: string, opts: ConnectOptions = {}): Promise<R
   await new Promise<void>((resolve, reject) => {
     sock.once('connect', () => resolve());
     sock.once('error', (e: NodeJS.ErrnoException) => {
-      reject(new Error(`cannot connect to ${url}: ${e.code ?? e.message}${e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? ' (is `anykernel serve` running there?)' : e.code === 'EACCES' ? ' (the socket is mode 0600: connect as its owner)' : ''}`));
+      reject(new ConnectError(url, e.code ?? 'EIO', `cannot connect to ${url}: ${e.code ?? e.message}${hostFailureHint(e.code)}`, e));
     });
   });
   conn = new ClientConn({
@@ -509,7 +541,9 @@ export async function connect(url: string, opts: ConnectOptions = {}): Promise<R
     welcome = await conn.hello({ ...opts, token });
   } catch (e) {
     sock.destroy();
-    if (e instanceof KernelError && e.errno === E.ECONNRESET) throw new Error(`${url}: ${conn.closedReason ?? 'connection closed during handshake'}`);
+    if (e instanceof KernelError && e.errno === E.ECONNRESET) {
+      throw new ConnectError(url, 'ECONNRESET', `${url}: ${conn.closedReason ?? 'connection closed during handshake'} (is it an anykernel server, of a compatible version?)`, e);
+    }
     throw e;
   }
   return new RemoteKernel(conn, welcome);

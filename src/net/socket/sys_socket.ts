@@ -5,7 +5,7 @@
  * addresses and option values at this edge, and calls the protocol's
  * per-socket object through the protocol switch.
  *
- * Library forms (DESIGN.md: out-values are returned):
+ * Library forms (docs/ARCHITECTURE.md: out-values are returned):
  *   socket(domain, type, protocol) → fd         type may carry SOCK_NONBLOCK | SOCK_CLOEXEC
  *   socketpair(domain, type, protocol) → [fd, fd]
  *   bind(fd, addr)  connect(fd, addr)  listen(fd, backlog)
