@@ -105,6 +105,10 @@ export type HeldMode = 'excl' | 'shared';
  */
 export class HeldStack {
   n = 0;
+  /** The thread it hangs on (null while spare). */
+  td: Lwp | null = null;
+  /** Its index in Lockdep's in-use list while it hangs on a thread. */
+  slot = -1;
   readonly locks: (LockdepLock | null)[] = [];
   /** Class node: class id × SUBCLASSES + subclass. */
   readonly nodes: number[] = [];
@@ -207,8 +211,8 @@ export class Lockdep {
   private readonly edges = new Map<number, Edge>();
   /** Successors of each class node, for the cycle search. */
   private readonly succ = new Map<number, number[]>();
-  /** Threads holding at least one lock (for the leak report). */
-  private readonly holders = new Set<Lwp>();
+  /** The held stacks of threads holding at least one lock (for the leak report); unordered. */
+  private readonly inUse: HeldStack[] = [];
   private readonly spare: HeldStack[] = [];
   /** Cycle reports already made, by edge key, so a loop reports once. */
   private readonly reported = new Set<number>();
@@ -282,8 +286,10 @@ export class Lockdep {
     let held = td.held;
     if (held === null) {
       held = this.spare.pop() ?? new HeldStack();
+      held.td = td;
+      held.slot = this.inUse.length;
+      this.inUse.push(held);
       td.held = held;
-      this.holders.add(td);
     }
     held.push(lock, this.nodeOf(lock, subclass), mode === 'shared', site);
   }
@@ -298,17 +304,26 @@ export class Lockdep {
       for (let i = held.n - 1; i >= 0; i--) {
         if (held.locks[i] !== lock) continue;
         held.remove(i);
-        if (held.n === 0) {
-          td.held = null;
-          this.holders.delete(td);
-          if (this.spare.length < POOL) this.spare.push(held);
-        }
+        if (held.n === 0) this.retire(td, held);
         return true;
       }
     }
     this.report('bad-unlock', td, lock, this.nodeOf(lock, 0), new Error(SITE), [],
       `bad unlock balance: ${threadName(td)} releases ${lock.kind} ${lock.name} which it does not hold`);
     return false;
+  }
+
+  /** td holds nothing any more: unhook its stack, keep it for reuse. */
+  private retire(td: Lwp, held: HeldStack): void {
+    td.held = null;
+    const last = this.inUse.pop()!;
+    if (last !== held) {
+      this.inUse[held.slot] = last;
+      last.slot = held.slot;
+    }
+    held.td = null;
+    held.slot = -1;
+    if (this.spare.length < POOL) this.spare.push(held);
   }
 
   // ---- queries --------------------------------------------------------------------
@@ -332,7 +347,7 @@ export class Lockdep {
   /** Every held lock with its holder, for the kernel's leak report. */
   heldLocks(): string[] {
     const out: string[] = [];
-    for (const td of this.holders) for (const h of this.heldBy(td)) out.push(`${threadName(td)}: ${h}`);
+    for (const held of this.inUse) for (const h of this.heldBy(held.td!)) out.push(`${threadName(held.td!)}: ${h}`);
     return out;
   }
 
