@@ -123,7 +123,7 @@ export async function main(argv: string[]): Promise<number> {
     ...(values.components !== undefined ? { boot: { components: values.components.split(',').filter(Boolean) } } : {}),
   });
   say(`serving on ${srv.address} (process ${process.pid}); stop with Ctrl-C or 'anykernel ctl --server ${srv.address} halt'`);
-  const report = await new Promise<import('../kern/kernel.ts').LeakReport>((resolve) => {
+  const report = await new Promise<import('../kern/index.ts').LeakReport>((resolve) => {
     const stop = (sig: string): void => {
       say(`${sig}: closing connections and halting the kernel`);
       void srv.close().then(() => srv.kernel.shutdown()).then(resolve);

@@ -192,7 +192,7 @@ export class Kernel {
     p.fs?.release();
     p.fs = null;
     for (const h of this.procHooks) await h.exit?.(p);
-    const reaper = this.initproc && this.initproc !== p ? this.initproc : this.proc0;
+    const reaper = this.findReaper(p);
     for (const c of p.children) {
       c.parent = reaper;
       reaper.children.add(c);
@@ -202,6 +202,18 @@ export class Kernel {
     sigExit(this, p); // SIGCHLD to the parent, alarm off, auto-reap (sig_post.ts)
     p.parent?.childq.wakeup(this);
     if (this.cur.proc === p && p !== this.initproc) this.cur.proc = this.initproc;
+  }
+
+  /**
+   * Who adopts the children of exiting p (Linux find_new_reaper): the
+   * nearest living ancestor marked as a child subreaper, else init.
+   */
+  private findReaper(p: Proc): Proc {
+    let a = p.parent;
+    for (let n = 0; a !== null && n < PID_MAX; n++, a = a.parent) {
+      if (a.subreaper && a.state === 'alive' && a !== p) return a;
+    }
+    return this.initproc && this.initproc !== p ? this.initproc : this.proc0;
   }
 
   /** Remove a zombie from the table (after wait4 collected it). */

@@ -84,10 +84,22 @@ export function fileVnode(fp: File): Vnode | null {
 }
 
 /**
- * Resolve a `*at` dirfd to a referenced directory vnode (AT_FDCWD → cwd).
+ * Where a relative path starts: a `*at` dirfd (AT_FDCWD for the cwd) or a
+ * directory vnode the caller holds — the vnode form is what frontends that
+ * address files by vnode (the FUSE server) use, as Linux's vfs_path_lookup
+ * starts from a dentry instead of a descriptor.
+ */
+export type At = number | Vnode;
+
+/**
+ * Resolve a `*at` start to a referenced directory vnode (AT_FDCWD → cwd).
  * EBADF for a bad descriptor; ENOTDIR when it is not a directory.
  */
-export function dirfdVnode(td: Lwp, dirfd: number): Vnode {
+export function dirfdVnode(td: Lwp, dirfd: At): Vnode {
+  if (typeof dirfd !== 'number') {
+    if (!dirfd.isDir) throw err(ENOTDIR);
+    return vref(dirfd);
+  }
   if (dirfd === AT_FDCWD) return vref(procFs(td).cwd);
   const fp = td.proc.fdt.peek(dirfd);
   if (fp === undefined) throw err(EBADF);
@@ -305,8 +317,8 @@ export async function nameiFrom(td: Lwp, start: Vnode, path: string, opts: Namei
   }
 }
 
-/** Resolve `path` relative to dirfd (AT_FDCWD or a directory fd). */
-export function namei(td: Lwp, dirfd: number, path: string, opts: NameiOpts): Promise<NameiResult> {
+/** Resolve `path` relative to dirfd (AT_FDCWD, a directory fd or a directory vnode). */
+export function namei(td: Lwp, dirfd: At, path: string, opts: NameiOpts): Promise<NameiResult> {
   // An empty path is ENOENT before dirfd is even looked at (Linux getname()).
   if (path.length === 0) return Promise.reject(err(ENOENT));
   // An absolute path ignores dirfd entirely (openat(2)), even an invalid one.
@@ -315,7 +327,7 @@ export function namei(td: Lwp, dirfd: number, path: string, opts: NameiOpts): Pr
 }
 
 /** Resolve to one referenced vnode (lookup mode). */
-export function lookupPath(td: Lwp, dirfd: number, path: string, follow: boolean, cred?: Cred): Promise<Vnode> {
+export function lookupPath(td: Lwp, dirfd: At, path: string, follow: boolean, cred?: Cred): Promise<Vnode> {
   return namei(td, dirfd, path, { follow, cred }).then(vpOf);
 }
 

@@ -11,11 +11,12 @@ import {
 } from '../kern/constants.ts';
 import type { Cred } from '../kern/proc.ts';
 import { type Vnode, vrele } from './vnode.ts';
-import { type NameiResult, namei, procFs, releaseResult } from './namei.ts';
+import { type At, type NameiResult, namei, procFs, releaseResult } from './namei.ts';
 import { MAY_EXEC, MAY_READ, MAY_WRITE, checkAccess, checkDelete, isOwner, newOwner, vaccess } from './perm.ts';
 import { vlock, vunlock } from './vfs_vnops.ts';
 import { cred, relookup, resolveAt, checkFlags } from './sys_internal.ts';
 import { ancestorBelow } from './vfs_getcwd.ts';
+import { fsnotifyCreate, fsnotifyDelete, fsnotifyRename } from './inotify_hooks.ts';
 
 // ---- creating names -----------------------------------------------------------------------
 
@@ -26,7 +27,7 @@ import { ancestorBelow } from './vfs_getcwd.ts';
  * then EROFS, then write+search permission on the directory.
  */
 async function createName(
-  td: Lwp, dirfd: number, path: string, wantDir: boolean,
+  td: Lwp, dirfd: At, path: string, wantDir: boolean,
   make: (dvp: Vnode, name: string) => Promise<Vnode> | Vnode,
 ): Promise<void> {
   const r = await namei(td, dirfd, path, { follow: false, parent: true, lookupLast: false });
@@ -45,7 +46,9 @@ async function createName(
       if (dvp.mount.readOnly) throw err(EROFS);
       checkAccess(dvp, cred(td), MAY_WRITE | MAY_EXEC);
       if (dvp.nlink === 0) throw err(ENOENT);
-      vrele(await make(dvp, r.name));
+      const nvp = await make(dvp, r.name);
+      fsnotifyCreate(td.k, dvp, r.name, nvp); // inotify(7)
+      vrele(nvp);
     } finally {
       vunlock(td, dvp);
     }
@@ -54,7 +57,7 @@ async function createName(
   }
 }
 
-function mkdirAt(td: Lwp, dirfd: number, path: string, mode: number): Promise<number> {
+export function mkdirAt(td: Lwp, dirfd: At, path: string, mode: number): Promise<number> {
   return createName(td, dirfd, path, true, (dvp, name) => {
     // mkdir(2): mode & ~umask & (S_IRWXUGO | S_ISVTX); S_ISGID comes only from the parent.
     const [uid, gid, m] = newOwner(dvp, cred(td), S_IFDIR | (mode & 0o1777 & ~td.proc.umask));
@@ -62,7 +65,7 @@ function mkdirAt(td: Lwp, dirfd: number, path: string, mode: number): Promise<nu
   }).then(() => 0);
 }
 
-function mknodAt(td: Lwp, dirfd: number, path: string, mode: number, dev: number): Promise<number> {
+export function mknodAt(td: Lwp, dirfd: At, path: string, mode: number, dev: number): Promise<number> {
   let type = mode & S_IFMT;
   if (type === 0) type = S_IFREG;
   // mknod(2): EINVAL for an unknown type; EPERM for a directory (use mkdir).
@@ -78,7 +81,7 @@ function mknodAt(td: Lwp, dirfd: number, path: string, mode: number, dev: number
   }).then(() => 0);
 }
 
-function symlinkAt(td: Lwp, target: string, dirfd: number, path: string): Promise<number> {
+export function symlinkAt(td: Lwp, target: string, dirfd: At, path: string): Promise<number> {
   if (target.length === 0) return Promise.reject(err(ENOENT)); // symlink(2): empty target
   return createName(td, dirfd, path, false, (dvp, name) => {
     const [uid, gid] = newOwner(dvp, cred(td), S_IFLNK | 0o777);
@@ -106,7 +109,7 @@ function mayLinkTo(vp: Vnode, c: Cred): boolean {
  * trailing slash, EROFS), then EXDEV, then may_linkat (protected_hardlinks
  * EPERM), then vfs_link (may_create EACCES, directory EPERM, unlinked ENOENT).
  */
-export async function linkVnode(td: Lwp, vp: Vnode, dvp: Vnode, name: string, trailingSlash = false): Promise<void> {
+export async function vn_link(td: Lwp, vp: Vnode, dvp: Vnode, name: string, trailingSlash = false): Promise<void> {
   const c = cred(td);
   { const lw = vlock(td, dvp, true); if (lw !== undefined) await lw; }
   try {
@@ -128,6 +131,7 @@ export async function linkVnode(td: Lwp, vp: Vnode, dvp: Vnode, name: string, tr
     try {
       const lr = dvp.ops.link(dvp, td, vp, name);
       if (lr instanceof Promise) await lr;
+      fsnotifyCreate(td.k, dvp, name, vp, true); // inotify(7)
     } finally {
       vunlock(td, vp);
     }
@@ -136,7 +140,7 @@ export async function linkVnode(td: Lwp, vp: Vnode, dvp: Vnode, name: string, tr
   }
 }
 
-async function linkAt(td: Lwp, olddirfd: number, oldpath: string, newdirfd: number, newpath: string, flags: number): Promise<number> {
+async function linkAt(td: Lwp, olddirfd: At, oldpath: string, newdirfd: At, newpath: string, flags: number): Promise<number> {
   checkFlags(flags, AT_SYMLINK_FOLLOW | AT_EMPTY_PATH);
   const c = cred(td);
   // linkat(2) AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; without it the empty path is ENOENT.
@@ -146,7 +150,7 @@ async function linkAt(td: Lwp, olddirfd: number, oldpath: string, newdirfd: numb
     const r = await namei(td, newdirfd, newpath, { follow: false, parent: true, lookupLast: false });
     try {
       if (r.last !== 'norm') throw err(EEXIST);
-      await linkVnode(td, vp, r.dvp!, r.name, r.trailingSlash);
+      await vn_link(td, vp, r.dvp!, r.name, r.trailingSlash);
     } finally {
       releaseResult(r);
     }
@@ -158,7 +162,7 @@ async function linkAt(td: Lwp, olddirfd: number, oldpath: string, newdirfd: numb
 
 // ---- removing names ---------------------------------------------------------------------
 
-async function unlinkAt(td: Lwp, dirfd: number, path: string, flags: number): Promise<number> {
+export async function unlinkAt(td: Lwp, dirfd: At, path: string, flags: number): Promise<number> {
   checkFlags(flags, AT_REMOVEDIR);
   if ((flags & AT_REMOVEDIR) !== 0) return rmdirAt(td, dirfd, path);
   const r = await namei(td, dirfd, path, { follow: false, parent: true, lookupLast: false });
@@ -172,7 +176,7 @@ async function unlinkAt(td: Lwp, dirfd: number, path: string, flags: number): Pr
   return 0;
 }
 
-async function rmdirAt(td: Lwp, dirfd: number, path: string): Promise<number> {
+export async function rmdirAt(td: Lwp, dirfd: At, path: string): Promise<number> {
   const r = await namei(td, dirfd, path, { follow: false, parent: true, lookupLast: false });
   try {
     // rmdir(2): "." is EINVAL, ".." ENOTEMPTY, "/" EBUSY.
@@ -218,6 +222,7 @@ async function removeName(td: Lwp, r: NameiResult, dir: boolean): Promise<void> 
       try {
         const rr = dir ? dvp.ops.rmdir(dvp, td, vp, r.name) : dvp.ops.unlink(dvp, td, vp, r.name);
         if (rr instanceof Promise) await rr;
+        fsnotifyDelete(td.k, dvp, r.name, vp); // inotify(7)
       } finally {
         vunlock(td, vp);
       }
@@ -231,7 +236,7 @@ async function removeName(td: Lwp, r: NameiResult, dir: boolean): Promise<void> 
 
 // ---- rename --------------------------------------------------------------------------------
 
-async function renameAt2(td: Lwp, olddirfd: number, oldpath: string, newdirfd: number, newpath: string, flags: number): Promise<number> {
+export async function renameAt2(td: Lwp, olddirfd: At, oldpath: string, newdirfd: At, newpath: string, flags: number): Promise<number> {
   checkFlags(flags, RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT);
   if ((flags & RENAME_NOREPLACE) !== 0 && (flags & RENAME_EXCHANGE) !== 0) throw err(EINVAL);
   if ((flags & RENAME_WHITEOUT) !== 0) throw err(EINVAL); // overlayfs whiteouts: not supported
@@ -327,6 +332,8 @@ async function renameLocked(
     if (tdvp.nlink === 0) throw err(ENOENT);
     const rr = fdvp.ops.rename(fdvp, fvp, o.name, tdvp, tvp, n.name, td, exchange);
     if (rr instanceof Promise) await rr;
+    fsnotifyRename(td.k, fdvp, o.name, tdvp, n.name, fvp, exchange ? null : tvp); // inotify(7)
+    if (exchange) fsnotifyRename(td.k, tdvp, n.name, fdvp, o.name, tvp!, null); // inotify(7)
   } finally {
     vrele(fvp);
     if (tvp !== null) vrele(tvp);

@@ -26,7 +26,7 @@
  *
  * Not supported: O_TMPFILE (EOPNOTSUPP), bind and move mounts (EINVAL),
  * MNT_EXPIRE (EINVAL), RENAME_WHITEOUT (EINVAL), openat2, name_to_handle_at,
- * extended attributes, fanotify/inotify.
+ * extended attributes, fanotify. inotify(7) is in inotify.ts.
  */
 import { openSyscalls } from './sys_open.ts';
 import { statSyscalls } from './sys_stat.ts';
@@ -36,8 +36,8 @@ import { dirSyscalls } from './sys_dir.ts';
 import { statfsSyscalls } from './sys_statfs.ts';
 import { mountSyscalls } from './sys_mount.ts';
 import { locksSyscalls } from './sys_locks.ts';
+import { inotifySyscalls } from './inotify.ts';
 
-export { linkVnode } from './sys_namei.ts';
 export type { Dirent64 } from './sys_dir.ts';
 export {
   _PC_LINK_MAX, _PC_MAX_CANON, _PC_MAX_INPUT, _PC_NAME_MAX, _PC_PATH_MAX, _PC_PIPE_BUF, _PC_CHOWN_RESTRICTED,
@@ -55,4 +55,5 @@ export const vfsSyscalls = [
   ...statfsSyscalls,
   ...mountSyscalls,
   ...locksSyscalls,
+  ...inotifySyscalls,
 ] as const;

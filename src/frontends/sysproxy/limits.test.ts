@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { connect, type RemoteKernel } from './client.ts';
 import { ClientConn, RemoteKernel as RK } from './client.ts';
 import { FrameReader, FrameType } from './protocol.ts';
-import { O_RDONLY } from '../../kern/constants.ts';
+import { O_RDONLY } from '../../kern/index.ts';
 
 const bin = path.resolve(import.meta.dirname, '../../../bin/anykernel.mjs');
 const MiB = 1024 * 1024;
