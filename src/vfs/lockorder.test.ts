@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { boot } from '../frontends/library/boot.ts';
 import { NodeHost } from '../hyper/node/host.ts';
 import type { Lockdep } from '../kern/lockdep.ts';
+import { LOCK_ORDER } from '../kern/lock_order.ts';
 import { AT_FDCWD, RENAME_EXCHANGE } from '../kern/constants.ts';
 import { Lwp } from '../kern/sched.ts';
 import { lookupPath } from './namei.ts';
@@ -101,6 +102,36 @@ describe('lockdep over the VFS', () => {
         vrele(d);
       }
     }, 1, { lockdep: 'on' }));
+
+  it('reports a file-then-directory path against the published order even before any path takes them the right way', () =>
+    simKernel(async (k) => {
+      const s = k.sys;
+      await s.mkdir('/d', 0o755);
+      await writeFile(s, '/d/f');
+      const ld = k.kernel.lockdep!;
+      expect(ld.orderEdges()).toEqual([]); // create locks the directory only
+      const td = new Lwp(k.kernel, k.curproc, 'planted');
+      const f = await lookupPath(td, AT_FDCWD, '/d/f', false);
+      const d = await lookupPath(td, AT_FDCWD, '/d', false);
+      let at = 0;
+      try {
+        expect(vlock(td, f, true)).toBeUndefined();
+        at = line() + 1;
+        expect(vlock(td, d, true)).toBeUndefined();
+        vunlock(td, d);
+        vunlock(td, f);
+      } finally {
+        vrele(f);
+        vrele(d);
+      }
+      expect(ld.reports.map((r) => r.kind)).toEqual(['order-violation']);
+      expect(ld.reports[0]!.site).toContain(`src/vfs/lockorder.test.ts:${at}`);
+      expect(ld.reports[0]!.cycle).toEqual([expect.objectContaining({ from: 'vnode', to: 'vnode_dir' })]);
+    }, 1, { lockdep: 'on' }));
+
+  it('publishes in src/kern/README.md exactly the order lockdep enforces (LOCK_ORDER)', () => {
+    expect(publishedOrder()).toEqual([...LOCK_ORDER]);
+  });
 
   it('orders every lock class a workload takes down the published list', () =>
     simKernel(async (k) => {
