@@ -13,10 +13,11 @@ import type { Stat } from '../kern/file.ts';
 import type { Cred } from '../kern/proc.ts';
 import { ENAMETOOLONG, ENOENT, ENOTDIR, err } from '../kern/errno.ts';
 import { NAME_MAX } from '../kern/constants.ts';
-import { type Vnode, touchAtime } from './vnode.ts';
+import { type Vnode, readsUnlocked, touchAtime } from './vnode.ts';
 import { type FsState, lookupStep } from './namei.ts';
 import { MAY_EXEC, checkAccess, vaccess } from './perm.ts';
-import { refreshAttrs, vlock, vnodeStat, vunlock } from './vfs_vnops.ts';
+import { refreshAttrs, vnodeStat } from './vfs_vnops.ts';
+import { readdirLocked } from './vfs_getcwd.ts';
 
 const utf8 = new TextEncoder();
 
@@ -55,13 +56,11 @@ export async function vn_stat(td: Lwp | null, vp: Vnode): Promise<Stat> {
  * No permission check: the caller has decided the read is its own.
  */
 export async function vn_read(td: Lwp, vp: Vnode, buf: Uint8Array, off: number): Promise<number> {
-  { const lw = vlock(td, vp, false); if (lw !== undefined) await lw; }
-  try {
-    const r = vp.ops.read(vp, td, buf, off);
-    return r instanceof Promise ? await r : r;
-  } finally {
-    vunlock(td, vp);
-  }
+  if (readsUnlocked(vp)) return vp.ops.read(vp, td, buf, off);
+  const l = vp.lock.enter(td, 'shared');
+  using g = l instanceof Promise ? await l : l;
+  const r = vp.ops.read(vp, td, buf, off);
+  return r instanceof Promise ? await r : r;
 }
 
 /**
@@ -74,13 +73,7 @@ export async function vn_readdir(
   emit: (ino: number, type: number, name: string, next: number) => boolean,
 ): Promise<void> {
   if (!vp.isDir) throw err(ENOTDIR);
-  { const lw = vlock(td, vp, false); if (lw !== undefined) await lw; }
-  try {
-    const r = vp.ops.readdir(vp, td, cookie, emit);
-    if (r instanceof Promise) await r;
-  } finally {
-    vunlock(td, vp);
-  }
+  await readdirLocked(td, vp, cookie, emit);
   const t = touchAtime(td, vp, noatime);
   if (t !== undefined) await t;
 }

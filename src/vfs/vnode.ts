@@ -64,8 +64,8 @@
  *     vnodes without being ordered after their own;
  *   - the lifecycle notifications open, close, inactive and reclaim run
  *     without it (Linux calls ->open and ->release without i_rwsem);
- *   - a file system's own boot-time setup (devfs populating its root)
- *     runs before any other thread exists.
+ *   - a file system filling a mount nobody can reach yet (devfs
+ *     populating its root inside `mount`) calls its own VOPs bare.
  *
  * The lock is never held across a whole path walk: namei locks one
  * directory at a time for a lookup and releases it before taking the child
