@@ -19,7 +19,7 @@ export { ProcHandle, rfork, CredProcs, type RforkOpts, type CredProcsOpts } from
 export { Cred, Proc, teardownTree } from './proc.ts';
 export type { Lwp } from './sched.ts';
 export {
-  defineSyscall, invokeSyscall, syscallInvoker, type ArgKind, type ArgSpec, type SyscallDef, type SysOf,
+  defineSyscall, invokeSyscall, syscallInvoker, type ArgKind, type ArgSpec, type BufUse, type SyscallDef, type SysOf,
 } from './syscall.ts';
 export type { File, Stat, Timespec } from './file.ts';
 export { fileFallocate } from './sys_descrip.ts';

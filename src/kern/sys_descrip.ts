@@ -170,30 +170,30 @@ async function writev(td: Lwp, fd: number, bufs: Uint8Array[], offset: number | 
 }
 
 export const descripSyscalls = [
-  defineSyscall('read', 0, ['fd', 'buf'], (td, fd: number, buf: Uint8Array) => doRead(td, getFile(td, fd), buf, null)),
-  defineSyscall('write', 1, ['fd', 'buf'], (td, fd: number, buf: Uint8Array) => doWrite(td, getFile(td, fd), buf, null)),
+  defineSyscall('read', 0, ['fd', 'buf'], (td, fd: number, buf: Uint8Array) => doRead(td, getFile(td, fd), buf, null), { bufs: { 1: 'out' } }),
+  defineSyscall('write', 1, ['fd', 'buf'], (td, fd: number, buf: Uint8Array) => doWrite(td, getFile(td, fd), buf, null), { bufs: { 1: 'in' } }),
   defineSyscall('pread', 17, ['fd', 'buf', 'off'], (td, fd: number, buf: Uint8Array, offset: number | bigint) => {
     const fp = getFile(td, fd);
     if (fp.ops.type === 'pipe' || fp.ops.type === 'socket') throw err(ESPIPE);
     return doRead(td, fp, buf, offsetArg(offset));
-  }),
+  }, { bufs: { 1: 'out' } }),
   defineSyscall('pwrite', 18, ['fd', 'buf', 'off'], (td, fd: number, buf: Uint8Array, offset: number | bigint) => {
     const fp = getFile(td, fd);
     if (fp.ops.type === 'pipe' || fp.ops.type === 'socket') throw err(ESPIPE);
     return doWrite(td, fp, buf, offsetArg(offset));
-  }),
-  defineSyscall('readv', 19, ['fd', 'bufs'], (td, fd: number, bufs: Uint8Array[]) => readv(td, fd, bufs, null)),
-  defineSyscall('writev', 20, ['fd', 'bufs'], (td, fd: number, bufs: Uint8Array[]) => writev(td, fd, bufs, null)),
+  }, { bufs: { 1: 'in' } }),
+  defineSyscall('readv', 19, ['fd', 'bufs'], (td, fd: number, bufs: Uint8Array[]) => readv(td, fd, bufs, null), { bufs: { 1: 'out' } }),
+  defineSyscall('writev', 20, ['fd', 'bufs'], (td, fd: number, bufs: Uint8Array[]) => writev(td, fd, bufs, null), { bufs: { 1: 'in' } }),
   defineSyscall('preadv', 295, ['fd', 'bufs', 'off'], (td, fd: number, bufs: Uint8Array[], offset: number | bigint) => {
     const fp = getFile(td, fd);
     if (fp.ops.type === 'pipe' || fp.ops.type === 'socket') throw err(ESPIPE);
     return readv(td, fd, bufs, offsetArg(offset));
-  }),
+  }, { bufs: { 1: 'out' } }),
   defineSyscall('pwritev', 296, ['fd', 'bufs', 'off'], (td, fd: number, bufs: Uint8Array[], offset: number | bigint) => {
     const fp = getFile(td, fd);
     if (fp.ops.type === 'pipe' || fp.ops.type === 'socket') throw err(ESPIPE);
     return writev(td, fd, bufs, offsetArg(offset));
-  }),
+  }, { bufs: { 1: 'in' } }),
   defineSyscall('lseek', 8, ['fd', 'off', 'int'], lseek),
   defineSyscall('close', 3, ['fd'], doClose),
   defineSyscall('dup', 32, ['fd'], (td, fd: number) => {
