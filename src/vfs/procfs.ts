@@ -834,6 +834,7 @@ const procVfsOps: VfsOps = {
 export const procfsType: FsType = {
   name: 'proc',
   magic: PROC_SUPER_MAGIC,
+  synthetic: true,
   mount(k: Kernel, _td: Lwp | null, mp: Mount, _source: string, data: string) {
     // Options (hidepid=, gid=, subset=) are not supported.
     if (data !== '' && data !== 'rw' && data !== 'ro' && data !== 'defaults') throw err(EINVAL);

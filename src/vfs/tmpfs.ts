@@ -31,9 +31,11 @@
  *
  * Limits (mount options, tmpfs(5)): `size=` bytes (k/m/g suffixes, or a % of
  * the host's memlimit) counts page buffers in 4 KiB units; `nr_inodes=`
- * counts nodes and, as Linux's shmem_link does, every extra hard link; 0 or
- * absent means unlimited, and statfs then reports 0
- * blocks/files as Linux does for size=0. Also `mode=`, `uid=`, `gid=` for
+ * counts nodes and, as Linux's shmem_link does, every extra hard link.
+ * Absent, they take Linux's defaults (mm/shmem.c): size half the host's
+ * memlimit, nr_inodes half its pages, so statfs (and `df`) report real
+ * figures; 0 means unlimited, and statfs then reports 0 blocks/files as
+ * Linux does for size=0 (so does a host that tells no memlimit). Also `mode=`, `uid=`, `gid=` for
  * the root directory. Exceeding a limit answers ENOSPC (a write that fits
  * partly returns the short count).
  *
@@ -716,9 +718,12 @@ export const tmpfsType: FsType = {
   magic: TMPFS_MAGIC,
   nonblocking: true,
   mount(k: Kernel, _td: Lwp | null, mp: Mount, _source: string, data: string) {
+    const mem = Number(k.hyper.getParam('memlimit') ?? '0');
+    // Linux shmem defaults: size = totalram_pages / 2 pages, nr_inodes = totalram_pages / 2 (no highmem).
+    const halfPages = mem > 0 ? Math.floor(mem / UNIT / 2) : 0;
     const m: TmpMount = {
-      pool: k.pages, smallSlab: null, smallNext: 0, maxBytes: 0, allocBound: Number(k.hyper.getParam('memlimit') ?? '0') / 2 || Infinity,
-      maxInodes: 0, usedBytes: 0, inodes: 0, nextIno: 1, nodes: new Map(),
+      pool: k.pages, smallSlab: null, smallNext: 0, maxBytes: halfPages * UNIT, allocBound: mem / 2 || Infinity,
+      maxInodes: halfPages, usedBytes: 0, inodes: 0, nextIno: 1, nodes: new Map(),
     };
     mp.fsdata = m;
     mp.ops = tmpfsVfsOps;

@@ -225,6 +225,13 @@ export interface FsType {
    */
   readonly nonblocking?: boolean;
   /**
+   * File contents are made when read (procfs): st_size says nothing of
+   * their length (0, as Linux's procfs reports), so a frontend that caches
+   * by size must read them uncached (the FUSE server opens them with
+   * FOPEN_DIRECT_IO).
+   */
+  readonly synthetic?: boolean;
+  /**
    * Set up `mp` (fill mp.ops and mp.data) from source/flags/data, or throw
    * an errno (EINVAL for bad options, ENOTBLK, ENODEV ...).
    */

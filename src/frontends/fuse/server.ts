@@ -283,7 +283,8 @@ export class KernelFuseServer implements FuseHandler {
     if (vp === null) throw err(EINVAL);
     const fh = this.nextFh++;
     this.handles.set(fh, { fp, vp });
-    return { fh, openFlags: 0 };
+    // A file whose size says nothing of its contents (procfs: 0) is read past "EOF" only uncached.
+    return { fh, openFlags: vp.mount.fstype.synthetic === true && !vp.isDir ? P.FOPEN_DIRECT_IO : 0 };
   }
 
   // ---- FuseHandler ---------------------------------------------------------------------------
