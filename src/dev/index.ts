@@ -4,3 +4,7 @@
  * this file). Devices themselves are reached through kern's device switch.
  */
 export { devComponent } from './dev_component.ts';
+export { blkComponent } from './blk/blk_component.ts';
+export { ConsoleDev } from './console.ts';
+export { Tty } from './tty/tty.ts';
+export { LineDiscipline, defaultTermios } from './tty/ldisc.ts';

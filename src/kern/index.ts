@@ -25,3 +25,11 @@ export type { File, Stat, Timespec } from './file.ts';
 export { fileFallocate } from './sys_descrip.ts';
 export * from './errno.ts';
 export * from './constants.ts';
+export {
+  RLIMIT_CPU, RLIMIT_FSIZE, RLIMIT_DATA, RLIMIT_STACK, RLIMIT_CORE, RLIMIT_RSS, RLIMIT_NPROC, RLIMIT_NOFILE, RLIMIT_MEMLOCK,
+  RLIMIT_AS, RLIMIT_LOCKS, RLIMIT_SIGPENDING, RLIMIT_MSGQUEUE, RLIMIT_NICE, RLIMIT_RTPRIO, RLIMIT_RTTIME, RLIM_NLIMITS,
+  RLIM_INFINITY, NR_OPEN, Rlimits, setRlimit, parseRlimitSpec, type Rlimit,
+} from './rlimit.ts';
+export type { Image, ImageRunner } from './exec.ts';
+export { kexecve, userlandImage, execsw } from './exec.ts';
+export { wExited, wSignaled } from './sig_post.ts';

@@ -22,6 +22,7 @@ import type { Lwp } from './sched.ts';
 import { WaitQueue } from './sched.ts';
 import { SigState } from './sig.ts';
 import type { Ktrace } from './ktrace.ts';
+import { Rlimits } from './rlimit.ts';
 import type { Kernel } from './kernel.ts';
 
 /** Credentials (struct cred): real, effective and saved ids plus groups. */
@@ -92,6 +93,8 @@ export class Proc {
    * thread. Inherited by fork; set by rfork's `exe` option (and later by execve).
    */
   exe: string | null = null;
+  /** Environment strings of the running image (set by execve), for /proc and ps. */
+  environ: string[] = [];
   fdt: FdTable;
   fs: ProcFsState | null = null;
   readonly sig: SigState;
@@ -106,6 +109,10 @@ export class Proc {
   ktrace: Ktrace | null = null;
   /** Start time (monotonic ns) for ps and /proc. */
   readonly startNs: bigint;
+  /** Resource limits (rlimit.ts): inherited from the parent. */
+  rlim: Rlimits;
+  /** The real uid this process is counted against for RLIMIT_NPROC (-1: none). */
+  chargedUid = -1;
   /** Per-faction extension slots (e.g. 'net' socket state); keyed by faction. */
   readonly ext = new Map<string, unknown>();
   /**
@@ -123,6 +130,7 @@ export class Proc {
     this.pgid = parent ? parent.pgid : pid;
     this.sid = parent ? parent.sid : pid;
     this.sig = new SigState(this);
+    this.rlim = parent ? parent.rlim.clone() : new Rlimits();
     this.childq = new WaitQueue(`wait:${pid}`);
     this.startNs = startNs;
   }

@@ -10,11 +10,13 @@ import {
   S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID, S_IXGRP, S_ISUID,
 } from '../kern/constants.ts';
 import type { Cred } from '../kern/proc.ts';
-import { type Vnode, vref, vrele } from './vnode.ts';
+import { type Vnode, vrele } from './vnode.ts';
 import { type At, type NameiResult, namei, procFs, releaseResult } from './namei.ts';
 import { MAY_EXEC, MAY_READ, MAY_WRITE, checkAccess, checkDelete, isOwner, newOwner, vaccess } from './perm.ts';
 import { vlock, vunlock } from './vfs_vnops.ts';
 import { cred, relookup, resolveAt, checkFlags } from './sys_internal.ts';
+import { ancestorBelow } from './vfs_getcwd.ts';
+import { fsnotifyCreate, fsnotifyDelete, fsnotifyRename } from './inotify_hooks.ts';
 
 // ---- creating names -----------------------------------------------------------------------
 
@@ -44,7 +46,9 @@ async function createName(
       if (dvp.mount.readOnly) throw err(EROFS);
       checkAccess(dvp, cred(td), MAY_WRITE | MAY_EXEC);
       if (dvp.nlink === 0) throw err(ENOENT);
-      vrele(await make(dvp, r.name));
+      const nvp = await make(dvp, r.name);
+      fsnotifyCreate(td.k, dvp, r.name, nvp); // inotify(7)
+      vrele(nvp);
     } finally {
       vunlock(td, dvp);
     }
@@ -123,10 +127,11 @@ export async function vn_link(td: Lwp, vp: Vnode, dvp: Vnode, name: string, trai
     if (dvp.nlink === 0) throw err(ENOENT);
     if (vp.isDir) throw err(EPERM); // link(2): oldpath is a directory
     if (vp.nlink === 0) throw err(ENOENT); // unlinked file (reached via AT_EMPTY_PATH)
-    { const lw = vlock(td, vp, true, 1); if (lw !== undefined) await lw; }
+    { const lw = vlock(td, vp, true); if (lw !== undefined) await lw; }
     try {
       const lr = dvp.ops.link(dvp, td, vp, name);
       if (lr instanceof Promise) await lr;
+      fsnotifyCreate(td.k, dvp, name, vp, true); // inotify(7)
     } finally {
       vunlock(td, vp);
     }
@@ -213,10 +218,11 @@ async function removeName(td: Lwp, r: NameiResult, dir: boolean): Promise<void> 
         if (vp.isDir) throw err(EISDIR);
         if (vp.mountedHere !== null) throw err(EBUSY);
       }
-      { const lw = vlock(td, vp, true, 1); if (lw !== undefined) await lw; }
+      { const lw = vlock(td, vp, true, vp.isDir ? 1 : 0); if (lw !== undefined) await lw; }
       try {
         const rr = dir ? dvp.ops.rmdir(dvp, td, vp, r.name) : dvp.ops.unlink(dvp, td, vp, r.name);
         if (rr instanceof Promise) await rr;
+        fsnotifyDelete(td.k, dvp, r.name, vp); // inotify(7)
       } finally {
         vunlock(td, vp);
       }
@@ -229,29 +235,6 @@ async function removeName(td: Lwp, r: NameiResult, dir: boolean): Promise<void> 
 }
 
 // ---- rename --------------------------------------------------------------------------------
-
-/** Is directory a an ancestor of b (or b itself), within one mount? Called under the rename lock. */
-async function isAncestor(td: Lwp, a: Vnode, b: Vnode): Promise<boolean> {
-  let cur = vref(b);
-  try {
-    for (let depth = 0; depth < 100_000; depth++) {
-      if (cur === a) return true;
-      if (cur.isMountRoot) return false;
-      const r = cur.ops.lookup(cur, td, '..');
-      const parent = r instanceof Promise ? await r : r;
-      if (parent === null) return false;
-      if (parent === cur) {
-        vrele(parent);
-        return false;
-      }
-      vrele(cur);
-      cur = parent;
-    }
-    return false;
-  } finally {
-    vrele(cur);
-  }
-}
 
 export async function renameAt2(td: Lwp, olddirfd: At, oldpath: string, newdirfd: At, newpath: string, flags: number): Promise<number> {
   checkFlags(flags, RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT);
@@ -270,26 +253,27 @@ export async function renameAt2(td: Lwp, olddirfd: At, oldpath: string, newdirfd
     if (o.last !== 'norm') throw err(EBUSY);
     if (n.last !== 'norm') throw err((flags & RENAME_NOREPLACE) !== 0 ? EEXIST : EBUSY);
     if (fdvp.mount.readOnly) throw err(EROFS);
-    const mp = fdvp.mount;
-    const g = mp.renameLock.tryAcquire(td);
-    if (g === null) await mp.renameLock.acquire(td);
+    const rl = fdvp.mount.renameLock.enter(td);
+    using renaming = rl instanceof Promise ? await rl : rl;
+    // The ancestor checks' "traps" (Linux lock_rename), found under the rename lock before
+    // any directory lock: the walk locks ancestors, never to be taken under a descendant.
+    const trapT = fdvp === tdvp ? null : await ancestorBelow(td, tdvp, fdvp);
     try {
-      // Lock the two directories in vnode-id order (README lock order).
-      const first = fdvp.id <= tdvp.id ? fdvp : tdvp;
-      const second = first === fdvp ? tdvp : fdvp;
-      { const lw = vlock(td, first, true, 0); if (lw !== undefined) await lw; }
+      const trapF = fdvp === tdvp ? null : await ancestorBelow(td, fdvp, tdvp);
       try {
-        if (second !== first) { const lw = vlock(td, second, true, 1); if (lw !== undefined) await lw; }
-        try {
-          await renameLocked(td, c, fdvp, o, tdvp, n, flags, exchange);
-        } finally {
-          if (second !== first) vunlock(td, second);
-        }
+        // Lock the two directories in vnode-id order (README lock order).
+        const first = fdvp.id <= tdvp.id ? fdvp : tdvp;
+        const second = first === fdvp ? tdvp : fdvp;
+        const l1 = first.lock.enter(td, 'excl');
+        using g1 = l1 instanceof Promise ? await l1 : l1;
+        const l2 = second === first ? null : second.lock.enter(td, 'excl', { subclass: 1 });
+        using g2 = l2 instanceof Promise ? await l2 : l2;
+        await renameLocked(td, c, fdvp, o, tdvp, n, flags, exchange, trapT, trapF);
       } finally {
-        vunlock(td, first);
+        if (trapF !== null) vrele(trapF);
       }
     } finally {
-      mp.renameLock.release(td);
+      if (trapT !== null) vrele(trapT);
     }
   } finally {
     releaseResult(o);
@@ -298,8 +282,14 @@ export async function renameAt2(td: Lwp, olddirfd: At, oldpath: string, newdirfd
   return 0;
 }
 
+/**
+ * rename under the rename lock and both directory locks. trapT: the
+ * directory just below fdvp on the way up from tdvp (null unless fdvp is an
+ * ancestor of tdvp); trapF the same from fdvp to tdvp (vfs_getcwd.ts).
+ */
 async function renameLocked(
   td: Lwp, c: Cred, fdvp: Vnode, o: NameiResult, tdvp: Vnode, n: NameiResult, flags: number, exchange: boolean,
+  trapT: Vnode | null, trapF: Vnode | null,
 ): Promise<void> {
   let fvp = relookup(td, fdvp, o.name);
   if (fvp instanceof Promise) fvp = await fvp;
@@ -318,8 +308,8 @@ async function renameLocked(
     // "unless the source is a directory trailing slashes give -ENOTDIR"
     if (!fvp.isDir && (o.trailingSlash || (!exchange && n.trailingSlash))) throw err(ENOTDIR);
     // Moving a directory under itself: EINVAL; replacing an ancestor of the source: ENOTEMPTY.
-    if (fvp.isDir && fdvp !== tdvp && (await isAncestor(td, fvp, tdvp))) throw err(EINVAL);
-    if (tvp !== null && tvp.isDir && fdvp !== tdvp && (await isAncestor(td, tvp, fdvp))) throw err(exchange ? EINVAL : ENOTEMPTY);
+    if (fvp === trapT) throw err(EINVAL); // fvp is tdvp or one of its ancestors
+    if (tvp !== null && tvp === trapF) throw err(exchange ? EINVAL : ENOTEMPTY); // tvp is an ancestor of fdvp
     // rename(2): "If oldpath and newpath are existing hard links referring to the same file, rename() does nothing".
     if (fvp === tvp) return;
     // may_delete on the source.
@@ -342,6 +332,8 @@ async function renameLocked(
     if (tdvp.nlink === 0) throw err(ENOENT);
     const rr = fdvp.ops.rename(fdvp, fvp, o.name, tdvp, tvp, n.name, td, exchange);
     if (rr instanceof Promise) await rr;
+    fsnotifyRename(td.k, fdvp, o.name, tdvp, n.name, fvp, exchange ? null : tvp); // inotify(7)
+    if (exchange) fsnotifyRename(td.k, tdvp, n.name, fdvp, o.name, tvp!, null); // inotify(7)
   } finally {
     vrele(fvp);
     if (tvp !== null) vrele(tvp);

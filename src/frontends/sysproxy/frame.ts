@@ -134,7 +134,8 @@ function frameAt(b: Uint8Array, o: number, len: number): Frame {
  * body is buffered.
  */
 export class FrameReader {
-  private readonly maxFrame: number;
+  /** Largest frame accepted; a server lowers it until HELLO succeeds. */
+  maxFrame: number;
   private chunks: Uint8Array[] = [];
   private have = 0;
 

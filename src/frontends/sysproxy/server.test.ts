@@ -395,7 +395,7 @@ describe('robustness: bad input ends only its own connection', () => {
     const quiet = await raw();
     await quiet.closed;
     const fatal = quiet.frames.find((f) => f.type === FrameType.FATAL)!;
-    expect((decodeValue(fatal.body) as { message: string }).message).toMatch(/no HELLO within 50 ms/);
+    expect((decodeValue(fatal.body) as { message: string }).message).toMatch(/no complete HELLO within 50 ms/);
   });
 
   it('per-connection RLIMIT_NOFILE', async () => {

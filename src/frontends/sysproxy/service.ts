@@ -29,7 +29,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { BootedKernel } from '../library/boot.ts';
-import { errno as E, KernelError, syscallInvoker, teardownTree, type LeakReport, type Proc } from '../../kern/index.ts';
+import { errno as E, KernelError, RLIMIT_NOFILE, setRlimit, syscallInvoker, teardownTree, type LeakReport, type Proc } from '../../kern/index.ts';
 import {
   DEFAULT_LIMITS, FrameType, InBuf, OutBuf, ProtocolError, Writer, argsValidator, bufDirection, decodeValue, emitFrame,
   encodeValue, exitSchema, forkSchema, frameTypeName, helloSchema, outBytesUsed, parseCall, valueFrame, writeReply,
@@ -51,6 +51,8 @@ export interface ServiceOptions {
 /** Where a connection's outgoing frames go. */
 export interface FrameSink {
   send(frames: Uint8Array[]): void;
+  /** Optional: bytes sent but not yet taken by the peer (replies it has not read); they count against maxStaged. */
+  backlog?(): number;
   /** send([frame]) without the array. */
   send1(frame: Uint8Array): void;
   /**
@@ -135,8 +137,14 @@ export class SysproxyService {
   }
 
   /** A new connection; `label` names it in dmesg ("unix", "tcp 127.0.0.1:5000"...). */
-  accept(sink: FrameSink, label: string, opts: { inlineAll?: boolean; needToken?: boolean } = {}): ServerConn {
-    const c = new ServerConn(this, sink, `${label}#${this.nextConnId++}`, opts.inlineAll ?? false, opts.needToken ?? this.tokenRequired);
+  /**
+   * `adopt`: the connection serves this existing process (its HELLO gets
+   * WELCOME for it, without credentials or token) and leaves it alone when
+   * it closes — the process's life is the kernel's (monolithic frontend).
+   */
+  accept(sink: FrameSink, label: string, opts: { inlineAll?: boolean; needToken?: boolean; adopt?: Proc } = {}): ServerConn {
+    const c = new ServerConn(this, sink, `${label}#${this.nextConnId++}`, opts.inlineAll ?? false, opts.adopt ? false : opts.needToken ?? this.tokenRequired);
+    if (opts.adopt) c.adopted = opts.adopt;
     this.conns.add(c);
     return c;
   }
@@ -225,6 +233,8 @@ export class ServerConn {
   private stagedIn = 0;
   private readonly pendingIn = new Map<number, PendingIn>();
   private state: 'hello' | 'open' | 'closing' | 'closed' = 'hello';
+  /** The existing process this connection serves (accept's `adopt`), or null. */
+  adopted: Proc | null = null;
 
   constructor(service: SysproxyService, sink: FrameSink, label: string, inlineAll: boolean, needToken: boolean) {
     this.service = service;
@@ -287,6 +297,7 @@ export class ServerConn {
 
   private async teardown(reason: string): Promise<void> {
     const k = this.service.kernel.kernel;
+    if (this.adopted !== null) this.procs.clear(); // not ours to end
     try {
       if (this.procs.size > 0) this.service.log(`${this.label}: disconnected (${reason}); ending pids ${[...this.procs.values()].map((p) => p.pid).join(' ')}`);
       // Every process the connection made — its contexts and whatever they
@@ -336,6 +347,10 @@ export class ServerConn {
     if (this.needToken && !svc.checkToken(h.token)) {
       return this.fatal('EACCES', h.token === undefined ? 'this server requires a token (pass { token } or --token-file)' : 'wrong token');
     }
+    if (this.adopted !== null) {
+      if (this.adopted.state !== 'alive') return this.fatal('ESRCH', `pid ${this.adopted.pid} has exited`);
+      return this.welcome(f.id, this.adopted);
+    }
     if (h.attach !== undefined) return this.attach(f.id, h.attach, h.uid !== undefined || h.gid !== undefined || h.groups !== undefined);
     const base = svc.cred;
     const uid = h.uid ?? base.uid, gid = h.gid ?? base.gid;
@@ -348,7 +363,8 @@ export class ServerConn {
     // rfork from init (root) with explicit ids: the policy check was ours, above.
     const handle = svc.kernel.rfork({ parent: k.initproc, fd: 'clean', uid, gid, groups, comm: `sysproxy:${h.comm ?? 'client'}`.slice(0, 64) });
     const proc = handle.proc;
-    proc.fdt.limit = svc.limits.maxFds;
+    // A hard limit too, so the client cannot raise it back (prlimit64 needs privilege for that).
+    setRlimit(proc, RLIMIT_NOFILE, svc.limits.maxFds, svc.limits.maxFds);
     this.welcome(f.id, proc);
   }
 
@@ -445,7 +461,8 @@ export class ServerConn {
       // buffer (a short read). Never shorter than OUT_FLOOR, so a clamped read still
       // makes progress and never looks like end of file; reads are not held back by
       // the budget, or a blocked write could keep the read it waits for from starting.
-      const room = Math.max(OUT_FLOOR, Math.min(lim.maxTransfer - st.staged, lim.maxStaged - this.stagedBytes - st.staged));
+      const unread = this.sink.backlog?.() ?? 0;
+      const room = Math.max(OUT_FLOOR, Math.min(lim.maxTransfer - st.staged, lim.maxStaged - this.stagedBytes - unread - st.staged));
       const n = Math.min(v.length, room);
       st.staged += n;
       const b = new Uint8Array(n);

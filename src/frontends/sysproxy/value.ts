@@ -36,6 +36,14 @@ export type Value =
 const T_UNDEF = 0, T_NULL = 1, T_FALSE = 2, T_TRUE = 3, T_I32 = 4, T_F64 = 5, T_I64 = 6, T_BIGSTR = 7,
   T_STR = 8, T_BYTES = 9, T_ARRAY = 10, T_OBJECT = 11, T_OUTBUF = 12, T_INBUF = 13, T_STAT = 14;
 export const MAX_DEPTH = 32;
+/**
+ * Array elements and object fields one decoded value may hold, all levels
+ * together. The largest legitimate argument is a poll(2) array at
+ * RLIMIT_NOFILE's hard ceiling of pollfds (3 fields each) or a setgroups(2)
+ * list of NGROUPS_MAX ids; 2^18 covers 65536 pollfds. Without it, a 4 MiB
+ * frame of nulls would decode into four million array slots.
+ */
+export const MAX_ELEMENTS = 1 << 18;
 
 const td = new TextDecoder('utf-8', { fatal: true });
 
@@ -228,6 +236,8 @@ export class Reader {
   pos: number;
   private readonly end: number;
   private view: DataView | null;
+  /** Array elements and object fields still allowed in this value (MAX_ELEMENTS). */
+  elems = MAX_ELEMENTS;
 
   constructor(bytes: Uint8Array, start = 0, end = bytes.byteLength, dv: DataView | null = null) {
     if (start < 0 || end > bytes.byteLength || start > end) throw new RangeError(`Reader range [${start}, ${end}) outside ${bytes.byteLength} bytes`);
@@ -378,6 +388,7 @@ export function readValue(r: Reader, depth = 0): Value {
       const n = r.u32();
       // Every element takes at least one byte: a count larger than what is left is a lie.
       if (n > r.left) throw new ProtocolError('EPROTO', `array of ${n} elements in ${r.left} bytes`);
+      if ((r.elems -= n) < 0) throw new ProtocolError('E2BIG', `value holds more than ${MAX_ELEMENTS} array elements and object fields`);
       const a: Value[] = new Array(n);
       for (let i = 0; i < n; i++) a[i] = readValue(r, depth + 1);
       return a;
@@ -385,6 +396,7 @@ export function readValue(r: Reader, depth = 0): Value {
     case T_OBJECT: {
       const n = r.u32();
       if (n > r.left / 5) throw new ProtocolError('EPROTO', `object of ${n} fields in ${r.left} bytes`);
+      if ((r.elems -= n) < 0) throw new ProtocolError('E2BIG', `value holds more than ${MAX_ELEMENTS} array elements and object fields`);
       const o: Record<string, Value> = {};
       for (let i = 0; i < n; i++) {
         const key = r.str();

@@ -413,7 +413,10 @@ export class WorkerKernel {
 
 /** Start a kernel in a worker_thread and connect to it. */
 export async function startWorkerKernel(opts: WorkerKernelOptions = {}): Promise<WorkerKernel> {
-  const worker = new Worker(new URL('./worker-main.mjs', import.meta.url), { workerData: opts });
+  // Compiled (dist/*.js): the worker runs worker-host.js as it is. From the
+  // TypeScript sources: worker-main.mjs registers tsx in the worker first.
+  const entry = import.meta.url.endsWith('.ts') ? './worker-main.mjs' : './worker-host.js';
+  const worker = new Worker(new URL(entry, import.meta.url), { workerData: opts });
   let halted!: (r: LeakReport) => void;
   const haltedP = new Promise<LeakReport>((r) => { halted = r; });
   await new Promise<void>((resolve, reject) => {
