@@ -168,6 +168,10 @@ export class SyscallTable {
   register(defs: readonly SyscallDef[]): void {
     for (const d of defs) {
       if (this.byName.has(d.name)) throw new Error(`syscall ${d.name} registered twice`);
+      for (const i of Object.keys(d.bufs ?? {})) {
+        const a = d.args[Number(i)];
+        if (a === undefined || !/^(buf|bufs|any)\??$/.test(a)) throw new Error(`syscall ${d.name}: bufs names argument ${i}, which is not a buffer`);
+      }
       this.byName.set(d.name, d);
       if (d.nr >= 0) this.byNr.set(d.nr, d);
       this.checkers.set(d.name, compileChecks(d.args));

@@ -11,7 +11,8 @@ import {
   decodeReplyAt, decodeReplyInto, decodeValue, emitFrame, encodeValue, parseCall, parseFrame, bufDirection, outBytesUsed, Writer, writeReply,
   writeStat, emitBufUses, parseBufUses, type BufUses, type Value,
 } from './protocol.ts';
-import { kernSyscalls } from '../../kern/index.ts';
+import { defineSyscall, kernSyscalls } from '../../kern/index.ts';
+import { SyscallTable } from '../../kern/syscall.ts';
 
 /** Codec values, including the kinds the syscall table declares. */
 const valueArb: fc.Arbitrary<Value> = fc.letrec<{ v: Value }>((tie) => ({
@@ -410,6 +411,9 @@ describe('buffer directions', () => {
     for (const d of kernSyscalls as readonly { name: string; args: readonly string[]; bufs?: BufUses }[]) {
       for (const i of Object.keys(d.bufs ?? {}).map(Number)) expect(d.args[i], d.name).toMatch(/^(buf|bufs|any)\??$/);
     }
+    // The table refuses a use that names no buffer.
+    const bad = defineSyscall('bad_use', -1, ['fd', 'int'], () => 0, { bufs: { 1: 'out' } });
+    expect(() => new SyscallTable().register([bad])).toThrow(/bad_use: bufs names argument 1, which is not a buffer/);
     // WELCOME carries them as pairs, and back.
     fc.assert(fc.property(fc.dictionary(fc.nat({ max: 63 }).map(String), fc.constantFrom('in' as const, 'out' as const)), (d) => {
       const uses = Object.keys(d).length === 0 ? undefined : Object.fromEntries(Object.entries(d).map(([k, v]) => [Number(k), v]));
