@@ -235,7 +235,7 @@ export const descripSyscalls = [
     if ((fp.flags & O_PATH) !== 0) throw err(EBADF);
     return fileIoctl(fp, td, cmd, arg);
   }),
-  defineSyscall('fstat', 5, ['fd'], fstat),
+  defineSyscall('fstat', 5, ['fd'], fstat, { returnsStat: true }),
   defineSyscall('fsync', 74, ['fd'], async (td, fd: number) => {
     await fileFsync(td, getFile(td, fd), false);
     return 0;

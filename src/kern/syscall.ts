@@ -64,6 +64,14 @@ export interface SyscallDef<N extends string = string, H extends Handler = Handl
   readonly handler: H;
   /** Buffer arguments by index ('buf', 'bufs', or 'any' given bytes) the call only fills or only reads. */
   readonly bufs?: Readonly<Record<number, BufUse>>;
+  /** The call returns a struct stat (a frontend may carry it in a fixed layout). */
+  readonly returnsStat?: boolean;
+}
+
+/** Metadata a definition may carry besides its arguments and handler. */
+export interface SyscallMeta {
+  bufs?: Readonly<Record<number, BufUse>>;
+  returnsStat?: boolean;
 }
 
 export function defineSyscall<const N extends string, H extends Handler>(
@@ -71,9 +79,9 @@ export function defineSyscall<const N extends string, H extends Handler>(
   nr: number,
   args: readonly ArgSpec[],
   handler: H,
-  meta?: { bufs?: Readonly<Record<number, BufUse>> },
+  meta?: SyscallMeta,
 ): SyscallDef<N, H> {
-  return meta?.bufs === undefined ? { name, nr, args, handler } : { name, nr, args, handler, bufs: meta.bufs };
+  return meta === undefined ? { name, nr, args, handler } : { name, nr, args, handler, ...meta };
 }
 
 /** The library-side signature of a handler: the same arguments minus td, async. */

@@ -398,7 +398,7 @@ describe('argument validators derived from arg kinds', () => {
 
 describe('buffer directions', () => {
   it('come from the syscall table: reads are out, writes are in, the rest in-out', () => {
-    const table = new Map<string, { bufs?: BufUses; args: readonly string[] }>(kernSyscalls.map((d) => [d.name, d]));
+    const table = new Map<string, { bufs?: BufUses; args: readonly string[]; returnsStat?: boolean }>(kernSyscalls.map((d) => [d.name, d]));
     const dir = (name: string, i: number) => bufDirection(table.get(name)!.bufs, i, table.get(name)!.args[i]);
     expect(dir('read', 1)).toBe('out');
     expect(dir('preadv', 1)).toBe('out');
@@ -407,6 +407,8 @@ describe('buffer directions', () => {
     expect(dir('pwritev', 1)).toBe('in');
     expect(dir('ioctl', 2)).toBe('inout');
     expect(bufDirection(undefined, 0, 'path')).toBe('in');
+    // So does which calls return a struct stat (sent as a fixed T_STAT body).
+    expect([table.get('fstat')!.returnsStat, table.get('read')!.returnsStat]).toEqual([true, undefined]);
     // Every call that names a buffer use names a buffer argument.
     for (const d of kernSyscalls as readonly { name: string; args: readonly string[]; bufs?: BufUses }[]) {
       for (const i of Object.keys(d.bufs ?? {}).map(Number)) expect(d.args[i], d.name).toMatch(/^(buf|bufs|any)\??$/);

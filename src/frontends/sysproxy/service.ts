@@ -85,8 +85,6 @@ interface SysEntry {
 }
 
 /** The calls whose result is a struct stat (src/kern sys_descrip.ts, src/vfs vfs_syscalls.ts). */
-const STAT_CALLS = new Set(['stat', 'lstat', 'fstat', 'newfstatat', 'fstatat']);
-
 export class SysproxyService {
   readonly kernel: BootedKernel;
   readonly limits: Limits;
@@ -119,7 +117,7 @@ export class SysproxyService {
     const k = this.kernel.kernel;
     if (this.table === null || this.table.length !== k.syscalls.byName.size) {
       this.table = [...k.syscalls.byName.values()].map((d) => ({
-        name: d.name, nr: d.nr, args: d.args.slice(), validate: argsValidator(d.args), invoke: syscallInvoker(k, d.name)!, statReply: STAT_CALLS.has(d.name), bufs: d.bufs,
+        name: d.name, nr: d.nr, args: d.args.slice(), validate: argsValidator(d.args), invoke: syscallInvoker(k, d.name)!, statReply: d.returnsStat === true, bufs: d.bufs,
       }));
     }
     return this.table;
