@@ -50,7 +50,7 @@ import {
 } from '../../kern/index.ts';
 import {
   type Vfs, type Vnode, fileVnode, vfsOf, vref, vrele, vn_access, vn_chmod, vn_chown, vn_link, vn_lookup,
-  vn_lookupChecked, vn_maySearch, vn_mkdir, vn_mknod, vn_open, vn_openat, vn_read, vn_readdir, vn_readlink,
+  vn_relookup, vn_maySearch, vn_mkdir, vn_mknod, vn_open, vn_openat, vn_read, vn_readdir, vn_readlink,
   vn_rename, vn_rmdir, vn_stat, vn_statfs, vn_symlink, vn_truncate, vn_unlink, vn_utimens,
 } from '../../vfs/index.ts';
 import * as P from './proto.ts';
@@ -356,7 +356,7 @@ export class KernelFuseServer implements FuseHandler {
     const dvp = this.node(nodeid).vp;
     const td = await this.td(ctx, what);
     await call(td, dvp);
-    return this.entry(await vn_lookupChecked(td, dvp, name), td);
+    return this.entry(await vn_relookup(td, dvp, name), td);
   }
 
   symlink(req: SymlinkRequest, ctx: RequestContext): Promise<EntryOut> {
@@ -544,7 +544,7 @@ export class KernelFuseServer implements FuseHandler {
       let n: Node | undefined;
       let st: Stat | undefined;
       try {
-        n = this.adopt(await vn_lookupChecked(td, dvp, d.name));
+        n = this.adopt(await vn_relookup(td, dvp, d.name));
         st = await vn_stat(td, n.vp);
       } catch (e) {
         if (n !== undefined) this.settle(n);
