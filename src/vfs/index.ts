@@ -31,4 +31,4 @@ export {
   rmdirAt as vn_rmdir, renameAt2 as vn_rename,
 } from './sys_namei.ts';
 export { vn_statfs } from './sys_statfs.ts';
-export { vn_lookup, vn_lookupChecked, vn_stat, vn_read, vn_readdir, vn_maySearch } from './vn_node.ts';
+export { vn_lookup, vn_relookup, vn_stat, vn_read, vn_readdir, vn_maySearch } from './vn_node.ts';
