@@ -8,14 +8,15 @@ import { defineSyscall } from '../kern/syscall.ts';
 import { EFAULT, EINVAL, EISDIR, EOPNOTSUPP, EROFS, err } from '../kern/errno.ts';
 import { AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, UTIME_NOW, UTIME_OMIT } from '../kern/constants.ts';
 import { type SetAttrs, type Vnode, vfsNow, vref, vrele } from './vnode.ts';
-import { lookupPath } from './namei.ts';
+import { type At, lookupPath } from './namei.ts';
 import { MAY_WRITE, checkAccess, checkUtimes, chmodMode, chownIds, modeAfterChown } from './perm.ts';
 import { setattrLocked, truncateVnode } from './vfs_vnops.ts';
 import { cred, fdVnode, resolveAt, checkFlags, withLocked } from './sys_internal.ts';
 
 // ---- attributes ------------------------------------------------------------------------------
 
-async function chmodVnode(td: Lwp, vp: Vnode, mode: number): Promise<number> {
+/** chmod(2) on a vnode: EROFS, owner check (perm.ts chmodMode), then the new mode and ctime. */
+export async function vn_chmod(td: Lwp, vp: Vnode, mode: number): Promise<number> {
   if (vp.mount.readOnly) throw err(EROFS);
   await withLocked(td, vp, async () => {
     const m = chmodMode(vp, cred(td), mode);
@@ -24,7 +25,8 @@ async function chmodVnode(td: Lwp, vp: Vnode, mode: number): Promise<number> {
   return 0;
 }
 
-async function chownVnode(td: Lwp, vp: Vnode, uid: number, gid: number): Promise<number> {
+/** chown(2) on a vnode (-1 keeps an id): EINVAL, EROFS, the chown rules, set-id bits cleared. */
+export async function vn_chown(td: Lwp, vp: Vnode, uid: number, gid: number): Promise<number> {
   if (uid < -1 || gid < -1 || uid > 0xffffffff || gid > 0xffffffff) throw err(EINVAL);
   if (vp.mount.readOnly) throw err(EROFS);
   await withLocked(td, vp, async () => {
@@ -42,15 +44,24 @@ async function truncatePath(td: Lwp, path: string, length: number | bigint): Pro
   if (len < 0) throw err(EINVAL);
   const vp = await lookupPath(td, AT_FDCWD, path, true);
   try {
-    if (vp.isDir) throw err(EISDIR);
-    if (!vp.isReg) throw err(EINVAL);
-    if (vp.mount.readOnly) throw err(EROFS);
-    checkAccess(vp, cred(td), MAY_WRITE);
-    await truncateVnode(td, vp, len, false);
+    await vn_truncate(td, vp, len);
   } finally {
     vrele(vp);
   }
   return 0;
+}
+
+/**
+ * truncate(2) of a vnode by its name's rules (Linux vfs_truncate): EISDIR,
+ * EINVAL for a non-regular file, EROFS, write permission, then the size
+ * change (m/ctime updated). `len` is already checked non-negative.
+ */
+export async function vn_truncate(td: Lwp, vp: Vnode, len: number): Promise<void> {
+  if (vp.isDir) throw err(EISDIR);
+  if (!vp.isReg) throw err(EINVAL);
+  if (vp.mount.readOnly) throw err(EROFS);
+  checkAccess(vp, cred(td), MAY_WRITE);
+  await truncateVnode(td, vp, len, false);
 }
 
 /** utimensat(2) times: [atime, mtime], each {sec, nsec} with UTIME_NOW/UTIME_OMIT in nsec, or null. */
@@ -71,7 +82,8 @@ function parseTimes(times: unknown): [Timespec, Timespec] | null {
   return [out[0]!, out[1]!];
 }
 
-async function utimesVnode(td: Lwp, vp: Vnode, t: [Timespec, Timespec] | null): Promise<number> {
+/** utimensat(2) on a vnode with parsed times (null: both now): EROFS, then the times rules. */
+export async function vn_utimens(td: Lwp, vp: Vnode, t: [Timespec, Timespec] | null): Promise<number> {
   if (vp.mount.readOnly) throw err(EROFS);
   const both = (n: number): boolean => t !== null && t[0].nsec === n && t[1].nsec === n;
   const explicit = t !== null && !both(UTIME_NOW);
@@ -89,7 +101,7 @@ async function utimesVnode(td: Lwp, vp: Vnode, t: [Timespec, Timespec] | null): 
   return 0;
 }
 
-async function utimensAt(td: Lwp, dirfd: number, path: unknown, times: unknown, flags = 0): Promise<number> {
+async function utimensAt(td: Lwp, dirfd: At, path: unknown, times: unknown, flags = 0): Promise<number> {
   checkFlags(flags, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH);
   const t = parseTimes(times);
   // utimensat(2): both UTIME_OMIT succeeds without even looking the file up.
@@ -98,14 +110,14 @@ async function utimensAt(td: Lwp, dirfd: number, path: unknown, times: unknown, 
   if (path === null || path === undefined) {
     // Linux: a NULL path operates on dirfd itself (what futimens does).
     if (dirfd === AT_FDCWD) throw err(EFAULT);
-    vp = vref(fdVnode(td, dirfd, false));
+    vp = vref(typeof dirfd === 'number' ? fdVnode(td, dirfd, false) : dirfd);
   } else {
     if (typeof path !== 'string') throw err(EFAULT);
     if (path.includes('\0')) throw err(EINVAL);
     vp = await resolveAt(td, dirfd, path, flags);
   }
   try {
-    return await utimesVnode(td, vp, t);
+    return await vn_utimens(td, vp, t);
   } finally {
     vrele(vp);
   }
@@ -116,31 +128,31 @@ async function utimensAt(td: Lwp, dirfd: number, path: unknown, times: unknown, 
 export const attrSyscalls = [
   defineSyscall('chmod', 90, ['path', 'uint'], async (td, path: string, mode: number) => {
     const vp = await lookupPath(td, AT_FDCWD, path, true);
-    try { return await chmodVnode(td, vp, mode); } finally { vrele(vp); }
+    try { return await vn_chmod(td, vp, mode); } finally { vrele(vp); }
   }),
-  defineSyscall('fchmod', 91, ['fd', 'uint'], (td, fd: number, mode: number) => chmodVnode(td, fdVnode(td, fd, false), mode)),
+  defineSyscall('fchmod', 91, ['fd', 'uint'], (td, fd: number, mode: number) => vn_chmod(td, fdVnode(td, fd, false), mode)),
   defineSyscall('fchmodat', 268, ['fd', 'path', 'uint', 'int?'], async (td, dirfd: number, path: string, mode: number, flags?: number) => {
     checkFlags(flags ?? 0, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH);
     const vp = await resolveAt(td, dirfd, path, flags ?? 0);
     try {
       // fchmodat(2): changing a symlink's mode is EOPNOTSUPP on Linux.
       if (vp.isLnk) throw err(EOPNOTSUPP);
-      return await chmodVnode(td, vp, mode);
+      return await vn_chmod(td, vp, mode);
     } finally { vrele(vp); }
   }),
   defineSyscall('chown', 92, ['path', 'int', 'int'], async (td, path: string, uid: number, gid: number) => {
     const vp = await lookupPath(td, AT_FDCWD, path, true);
-    try { return await chownVnode(td, vp, uid, gid); } finally { vrele(vp); }
+    try { return await vn_chown(td, vp, uid, gid); } finally { vrele(vp); }
   }),
-  defineSyscall('fchown', 93, ['fd', 'int', 'int'], (td, fd: number, uid: number, gid: number) => chownVnode(td, fdVnode(td, fd, false), uid, gid)),
+  defineSyscall('fchown', 93, ['fd', 'int', 'int'], (td, fd: number, uid: number, gid: number) => vn_chown(td, fdVnode(td, fd, false), uid, gid)),
   defineSyscall('lchown', 94, ['path', 'int', 'int'], async (td, path: string, uid: number, gid: number) => {
     const vp = await lookupPath(td, AT_FDCWD, path, false);
-    try { return await chownVnode(td, vp, uid, gid); } finally { vrele(vp); }
+    try { return await vn_chown(td, vp, uid, gid); } finally { vrele(vp); }
   }),
   defineSyscall('fchownat', 260, ['fd', 'path', 'int', 'int', 'int?'], async (td, dirfd: number, path: string, uid: number, gid: number, flags?: number) => {
     checkFlags(flags ?? 0, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH);
     const vp = await resolveAt(td, dirfd, path, flags ?? 0);
-    try { return await chownVnode(td, vp, uid, gid); } finally { vrele(vp); }
+    try { return await vn_chown(td, vp, uid, gid); } finally { vrele(vp); }
   }),
   defineSyscall('truncate', 76, ['path', 'off'], truncatePath),
   defineSyscall('utimensat', 280, ['fd', 'any', 'any', 'int?'], utimensAt),

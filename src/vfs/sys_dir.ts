@@ -6,11 +6,12 @@ import type { Lwp } from '../kern/sched.ts';
 import { defineSyscall } from '../kern/syscall.ts';
 import { EBADF, EFAULT, EINVAL, ENOENT, ENOTDIR, EPERM, ERANGE, err } from '../kern/errno.ts';
 import { AT_FDCWD, O_NOATIME, O_PATH } from '../kern/constants.ts';
-import { type Vnode, touchAtime, vref, vrele } from './vnode.ts';
+import { type Vnode, readsUnlocked, touchAtime, vref, vrele } from './vnode.ts';
 import { fileVnode, lookupPath, procFs } from './namei.ts';
 import { MAY_EXEC, checkAccess } from './perm.ts';
 import { vlock, vunlock } from './vfs_vnops.ts';
 import { cred } from './sys_internal.ts';
+import { dirPath } from './vfs_getcwd.ts';
 
 // ---- directories ------------------------------------------------------------------------------
 
@@ -60,7 +61,7 @@ async function getdents64(td: Lwp, fd: number, arg: unknown): Promise<Dirent64[]
   const dv = buf === null ? null : new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let used = 0;
   let tooSmall = false;
-  const locked = vp.mount.fstype.nonblocking !== true;
+  const locked = !readsUnlocked(vp);
   if (locked) { const lw = vlock(td, vp, false); if (lw !== undefined) await lw; }
   try {
     const r = vp.ops.readdir(vp, td, fp.offset, (ino, type, name, next) => {
@@ -109,68 +110,12 @@ async function changeDir(td: Lwp, vp: Vnode, which: 'cwd' | 'root'): Promise<num
   }
 }
 
-/** The name of directory vp inside its parent dvp (nameOf, else a readdir scan). */
-async function nameIn(td: Lwp, dvp: Vnode, vp: Vnode): Promise<string> {
-  const quick = dvp.ops.nameOf?.(dvp, vp);
-  if (quick !== undefined && quick !== null) return quick;
-  let found: string | null = null;
-  let cookie = 0;
-  for (;;) {
-    let last = cookie;
-    const r = dvp.ops.readdir(dvp, td, cookie, (ino, _t, name, next) => {
-      last = next;
-      if (ino === vp.ino && name !== '.' && name !== '..') {
-        found = name;
-        return false;
-      }
-      return true;
-    });
-    const eof = r instanceof Promise ? await r : r;
-    if (found !== null || eof || last === cookie) break;
-    cookie = last;
-  }
-  if (found === null) throw err(ENOENT);
-  return found;
-}
-
 async function getcwd(td: Lwp, size?: number): Promise<string> {
   const fs = procFs(td);
-  let vp = vref(fs.cwd);
-  const parts: string[] = [];
-  try {
-    // getcwd(3) ENOENT: "The current working directory has been unlinked."
-    if (vp.nlink === 0) throw err(ENOENT);
-    for (;;) {
-      if (vp === fs.root) break;
-      if (vp.isMountRoot) {
-        const cov = vp.mount.covered;
-        if (cov === null) break; // outside the process root (Linux prefixes "(unreachable)")
-        vrele(vp);
-        vp = vref(cov);
-        continue;
-      }
-      { const lw = vlock(td, vp, false); if (lw !== undefined) await lw; }
-      let parent: Vnode | null;
-      try {
-        const r = vp.ops.lookup(vp, td, '..');
-        parent = r instanceof Promise ? await r : r;
-      } finally {
-        vunlock(td, vp);
-      }
-      if (parent === null) throw err(ENOENT);
-      try {
-        parts.push(await nameIn(td, parent, vp));
-      } catch (e) {
-        vrele(parent);
-        throw e;
-      }
-      vrele(vp);
-      vp = parent;
-    }
-  } finally {
-    vrele(vp);
-  }
-  const path = '/' + parts.reverse().join('/');
+  // getcwd(3) ENOENT: "The current working directory has been unlinked."
+  if (fs.cwd.nlink === 0) throw err(ENOENT);
+  // Outside the process root (reachable false) Linux prefixes "(unreachable)"; the path from the top is given here.
+  const { path } = await dirPath(td, fs.cwd, fs.root);
   if (size !== undefined && enc.encode(path).byteLength + 1 > size) throw err(size === 0 ? EINVAL : ERANGE);
   return path;
 }

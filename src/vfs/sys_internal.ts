@@ -9,7 +9,7 @@ import { EBADF, EINVAL, err } from '../kern/errno.ts';
 import { AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_FOLLOW, AT_SYMLINK_NOFOLLOW, O_PATH } from '../kern/constants.ts';
 import type { Cred } from '../kern/proc.ts';
 import { type Vnode, vref } from './vnode.ts';
-import { fileVnode, lookupPath, procFs } from './namei.ts';
+import { type At, fileVnode, lookupPath, procFs } from './namei.ts';
 import { vlock, vunlock } from './vfs_vnops.ts';
 import { type Vfs, vfsOf } from './vfs.ts';
 
@@ -52,10 +52,10 @@ export function fdVnode(td: Lwp, fd: number, allowPath: boolean): Vnode {
  * AT_SYMLINK_NOFOLLOW; returns a referenced vnode — directly for
  * AT_EMPTY_PATH, a promise for a walk (errors may be thrown at once).
  */
-export function resolveAt(td: Lwp, dirfd: number, path: string, flags: number, followDefault = true, c?: Cred): Vnode | Promise<Vnode> {
+export function resolveAt(td: Lwp, dirfd: At, path: string, flags: number, followDefault = true, c?: Cred): Vnode | Promise<Vnode> {
   if (path.length === 0 && (flags & AT_EMPTY_PATH) !== 0) {
     if (dirfd === AT_FDCWD) return vref(procFs(td).cwd);
-    return vref(fdVnode(td, dirfd, true));
+    return vref(typeof dirfd === 'number' ? fdVnode(td, dirfd, true) : dirfd);
   }
   const follow = (flags & AT_SYMLINK_FOLLOW) !== 0 || (followDefault && (flags & AT_SYMLINK_NOFOLLOW) === 0);
   return lookupPath(td, dirfd, path, follow, c);

@@ -10,11 +10,12 @@ import {
   S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID, S_IXGRP, S_ISUID,
 } from '../kern/constants.ts';
 import type { Cred } from '../kern/proc.ts';
-import { type Vnode, vref, vrele } from './vnode.ts';
-import { type NameiResult, namei, procFs, releaseResult } from './namei.ts';
+import { type Vnode, vrele } from './vnode.ts';
+import { type At, type NameiResult, namei, procFs, releaseResult } from './namei.ts';
 import { MAY_EXEC, MAY_READ, MAY_WRITE, checkAccess, checkDelete, isOwner, newOwner, vaccess } from './perm.ts';
 import { vlock, vunlock } from './vfs_vnops.ts';
 import { cred, relookup, resolveAt, checkFlags } from './sys_internal.ts';
+import { ancestorBelow } from './vfs_getcwd.ts';
 import { fsnotifyCreate, fsnotifyDelete, fsnotifyRename } from './inotify_hooks.ts';
 
 // ---- creating names -----------------------------------------------------------------------
@@ -26,7 +27,7 @@ import { fsnotifyCreate, fsnotifyDelete, fsnotifyRename } from './inotify_hooks.
  * then EROFS, then write+search permission on the directory.
  */
 async function createName(
-  td: Lwp, dirfd: number, path: string, wantDir: boolean,
+  td: Lwp, dirfd: At, path: string, wantDir: boolean,
   make: (dvp: Vnode, name: string) => Promise<Vnode> | Vnode,
 ): Promise<void> {
   const r = await namei(td, dirfd, path, { follow: false, parent: true, lookupLast: false });
@@ -56,7 +57,7 @@ async function createName(
   }
 }
 
-function mkdirAt(td: Lwp, dirfd: number, path: string, mode: number): Promise<number> {
+export function mkdirAt(td: Lwp, dirfd: At, path: string, mode: number): Promise<number> {
   return createName(td, dirfd, path, true, (dvp, name) => {
     // mkdir(2): mode & ~umask & (S_IRWXUGO | S_ISVTX); S_ISGID comes only from the parent.
     const [uid, gid, m] = newOwner(dvp, cred(td), S_IFDIR | (mode & 0o1777 & ~td.proc.umask));
@@ -64,7 +65,7 @@ function mkdirAt(td: Lwp, dirfd: number, path: string, mode: number): Promise<nu
   }).then(() => 0);
 }
 
-function mknodAt(td: Lwp, dirfd: number, path: string, mode: number, dev: number): Promise<number> {
+export function mknodAt(td: Lwp, dirfd: At, path: string, mode: number, dev: number): Promise<number> {
   let type = mode & S_IFMT;
   if (type === 0) type = S_IFREG;
   // mknod(2): EINVAL for an unknown type; EPERM for a directory (use mkdir).
@@ -80,7 +81,7 @@ function mknodAt(td: Lwp, dirfd: number, path: string, mode: number, dev: number
   }).then(() => 0);
 }
 
-function symlinkAt(td: Lwp, target: string, dirfd: number, path: string): Promise<number> {
+export function symlinkAt(td: Lwp, target: string, dirfd: At, path: string): Promise<number> {
   if (target.length === 0) return Promise.reject(err(ENOENT)); // symlink(2): empty target
   return createName(td, dirfd, path, false, (dvp, name) => {
     const [uid, gid] = newOwner(dvp, cred(td), S_IFLNK | 0o777);
@@ -108,7 +109,7 @@ function mayLinkTo(vp: Vnode, c: Cred): boolean {
  * trailing slash, EROFS), then EXDEV, then may_linkat (protected_hardlinks
  * EPERM), then vfs_link (may_create EACCES, directory EPERM, unlinked ENOENT).
  */
-export async function linkVnode(td: Lwp, vp: Vnode, dvp: Vnode, name: string, trailingSlash = false): Promise<void> {
+export async function vn_link(td: Lwp, vp: Vnode, dvp: Vnode, name: string, trailingSlash = false): Promise<void> {
   const c = cred(td);
   { const lw = vlock(td, dvp, true); if (lw !== undefined) await lw; }
   try {
@@ -139,7 +140,7 @@ export async function linkVnode(td: Lwp, vp: Vnode, dvp: Vnode, name: string, tr
   }
 }
 
-async function linkAt(td: Lwp, olddirfd: number, oldpath: string, newdirfd: number, newpath: string, flags: number): Promise<number> {
+async function linkAt(td: Lwp, olddirfd: At, oldpath: string, newdirfd: At, newpath: string, flags: number): Promise<number> {
   checkFlags(flags, AT_SYMLINK_FOLLOW | AT_EMPTY_PATH);
   const c = cred(td);
   // linkat(2) AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; without it the empty path is ENOENT.
@@ -149,7 +150,7 @@ async function linkAt(td: Lwp, olddirfd: number, oldpath: string, newdirfd: numb
     const r = await namei(td, newdirfd, newpath, { follow: false, parent: true, lookupLast: false });
     try {
       if (r.last !== 'norm') throw err(EEXIST);
-      await linkVnode(td, vp, r.dvp!, r.name, r.trailingSlash);
+      await vn_link(td, vp, r.dvp!, r.name, r.trailingSlash);
     } finally {
       releaseResult(r);
     }
@@ -161,7 +162,7 @@ async function linkAt(td: Lwp, olddirfd: number, oldpath: string, newdirfd: numb
 
 // ---- removing names ---------------------------------------------------------------------
 
-async function unlinkAt(td: Lwp, dirfd: number, path: string, flags: number): Promise<number> {
+export async function unlinkAt(td: Lwp, dirfd: At, path: string, flags: number): Promise<number> {
   checkFlags(flags, AT_REMOVEDIR);
   if ((flags & AT_REMOVEDIR) !== 0) return rmdirAt(td, dirfd, path);
   const r = await namei(td, dirfd, path, { follow: false, parent: true, lookupLast: false });
@@ -175,7 +176,7 @@ async function unlinkAt(td: Lwp, dirfd: number, path: string, flags: number): Pr
   return 0;
 }
 
-async function rmdirAt(td: Lwp, dirfd: number, path: string): Promise<number> {
+export async function rmdirAt(td: Lwp, dirfd: At, path: string): Promise<number> {
   const r = await namei(td, dirfd, path, { follow: false, parent: true, lookupLast: false });
   try {
     // rmdir(2): "." is EINVAL, ".." ENOTEMPTY, "/" EBUSY.
@@ -235,30 +236,7 @@ async function removeName(td: Lwp, r: NameiResult, dir: boolean): Promise<void> 
 
 // ---- rename --------------------------------------------------------------------------------
 
-/** Is directory a an ancestor of b (or b itself), within one mount? Called under the rename lock. */
-async function isAncestor(td: Lwp, a: Vnode, b: Vnode): Promise<boolean> {
-  let cur = vref(b);
-  try {
-    for (let depth = 0; depth < 100_000; depth++) {
-      if (cur === a) return true;
-      if (cur.isMountRoot) return false;
-      const r = cur.ops.lookup(cur, td, '..');
-      const parent = r instanceof Promise ? await r : r;
-      if (parent === null) return false;
-      if (parent === cur) {
-        vrele(parent);
-        return false;
-      }
-      vrele(cur);
-      cur = parent;
-    }
-    return false;
-  } finally {
-    vrele(cur);
-  }
-}
-
-async function renameAt2(td: Lwp, olddirfd: number, oldpath: string, newdirfd: number, newpath: string, flags: number): Promise<number> {
+export async function renameAt2(td: Lwp, olddirfd: At, oldpath: string, newdirfd: At, newpath: string, flags: number): Promise<number> {
   checkFlags(flags, RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT);
   if ((flags & RENAME_NOREPLACE) !== 0 && (flags & RENAME_EXCHANGE) !== 0) throw err(EINVAL);
   if ((flags & RENAME_WHITEOUT) !== 0) throw err(EINVAL); // overlayfs whiteouts: not supported
@@ -275,25 +253,27 @@ async function renameAt2(td: Lwp, olddirfd: number, oldpath: string, newdirfd: n
     if (o.last !== 'norm') throw err(EBUSY);
     if (n.last !== 'norm') throw err((flags & RENAME_NOREPLACE) !== 0 ? EEXIST : EBUSY);
     if (fdvp.mount.readOnly) throw err(EROFS);
-    const mp = fdvp.mount;
-    { const rl = mp.renameLock.enter(td); if (rl instanceof Promise) await rl; }
+    const rl = fdvp.mount.renameLock.enter(td);
+    using renaming = rl instanceof Promise ? await rl : rl;
+    // The ancestor checks' "traps" (Linux lock_rename), found under the rename lock before
+    // any directory lock: the walk locks ancestors, never to be taken under a descendant.
+    const trapT = fdvp === tdvp ? null : await ancestorBelow(td, tdvp, fdvp);
     try {
-      // Lock the two directories in vnode-id order (README lock order).
-      const first = fdvp.id <= tdvp.id ? fdvp : tdvp;
-      const second = first === fdvp ? tdvp : fdvp;
-      { const lw = vlock(td, first, true, 0); if (lw !== undefined) await lw; }
+      const trapF = fdvp === tdvp ? null : await ancestorBelow(td, fdvp, tdvp);
       try {
-        if (second !== first) { const lw = vlock(td, second, true, 1); if (lw !== undefined) await lw; }
-        try {
-          await renameLocked(td, c, fdvp, o, tdvp, n, flags, exchange);
-        } finally {
-          if (second !== first) vunlock(td, second);
-        }
+        // Lock the two directories in vnode-id order (README lock order).
+        const first = fdvp.id <= tdvp.id ? fdvp : tdvp;
+        const second = first === fdvp ? tdvp : fdvp;
+        const l1 = first.lock.enter(td, 'excl');
+        using g1 = l1 instanceof Promise ? await l1 : l1;
+        const l2 = second === first ? null : second.lock.enter(td, 'excl', { subclass: 1 });
+        using g2 = l2 instanceof Promise ? await l2 : l2;
+        await renameLocked(td, c, fdvp, o, tdvp, n, flags, exchange, trapT, trapF);
       } finally {
-        vunlock(td, first);
+        if (trapF !== null) vrele(trapF);
       }
     } finally {
-      mp.renameLock.release(td);
+      if (trapT !== null) vrele(trapT);
     }
   } finally {
     releaseResult(o);
@@ -302,8 +282,14 @@ async function renameAt2(td: Lwp, olddirfd: number, oldpath: string, newdirfd: n
   return 0;
 }
 
+/**
+ * rename under the rename lock and both directory locks. trapT: the
+ * directory just below fdvp on the way up from tdvp (null unless fdvp is an
+ * ancestor of tdvp); trapF the same from fdvp to tdvp (vfs_getcwd.ts).
+ */
 async function renameLocked(
   td: Lwp, c: Cred, fdvp: Vnode, o: NameiResult, tdvp: Vnode, n: NameiResult, flags: number, exchange: boolean,
+  trapT: Vnode | null, trapF: Vnode | null,
 ): Promise<void> {
   let fvp = relookup(td, fdvp, o.name);
   if (fvp instanceof Promise) fvp = await fvp;
@@ -322,8 +308,8 @@ async function renameLocked(
     // "unless the source is a directory trailing slashes give -ENOTDIR"
     if (!fvp.isDir && (o.trailingSlash || (!exchange && n.trailingSlash))) throw err(ENOTDIR);
     // Moving a directory under itself: EINVAL; replacing an ancestor of the source: ENOTEMPTY.
-    if (fvp.isDir && fdvp !== tdvp && (await isAncestor(td, fvp, tdvp))) throw err(EINVAL);
-    if (tvp !== null && tvp.isDir && fdvp !== tdvp && (await isAncestor(td, tvp, fdvp))) throw err(exchange ? EINVAL : ENOTEMPTY);
+    if (fvp === trapT) throw err(EINVAL); // fvp is tdvp or one of its ancestors
+    if (tvp !== null && tvp === trapF) throw err(exchange ? EINVAL : ENOTEMPTY); // tvp is an ancestor of fdvp
     // rename(2): "If oldpath and newpath are existing hard links referring to the same file, rename() does nothing".
     if (fvp === tvp) return;
     // may_delete on the source.

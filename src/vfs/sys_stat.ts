@@ -9,15 +9,15 @@ import {
   AT_EMPTY_PATH, AT_FDCWD, AT_NO_AUTOMOUNT, AT_STATX_DONT_SYNC, AT_STATX_FORCE_SYNC, AT_SYMLINK_NOFOLLOW,
 } from '../kern/constants.ts';
 import { vrele } from './vnode.ts';
-import { readlinkVnode } from './namei.ts';
+import { type At, readlinkVnode } from './namei.ts';
 import { type Statx, refreshAttrs, vnodeStat, vnodeStatx } from './vfs_vnops.ts';
 import { resolveAt, checkFlags } from './sys_internal.ts';
 
 // ---- stat family ---------------------------------------------------------------------
 
-async function statAt(td: Lwp, dirfd: number, path: string, flags: number): Promise<Stat> {
+async function statAt(td: Lwp, dirfd: At, path: string, flags: number): Promise<Stat> {
   checkFlags(flags, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_FORCE_SYNC | AT_STATX_DONT_SYNC);
-  if (path.length === 0 && (flags & AT_EMPTY_PATH) !== 0 && dirfd !== AT_FDCWD) {
+  if (path.length === 0 && (flags & AT_EMPTY_PATH) !== 0 && typeof dirfd === 'number' && dirfd !== AT_FDCWD) {
     const fp = td.proc.fdt.get(dirfd);
     if (fp.ops.stat === undefined) throw err(EBADF);
     return fp.ops.stat(fp, td);
@@ -32,7 +32,7 @@ async function statAt(td: Lwp, dirfd: number, path: string, flags: number): Prom
   }
 }
 
-async function statxAt(td: Lwp, dirfd: number, path: string, flags: number, _mask: number): Promise<Statx> {
+async function statxAt(td: Lwp, dirfd: At, path: string, flags: number, _mask: number): Promise<Statx> {
   checkFlags(flags, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_FORCE_SYNC | AT_STATX_DONT_SYNC);
   if ((flags & AT_STATX_FORCE_SYNC) !== 0 && (flags & AT_STATX_DONT_SYNC) !== 0) throw err(EINVAL);
   if ((_mask & 0x80000000) !== 0) throw err(EINVAL); // STATX__RESERVED
@@ -49,7 +49,7 @@ async function statxAt(td: Lwp, dirfd: number, path: string, flags: number, _mas
 
 // ---- symlinks ------------------------------------------------------------------------------
 
-async function readlinkAt(td: Lwp, dirfd: number, path: string): Promise<string> {
+async function readlinkAt(td: Lwp, dirfd: At, path: string): Promise<string> {
   const vp = await resolveAt(td, dirfd, path, AT_EMPTY_PATH, false);
   try {
     // readlink(2): EINVAL when the file is not a symlink.

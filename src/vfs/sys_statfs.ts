@@ -27,7 +27,8 @@ const ST_NODIRATIME = 2048;
 const ST_RELATIME = 4096;
 const ST_NOSYMFOLLOW = 8192;
 
-async function statfsVnode(td: Lwp, vp: Vnode): Promise<Statfs> {
+/** statfs(2) of the mount vp lives on: the file system's figures plus ST_* flags from the mount flags. */
+export async function vn_statfs(td: Lwp, vp: Vnode): Promise<Statfs> {
   const mp = vp.mount;
   const r = mp.ops.statfs(mp, td);
   const s = r instanceof Promise ? await r : r;
@@ -101,9 +102,9 @@ function pathconfVnode(vp: Vnode, name: number): number {
 export const statfsSyscalls = [
   defineSyscall('statfs', 137, ['path'], async (td, path: string) => {
     const vp = await lookupPath(td, AT_FDCWD, path, true);
-    try { return await statfsVnode(td, vp); } finally { vrele(vp); }
+    try { return await vn_statfs(td, vp); } finally { vrele(vp); }
   }),
-  defineSyscall('fstatfs', 138, ['fd'], (td, fd: number) => statfsVnode(td, fdVnode(td, fd, true))),
+  defineSyscall('fstatfs', 138, ['fd'], (td, fd: number) => vn_statfs(td, fdVnode(td, fd, true))),
   defineSyscall('pathconf', -1, ['path', 'int'], async (td, path: string, name: number) => {
     const vp = await lookupPath(td, AT_FDCWD, path, true);
     try { return pathconfVnode(vp, name); } finally { vrele(vp); }

@@ -38,7 +38,6 @@ import { mountSyscalls } from './sys_mount.ts';
 import { locksSyscalls } from './sys_locks.ts';
 import { inotifySyscalls } from './inotify.ts';
 
-export { linkVnode } from './sys_namei.ts';
 export type { Dirent64 } from './sys_dir.ts';
 export {
   _PC_LINK_MAX, _PC_MAX_CANON, _PC_MAX_INPUT, _PC_NAME_MAX, _PC_PATH_MAX, _PC_PIPE_BUF, _PC_CHOWN_RESTRICTED,

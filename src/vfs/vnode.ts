@@ -36,14 +36,44 @@
  *   5. Directory entries do not hold references: tmpfs keeps its nodes alive
  *      through its own tree; a disk file system through the disk.
  *
- * The lock: each vnode has an `RwLock` of class `vnode` (kern/lock.ts,
- * checked by lockdep). The VFS
- * takes it around every VOP that reads (shared) or changes (exclusive) the
- * vnode, never across a whole path walk: namei locks one directory at a time
- * for a lookup and releases it before taking the child (no lock coupling, as
- * in Linux's RCU-free walk). Lock order (see README.md): a parent directory
- * before its child; two directories of a rename by ascending `vp.id`, under
- * the mount's rename lock.
+ * ## The vnode lock (read this before calling a VOP)
+ *
+ * Each vnode has an `RwLock` (kern/lock.ts, checked by lockdep): class
+ * `vnode_dir` for directories, `vnode` for everything else. The rule:
+ *
+ *   A VOP that reads a vnode (lookup, readdir, readlink, read, nameOf)
+ *   runs under that vnode's lock, shared; a VOP that changes it (create,
+ *   mkdir, symlink, link, unlink, rmdir, rename, setattr, write, fallocate,
+ *   and getattr, which rewrites the in-core attributes) runs under it
+ *   exclusive — for a directory operation,
+ *   the directory's lock, plus the victim's for link, unlink and rmdir.
+ *   Whoever calls the VOP takes the lock: the VFS for system calls, the
+ *   FUSE server for its requests, and any code that walks *another* vnode
+ *   (getcwd, rename's ancestor check, /proc paths: vfs_getcwd.ts) does it
+ *   through the helpers that lock (namei.ts `lookupLocked`,
+ *   vfs_getcwd.ts `readdirLocked`), never by calling `vp.ops.*` bare.
+ *
+ * Exceptions, each deliberate:
+ *   - a nonblocking file system (FsType.nonblocking: tmpfs, devfs) gets no
+ *     lock around a single read-side VOP or a write's one VOP: one virtual
+ *     CPU runs a VOP that never suspends to completion, so it is atomic;
+ *   - a file system with FsType.unlockedReads (procfs) gets no lock around
+ *     read-side VOPs: it generates its nodes from kernel state and has
+ *     nothing for a vnode lock to guard (Linux runs proc's ->get_link and
+ *     ->read without i_rwsem); so its VOPs may lock other file systems'
+ *     vnodes without being ordered after their own;
+ *   - the lifecycle notifications open, close, inactive and reclaim run
+ *     without it (Linux calls ->open and ->release without i_rwsem);
+ *   - a file system's own boot-time setup (devfs populating its root)
+ *     runs before any other thread exists.
+ *
+ * The lock is never held across a whole path walk: namei locks one
+ * directory at a time for a lookup and releases it before taking the child
+ * (no lock coupling, as in Linux's RCU-free walk). Lock order (the list is
+ * in src/kern/README.md): a parent directory before its child (`vnode_dir`,
+ * then `vnode_dir/1` or `vnode`); the two directories of a rename by
+ * ascending `vp.id`, under the mount's rename lock; never an ancestor while
+ * holding a descendant — walks up the tree hold one vnode lock at a time.
  *
  * @guardedBy vp.lock for the attribute fields and the file system's data;
  * usecount and mountedHere by the single virtual CPU (changed without awaits).
@@ -225,6 +255,14 @@ export interface FsType {
    */
   readonly nonblocking?: boolean;
   /**
+   * The VFS takes no vnode lock around this file system's read-side VOPs
+   * (lookup, readlink, read, readdir, getattr) although they may suspend:
+   * its nodes are generated from kernel state and every lookup makes a
+   * fresh vnode, so there is nothing for the lock to guard (procfs). See
+   * "The vnode lock" above.
+   */
+  readonly unlockedReads?: boolean;
+  /**
    * Set up `mp` (fill mp.ops and mp.data) from source/flags/data, or throw
    * an errno (EINVAL for bad options, ENOTBLK, ENODEV ...).
    */
@@ -395,6 +433,12 @@ export class Vnode {
   get isMountRoot(): boolean {
     return this.mount.root === this;
   }
+}
+
+/** Does a read-side VOP on vp go without the vnode lock (FsType.nonblocking or unlockedReads)? */
+export function readsUnlocked(vp: Vnode): boolean {
+  const t = vp.mount.fstype;
+  return t.nonblocking === true || t.unlockedReads === true;
 }
 
 /** Take a reference. */

@@ -7,7 +7,7 @@
  * Symlinks are copied as links; a relative target is made absolute against
  * the source's directory unless `verbatimSymlinks`, as Node does.
  */
-import * as C from '../../kern/constants.ts';
+import * as C from '../../kern/index.ts';
 import { type KStatx, type Op, call, isErr, waitFor, type NodeFsError } from './fs_support.ts';
 import { copyData, joinPath, readDirBatch } from './fs_ops.ts';
 import { errArgType, errCode, pathText, validPath, validateBoolean, validateFunction, validateObject } from './fs_validate.ts';

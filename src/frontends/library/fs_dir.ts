@@ -8,7 +8,7 @@
  * `recursive` (subdirectories are read after their parent, as Node does).
  */
 import { Buffer } from 'node:buffer';
-import * as C from '../../kern/constants.ts';
+import * as C from '../../kern/index.ts';
 import { type Op, Dirent, call, sc } from './fs_support.ts';
 import { type KDirent, direntType, joinPath, readDirBatch } from './fs_ops.ts';
 import { errCode, getOptions, pathText, validPath, validateBoolean, validateFunction, validateUint32 } from './fs_validate.ts';

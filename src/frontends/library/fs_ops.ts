@@ -12,8 +12,8 @@
  * cp, realpath(3), mkdtemp(3).
  */
 import { Buffer } from 'node:buffer';
-import { KernelError } from '../../kern/errno.ts';
-import * as C from '../../kern/constants.ts';
+import { KernelError } from '../../kern/index.ts';
+import * as C from '../../kern/index.ts';
 import {
   type KStatx, type NodeFsError, type Op, BigIntStats, DT_MODE, Dirent, StatFs, Stats, call, isErr, sc, COPYFILE_EXCL,
   COPYFILE_FICLONE_FORCE, stringToFlags, toNode, toTimespec, uvException, waitFor,

@@ -5,8 +5,9 @@
  * flag strings, encodings, times), and the Stats, BigIntStats and Dirent
  * classes and `constants` node:fs hands out.
  */
-import { KernelError, errnoName, strerror } from '../../kern/errno.ts';
-import * as C from '../../kern/constants.ts';
+import { Buffer } from 'node:buffer';
+import { KernelError, errnoName, strerror } from '../../kern/index.ts';
+import * as C from '../../kern/index.ts';
 import { errArgValue } from './fs_validate.ts';
 
 // ---- system calls as generator steps --------------------------------------------------

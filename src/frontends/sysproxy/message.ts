@@ -5,7 +5,7 @@
  * arg kinds, and which buffer arguments travel in which direction.
  */
 import { z } from 'zod';
-import type { ArgKind, ArgSpec } from '../../kern/syscall.ts';
+import type { ArgKind, ArgSpec } from '../../kern/index.ts';
 import { PROTO_VERSION, FrameType, ProtocolError, Writer } from './frame.ts';
 import { type Value, writeValue, Reader, readValue } from './value.ts';
 

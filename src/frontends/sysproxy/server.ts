@@ -34,7 +34,7 @@ import * as net from 'node:net';
 import * as fs from 'node:fs';
 import '../library/node_default.ts'; // boot() without a host gets a NodeHost
 import { boot, type BootOptions, type BootedKernel } from '../library/boot.ts';
-import type { LeakReport } from '../../kern/kernel.ts';
+import type { LeakReport } from '../../kern/index.ts';
 import { FrameReader } from './protocol.ts';
 import { SysproxyService, type ServiceOptions } from './service.ts';
 

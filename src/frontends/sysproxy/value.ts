@@ -15,7 +15,7 @@
  * bigints, strings, Uint8Array, arrays and plain objects (functions, Maps,
  * class instances lose their prototype and arrive as plain objects).
  */
-import type { Stat } from '../../kern/file.ts';
+import type { Stat } from '../../kern/index.ts';
 import { ProtocolError, u32At, Writer } from './frame.ts';
 
 // ---- the value codec ----------------------------------------------------------------

@@ -21,8 +21,7 @@
  * blocked — pass `timeoutMs` to give up with ETIMEDOUT.
  */
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
-import { KernelError, errno as E } from '../../kern/errno.ts';
-import type { LeakReport } from '../../kern/kernel.ts';
+import { errno as E, KernelError, type LeakReport } from '../../kern/index.ts';
 import type { Sys } from '../library/boot.ts';
 import { ClientConn, RemoteKernel, type ConnectOptions } from './client.ts';
 import {
