@@ -59,6 +59,8 @@ export interface BootOptions {
   host?: Hypercalls;
   /** Component names or objects (default: all). 'kern' is always included. */
   components?: (string | Component)[];
+  /** Network interfaces to attach and configure (net_boot.ts): `{ eth0: { bus | tap | sim, addr, gateway? } }`. */
+  net?: import('./net_boot.ts').NetOptions;
 }
 
 export class BootedKernel {
@@ -145,9 +147,11 @@ export async function boot(opts: BootOptions = {}): Promise<BootedKernel> {
   let host = opts.host;
   if (host === undefined) {
     const { NodeHost } = await import('../../hyper/node/host.ts');
-    host = new NodeHost();
+    const taps = opts.net ? (await import('./net_boot.ts')).tapSpecs(opts.net) : undefined;
+    host = new NodeHost(taps ? { taps } : {});
   }
   const k = new Kernel(host);
   await k.boot(await resolveComponents(opts.components ?? defaultComponents));
+  if (opts.net) await (await import('./net_boot.ts')).configureNet(k, host, opts.net);
   return new BootedKernel(k);
 }

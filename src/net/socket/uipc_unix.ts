@@ -28,7 +28,7 @@
  * @guardedBy the single virtual CPU: queue changes happen between awaits.
  */
 import {
-  EADDRINUSE, EAFNOSUPPORT, EAGAIN, ECONNREFUSED, ECONNRESET, EINTR, EINVAL, EISCONN, EMSGSIZE, ENOPROTOOPT, ENOTCONN,
+  EADDRINUSE, EAFNOSUPPORT, EAGAIN, EBADF, ECONNREFUSED, ECONNRESET, EINTR, EINVAL, EISCONN, EMSGSIZE, ENOPROTOOPT, ENOTCONN,
   EOPNOTSUPP, EPERM, EPIPE, EPROTOTYPE, err, isKernelError,
 } from '../../kern/errno.ts';
 import { POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLLRDNORM, POLLWRNORM } from '../../kern/constants.ts';
@@ -200,6 +200,7 @@ export class UnixSocket implements SocketProto {
   async accept(td: Lwp, nonblock: boolean): Promise<Socket> {
     if (!this.stream) throw err(EOPNOTSUPP);
     for (;;) {
+      if (this.state === 'closed') throw err(EBADF);
       if (this.state !== 'listening') throw err(EINVAL);
       const u = this.acceptq.shift();
       if (u !== undefined) {
@@ -294,6 +295,7 @@ export class UnixSocket implements SocketProto {
     const peek = (flags & MSG_PEEK) !== 0;
     if (!this.stream) {
       for (;;) {
+        if (this.state === 'closed') throw err(EBADF); // closed under a sleeping reader
         const pending = this.so.takeError();
         if (pending !== 0) throw err(pending);
         if (this.rq.length > 0) break;
@@ -341,6 +343,7 @@ export class UnixSocket implements SocketProto {
       if (got >= want || control !== undefined) break;
       if (got > 0 && ((flags & MSG_WAITALL) === 0 || peek)) break;
       if (this.rcvShut || this.peerGone) break;
+      if (this.state === 'closed') throw err(EBADF);
       const pending = this.so.takeError();
       if (pending !== 0) {
         if (got > 0) break;
