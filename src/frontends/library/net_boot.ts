@@ -8,13 +8,13 @@
  * Each interface comes up with its address and, with `gateway`, a default
  * route through it. Loopback is always there.
  */
-import type { Kernel } from '../../kern/kernel.ts';
+import type { Kernel } from '../../kern/index.ts';
 import type { Hypercalls } from '../../hyper/types.ts';
 import type { SimNetwork } from '../../hyper/sim/network.ts';
 import type { SimHost } from '../../hyper/sim/host.ts';
 import type { UdpNetifSpec } from '../../hyper/node/tap.ts';
 import { busAttach, ifConfigure, netOf, parseMac, virtifAttach, type EtherBus, type IfConfig } from '../../net/index.ts';
-import { KernelError } from '../../kern/errno.ts';
+import { KernelError } from '../../kern/index.ts';
 
 export interface NetIfOptions extends IfConfig {
   /** An in-process Ethernet segment (anykernel/net's EtherBus). */
