@@ -77,6 +77,9 @@ suite('Linux interop through a TAP device in a network namespace', () => {
       await Promise.race([once(kernel, 'exit'), new Promise((r) => setTimeout(r, 5000))]);
       if (kernel.exitCode === null) kernel.kill('SIGKILL');
     }
+    // Anything this test started that is still in its namespace (socat, if the kernel died early).
+    const pids = spawnSync('ip', ['netns', 'pids', NS], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    for (const pid of pids) spawnSync('kill', ['-9', pid]);
     spawnSync('ip', ['netns', 'del', NS]);
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
