@@ -18,6 +18,9 @@ connect() clients, until a root client halts it or the process gets SIGINT/SIGTE
   --cred UID:GID[:G,..] credentials of client processes (default 0:0, root)
   --allow-setcred       let clients ask for credentials above --cred
   --components LIST     kernel components, comma-separated (default: all)
+  --net IF=tap:NAME,addr=A.B.C.D/P[,gw=G][,hostaddr=H/P]
+                        attach IF to the host TAP device NAME (via socat; root) with
+                        that address; repeat for more interfaces
   --max-fds N           open descriptors per client process (default 1024)
   --max-inflight N      calls in flight per connection (default 256)
   --max-message SIZE    largest frame, e.g. 4M (default 4M)
@@ -78,6 +81,7 @@ export async function main(argv: string[]): Promise<number> {
       cred: { type: 'string' },
       'allow-setcred': { type: 'boolean' },
       components: { type: 'string' },
+      net: { type: 'string', multiple: true },
       'max-fds': { type: 'string' },
       'max-inflight': { type: 'string' },
       'max-message': { type: 'string' },
@@ -138,6 +142,7 @@ export async function main(argv: string[]): Promise<number> {
     boot: {
       host: new NodeHost({ params }),
       ...(values.components !== undefined ? { components: values.components.split(',').filter(Boolean) } : {}),
+      ...(values.net !== undefined ? { net: (await import('./netspec.ts')).parseNetSpecs(values.net) } : {}),
     },
   });
   say(`serving on ${srv.address} (process ${process.pid}); stop with Ctrl-C or 'anykernel ctl --server ${srv.address} halt'`);
