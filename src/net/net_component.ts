@@ -14,6 +14,7 @@ import { ifDetach } from './iface/if.ts';
 import { loopbackAttach } from './iface/loopback.ts';
 import { ipInit, ipShutdown } from './ip/ip_input.ts';
 import { udpInit } from './inet/udp.ts';
+import { tcpInit, tcpShutdown } from './tcp/tcp_socket.ts';
 import { netOf } from './netstack.ts';
 
 type NumKey = { [K in keyof NetConfig]: NetConfig[K] extends number ? K : never }[keyof NetConfig];
@@ -62,12 +63,14 @@ export const netComponent: Component = {
     arpInit(ns);
     ipInit(ns);
     udpInit(ns);
+    tcpInit(ns);
     loopbackAttach(ns);
     k.syscalls.register(socketSyscalls);
   },
   async shutdown(k: Kernel) {
     const ns = netOf(k);
     for (const ifp of [...ns.ifnets.values()].reverse()) await ifDetach(ns, ifp);
+    tcpShutdown(ns);
     arpStopAll(ns);
     ipShutdown(ns);
   },
