@@ -41,7 +41,7 @@ interface Sub {
 }
 
 const SUBCOMMANDS: Record<string, Sub> = {
-  boot: { module: './demo.ts', fn: 'demo', missing: 'the monolithic frontend is not built yet (src/cli/demo.ts is missing)' },
+  boot: { module: './boot.ts', fn: 'main', missing: 'the monolithic frontend is missing (src/cli/boot.ts)' },
   serve: { module: './serve.ts', fn: 'main', missing: 'src/cli/serve.ts is missing' },
   ctl: { module: './ctl.ts', fn: 'main', missing: 'src/cli/ctl.ts is missing' },
   mount: { module: '../frontends/fuse/cli.ts', fn: 'main', missing: 'the FUSE frontend has no command line yet (src/frontends/fuse/cli.ts is missing)' },
@@ -71,7 +71,9 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   let mod: Record<string, unknown>;
-  const spec = new URL(sub.module, import.meta.url).href;
+  // Compiled into dist/, this file is main.js and the modules are .js too.
+  const file = import.meta.url.endsWith('.ts') ? sub.module : sub.module.replace(/\.ts$/, '.js');
+  const spec = new URL(file, import.meta.url).href;
   try {
     mod = (await import(spec)) as Record<string, unknown>;
   } catch (e) {

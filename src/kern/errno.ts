@@ -88,6 +88,7 @@ export const errno = {
   EALREADY: 114,
   EINPROGRESS: 115,
   ESTALE: 116,
+  EUCLEAN: 117,
   EDQUOT: 122,
   ECANCELED: 125,
   EOWNERDEAD: 130,
@@ -179,6 +180,8 @@ export const EHOSTUNREACH = 113;
 export const EALREADY = 114;
 export const EINPROGRESS = 115;
 export const ESTALE = 116;
+/** Linux EFSCORRUPTED: a file system found its on-disk structures inconsistent. */
+export const EUCLEAN = 117;
 export const EDQUOT = 122;
 export const ECANCELED = 125;
 export const EOWNERDEAD = 130;
@@ -265,6 +268,7 @@ const messages: Record<number, string> = {
   114: "Operation already in progress",
   115: "Operation now in progress",
   116: "Stale file handle",
+  117: "Structure needs cleaning",
   122: "Disk quota exceeded",
   125: "Operation canceled",
   130: "Owner died",

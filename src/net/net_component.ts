@@ -15,6 +15,7 @@ import { loopbackAttach } from './iface/loopback.ts';
 import { ipInit, ipShutdown } from './ip/ip_input.ts';
 import { udpInit } from './inet/udp.ts';
 import { tcpInit, tcpShutdown } from './tcp/tcp_socket.ts';
+import { unixInit } from './socket/uipc_unix.ts';
 import { netOf } from './netstack.ts';
 
 type NumKey = { [K in keyof NetConfig]: NetConfig[K] extends number ? K : never }[keyof NetConfig];
@@ -64,6 +65,7 @@ export const netComponent: Component = {
     ipInit(ns);
     udpInit(ns);
     tcpInit(ns);
+    unixInit(ns);
     loopbackAttach(ns);
     k.syscalls.register(socketSyscalls);
   },

@@ -210,7 +210,7 @@ export const socketSyscalls = [
   }),
   defineSyscall('accept', 43, ['fd'], (td, fd: number) => sysAccept4(td, fd, 0)),
   defineSyscall('accept4', 288, ['fd', 'int'], sysAccept4),
-  defineSyscall('sendto', 44, ['fd', 'buf', 'int?', 'any'], sysSendto),
+  defineSyscall('sendto', 44, ['fd', 'buf', 'int?', 'any?'], sysSendto),
   defineSyscall('send', -1, ['fd', 'buf', 'int?'], (td, fd: number, buf: Uint8Array, flags?: number) => sysSendto(td, fd, buf, flags ?? 0)),
   defineSyscall('recvfrom', 45, ['fd', 'buf', 'int?'], sysRecvfrom),
   defineSyscall('recv', -1, ['fd', 'buf', 'int?'], async (td, fd: number, buf: Uint8Array, flags?: number) => (await sysRecvfrom(td, fd, buf, flags ?? 0))[0]),
