@@ -43,7 +43,7 @@ export class TcpNet {
   readonly table: PcbTable<TcpPcb>;
   readonly stats: TcpStats = { inSegs: 0, outSegs: 0, inErrs: 0, inCsumErrors: 0, outRsts: 0, activeOpens: 0, passiveOpens: 0 };
   /** One callout per connection with a pending deadline. */
-  private readonly callouts = new Map<Tcb, Callout>();
+  private readonly callouts = new Map<Tcb, { callout: Callout; at: number }>();
 
   constructor(ns: NetStack, cfg: Partial<TcpConfig> = {}) {
     this.ns = ns;
@@ -78,22 +78,38 @@ export class TcpNet {
     // Other errors (no route, ARP queue full) are losses: retransmission deals with them.
   }
 
+  /**
+   * The TCB's deadline moved to `at`. Callouts are re-armed lazily: a pending
+   * callout that fires no later than `at` is kept (when it fires early, the
+   * engine finds nothing due and the callout is set again for the real
+   * deadline), so the per-ACK restart of the retransmission timer costs no
+   * host timer operation.
+   */
   private timer(tcb: Tcb, at: number): void {
+    const k = this.ns.k;
     let c = this.callouts.get(tcb);
     if (at === Infinity) {
       if (c !== undefined) {
-        c.stop(this.ns.k);
+        c.callout.stop(k);
         this.callouts.delete(tcb);
       }
       return;
     }
+    if (c !== undefined && c.callout.pending && c.at <= at) return;
     if (c === undefined) {
-      c = new Callout('tcp');
+      c = { callout: new Callout('tcp'), at };
       this.callouts.set(tcb, c);
     }
-    const now = Number(this.ns.k.hyper.clockMonotonic()) / 1e6;
-    const delayNs = BigInt(Math.max(0, Math.ceil((at - now) * 1e6)));
-    c.reset(this.ns.k, delayNs, () => {
+    const entry = c;
+    entry.at = at;
+    const now = Number(k.hyper.clockMonotonic()) / 1e6;
+    entry.callout.reset(k, BigInt(Math.max(0, Math.ceil((at - now) * 1e6))), () => {
+      const due = tcb.deadline;
+      if (due > Number(k.hyper.clockMonotonic()) / 1e6 + 0.001 && due !== Infinity && tcb.state !== TcpState.CLOSED) {
+        // Fired for an earlier deadline that has since moved: sleep until the real one.
+        this.timer(tcb, due);
+        return;
+      }
       this.callouts.delete(tcb);
       this.stack.timer(tcb);
     });
@@ -108,7 +124,7 @@ export class TcpNet {
     if (to === TcpState.CLOSED) {
       const c = this.callouts.get(tcb);
       if (c !== undefined) {
-        c.stop(this.ns.k);
+        c.callout.stop(this.ns.k);
         this.callouts.delete(tcb);
       }
       // A connection whose socket is gone leaves the port table with its last state.
@@ -118,7 +134,7 @@ export class TcpNet {
 
   /** Stop every timer (kernel shutdown). */
   shutdown(): void {
-    for (const c of this.callouts.values()) c.stop(this.ns.k);
+    for (const c of this.callouts.values()) c.callout.stop(this.ns.k);
     this.callouts.clear();
   }
 
