@@ -15,8 +15,10 @@ import { loopbackAttach } from './iface/loopback.ts';
 import { ipInit, ipShutdown } from './ip/ip_input.ts';
 import { udpInit } from './inet/udp.ts';
 import { tcpInit, tcpShutdown } from './tcp/tcp_socket.ts';
+import { pingInit } from './inet/ping.ts';
 import { unixInit } from './socket/uipc_unix.ts';
 import { netOf } from './netstack.ts';
+import { procNetInit } from './procnet.ts';
 
 type NumKey = { [K in keyof NetConfig]: NetConfig[K] extends number ? K : never }[keyof NetConfig];
 type BoolKey = { [K in keyof NetConfig]: NetConfig[K] extends boolean ? K : never }[keyof NetConfig];
@@ -65,8 +67,10 @@ export const netComponent: Component = {
     ipInit(ns);
     udpInit(ns);
     tcpInit(ns);
+    pingInit(ns);
     unixInit(ns);
     loopbackAttach(ns);
+    procNetInit(k);
     k.syscalls.register(socketSyscalls);
   },
   async shutdown(k: Kernel) {

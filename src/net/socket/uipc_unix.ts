@@ -41,6 +41,11 @@ import { AF_UNIX, AF_UNSPEC, type SockAddr, type SockAddrUn } from './sockaddr.t
 import { sonewconn, type Socket } from './socket.ts';
 import { abstractNames, unixNamespace } from './unix_ns.ts';
 
+/** Every live AF_UNIX socket of a stack (/proc/net/unix, netstat). */
+export function unixSockets(ns: NetStack): Set<Socket> {
+  return ns.part('unix.all', () => new Set<Socket>());
+}
+
 /** net.unix.max_dgram_qlen. */
 export const UNIX_MAX_DGRAM_QLEN = 10;
 
@@ -87,6 +92,7 @@ export class UnixSocket implements SocketProto {
     this.so = so;
     this.stream = so.type === SOCK_STREAM;
     this.cred = cred;
+    unixSockets(so.ns).add(so);
   }
 
   private get ns(): NetStack {
@@ -376,6 +382,7 @@ export class UnixSocket implements SocketProto {
   }
 
   close(): void {
+    unixSockets(this.ns).delete(this.so);
     const wasListening = this.state === 'listening';
     this.state = 'closed';
     if (this.name !== null) {
