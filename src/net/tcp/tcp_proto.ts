@@ -23,6 +23,8 @@ import { Tcb, TcpState, TCP_DEFAULT_MSS, type TcpConfig, type TcpHost } from './
 /** A TCP endpoint's address record in the port table; `tcb` once it has a connection. */
 export interface TcpPcb extends InPcb {
   tcb: Tcb | null;
+  /** The socket's inode number (netstat -p, /proc/net/tcp); kept after close for orphans. */
+  ino: number;
 }
 
 /** Linux /proc/net/snmp "Tcp:" counters (a subset). */

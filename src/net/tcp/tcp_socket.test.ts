@@ -13,7 +13,7 @@ import {
 import { POLLOUT, POLLIN, POLLHUP } from '../../kern/constants.ts';
 import { dec, enc, expectCode, onBus, type TestHost } from '../testkit.ts';
 import { tcpNet } from './tcp_proto.ts';
-import { tcpSocketInfo } from './tcp_socket.ts';
+import { tcpProcText, tcpSocketInfo } from './tcp_socket.ts';
 import { tcpSegment, TCP_SYN } from '../wire/tcp.ts';
 
 const A = (addr: string, port: number) => ({ family: AF_INET, addr, port });
@@ -74,6 +74,9 @@ describe('TCP sockets between two kernels on a bus', () => {
     await a!.sys.close(c);
     const states = tcpSocketInfo(a!.ns).map((r) => r.state);
     expect(states).toEqual(['TIME_WAIT']); // the active closer holds TIME_WAIT
+    // /proc/net/tcp as Linux prints it: the listener (st 0A) on port 80 = 0x0050, TIME_WAIT is 06.
+    expect(tcpProcText(b!.ns)).toMatch(/^ +0: 00000000:0050 00000000:0000 0A /m);
+    expect(tcpProcText(a!.ns)).toMatch(/^ +0: 0100000A:[0-9A-F]{4} 0200000A:0050 06 /m);
     await b!.sys.close(l);
   }));
 

@@ -23,7 +23,9 @@ import { INADDR_ANY, INADDR_LOOPBACK, type InAddr } from '../addr.ts';
 import { newPcb } from '../inet/in_pcb.ts';
 import { routeTo } from '../ip/ip.ts';
 import { IPPROTO_TCP } from '../ip/ip_var.ts';
-import type { NetStack } from '../netstack.ts';
+import { netOf, type NetStack } from '../netstack.ts';
+import { INET_SOCK_HEADER, inetSockLine } from '../procnet.ts';
+import { procNetFiles } from '../../kern/sockhooks.ts';
 import {
   IP_TOS, IP_TTL, MSG_PEEK, MSG_WAITALL, SHUT_RD, SHUT_RDWR, SHUT_WR, SO_KEEPALIVE, SO_RCVBUF, SO_SNDBUF, SOCK_STREAM, SOL_IP, SOL_TCP,
   TCP_CONGESTION, TCP_INFO, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_MAXSEG, TCP_NODELAY, TCP_SYNCNT,
@@ -73,7 +75,7 @@ export class TcpSocket implements SocketProto {
 
   constructor(so: Socket, uid: number) {
     this.so = so;
-    this.pcb = Object.assign(newPcb(uid), { tcb: null });
+    this.pcb = Object.assign(newPcb(uid), { tcb: null, ino: so.ino });
   }
 
   private get ns(): NetStack {
@@ -581,13 +583,36 @@ export function tcbInfo(t: Tcb): SocketInfo {
 
 /** Every TCP endpoint of a stack, listeners and connections with or without a socket (netstat, /proc/net/tcp). */
 export function tcpSocketInfo(ns: NetStack): SocketInfo[] {
+  return tcpEndpoints(ns).map((e) => e.info);
+}
+
+/** Endpoints with their owner's uid and socket inode (0 when the socket is gone). */
+function tcpEndpoints(ns: NetStack): { info: SocketInfo; uid: number; ino: number }[] {
   const tn = tcpNet(ns);
-  const out: SocketInfo[] = [];
-  for (const l of tn.stack.allListeners()) {
-    out.push({ proto: 'tcp', local: sockaddrIn(l.addr, l.port), remote: sockaddrIn(0, 0), state: 'LISTEN', stCode: 10, sendQ: l.backlog, recvQ: l.acceptQueue.length });
+  const out: { info: SocketInfo; uid: number; ino: number }[] = [];
+  for (const pcb of tn.table.all()) {
+    if (!pcb.listening) continue;
+    const l = [...tn.stack.allListeners()].find((x) => x.port === pcb.lport && x.addr === pcb.laddr);
+    if (l === undefined) continue;
+    out.push({
+      info: { proto: 'tcp', local: sockaddrIn(l.addr, l.port), remote: sockaddrIn(0, 0), state: 'LISTEN', stCode: 10, sendQ: l.backlog, recvQ: l.acceptQueue.length },
+      uid: pcb.uid,
+      ino: pcb.ino,
+    });
   }
-  for (const t of tn.stack.connections()) out.push(tcbInfo(t));
+  for (const t of tn.stack.connections()) {
+    const owner = t.owner as TcpPcb | null;
+    out.push({ info: tcbInfo(t), uid: owner?.uid ?? 0, ino: owner !== null && !t.orphan ? owner.ino : 0 });
+  }
   return out;
+}
+
+/** /proc/net/tcp in Linux's format (proc(5)). */
+export function tcpProcText(ns: NetStack): string {
+  let s = INET_SOCK_HEADER;
+  let sl = 0;
+  for (const e of tcpEndpoints(ns)) s += inetSockLine(sl++, e.info, e.uid, e.ino);
+  return s;
 }
 
 /** TCP_INFO (a subset of Linux's struct tcp_info, by field name). */
@@ -631,6 +656,7 @@ function rest(bufs: readonly Uint8Array[], skip: number): Uint8Array[] {
 /** Register TCP with IP (protocol 6) and the protocol switch (AF_INET, SOCK_STREAM). */
 export function tcpInit(ns: NetStack): void {
   tcpIpInit(ns);
+  procNetFiles(ns.k).set('tcp', (k) => tcpProcText(netOf(k)));
   ns.protosw.register({
     family: AF_INET,
     type: SOCK_STREAM,
