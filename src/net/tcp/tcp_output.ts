@@ -168,6 +168,17 @@ export function tcpOutput(tcb: Tcb): void {
   for (let i = 0; i < OUTPUT_BURST; i++) {
     if (!outputOne(tcb)) break;
   }
+  // Data waits (sender SWS avoidance or a lost window update) with no timer running:
+  // the persist timer forces it out (RFC 9293 §3.8.6.2.1 "override timeout"; BSD tcp_setpersist).
+  if (
+    tcb.synchronized &&
+    tcb.state !== TcpState.TIME_WAIT &&
+    tcb.rexmtAt === Infinity &&
+    tcb.persistAt === Infinity &&
+    tcb.sndBuf.len - seqDiff(tcb.sndNxt, tcb.sndBufSeq) > 0
+  ) {
+    tcb.persistAt = tcb.host.now() + persistInterval(tcb);
+  }
   armTimer(tcb);
 }
 
@@ -282,6 +293,10 @@ function outputOne(tcb: Tcb): boolean {
     if (seqGt(tcb.sndNxt, tcb.sndMax)) tcb.sndMax = tcb.sndNxt;
     // RFC 6298 §5.1: start the retransmission timer when data goes out and it is not running.
     if (tcb.rexmtAt === Infinity && !wasProbe) tcb.rexmtAt = now + tcb.rto;
+    if (!wasProbe && tcb.sndWnd > 0) {
+      tcb.persistAt = Infinity; // the retransmission timer covers what is in flight
+      tcb.persistShift = 0;
+    }
   }
   if (wasProbe) return false;
   return space > 0;

@@ -12,7 +12,7 @@ import { Callout } from '../../kern/callout.ts';
 import { EMSGSIZE, errnoName } from '../../kern/errno.ts';
 import type { Ifnet } from '../iface/ifnet.ts';
 import { ipRegister, routeTo } from '../ip/ip.ts';
-import { ipOutput } from '../ip/ip_output.ts';
+import { ipOutput, type PayloadWriter } from '../ip/ip_output.ts';
 import { IPPROTO_TCP, type IcmpNotice, type IpInfo } from '../ip/ip_var.ts';
 import type { NetStack } from '../netstack.ts';
 import { PcbTable, type InPcb } from '../inet/in_pcb.ts';
@@ -38,12 +38,25 @@ export interface TcpStats {
   passiveOpens: number;
 }
 
+/** Writes one TCP segment (header, options, payload, checksum) into an IP frame. */
+class SegmentWriter implements PayloadWriter {
+  seg: TcpSegment | null = null;
+  src = 0;
+  dst = 0;
+  len = 0;
+  write(frame: Uint8Array, at: number): void {
+    emitTcpInto(this.seg!, this.src, this.dst, frame, at);
+  }
+}
+
 /** Everything TCP keeps per network stack. */
 export class TcpNet {
   readonly ns: NetStack;
   readonly stack: TcpStack;
   readonly table: PcbTable<TcpPcb>;
   readonly stats: TcpStats = { inSegs: 0, outSegs: 0, inErrs: 0, inCsumErrors: 0, outRsts: 0, activeOpens: 0, passiveOpens: 0 };
+  /** Reused for every segment: ipOutput calls write() before it returns or re-enters TCP. */
+  private readonly writer = new SegmentWriter();
   /** One callout per connection with a pending deadline. */
   private readonly callouts = new Map<Tcb, { callout: Callout; at: number }>();
 
@@ -65,13 +78,17 @@ export class TcpNet {
     this.stack.onTransition = (tcb, from, to) => this.transition(tcb, from, to);
   }
 
-  /** Emit the segment and hand it to IP with Don't Fragment set (RFC 1191: TCP does PMTU discovery). */
+  /** Emit the segment straight into IP's frame, with Don't Fragment set (RFC 1191: TCP does PMTU discovery). */
   private output(src: number, dst: number, seg: TcpSegment, tcb: Tcb | null): void {
-    const bytes = new Uint8Array(tcpEmitLength(seg));
-    emitTcpInto(seg, src, dst, bytes, 0);
+    const w = this.writer;
+    w.seg = seg;
+    w.src = src;
+    w.dst = dst;
+    w.len = tcpEmitLength(seg);
     this.stats.outSegs++;
     if (seg.flags & 0x04) this.stats.outRsts++;
-    const e = ipOutput(this.ns, { src, dst, proto: IPPROTO_TCP, df: true, ttl: tcb !== null && tcb.ipTtl >= 0 ? tcb.ipTtl : undefined, tos: tcb?.ipTos ?? 0 }, bytes);
+    const e = ipOutput(this.ns, { src, dst, proto: IPPROTO_TCP, df: true, ttl: tcb !== null && tcb.ipTtl >= 0 ? tcb.ipTtl : undefined, tos: tcb?.ipTos ?? 0 }, w);
+    w.seg = null;
     if (e === EMSGSIZE && tcb !== null) {
       // The route's MTU shrank under us: take the new one for later segments.
       const r = routeTo(this.ns, dst);
