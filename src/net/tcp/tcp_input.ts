@@ -300,7 +300,8 @@ function segmentArrives(tcb: Tcb, seg: TcpSegment, t: number): void {
     default:
       break;
   }
-  if (tcb.sndBuf.free > 0) tcb.upcall?.(tcb);
+  // Wake writers once a third of the buffer is free (Linux sk_stream_write_space), not per ACK.
+  if (tcb.sndBuf.free >= tcb.sndBuf.capacity / 3 || tcb.sndBuf.len === 0) tcb.upcall?.(tcb);
 
   // Sixth: URG is not supported (the urgent pointer is ignored; data is delivered in line).
 
