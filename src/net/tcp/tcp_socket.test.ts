@@ -185,4 +185,36 @@ describe('TCP sockets between two kernels on a bus', () => {
     await a!.sys.send(c, enc('ok'));
     expect(dec(await readAll(b!, s, 2))).toBe('ok');
   }));
+
+  it('ICMP: port unreachable fails a connect with ECONNREFUSED; fragmentation needed lowers the MSS (RFC 1191)', () => onBus(2, async ([a, b]) => {
+    const tn = tcpNet(a!.ns);
+    const quote = (t: { localPort: number; remotePort: number; sndUna: number }): Uint8Array => {
+      const d = new Uint8Array(8);
+      const dv = new DataView(d.buffer);
+      dv.setUint16(0, t.localPort);
+      dv.setUint16(2, t.remotePort);
+      dv.setUint32(4, t.sndUna);
+      return d;
+    };
+    const n = await a!.sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    await expectCode(a!.sys.connect(n, A('10.0.0.99', 80)), 'EINPROGRESS');
+    const t = [...tn.stack.connections()][0]!;
+    const notice = { kind: 'unreach' as const, type: 3, code: 3, errno: 111, fatal: true, mtu: 0, src: t.localAddr, dst: t.remoteAddr, proto: 6, from: t.remoteAddr };
+    // A quoted sequence number outside the window is ignored (RFC 5927 §4.1).
+    tn.ctlinput({ ...notice, data: quote({ ...t, sndUna: (t.sndUna + 100000) >>> 0 }) });
+    expect(await a!.sys.getsockopt(n, SOL_SOCKET, SO_ERROR)).toBe(0);
+    tn.ctlinput({ ...notice, data: quote(t) });
+    expect(await a!.sys.getsockopt(n, SOL_SOCKET, SO_ERROR)).toBe(111);
+
+    const l = await listenOn(b!, 80);
+    const c = await a!.sys.socket(AF_INET, SOCK_STREAM, 0);
+    await a!.sys.connect(c, A('10.0.0.2', 80));
+    const s = await b!.sys.accept(l);
+    const tc = [...tn.stack.connections()].find((x) => x.state === 4)!;
+    expect(tc.sndMss).toBe(1460);
+    await a!.sys.send(c, new Uint8Array(20_000));
+    tn.ctlinput({ ...notice, kind: 'needfrag', code: 4, errno: 90, fatal: false, mtu: 1000, dst: tc.remoteAddr, data: quote(tc) });
+    expect(tc.sndMss).toBe(960);
+    expect((await readAll(b!, s, 20_000)).length).toBe(20_000);
+  }));
 });
