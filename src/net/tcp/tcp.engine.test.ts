@@ -6,9 +6,10 @@
  * SYN-SENT giving up with ETIMEDOUT.
  */
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { TCP_ACK, TCP_RST, TCP_SYN, tcpSegment, type TcpSegment } from '../wire/tcp.ts';
 import { ADDR_A, ADDR_B, CLEAN_LINK, SimLink } from './simlink.ts';
-import { seqAdd } from './seq.ts';
+import { seqAdd, seqLe } from './seq.ts';
 import { Tcb, TcpState, TCP_STATE_NAMES } from './tcb.ts';
 import { tcpRecv, tcpSend, tcpShutdownWrite } from './usrreq.ts';
 import { armTimer } from './tcp_output.ts';
@@ -139,5 +140,54 @@ describe('tcp engine scenarios', () => {
     expect(syns.length).toBe(4);
     const gaps = syns.slice(1).map((t, i) => t - syns[i]!);
     expect(gaps).toEqual([1000, 2000, 4000]); // RFC 6298 §5.5: doubling from the 1 s initial RTO
+  });
+
+  it('hostile segments never throw, never grow the tables past their bounds, keep the invariants (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 0x7fffffff }),
+        fc.array(
+          fc.record({
+            port: fc.constantFrom(40000, 40001, 1234),
+            dport: fc.constantFrom(80, 81),
+            seqOff: fc.integer({ min: -70000, max: 70000 }),
+            ackOff: fc.integer({ min: -70000, max: 70000 }),
+            flags: fc.integer({ min: 0, max: 0xff }),
+            window: fc.integer({ min: 0, max: 0xffff }),
+            len: fc.integer({ min: 0, max: 3000 }),
+            wscale: fc.integer({ min: -1, max: 20 }),
+            mss: fc.integer({ min: 0, max: 0xffff }),
+            ts: fc.option(fc.tuple(fc.nat(), fc.nat())),
+            sack: fc.option(fc.array(fc.integer({ min: -70000, max: 70000 }), { minLength: 2, maxLength: 8 })),
+          }),
+          { maxLength: 200 },
+        ),
+        (seed, segs) => {
+          const link = new SimLink(seed, CLEAN_LINK, { rcvBuf: 8192 });
+          const { ta, tb } = established(link);
+          tcpSend(ta, new Uint8Array(5000));
+          tcpSend(tb, new Uint8Array(3000));
+          for (const g of segs) {
+            const base = g.port === 40000 ? tb : null;
+            const seq = (base ? base.rcvNxt + g.seqOff : g.seqOff) >>> 0;
+            const ack = (base ? base.sndUna + g.ackOff : g.ackOff) >>> 0;
+            const seg = tcpSegment({
+              srcPort: g.port, dstPort: g.dport, seq, ack, flags: g.flags, window: g.window, payload: new Uint8Array(g.len),
+              wscale: g.wscale > 14 ? 14 : g.wscale, mss: g.mss,
+              hasTimestamp: g.ts !== null, tsVal: g.ts?.[0] ?? 0, tsEcr: g.ts?.[1] ?? 0,
+              sack: g.sack === null ? null : g.sack.map((x) => (seq + x) >>> 0).slice(0, g.sack.length & ~1),
+            });
+            link.b.stack.input(ADDR_A, ADDR_B, seg);
+            link.run(() => link.pending === 0, 2000);
+            for (const t of link.b.stack.connections()) {
+              expect(seqLe(t.sndUna, t.sndNxt) && seqLe(t.sndNxt, t.sndMax)).toBe(true);
+              expect(t.rcvBuf.len).toBeLessThanOrEqual(t.rcvBuf.capacity);
+            }
+            expect([...link.b.stack.connections()].length).toBeLessThanOrEqual(2 + 64);
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 });
