@@ -179,10 +179,8 @@ export class TcpSocket implements SocketProto {
     if (this.listener !== null) throw err(EISCONN);
     if (this.tcb !== null) {
       const st = this.tcb.state;
-      if (st === TcpState.SYN_SENT || st === TcpState.SYN_RECEIVED) {
-        if (nonblock) throw err(EALREADY);
-        return this.waitConnected(td);
-      }
+      // Linux inet_stream_connect: a connection attempt in progress is EALREADY, blocking or not.
+      if (st === TcpState.SYN_SENT || st === TcpState.SYN_RECEIVED) throw err(EALREADY);
       if (st !== TcpState.CLOSED || this.wasConnected) throw err(EISCONN);
       // A failed attempt: report its error once, else start over.
       const e = this.so.takeError();
