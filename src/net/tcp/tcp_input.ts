@@ -398,6 +398,7 @@ export function enterTimeWait(tcb: Tcb, t: number): void {
   tcb.rexmtAt = tcb.persistAt = tcb.keepAt = Infinity;
   tcb.closeAt = t + 2 * tcb.cfg.mslMs;
   tcb.sndBuf.release();
+  if (tcb.orphan) tcb.rcvBuf.release(); // nobody reads any more: TIME-WAIT holds no buffers
   tcb.setState(TcpState.TIME_WAIT);
 }
 
