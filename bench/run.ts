@@ -9,6 +9,7 @@ const suites: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   sysproxy: () => import('./sysproxy.ts'),
   fuse: () => import('./fuse.ts'),
   lockdep: () => import('./lockdep.ts'),
+  net: () => import('./net.ts'),
 };
 
 const wanted = process.argv.slice(2);
