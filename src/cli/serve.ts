@@ -21,6 +21,11 @@ connect() clients, until a root client halts it or the process gets SIGINT/SIGTE
   --max-fds N           open descriptors per client process (default 1024)
   --max-inflight N      calls in flight per connection (default 256)
   --max-message SIZE    largest frame, e.g. 4M (default 4M)
+  --max-connections N   connections at once (default 1024)
+  --max-connections-per-peer N
+                        connections at once from one TCP address (default 64)
+  --hello-timeout MS    a connection must complete HELLO within MS (default 10000)
+  --frame-timeout MS    a frame that has begun must be complete within MS (default 30000)
   -q, --quiet           print nothing but errors
   -h, --help            this text
 `;
@@ -69,6 +74,10 @@ export async function main(argv: string[]): Promise<number> {
       'max-fds': { type: 'string' },
       'max-inflight': { type: 'string' },
       'max-message': { type: 'string' },
+      'max-connections': { type: 'string' },
+      'max-connections-per-peer': { type: 'string' },
+      'hello-timeout': { type: 'string' },
+      'frame-timeout': { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -107,10 +116,14 @@ export async function main(argv: string[]): Promise<number> {
     ...(values.cred !== undefined ? { cred: parseCred(values.cred) } : {}),
     allowSetcred: values['allow-setcred'] ?? false,
     limits,
+    maxConnections: parseCount(values['max-connections'], '--max-connections'),
+    maxConnectionsPerPeer: parseCount(values['max-connections-per-peer'], '--max-connections-per-peer'),
+    helloTimeoutMs: parseCount(values['hello-timeout'], '--hello-timeout'),
+    frameTimeoutMs: parseCount(values['frame-timeout'], '--frame-timeout'),
     ...(values.components !== undefined ? { boot: { components: values.components.split(',').filter(Boolean) } } : {}),
   });
   say(`serving on ${srv.address} (process ${process.pid}); stop with Ctrl-C or 'anykernel ctl --server ${srv.address} halt'`);
-  const report = await new Promise<import('../kern/kernel.ts').LeakReport>((resolve) => {
+  const report = await new Promise<import('../kern/index.ts').LeakReport>((resolve) => {
     const stop = (sig: string): void => {
       say(`${sig}: closing connections and halting the kernel`);
       void srv.close().then(() => srv.kernel.shutdown()).then(resolve);

@@ -53,6 +53,7 @@ export const errno = {
   ENOSTR: 60,
   ENODATA: 61,
   ETIME: 62,
+  EPROTO: 71,
   EOVERFLOW: 75,
   EBADFD: 77,
   EILSEQ: 84,
@@ -144,6 +145,7 @@ export const EIDRM = 43;
 export const ENOSTR = 60;
 export const ENODATA = 61;
 export const ETIME = 62;
+export const EPROTO = 71;
 export const EOVERFLOW = 75;
 export const EBADFD = 77;
 export const EILSEQ = 84;
@@ -231,6 +233,7 @@ const messages: Record<number, string> = {
   60: "Device not a stream",
   61: "No data available",
   62: "Timer expired",
+  71: "Protocol error",
   75: "Value too large for defined data type",
   77: "File descriptor in bad state",
   84: "Invalid or incomplete multibyte or wide character",

@@ -12,8 +12,11 @@ import { sigSyscalls } from './sys_sig.ts';
 import { nsToTimespec } from './sys_time.ts';
 import { pipeSyscalls } from './sys_pipe.ts';
 import { pollSyscalls } from './sys_poll.ts';
+import { execSyscalls } from './exec.ts';
+import { sigUpcallSyscalls } from './sig_upcall.ts';
+import { sessions } from './session.ts';
 
-export const kernSyscalls = [...descripSyscalls, ...protSyscalls, ...timeSyscalls, ...miscSyscalls, ...pipeSyscalls, ...pollSyscalls, ...sigSyscalls] as const;
+export const kernSyscalls = [...descripSyscalls, ...protSyscalls, ...timeSyscalls, ...miscSyscalls, ...pipeSyscalls, ...pollSyscalls, ...sigSyscalls, ...execSyscalls, ...sigUpcallSyscalls] as const;
 
 export const kernComponent: Component = {
   name: 'kern',
@@ -43,6 +46,7 @@ export const kernComponent: Component = {
       },
     });
     k.sysctl.register({ name: 'vm.pagepool_free', description: 'bytes of free pages held for reuse', get: () => k.pages.freeBytes });
+    sessions(k); // the session table and its exit hook (job control, orphaned groups)
     k.syscalls.register(kernSyscalls);
   },
 };

@@ -21,9 +21,18 @@ import type { Callout } from './callout.ts';
 /** A library caller's handler: called with the signal number. */
 export type SigHandlerFn = (sig: number) => void | Promise<void>;
 
+/**
+ * The handler value of a process whose image runs outside the kernel (a
+ * user program in a worker): delivery queues the signal on `SigState.upcalls`
+ * and calls `onUpcall`; the image takes the queue with `sigtake` at its next
+ * system-call boundary, runs its own handler and returns with rt_sigreturn
+ * (sig_upcall.ts), which restores the mask as sigreturn(2) does.
+ */
+export const SIG_UPCALL = 2;
+
 export interface SigAction {
-  /** SIG_DFL (0), SIG_IGN (1) or a function for library callers. */
-  handler: 0 | 1 | SigHandlerFn;
+  /** SIG_DFL (0), SIG_IGN (1), SIG_UPCALL (2) or a function for library callers. */
+  handler: 0 | 1 | 2 | SigHandlerFn;
   /** Signals blocked while the handler runs (bit n-1 for signal n). */
   mask: bigint;
   /** SA_* flags (SA_RESTART, SA_RESETHAND, SA_NODEFER, SA_NOCLDSTOP ...). */
@@ -71,6 +80,10 @@ export class SigState {
   suspendSaved: bigint | null = null;
   /** Handlers currently running, innermost last. */
   readonly frames: SigFrame[] = [];
+  /** SIG_UPCALL signals delivered but not yet taken by the image (sigtake). */
+  readonly upcalls: number[] = [];
+  /** Told when `upcalls` gains a signal (the image's runner flags its process). */
+  onUpcall: (() => void) | null = null;
   /** A delivery upcall is scheduled. */
   deliveryScheduled = false;
   /** Stopped by SIGSTOP/SIGTSTP/SIGTTIN/SIGTTOU until SIGCONT. */

@@ -47,7 +47,7 @@ import {
   NSIG, SIGABRT, SIGBUS, SIGCHLD, SIGCONT, SIGFPE, SIGILL, SIGKILL, SIGQUIT, SIGSEGV, SIGSTOP, SIGSYS, SIGTRAP,
   SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGWINCH, SIGXCPU, SIGXFSZ, SIG_IGN,
 } from './constants.ts';
-import { SA_NOCLDSTOP, SA_NOCLDWAIT, SA_NODEFER, SA_RESETHAND, SA_RESTART, SIG_UNBLOCKABLE, sigbit, type SigFrame } from './sig.ts';
+import { SA_NOCLDSTOP, SA_NOCLDWAIT, SA_NODEFER, SA_RESETHAND, SA_RESTART, SIG_UNBLOCKABLE, SIG_UPCALL, sigbit, type SigFrame } from './sig.ts';
 
 export type SigDefault = 'term' | 'core' | 'ign' | 'stop' | 'cont';
 
@@ -269,6 +269,13 @@ export function deliver(k: Kernel, p: Proc): Promise<void>[] {
       started.push(runHandler(k, p, sig, h, act.mask, act.flags));
       continue;
     }
+    if (h === SIG_UPCALL) {
+      ktraceNote(k, p, `--- ${sigName(sig)} (caught) ---`);
+      pushFrame(p, sig, act.mask, act.flags);
+      s.upcalls.push(sig);
+      s.onUpcall?.();
+      continue;
+    }
     if (h === SIG_IGN) continue;
     const d = sigDefault(sig);
     if (d === 'ign' || d === 'cont') continue;
@@ -282,11 +289,13 @@ export function deliver(k: Kernel, p: Proc): Promise<void>[] {
   }
 }
 
-/** Run one library handler as a signal frame; the mask is restored in stack order. */
-function runHandler(k: Kernel, p: Proc, sig: number, fn: (sig: number) => void | Promise<void>, actMask: bigint, flags: number): Promise<void> {
+/**
+ * Enter a handler: push its frame and set the mask it runs under. sigaction(2):
+ * the handler runs with sa_mask and (unless SA_NODEFER) the signal itself
+ * added to the mask; SA_RESETHAND resets the action first.
+ */
+function pushFrame(p: Proc, sig: number, actMask: bigint, flags: number): SigFrame {
   const s = p.sig;
-  // sigaction(2): the handler runs with sa_mask and (unless SA_NODEFER) the
-  // signal itself added to the mask; SA_RESETHAND resets the action first.
   let restoreMask = s.mask;
   if (s.suspendSaved !== null) {
     restoreMask = s.suspendSaved; // sigsuspend(2): the old mask returns after the handler
@@ -296,12 +305,21 @@ function runHandler(k: Kernel, p: Proc, sig: number, fn: (sig: number) => void |
   s.frames.push(frame);
   s.mask = (s.mask | actMask | ((flags & SA_NODEFER) !== 0 ? 0n : sigbit(sig))) & ~SIG_UNBLOCKABLE;
   if ((flags & SA_RESETHAND) !== 0) s.actions[sig] = { handler: 0, mask: 0n, flags: 0 };
-  const finish = (): void => {
-    frame.done = true;
-    // sigreturn: pop every finished frame from the top, restoring its mask.
-    while (s.frames.length > 0 && s.frames[s.frames.length - 1]!.done) s.mask = s.frames.pop()!.restoreMask;
-    issig(k, p);
-  };
+  return frame;
+}
+
+/** A handler returned (sigreturn): pop every finished frame from the top, restoring its mask. */
+export function finishFrame(k: Kernel, p: Proc, frame: SigFrame): void {
+  const s = p.sig;
+  frame.done = true;
+  while (s.frames.length > 0 && s.frames[s.frames.length - 1]!.done) s.mask = s.frames.pop()!.restoreMask;
+  issig(k, p);
+}
+
+/** Run one library handler as a signal frame; the mask is restored in stack order. */
+function runHandler(k: Kernel, p: Proc, sig: number, fn: (sig: number) => void | Promise<void>, actMask: bigint, flags: number): Promise<void> {
+  const frame = pushFrame(p, sig, actMask, flags);
+  const finish = (): void => finishFrame(k, p, frame);
   const fail = (e: unknown): void => {
     k.log('err', `pid ${p.pid}: handler for signal ${sig} threw: ${e instanceof Error ? e.message : String(e)}`);
   };

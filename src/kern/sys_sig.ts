@@ -35,7 +35,7 @@ import type { Kernel } from './kernel.ts';
 import { Callout } from './callout.ts';
 import { timespecToNs } from './sys_time.ts';
 import type { Timespec } from './file.ts';
-import { SIGSET_FULL, SIG_UNBLOCKABLE, sigbit, type SigAction, type SigHandlerFn } from './sig.ts';
+import { SIGSET_FULL, SIG_UNBLOCKABLE, SIG_UPCALL, sigbit, type SigAction, type SigHandlerFn } from './sig.ts';
 import { W_CONTINUED, deliver, issig, psignal, sigDefault, sigRestart, sigValid, wExited, wStopped } from './sig_post.ts';
 
 const INT_MIN = -2147483648;
@@ -140,11 +140,11 @@ function copyAction(a: SigAction): SigAction {
 function parseAction(v: unknown): SigAction {
   if (typeof v !== 'object' || v === null) throw err(EINVAL);
   const { handler, mask, flags } = v as { handler?: unknown; mask?: unknown; flags?: unknown };
-  if (handler !== 0 && handler !== 1 && typeof handler !== 'function') throw err(EINVAL);
+  if (handler !== 0 && handler !== 1 && handler !== SIG_UPCALL && typeof handler !== 'function') throw err(EINVAL);
   const m = mask === undefined ? 0n : parseSigset(mask);
   // flags is a C int: accept it signed (SA_RESETHAND | x is negative in JS bit arithmetic) or unsigned.
   if (flags !== undefined && (typeof flags !== 'number' || !Number.isInteger(flags) || flags < INT_MIN || flags > 0xffff_ffff)) throw err(EINVAL);
-  return { handler: handler as 0 | 1 | SigHandlerFn, mask: m & ~SIG_UNBLOCKABLE, flags: flags === undefined ? 0 : flags >>> 0 };
+  return { handler: handler as 0 | 1 | 2 | SigHandlerFn, mask: m & ~SIG_UNBLOCKABLE, flags: flags === undefined ? 0 : flags >>> 0 };
 }
 
 /** sigaction(2). */

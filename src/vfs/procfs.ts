@@ -70,8 +70,9 @@
  * @guardedBy the single virtual CPU: every VOP reads the proc table without
  * awaiting in between, except the path walks, which re-check what they find.
  */
+import { formatLimits } from '../kern/rlimit.ts';
 import type { Kernel } from '../kern/kernel.ts';
-import type { Lwp } from '../kern/sched.ts';
+import { Lwp } from '../kern/sched.ts';
 import type { Proc } from '../kern/proc.ts';
 import type { File } from '../kern/file.ts';
 import { Phase, type Component } from '../kern/component.ts';
@@ -79,7 +80,8 @@ import { EACCES, EINVAL, ENOENT, EPERM, err } from '../kern/errno.ts';
 import { O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY, S_IFDIR, S_IFLNK, S_IFREG } from '../kern/constants.ts';
 import type { SysctlValue } from '../kern/sysctl.ts';
 import { vfsOf } from './vfs.ts';
-import { type FsState, fileVnode } from './namei.ts';
+import { type FsState, fileVnode, lookupLocked } from './namei.ts';
+import { SEARCH_BUDGET, dirPath, readdirLocked } from './vfs_getcwd.ts';
 import { bootDir } from './devfs.ts';
 import {
   DT_DIR, DT_LNK, DT_REG, type DirEmit, type FsType, type Mount, MS_NODEV, MS_NOEXEC, MS_NOSUID, type NewAttrs,
@@ -90,12 +92,10 @@ import {
 export const PROC_SUPER_MAGIC = 0x9fa0;
 /** USER_HZ: the unit of times in /proc/pid/stat. */
 const USER_HZ = 100;
-/** Most directory entries a path search visits before giving up. */
-const SEARCH_BUDGET = 100_000;
 
 // ---- nodes ------------------------------------------------------------------------
 
-type PidFile = 'status' | 'stat' | 'cmdline' | 'comm';
+type PidFile = 'status' | 'stat' | 'cmdline' | 'comm' | 'limits';
 type PidLink = 'cwd' | 'root' | 'exe';
 
 /** What a procfs vnode stands for. */
@@ -125,12 +125,12 @@ interface ProcMount {
   readonly sysIno: Map<string, number>;
 }
 
-const PID_FILES: readonly PidFile[] = ['status', 'stat', 'cmdline', 'comm'];
+const PID_FILES: readonly PidFile[] = ['status', 'stat', 'cmdline', 'comm', 'limits'];
 const PID_LINKS: readonly PidLink[] = ['cwd', 'root', 'exe'];
 const TOP: readonly [string, PNode][] = [
   ['self', { kind: 'self' }], ['mounts', { kind: 'mounts' }], ['uptime', { kind: 'uptime' }], ['sys', { kind: 'sysdir', path: '' }],
 ];
-const PID_SUB: Record<PidFile | PidLink | 'fd', number> = { status: 1, stat: 2, cmdline: 3, comm: 4, fd: 5, cwd: 6, root: 7, exe: 8 };
+const PID_SUB: Record<PidFile | PidLink | 'fd', number> = { status: 1, stat: 2, cmdline: 3, comm: 4, fd: 5, cwd: 6, root: 7, exe: 8, limits: 9 };
 
 function pd(vp: Vnode): PData {
   return vp.data as PData;
@@ -242,58 +242,19 @@ function parseSysctl(current: SysctlValue, text: string): SysctlValue {
 
 // ---- paths of vnodes ---------------------------------------------------------------------
 
-/** The name of vp in directory dvp: nameOf, else a readdir scan. Null when not found. */
-async function nameIn(td: Lwp | null, dvp: Vnode, vp: Vnode): Promise<string | null> {
-  const quick = dvp.ops.nameOf?.(dvp, vp);
-  if (quick !== undefined && quick !== null) return quick;
-  let found: string | null = null;
-  let cookie = 0;
-  for (let rounds = 0; rounds < SEARCH_BUDGET; rounds++) {
-    let last = cookie;
-    const eof = await dvp.ops.readdir(dvp, td, cookie, (ino, _t, name, next) => {
-      last = next;
-      if (ino === vp.ino && name !== '.' && name !== '..') {
-        found = name;
-        return false;
-      }
-      return true;
-    });
-    if (found !== null || eof || last === cookie) break;
-    cookie = last;
-  }
-  return found;
-}
-
-/** Path of a directory relative to `root` by walking '..'; null when it is not below root. */
-async function dirPath(td: Lwp | null, dir: Vnode, root: Vnode): Promise<string | null> {
-  const parts: string[] = [];
-  let cur = vref(dir);
+/** Path of a directory relative to `root` by walking '..'; null when it is not below root or cannot be named. */
+async function dirPathOrNull(td: Lwp, dir: Vnode, root: Vnode): Promise<string | null> {
   try {
-    for (let steps = 0; steps < 4096; steps++) {
-      if (cur === root || (cur.mount === root.mount && cur.ino === root.ino)) return '/' + parts.reverse().join('/');
-      if (cur.isMountRoot) {
-        const cov = cur.mount.covered;
-        if (cov === null) return null;
-        vrele(cur);
-        cur = vref(cov);
-        continue;
-      }
-      const parent = await cur.ops.lookup(cur, td, '..');
-      if (parent === null) return null;
-      const name = await nameIn(td, parent, cur);
-      vrele(cur);
-      cur = parent;
-      if (name === null) return null;
-      parts.push(name);
-    }
-    return null;
-  } finally {
-    vrele(cur);
+    const r = await dirPath(td, dir, root);
+    return r.reachable ? r.path : null;
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ENOENT') return null;
+    throw e; // ENAMETOOLONG: readlink answers it, as Linux's d_path does
   }
 }
 
 /** Relative path of a non-directory inside its mount, by a bounded breadth-first search. */
-async function searchMount(td: Lwp | null, vp: Vnode): Promise<string | null> {
+async function searchMount(td: Lwp, vp: Vnode): Promise<string | null> {
   const queue: [Vnode, string][] = [[vref(vp.mount.root), '']];
   let visited = 0;
   try {
@@ -305,7 +266,7 @@ async function searchMount(td: Lwp | null, vp: Vnode): Promise<string | null> {
         let cookie = 0;
         for (;;) {
           let last = cookie;
-          const eof = await d.ops.readdir(d, td, cookie, (ino, type, name, next) => {
+          const eof = await readdirLocked(td, d, cookie, (ino, type, name, next) => {
             last = next;
             if (++visited > SEARCH_BUDGET) return false;
             if (name === '.' || name === '..') return true;
@@ -322,7 +283,7 @@ async function searchMount(td: Lwp | null, vp: Vnode): Promise<string | null> {
         }
         if (visited > SEARCH_BUDGET) return null;
         for (const name of subdirs) {
-          const c = await d.ops.lookup(d, td, name);
+          const c = await lookupLocked(td, d, name);
           if (c === null) continue;
           if (!c.isDir || c.mountedHere !== null) vrele(c);
           else queue.push([c, `${rel}/${name}`]);
@@ -360,12 +321,12 @@ function nameCache(k: Kernel): WeakMap<Vnode, string> {
 }
 
 /** Does `rel` ('/a/b' inside vp's mount) still name vp? */
-async function stillNames(td: Lwp | null, vp: Vnode, rel: string): Promise<boolean> {
+async function stillNames(td: Lwp, vp: Vnode, rel: string): Promise<boolean> {
   let cur = vref(vp.mount.root);
   try {
     for (const part of rel.split('/').filter((x) => x !== '')) {
       if (!cur.isDir || cur.mountedHere !== null) return false;
-      const next = await cur.ops.lookup(cur, td, part);
+      const next = await lookupLocked(td, cur, part);
       vrele(cur);
       cur = next as Vnode;
       if (next === null) return false;
@@ -376,13 +337,18 @@ async function stillNames(td: Lwp | null, vp: Vnode, rel: string): Promise<boole
   }
 }
 
-/** A Linux d_path-style name for vp as seen from the caller's root. */
+/**
+ * A Linux d_path-style name for vp as seen from the caller's root. The walks
+ * lock each vnode they read (vfs_getcwd.ts); without a calling thread they
+ * lock as a kernel-context one.
+ */
 export async function vnodePath(k: Kernel, td: Lwp | null, vp: Vnode): Promise<string> {
   const root = callerRoot(k, td);
   if (root === null) return '(unreachable)';
   if (vp.nlink === 0) return '(deleted)';
-  if (vp.isDir) return (await dirPath(td, vp, root)) ?? '(unreachable)';
-  return nonDirPath(k, td, vp, root);
+  const t = td ?? new Lwp(k, k.proc0, 'procfs');
+  if (vp.isDir) return (await dirPathOrNull(t, vp, root)) ?? '(unreachable)';
+  return nonDirPath(k, t, vp, root);
 }
 
 /**
@@ -390,7 +356,7 @@ export async function vnodePath(k: Kernel, td: Lwp | null, vp: Vnode): Promise<s
  * A non-directory mount root (a host file etfs mounted on a file) is named by
  * the file it covers, as Linux's d_path names a file bind mount by its mount point.
  */
-async function nonDirPath(k: Kernel, td: Lwp | null, vp: Vnode, root: Vnode): Promise<string> {
+async function nonDirPath(k: Kernel, td: Lwp, vp: Vnode, root: Vnode): Promise<string> {
   while (vp.isMountRoot) {
     const cov = vp.mount.covered;
     if (cov === null) return '(unreachable)';
@@ -401,7 +367,7 @@ async function nonDirPath(k: Kernel, td: Lwp | null, vp: Vnode, root: Vnode): Pr
   let rel = known !== undefined && (await stillNames(td, vp, known)) ? known : await searchMount(td, vp);
   if (rel === null) return '(deleted)';
   cache.set(vp, rel);
-  const base = await dirPath(td, vp.mount.root, root);
+  const base = await dirPathOrNull(td, vp.mount.root, root);
   if (base === null) return '(unreachable)';
   rel = base === '/' ? rel : base + rel;
   return rel;
@@ -526,10 +492,11 @@ function mangle(s: string): string {
 
 async function mountsText(k: Kernel, td: Lwp | null): Promise<string> {
   const root = callerRoot(k, td);
+  const t = td ?? new Lwp(k, k.proc0, 'procfs');
   let out = '';
   for (const mp of [...vfsOf(k).mounts]) {
     if (mp.gone || root === null) continue;
-    const target = mp.root.isDir ? await dirPath(td, mp.root, root) : await nonDirPath(k, td, mp.root, root);
+    const target = mp.root.isDir ? await dirPathOrNull(t, mp.root, root) : await nonDirPath(k, t, mp.root, root);
     if (target === null || !target.startsWith('/')) continue; // not visible from the caller's root
     out += `${mangle(mp.source === '' ? 'none' : mp.source)} ${mangle(target)} ${mp.fstype.name} ${mangle(mountOpts(mp))} 0 0\n`;
   }
@@ -557,6 +524,7 @@ async function generate(k: Kernel, td: Lwp | null, n: PNode): Promise<Uint8Array
         case 'status': return enc.encode(statusText(td, p));
         case 'stat': return enc.encode(statText(k, td, p));
         case 'comm': return enc.encode(`${p.comm.slice(0, 15)}\n`);
+        case 'limits': return enc.encode(formatLimits(p.rlim));
         case 'cmdline': return p.state === 'zombie' ? new Uint8Array(0) : enc.encode(p.argv.map((a) => a + '\0').join(''));
       }
     }
@@ -834,6 +802,9 @@ const procVfsOps: VfsOps = {
 export const procfsType: FsType = {
   name: 'proc',
   magic: PROC_SUPER_MAGIC,
+  // Nodes are generated from the proc table and each lookup makes a fresh vnode:
+  // reads need no vnode lock, and the path walks above lock other file systems' vnodes.
+  unlockedReads: true,
   mount(k: Kernel, _td: Lwp | null, mp: Mount, _source: string, data: string) {
     // Options (hidepid=, gid=, subset=) are not supported.
     if (data !== '' && data !== 'rw' && data !== 'ro' && data !== 'defaults') throw err(EINVAL);

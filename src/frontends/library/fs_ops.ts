@@ -6,8 +6,8 @@
  * faces (promises, callbacks, sync) are built from.
  */
 import { Buffer } from 'node:buffer';
-import { KernelError } from '../../kern/errno.ts';
-import * as C from '../../kern/constants.ts';
+import { KernelError } from '../../kern/index.ts';
+import * as C from '../../kern/index.ts';
 import {
   type Encoding, type KStatx, type NodeFsError, type Op, type Opts, type PathLike, BigIntStats, DT_MODE, Dirent, Stats, call, decode, isErr,
   modeNum, opts, sc, COPYFILE_EXCL, COPYFILE_FICLONE_FORCE, stringToFlags, toBytes, toNode, toPath, toTimespec, uvException,

@@ -6,8 +6,8 @@
  * classes and `constants` node:fs hands out.
  */
 import { Buffer } from 'node:buffer';
-import { KernelError, errnoName, strerror } from '../../kern/errno.ts';
-import * as C from '../../kern/constants.ts';
+import { KernelError, errnoName, strerror } from '../../kern/index.ts';
+import * as C from '../../kern/index.ts';
 
 // ---- system calls as generator steps --------------------------------------------------
 
