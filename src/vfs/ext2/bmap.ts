@@ -158,3 +158,32 @@ async function freeTree(fs: Ext2Fs, td: Lwp, vp: Vnode, b: number, level: number
   }
   return false;
 }
+
+/** Make logical block n a hole again (fallocate PUNCH_HOLE), freeing its data block; indirect blocks stay. */
+export async function bunmap(fs: Ext2Fs, td: Lwp, vp: Vnode, n: number): Promise<void> {
+  const node = en(vp);
+  const path = blockPath(fs.apb, n);
+  if (path === null) return;
+  if (path.length === 1) {
+    const b = checkPtr(fs, node.ino, node.inode.block[n]!, 'mapped');
+    if (b !== 0) {
+      await freeOne(fs, td, vp, b);
+      node.inode.block[n] = 0;
+    }
+    return;
+  }
+  let b = checkPtr(fs, node.ino, node.inode.block[path[0]!]!, 'indirect');
+  for (let i = 1; i < path.length && b !== 0; i++) {
+    const bp = await fs.bread(td, b);
+    const next = checkPtr(fs, node.ino, u32(bp.data, path[i]! * 4), 'indirect');
+    if (i < path.length - 1 || next === 0) {
+      fs.bc.brelse(td, bp);
+      b = next;
+      continue;
+    }
+    put32(bp.data, path[i]! * 4, 0);
+    fs.bc.bdwrite(td, bp);
+    await freeOne(fs, td, vp, next);
+    return;
+  }
+}

@@ -327,7 +327,7 @@ export class SysTarget implements Target {
   async teardown(): Promise<void> {}
 }
 
-class KernelTarget extends SysTarget {
+export class KernelTarget extends SysTarget {
   private readonly k: BootedKernel;
   private readonly owner: boolean;
 
