@@ -197,6 +197,7 @@ async function recoverOrphans(fs: Ext2Fs, td: Lwp): Promise<void> {
       if (vp.nlink === 0) await releaseInode(f, t, vp);
       else f.orphanList.splice(f.orphanList.indexOf(o), 1);
     }
+    await f.flushMeta(t);
     f.orphanList.length = 0;
     f.sb.lastOrphan = 0;
     f.sbDirty = true;
@@ -214,6 +215,7 @@ async function syncFs(mp: Mount, td0: Lwp | null): Promise<void> {
   await drainPending(fs);
   await withFs(mp, td0, async (f, td) => {
     f.sb.wtime = nowSec(f.k);
+    await f.flushMeta(td);
     await f.sbUpdate(td);
     await f.bc.bflush(td, f.dev);
   });
@@ -230,6 +232,7 @@ async function quiesce(mp: Mount, td0: Lwp | null): Promise<void> {
   await withFs(mp, td0, async (f, td) => {
     if ((f.sb.state & EXT2_ERROR_FS) === 0) f.sb.state |= EXT2_VALID_FS;
     f.sb.wtime = nowSec(f.k);
+    await f.flushMeta(td);
     await f.sbUpdate(td);
     await f.bc.bflush(td, f.dev);
   });
@@ -287,6 +290,7 @@ const ext2VfsOps: VfsOps = {
       await syncFs(mp, null);
       await withFs(mp, null, async (f, td) => {
         if ((f.sb.state & EXT2_ERROR_FS) === 0) f.sb.state |= EXT2_VALID_FS;
+        await f.flushMeta(td);
         await f.sbUpdate(td);
         await f.bc.bflush(td, f.dev);
       });

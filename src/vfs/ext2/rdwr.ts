@@ -16,7 +16,7 @@ import { EFBIG, ENOSPC, EOPNOTSUPP, err } from '../../kern/errno.ts';
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from '../../kern/constants.ts';
 import { type Vnode, vfsNow } from '../vnode.ts';
 import { type Ext2Fs, en } from './fs.ts';
-import { bmap, bmapAlloc, bunmap, truncateBlocks } from './bmap.ts';
+import { bmap, bmapAlloc, bmapRun, bunmap, truncateBlocks } from './bmap.ts';
 
 const RA_BYTES = 128 * 1024;
 
@@ -31,19 +31,22 @@ export async function fileRead(fs: Ext2Fs, td: Lwp, vp: Vnode, buf: Uint8Array, 
   node.seqRun = seq ? node.seqRun + 1 : 0;
   const fileBlocks = Math.ceil(vp.size / bs);
   let done = 0;
-  for (let l = firstL; l <= lastL; l++) {
-    const bo = l === firstL ? off % bs : 0;
-    const len = Math.min(bs - bo, n - done);
-    const b = await bmap(fs, td, vp, l);
-    if (b === 0) buf.fill(0, done, done + len);
-    else {
-      const want = lastL - l + (node.seqRun > 0 ? Math.floor(RA_BYTES / bs) : 0);
-      const ahead = Math.min(want, fileBlocks - l - 1, 255);
-      const bp = await fs.bread(td, b, ahead);
-      buf.set(bp.data.subarray(bo, bo + len), done);
-      fs.bc.brelse(td, bp);
+  for (let l = firstL; l <= lastL; ) {
+    const run = await bmapRun(fs, td, vp, l, lastL - l + 1);
+    for (const b of run) {
+      const bo = l === firstL ? off % bs : 0;
+      const len = Math.min(bs - bo, n - done);
+      if (b === 0) buf.fill(0, done, done + len);
+      else {
+        const want = lastL - l + (node.seqRun > 0 ? Math.floor(RA_BYTES / bs) : 0);
+        const ahead = Math.min(want, fileBlocks - l - 1, 255);
+        const bp = await fs.bread(td, b, ahead);
+        buf.set(bp.data.subarray(bo, bo + len), done);
+        fs.bc.brelse(td, bp);
+      }
+      done += len;
+      l++;
     }
-    done += len;
   }
   node.nextRead = lastL + 1;
   return n;

@@ -344,7 +344,7 @@ export const ext2VnodeOps: VnodeOps = {
     return withFs(vp.mount, td0, async (fs, td) => {
       if (fs.readOnly) return;
       await fs.iupdate(td, vp);
-      if (fs.sbDirty) await fs.sbUpdate(td);
+      await fs.flushMeta(td);
       // Every dirty block of the device, then a cache flush: the file's data, its inode,
       // its indirect blocks and the bitmaps and directories that name it are durable.
       await fs.bc.bflush(td, fs.dev);
