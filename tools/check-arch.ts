@@ -7,7 +7,8 @@
  *     (or bare Node builtin) module and uses no ambient host facility: Date,
  *     performance, Math.random, setTimeout/setInterval/setImmediate,
  *     queueMicrotask, process, Buffer, crypto, require.
- *  2. Imports go one way: hyper ← kern ← {vfs, net, dev} ← frontends/cli.
+ *  2. Imports go one way: hyper ← kern ← {vfs, net, dev} ← frontends/cli;
+ *     src/userland (programs run in user processes) sees only src/kern/constants.ts.
  *     Factions never import each other; kern never imports a faction; nothing
  *     below frontends imports a frontend.
  *  3. Only src/hyper touches the host from inside the kernel tree.
@@ -38,7 +39,7 @@ export interface Violation {
 }
 
 const KERNEL_LAYERS = ['kern', 'vfs', 'net', 'dev'] as const;
-type Layer = 'hyper' | 'kern' | 'vfs' | 'net' | 'dev' | 'frontends' | 'cli' | 'root' | 'other';
+type Layer = 'hyper' | 'kern' | 'vfs' | 'net' | 'dev' | 'frontends' | 'cli' | 'root' | 'userland' | 'other';
 
 /** Which layers each layer may import from (besides itself). */
 const ALLOWED: Record<Layer, readonly Layer[]> = {
@@ -47,10 +48,12 @@ const ALLOWED: Record<Layer, readonly Layer[]> = {
   vfs: ['kern', 'hyper'],
   net: ['kern', 'hyper'],
   dev: ['kern', 'hyper'],
-  frontends: ['hyper', 'kern', 'vfs', 'net', 'dev', 'frontends', 'root'],
-  cli: ['hyper', 'kern', 'vfs', 'net', 'dev', 'frontends', 'cli', 'root'],
+  frontends: ['hyper', 'kern', 'vfs', 'net', 'dev', 'frontends', 'root', 'userland'],
+  cli: ['hyper', 'kern', 'vfs', 'net', 'dev', 'frontends', 'cli', 'root', 'userland'],
+  // User programs see only the ABI: src/kern/constants.ts (checked below).
+  userland: ['kern'],
   root: ['hyper', 'kern', 'vfs', 'net', 'dev', 'frontends', 'cli'],
-  other: ['hyper', 'kern', 'vfs', 'net', 'dev', 'frontends', 'cli', 'root', 'other'],
+  other: ['hyper', 'kern', 'vfs', 'net', 'dev', 'frontends', 'cli', 'root', 'userland', 'other'],
 };
 
 const NODE_BUILTINS = new Set([
@@ -78,7 +81,7 @@ function layerOf(rel: string): Layer {
   if (parts[0] !== 'src') return 'other';
   if (parts.length === 2) return 'root';
   const d = parts[1]!;
-  if (d === 'hyper' || d === 'kern' || d === 'vfs' || d === 'net' || d === 'dev' || d === 'frontends' || d === 'cli') return d;
+  if (d === 'hyper' || d === 'kern' || d === 'vfs' || d === 'net' || d === 'dev' || d === 'frontends' || d === 'cli' || d === 'userland') return d;
   return 'other';
 }
 
@@ -143,6 +146,10 @@ export function checkSource(rel: string, src: string): Violation[] {
     const target = path.posix.normalize(path.posix.join(path.posix.dirname(rel), spec));
     const tl = layerOf(target);
     if (tl === layer || isTest) continue;
+    if (layer === 'userland' && tl === 'kern' && target !== 'src/kern/constants.ts') {
+      out.push({ file: rel, line, rule: 'layering', text: `userland may import only the ABI (src/kern/constants.ts), not '${spec}'` });
+      continue;
+    }
     if (!ALLOWED[layer].includes(tl)) {
       out.push({ file: rel, line, rule: 'layering', text: `${layer} must not import ${tl} ('${spec}')` });
     } else if ((layer === 'frontends' || layer === 'cli') && PUBLIC_SURFACE.includes(tl) && target !== `src/${tl}/index.ts`) {

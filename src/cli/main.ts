@@ -43,7 +43,7 @@ interface Sub {
 }
 
 const SUBCOMMANDS: Record<string, Sub> = {
-  boot: { module: './demo.ts', fn: 'demo', missing: 'the monolithic frontend is not built yet (src/cli/demo.ts is missing)' },
+  boot: { module: './boot.ts', fn: 'main', missing: 'the monolithic frontend is missing (src/cli/boot.ts)' },
   serve: { module: './serve.ts', fn: 'main', missing: 'src/cli/serve.ts is missing' },
   ctl: { module: './ctl.ts', fn: 'main', missing: 'src/cli/ctl.ts is missing' },
   mount: { module: '../frontends/fuse/cli.ts', fn: 'main', missing: 'the FUSE frontend has no command line yet (src/frontends/fuse/cli.ts is missing)' },

@@ -150,7 +150,7 @@ describe('/dev/console and /dev/tty', () => {
       await k.sys.write(t, enc('via tty\n'));
       await k.sys.close(fd);
       await k.sys.close(t);
-      expect(host.consoleOutput()).toContain('hello, console\nvia tty\n');
+      expect(host.consoleOutput()).toContain('hello, console\r\nvia tty\r\n'); // ONLCR
     }));
 
   it('reads block until console input arrives, then return what is queued', () =>
@@ -168,7 +168,7 @@ describe('/dev/console and /dev/tty', () => {
       const fd = await k.sys.open('/dev/console', O_RDONLY | O_NONBLOCK);
       expect(await code(k.sys.read(fd, new Uint8Array(4)))).toBe('EAGAIN');
       expect((await k.sys.poll([{ fd, events: POLLIN }], 0)).fds[0]!.revents).toBe(0);
-      host.consoleInput('ab');
+      host.consoleInput('ab\n');
       const r = await k.sys.poll([{ fd, events: POLLIN }], -1);
       expect(r.fds[0]!.revents & POLLIN).toBe(POLLIN);
       const b = new Uint8Array(1);

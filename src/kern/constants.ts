@@ -195,3 +195,55 @@ export const NAME_MAX = 255;
 export const PATH_MAX = 4096;
 export const SYMLOOP_MAX = 40;
 export const OPEN_MAX = 1024;
+
+// ---- terminals: ioctls (asm-generic/ioctls.h) and termios bits (asm-generic/termbits.h) ----
+export const TCGETS = 0x5401;
+export const TCSETS = 0x5402;
+export const TCSETSW = 0x5403;
+export const TCSETSF = 0x5404;
+export const TIOCSCTTY = 0x540e;
+export const TIOCGPGRP = 0x540f;
+export const TIOCSPGRP = 0x5410;
+export const TIOCGWINSZ = 0x5413;
+export const TIOCSWINSZ = 0x5414;
+export const TIOCNOTTY = 0x5422;
+export const FIONREAD = 0x541b;
+
+// termios c_lflag bits (asm-generic/termbits.h)
+export const ISIG = 0o1;
+export const ICANON = 0o2;
+export const ECHO = 0o10;
+export const ECHOE = 0o20;
+export const ECHOK = 0o40;
+export const ECHONL = 0o100;
+export const NOFLSH = 0o200;
+export const TOSTOP = 0o400;
+export const ECHOCTL = 0o1000;
+export const IEXTEN = 0o100000;
+// c_iflag
+export const ICRNL = 0o400;
+export const IXON = 0o2000;
+// c_oflag
+export const OPOST = 0o1;
+export const ONLCR = 0o4;
+// c_cc indices
+export const VINTR = 0, VQUIT = 1, VERASE = 2, VKILL = 3, VEOF = 4, VTIME = 5, VMIN = 6, VSUSP = 10, VWERASE = 14;
+
+/** Entries of termios c_cc (NCCS). */
+export const NCCS = 19;
+
+/** struct termios as the tty ioctls carry it (c_cc has NCCS = 19 entries). */
+export interface Termios {
+  iflag: number;
+  oflag: number;
+  cflag: number;
+  lflag: number;
+  cc: number[];
+}
+
+export interface Winsize {
+  row: number;
+  col: number;
+  xpixel: number;
+  ypixel: number;
+}

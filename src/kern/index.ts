@@ -30,3 +30,7 @@ export {
   RLIMIT_AS, RLIMIT_LOCKS, RLIMIT_SIGPENDING, RLIMIT_MSGQUEUE, RLIMIT_NICE, RLIMIT_RTPRIO, RLIMIT_RTTIME, RLIM_NLIMITS,
   RLIM_INFINITY, NR_OPEN, Rlimits, setRlimit, parseRlimitSpec, type Rlimit,
 } from './rlimit.ts';
+export type { Image, ImageRunner } from './exec.ts';
+export { kexecve, userlandImage, execsw } from './exec.ts';
+export { wExited, wSignaled } from './sig_post.ts';
+export { MemAccount, type MemCategory } from './memacct.ts';

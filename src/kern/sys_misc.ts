@@ -113,6 +113,12 @@ export const miscSyscalls = [
       gid: p.cred.gid,
       state: p.state,
       comm: p.comm,
+      pgid: p.pgid,
+      sid: p.sid,
+      // ps(1) STAT: R running (in a system call), S sleeping, T stopped, Z zombie.
+      stat: p.state === 'zombie' ? 'Z' : p.sig.stopped ? 'T' : p.sleeping.size > 0 ? 'S' : 'R',
+      wchan: [...p.sleeping].map((t) => t.sleeper?.queues[0]?.name ?? t.name)[0] ?? '-',
+      args: p.argv.join(' '),
       nfds: p.state === 'alive' ? p.fdt.count : 0,
       startNs: p.startNs - td.k.bootNs,
     })),

@@ -9,6 +9,13 @@ import { Phase, type Component } from '../kern/component.ts';
 import type { Kernel } from '../kern/kernel.ts';
 import { NetStack, type NetConfig } from './netstack.ts';
 import { socketSyscalls } from './socket/sys_socket.ts';
+import { arpInit, arpStopAll } from './iface/arp.ts';
+import { ifDetach } from './iface/if.ts';
+import { loopbackAttach } from './iface/loopback.ts';
+import { ipInit, ipShutdown } from './ip/ip_input.ts';
+import { udpInit } from './inet/udp.ts';
+import { unixInit } from './socket/uipc_unix.ts';
+import { netOf } from './netstack.ts';
 
 type NumKey = { [K in keyof NetConfig]: NetConfig[K] extends number ? K : never }[keyof NetConfig];
 type BoolKey = { [K in keyof NetConfig]: NetConfig[K] extends boolean ? K : never }[keyof NetConfig];
@@ -53,6 +60,17 @@ export const netComponent: Component = {
     const ns = new NetStack(k);
     k.provide('net', ns);
     sysctls(k, ns);
+    arpInit(ns);
+    ipInit(ns);
+    udpInit(ns);
+    unixInit(ns);
+    loopbackAttach(ns);
     k.syscalls.register(socketSyscalls);
+  },
+  async shutdown(k: Kernel) {
+    const ns = netOf(k);
+    for (const ifp of [...ns.ifnets.values()].reverse()) await ifDetach(ns, ifp);
+    arpStopAll(ns);
+    ipShutdown(ns);
   },
 };

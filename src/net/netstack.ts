@@ -99,6 +99,18 @@ export class NetStack {
    * module globals.
    */
   readonly parts = new Map<string, unknown>();
+  /**
+   * IPv4 input for a received datagram (the netisr hand-off from the link
+   * layer): installed by ip/ at component init, so iface/ needs no import
+   * of the layer above it.
+   */
+  ipInput: (ifp: Ifnet, datagram: Uint8Array) => void = () => {};
+  /**
+   * A frame (Ethernet header room + IP datagram) could not be delivered to
+   * its next hop (ARP gave up): ip/ reports it to the sender as a local
+   * host-unreachable error. Installed by ip/ like ipInput.
+   */
+  linkFailure: (ifp: Ifnet, frame: Uint8Array) => void = () => {};
   /** Next interface index. */
   private nextIndex = 1;
   /** Socket inode numbers (sockfs). */

@@ -88,7 +88,7 @@ describe('lockdep over the VFS', () => {
         expect(r.site).toContain(`src/vfs/lockorder.test.ts:${at}`); // this path's site
         expect(r.cycle).toHaveLength(1);
         expect(r.cycle[0]).toMatchObject({ from: 'vnode_dir', to: 'vnode' });
-        expect(r.cycle[0]!.acquireSite).toMatch(/linkVnode \(src\/vfs\/[a-z_]+\.ts:\d+\)/); // link(2)'s site
+        expect(r.cycle[0]!.acquireSite).toMatch(/vn_link \(src\/vfs\/[a-z_]+\.ts:\d+\)/); // link(2)'s site
         expect(r.message).toContain('possible circular locking dependency: vnode -> vnode_dir -> vnode');
       } finally {
         vrele(f);

@@ -16,6 +16,7 @@ import { MAY_EXEC, MAY_READ, MAY_WRITE, checkAccess, checkDelete, isOwner, newOw
 import { vlock, vunlock } from './vfs_vnops.ts';
 import { cred, relookup, resolveAt, checkFlags } from './sys_internal.ts';
 import { ancestorBelow } from './vfs_getcwd.ts';
+import { fsnotifyCreate, fsnotifyDelete, fsnotifyRename } from './inotify_hooks.ts';
 
 // ---- creating names -----------------------------------------------------------------------
 
@@ -45,7 +46,9 @@ async function createName(
       if (dvp.mount.readOnly) throw err(EROFS);
       checkAccess(dvp, cred(td), MAY_WRITE | MAY_EXEC);
       if (dvp.nlink === 0) throw err(ENOENT);
-      vrele(await make(dvp, r.name));
+      const nvp = await make(dvp, r.name);
+      fsnotifyCreate(td.k, dvp, r.name, nvp); // inotify(7)
+      vrele(nvp);
     } finally {
       vunlock(td, dvp);
     }
@@ -128,6 +131,7 @@ export async function vn_link(td: Lwp, vp: Vnode, dvp: Vnode, name: string, trai
     try {
       const lr = dvp.ops.link(dvp, td, vp, name);
       if (lr instanceof Promise) await lr;
+      fsnotifyCreate(td.k, dvp, name, vp, true); // inotify(7)
     } finally {
       vunlock(td, vp);
     }
@@ -218,6 +222,7 @@ async function removeName(td: Lwp, r: NameiResult, dir: boolean): Promise<void> 
       try {
         const rr = dir ? dvp.ops.rmdir(dvp, td, vp, r.name) : dvp.ops.unlink(dvp, td, vp, r.name);
         if (rr instanceof Promise) await rr;
+        fsnotifyDelete(td.k, dvp, r.name, vp); // inotify(7)
       } finally {
         vunlock(td, vp);
       }
@@ -327,6 +332,8 @@ async function renameLocked(
     if (tdvp.nlink === 0) throw err(ENOENT);
     const rr = fdvp.ops.rename(fdvp, fvp, o.name, tdvp, tvp, n.name, td, exchange);
     if (rr instanceof Promise) await rr;
+    fsnotifyRename(td.k, fdvp, o.name, tdvp, n.name, fvp, exchange ? null : tvp); // inotify(7)
+    if (exchange) fsnotifyRename(td.k, tdvp, n.name, fdvp, o.name, tvp!, null); // inotify(7)
   } finally {
     vrele(fvp);
     if (tvp !== null) vrele(tvp);

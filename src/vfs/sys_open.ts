@@ -20,6 +20,7 @@ import type { Cred } from '../kern/proc.ts';
 import { type Vnode, vref, vrele } from './vnode.ts';
 import { type At, crossMounts, lookupPath, namei, releaseResult } from './namei.ts';
 import { MAY_EXEC, MAY_READ, MAY_WRITE, checkAccess, newOwner } from './perm.ts';
+import { fsnotifyCreate, fsnotifyOpen } from './inotify_hooks.ts';
 import { openDevice, openFifo, truncateVnode, vlock, vnodeFile, vunlock } from './vfs_vnops.ts';
 import { __O_TMPFILE, V, cred, relookup, installFile, resolveAt, checkFlags } from './sys_internal.ts';
 
@@ -82,6 +83,7 @@ export async function vn_openat(td: Lwp, dirfd: At, path: string, flags: number,
           const cr = dvp.ops.create(dvp, td, r.name, { mode: m, uid, gid, rdev: 0 });
           vp = cr instanceof Promise ? await cr : cr;
           created = true;
+          fsnotifyCreate(td.k, dvp, r.name, vp); // inotify(7)
         }
       } finally {
         vunlock(td, dvp);
@@ -143,6 +145,7 @@ async function openVnode(td: Lwp, vp: Vnode, fl: number, created: boolean): Prom
       const r = vp.ops.open(vp, td, fl);
       if (r instanceof Promise) await r;
     }
+    fsnotifyOpen(td.k, vp); // inotify(7)
     owned = false;
     return vnodeFile(vp, fl & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC), vfs.locks);
   } finally {

@@ -26,7 +26,7 @@
  *
  * Not supported: O_TMPFILE (EOPNOTSUPP), bind and move mounts (EINVAL),
  * MNT_EXPIRE (EINVAL), RENAME_WHITEOUT (EINVAL), openat2, name_to_handle_at,
- * extended attributes, fanotify/inotify.
+ * extended attributes, fanotify. inotify(7) is in inotify.ts.
  */
 import { openSyscalls } from './sys_open.ts';
 import { statSyscalls } from './sys_stat.ts';
@@ -36,6 +36,7 @@ import { dirSyscalls } from './sys_dir.ts';
 import { statfsSyscalls } from './sys_statfs.ts';
 import { mountSyscalls } from './sys_mount.ts';
 import { locksSyscalls } from './sys_locks.ts';
+import { inotifySyscalls } from './inotify.ts';
 
 export type { Dirent64 } from './sys_dir.ts';
 export {
@@ -54,4 +55,5 @@ export const vfsSyscalls = [
   ...statfsSyscalls,
   ...mountSyscalls,
   ...locksSyscalls,
+  ...inotifySyscalls,
 ] as const;

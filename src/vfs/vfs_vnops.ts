@@ -25,6 +25,7 @@ import { fsizeCheckGrow, fsizeWritable } from '../kern/rlimit.ts';
 import { devsw, major, minor } from '../kern/devsw.ts';
 import { MS_NODEV, type SetAttrs, type Vnode, readsUnlocked, touchAtime, vfsNow, vrele } from './vnode.ts';
 import { modeAfterWrite } from './perm.ts';
+import { fsnotifyChange, fsnotifyClose, fsnotifyModify } from './inotify_hooks.ts';
 import { type AdvLocks, vnodeAdvlock } from './advlock.ts';
 import type { VnodeFileData } from './namei.ts';
 
@@ -138,6 +139,7 @@ export function vnodeStatx(vp: Vnode): Statx {
 export async function setattrLocked(td: Lwp, vp: Vnode, c: SetAttrs): Promise<void> {
   const r = vp.ops.setattr(vp, td, c);
   if (r instanceof Promise) await r;
+  fsnotifyChange(td.k, vp, c); // inotify(7)
 }
 
 /**
@@ -229,6 +231,7 @@ function writeLocked(fp: File<VFile>, td: Lwp, vp: Vnode, buf: Uint8Array, offse
 
 function writeDone(fp: File<VFile>, td: Lwp, vp: Vnode, off: number, offset: number | null, n: number): number | Promise<number> {
   if (offset === null) fp.offset = off + n;
+  if (n > 0) fsnotifyModify(td.k, vp); // inotify(7)
   // write(2) by a non-root caller clears set-user-ID (and set-group-ID: perm.ts modeAfterWrite).
   const m = modeAfterWrite(vp.mode, vp.gid, td.proc.cred);
   if (m === vp.mode) return n;
@@ -300,6 +303,7 @@ async function vnClose(fp: File<VFile>, td: Lwp | null): Promise<void> {
     const r = vp.ops.close(vp, td, fp.flags);
     if (r instanceof Promise) await r;
   }
+  if ((fp.flags & O_PATH) === 0) fsnotifyClose(vp.mount.k, vp, opensForWrite(fp.flags)); // inotify(7)
   vrele(vp);
 }
 

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { SimHost } from '../../hyper/sim/host.ts';
 import { boot, setDefaultHost } from './boot.ts';
 import { NodeHost } from '../../hyper/node/host.ts';
-import { O_CREAT, O_RDONLY, O_WRONLY } from '../../kern/constants.ts';
+import { O_CREAT, O_RDONLY, O_WRONLY } from '../../kern/index.ts';
 
 async function bootInsideRun(seed: number): Promise<{ text: string; clean: boolean; hash: string; t0: bigint }> {
   const sim = new SimHost({ seed });

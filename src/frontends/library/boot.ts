@@ -51,7 +51,7 @@ export const componentLoaders: Record<string, () => Promise<Component[]>> = {
 };
 
 /** Components a plain `boot()` gets: every faction the project has. */
-export const defaultComponents: string[] = ['kern', 'vfs', 'tmpfs', 'dev', 'devfs', 'procfs', 'etfs', 'net', 'blk', 'ext2'];
+export const defaultComponents: string[] = ['kern', 'vfs', 'tmpfs', 'dev', 'devfs', 'procfs', 'etfs', 'blk', 'ext2', 'net'];
 
 /**
  * Where a kernel booted without `host` gets one. Nothing is installed here,
@@ -157,6 +157,15 @@ async function resolveComponents(list: (string | Component)[]): Promise<Componen
   return out;
 }
 
+/** A host that models time itself (SimHost) and can hold its clock for unmodelled host work. */
+interface OutsideAware {
+  outside<T>(work: Promise<T>): Promise<T>;
+}
+
+function hasOutside(host: Hypercalls): host is Hypercalls & OutsideAware {
+  return typeof (host as Partial<OutsideAware>).outside === 'function';
+}
+
 /** Put the component mounting `root` ahead of tmpfs (which mounts a root only when none is). */
 async function withRoot(comps: Component[], root: string): Promise<Component[]> {
   const m = /^ext2:(.+?)(:ro)?$/.exec(root);
@@ -167,15 +176,6 @@ async function withRoot(comps: Component[], root: string): Promise<Component[]> 
   const at = out.findIndex((c) => c.name === 'tmpfs');
   out.splice(at < 0 ? out.length : at, 0, ext2RootComponent(m[1]!, m[2] !== undefined));
   return out;
-}
-
-/** A host that models time itself (SimHost) and can hold its clock for unmodelled host work. */
-interface OutsideAware {
-  outside<T>(work: Promise<T>): Promise<T>;
-}
-
-function hasOutside(host: Hypercalls): host is Hypercalls & OutsideAware {
-  return typeof (host as Partial<OutsideAware>).outside === 'function';
 }
 
 /** Boot a kernel in this process. */
@@ -199,8 +199,8 @@ export async function boot(opts: BootOptions = {}): Promise<BootedKernel> {
   const k = new Kernel(host);
   let comps = components;
   if (opts.root !== undefined && opts.root !== 'tmpfs') {
-    const withRootLoaded = withRoot(comps, opts.root);
-    comps = await (hasOutside(host) ? host.outside(withRootLoaded) : withRootLoaded);
+    const rooted = withRoot(comps, opts.root);
+    comps = await (hasOutside(host) ? host.outside(rooted) : rooted);
   }
   await k.boot(comps);
   return new BootedKernel(k);

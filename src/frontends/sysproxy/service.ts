@@ -135,8 +135,14 @@ export class SysproxyService {
   }
 
   /** A new connection; `label` names it in dmesg ("unix", "tcp 127.0.0.1:5000"...). */
-  accept(sink: FrameSink, label: string, opts: { inlineAll?: boolean; needToken?: boolean } = {}): ServerConn {
-    const c = new ServerConn(this, sink, `${label}#${this.nextConnId++}`, opts.inlineAll ?? false, opts.needToken ?? this.tokenRequired);
+  /**
+   * `adopt`: the connection serves this existing process (its HELLO gets
+   * WELCOME for it, without credentials or token) and leaves it alone when
+   * it closes — the process's life is the kernel's (monolithic frontend).
+   */
+  accept(sink: FrameSink, label: string, opts: { inlineAll?: boolean; needToken?: boolean; adopt?: Proc } = {}): ServerConn {
+    const c = new ServerConn(this, sink, `${label}#${this.nextConnId++}`, opts.inlineAll ?? false, opts.adopt ? false : opts.needToken ?? this.tokenRequired);
+    if (opts.adopt) c.adopted = opts.adopt;
     this.conns.add(c);
     return c;
   }
@@ -225,6 +231,8 @@ export class ServerConn {
   private stagedIn = 0;
   private readonly pendingIn = new Map<number, PendingIn>();
   private state: 'hello' | 'open' | 'closing' | 'closed' = 'hello';
+  /** The existing process this connection serves (accept's `adopt`), or null. */
+  adopted: Proc | null = null;
 
   constructor(service: SysproxyService, sink: FrameSink, label: string, inlineAll: boolean, needToken: boolean) {
     this.service = service;
@@ -287,6 +295,7 @@ export class ServerConn {
 
   private async teardown(reason: string): Promise<void> {
     const k = this.service.kernel.kernel;
+    if (this.adopted !== null) this.procs.clear(); // not ours to end
     try {
       if (this.procs.size > 0) this.service.log(`${this.label}: disconnected (${reason}); ending pids ${[...this.procs.values()].map((p) => p.pid).join(' ')}`);
       // Every process the connection made — its contexts and whatever they
@@ -335,6 +344,10 @@ export class ServerConn {
     if (svc.halted) return this.fatal('ESHUTDOWN', 'the server is halting');
     if (this.needToken && !svc.checkToken(h.token)) {
       return this.fatal('EACCES', h.token === undefined ? 'this server requires a token (pass { token } or --token-file)' : 'wrong token');
+    }
+    if (this.adopted !== null) {
+      if (this.adopted.state !== 'alive') return this.fatal('ESRCH', `pid ${this.adopted.pid} has exited`);
+      return this.welcome(f.id, this.adopted);
     }
     if (h.attach !== undefined) return this.attach(f.id, h.attach, h.uid !== undefined || h.gid !== undefined || h.groups !== undefined);
     const base = svc.cred;

@@ -52,8 +52,12 @@ async function install(td: Lwp, so: Socket, flags: number): Promise<number> {
   }
 }
 
+/** Linux SOCK_MAX: one past SOCK_PACKET. */
+const SOCK_MAX = 11;
+
 function splitType(type: number): { type: number; flags: number } {
-  if ((type & ~(SOCK_TYPE_MASK | SOCK_NONBLOCK | SOCK_CLOEXEC)) !== 0) throw err(EINVAL);
+  // socket(2): EINVAL for unknown flags or a type beyond SOCK_MAX.
+  if ((type & ~(SOCK_TYPE_MASK | SOCK_NONBLOCK | SOCK_CLOEXEC)) !== 0 || (type & SOCK_TYPE_MASK) >= SOCK_MAX) throw err(EINVAL);
   return { type: type & SOCK_TYPE_MASK, flags: type & (SOCK_NONBLOCK | SOCK_CLOEXEC) };
 }
 
@@ -206,7 +210,7 @@ export const socketSyscalls = [
   }),
   defineSyscall('accept', 43, ['fd'], (td, fd: number) => sysAccept4(td, fd, 0)),
   defineSyscall('accept4', 288, ['fd', 'int'], sysAccept4),
-  defineSyscall('sendto', 44, ['fd', 'buf', 'int?', 'any'], sysSendto),
+  defineSyscall('sendto', 44, ['fd', 'buf', 'int?', 'any?'], sysSendto),
   defineSyscall('send', -1, ['fd', 'buf', 'int?'], (td, fd: number, buf: Uint8Array, flags?: number) => sysSendto(td, fd, buf, flags ?? 0)),
   defineSyscall('recvfrom', 45, ['fd', 'buf', 'int?'], sysRecvfrom),
   defineSyscall('recv', -1, ['fd', 'buf', 'int?'], async (td, fd: number, buf: Uint8Array, flags?: number) => (await sysRecvfrom(td, fd, buf, flags ?? 0))[0]),

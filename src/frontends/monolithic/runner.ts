@@ -1,0 +1,136 @@
+/**
+ * The image runner of the monolithic frontend: each user process runs its
+ * image in a worker_thread and calls the kernel synchronously through a
+ * SharedArrayBuffer exchange (sysproxy's SyncClient in the worker, a
+ * SyncPeer serving the process on the kernel's thread). The kernel stays
+ * single-threaded; programs see blocking POSIX calls.
+ *
+ * Lifecycle of a user process's image:
+ *   execve/spawn (kern exec.ts) → start(): take a warm worker from the pool,
+ *   make the exchange and the signal flag, post 'run' → the worker's SyncClient
+ *   says HELLO, the peer welcomes it as that process → system calls … →
+ *   exit(2) or a fatal signal: the kernel's exit hook terminates the worker
+ *   and closes the exchange. exec replaces a running image the same way. A
+ *   worker that dies on its own (a crash outside crt0) ends its process as
+ *   killed by SIGSEGV; a worker that spins never blocks the kernel, and
+ *   SIGKILL (or any fatal signal) ends it with worker.terminate().
+ *
+ * Warm workers: starting a worker and loading the userland costs tens of
+ * milliseconds, so a few are started ahead of need (`poolSize`) and a
+ * replacement is started whenever one is taken.
+ */
+import { Worker, MessageChannel } from 'node:worker_threads';
+import type { Kernel, Proc, Image, ImageRunner } from '../../kern/index.ts';
+import { SabArea } from '../sysproxy/sab.ts';
+import { SyncPeer, DEFAULT_SYNC_SPIN_US } from '../sysproxy/sync_peer.ts';
+import type { SysproxyService } from '../sysproxy/service.ts';
+import type { RunMessage } from './uproc_entry.ts';
+
+/** wait(2) status of a process killed by SIGSEGV. */
+const STATUS_SEGV = 11;
+/** Exchange data area per process; it grows on demand (sab.ts). */
+const EXCHANGE_BYTES = 256 * 1024;
+
+interface Running {
+  worker: Worker;
+  peer: SyncPeer;
+}
+
+export interface RunnerOptions {
+  /** Warm workers kept ready (default 2). */
+  poolSize?: number;
+  /** SyncPeer polling after a reply (µs); default sysproxy's. */
+  spinUs?: number;
+  /** pid 1's image ended without halting the system (Linux panics: "Attempted to kill init!"). */
+  onInitDeath?: () => void;
+}
+
+export class WorkerRunner implements ImageRunner {
+  readonly kinds = ['userland'] as const;
+  private readonly svc: SysproxyService;
+  private readonly entry: URL;
+  private readonly pool: Worker[] = [];
+  private readonly poolSize: number;
+  private readonly spinUs: number;
+  /** @guardedBy the event loop */
+  readonly running = new Map<Proc, Running>();
+  private halted = false;
+  private readonly onInitDeath: (() => void) | undefined;
+  /** Workers started since boot (for sysctl and the benchmark). */
+  started = 0;
+
+  constructor(svc: SysproxyService, entry: URL, opts: RunnerOptions = {}) {
+    this.svc = svc;
+    this.entry = entry;
+    this.poolSize = opts.poolSize ?? 2;
+    this.spinUs = opts.spinUs ?? DEFAULT_SYNC_SPIN_US;
+    this.onInitDeath = opts.onInitDeath;
+    const k = svc.kernel.kernel;
+    k.procHooks.push({ exit: (p) => this.stop(p, 'exit') });
+    for (let i = 0; i < this.poolSize; i++) this.pool.push(this.spawnWorker());
+  }
+
+  private spawnWorker(): Worker {
+    const w = new Worker(this.entry);
+    this.started++;
+    w.on('error', () => { /* reported as the process's death in 'exit' */ });
+    return w;
+  }
+
+  private take(): Worker {
+    const w = this.pool.shift() ?? this.spawnWorker();
+    if (!this.halted) setImmediate(() => {
+      if (!this.halted && this.pool.length < this.poolSize) this.pool.push(this.spawnWorker());
+    });
+    return w;
+  }
+
+  start(k: Kernel, p: Proc, img: Image): void {
+    this.stop(p, 'exec');
+    if (this.halted || img.kind !== 'userland' || img.program === undefined) {
+      void k.exitProc(p, 127 << 8);
+      return;
+    }
+    const worker = this.take();
+    const area = SabArea.create(EXCHANGE_BYTES);
+    const { port1, port2 } = new MessageChannel();
+    const peer = new SyncPeer(this.svc, area.sab, port2, this.spinUs, p);
+    const sigflag = new SharedArrayBuffer(4);
+    const flag = new Int32Array(sigflag);
+    p.sig.onUpcall = () => { Atomics.store(flag, 0, 1); };
+    const r: Running = { worker, peer };
+    this.running.set(p, r);
+    worker.once('exit', () => {
+      if (this.running.get(p) !== r) return;
+      this.running.delete(p);
+      peer.close('worker exited');
+      port1.close();
+      if (p === k.initproc && !this.halted) {
+        this.onInitDeath?.();
+        return;
+      }
+      // The image ended without exit(2): a crash, as a signal would end it.
+      if (p.state === 'alive') void k.exitProc(p, STATUS_SEGV);
+    });
+    const msg: RunMessage = { type: 'run', sab: area.sab, port: port1, sigflag, program: img.program, argv: img.argv, envp: img.envp };
+    worker.postMessage(msg, [port1]);
+  }
+
+  /** End p's image, if it has one running (exit, exec, halt). */
+  private stop(p: Proc, why: string): void {
+    const r = this.running.get(p);
+    if (r === undefined) return;
+    this.running.delete(p);
+    p.sig.onUpcall = null;
+    r.peer.close(why);
+    void r.worker.terminate();
+  }
+
+  /** Stop every worker (halt). */
+  async halt(): Promise<void> {
+    this.halted = true;
+    const all = [...this.running.values()].map((r) => r.worker).concat(this.pool.splice(0));
+    for (const [p] of this.running) this.stop(p, 'halt');
+    await Promise.all(all.map((w) => w.terminate()));
+  }
+}

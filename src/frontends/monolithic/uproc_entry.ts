@@ -1,0 +1,30 @@
+/**
+ * What runs inside a user process's worker_thread: wait for the runner's
+ * 'run' message, connect a SyncClient to the kernel over the process's
+ * SharedArrayBuffer exchange (the process already exists; the exchange
+ * serves it), and start the program through the userland's crt0. When the
+ * program has called exit the thread ends; the kernel ends it sooner with
+ * worker.terminate() for a signal, exec or halt.
+ */
+import { parentPort, type MessagePort } from 'node:worker_threads';
+import { SyncClient } from '../sysproxy/worker.ts';
+import { start } from '../../userland/crt0.ts';
+import type { Sys } from '../../userland/libc.ts';
+
+export interface RunMessage {
+  type: 'run';
+  sab: SharedArrayBuffer;
+  port: MessagePort;
+  sigflag: SharedArrayBuffer;
+  program: string;
+  argv: string[];
+  envp: string[];
+}
+
+parentPort?.once('message', (m: RunMessage) => {
+  if (m?.type !== 'run') return;
+  const c = new SyncClient({ sab: m.sab, port: m.port });
+  start(c.sys as unknown as Sys, m.program, m.argv, m.envp, new Int32Array(m.sigflag));
+  c.close();
+  parentPort?.close();
+});
