@@ -19,7 +19,6 @@ export { tmpfsComponent } from './tmpfs.ts';
 export { devfsComponent } from './devfs.ts';
 export { procfsComponent, vnodePath as vn_path } from './procfs.ts';
 export { etfsComponent, Etfs } from './etfs.ts';
-export { ext2Component, ext2RootComponent } from './ext2/ext2.ts';
 export { vfsSyscalls, type Dirent64 } from './vfs_syscalls.ts';
 export { Vfs, vfsOf } from './vfs.ts';
 export { Mount, Vnode, vref, vrele, type Statfs } from './vnode.ts';
