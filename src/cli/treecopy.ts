@@ -19,6 +19,25 @@ import {
 } from '../kern/index.ts';
 
 const CHUNK = 1 << 20;
+const PIECE = 4096;
+
+/**
+ * Hand `write` the runs of `buf[0, n)` (file offset `off`) that are not all zero, in 4 KiB
+ * pieces merged when adjacent: zero pieces stay holes (the caller sets the final size).
+ */
+export async function writeNonZero(buf: Uint8Array, n: number, off: number, write: (piece: Uint8Array, at: number) => Promise<unknown> | unknown): Promise<void> {
+  let runStart = -1;
+  for (let p = 0; p <= n; p += PIECE) {
+    const end = Math.min(p + PIECE, n);
+    const zero = p >= n || buf.subarray(p, end).every((b) => b === 0);
+    if (!zero && runStart < 0) runStart = p;
+    if ((zero || end === n) && runStart >= 0) {
+      const stop = zero ? p : end;
+      await write(buf.subarray(runStart, stop), off + runStart);
+      runStart = -1;
+    }
+  }
+}
 
 /** Bytes and entries done / to do, drawn as a bar when stderr is a terminal. */
 export class Progress {
@@ -84,8 +103,8 @@ export async function copyIn(k: BootedKernel, src: string, dst: string, prog: Pr
         for (let off = 0; ; ) {
           const n = fs.readSync(hfd, buf, 0, CHUNK, off);
           if (n === 0) break;
-          // Whole zero chunks stay holes (the file is extended by the final size below).
-          if (!buf.subarray(0, n).every((b) => b === 0)) await sys.pwrite(fd, buf.subarray(0, n), off);
+          // Zero pieces stay holes (the file is extended by the final size below).
+          await writeNonZero(buf, n, off, (piece, at) => sys.pwrite(fd, piece, at));
           off += n;
           prog.add(n);
         }
@@ -161,7 +180,7 @@ export async function copyOut(k: BootedKernel, src: string, dst: string, prog: P
         for (let off = 0; off < st.size; ) {
           const n = await sys.pread(fd, buf, off);
           if (n === 0) break;
-          if (!buf.subarray(0, n).every((b) => b === 0)) fs.writeSync(hfd, buf, 0, n, off);
+          await writeNonZero(buf, n, off, (piece, at) => fs.writeSync(hfd, piece, 0, piece.byteLength, at));
           off += n;
           prog.add(n);
         }
