@@ -17,7 +17,7 @@ import { mdAttach } from '../../../src/dev/index.ts';
 import { mkfsExt2 } from '../../../src/vfs/index.ts';
 import { S_IFBLK } from '../../../src/kern/constants.ts';
 import type { Capabilities, Target, TargetFactory } from '../target.ts';
-import { KernelTarget, type SysLike } from './kernel.ts';
+import { KernelTarget, libraryCaps, type SysLike } from './kernel.ts';
 
 const ROOT = '/conformance';
 
@@ -37,19 +37,8 @@ export const ext2Target: TargetFactory = {
     await sys.rmdir!(`${ROOT}/lost+found`);
     await sys.chdir!(ROOT);
     await sys.umask!(0o022);
-    const caps: Capabilities = {
-      users: true,
-      mount: true,
-      renameat2: true,
-      mknodDevices: true,
-      tmpfsRoot: false,
-      innerMountIdentity: true,
-      roMountMissingNameErofs: true,
-      permissionBeforeVictimType: true,
-      specialFileModeChecks: true,
-      dotdotSearchCheck: true,
-      accessAsksServer: true,
-    };
+    // As the library kernel, but the root is not a tmpfs.
+    const caps: Capabilities = { ...libraryCaps(sys), tmpfsRoot: false };
     return new KernelTarget('ext2', caps, k, sys, true);
   },
 };
