@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // boot() without a host gets a NodeHost, as `anykernel` under Node gives.
+    setupFiles: ['test/setup-node-host.ts'],
   },
 });

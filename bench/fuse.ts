@@ -1,5 +1,5 @@
 /**
- * FUSE benchmark (issue 4): the kernel's tmpfs served by `anykernel mount` against the host's own
+ * FUSE benchmark: the kernel's tmpfs served by `anykernel mount` against the host's own
  * tmpfs (/dev/shm), measured in the same run by the same host programs:
  *   - stat/s: lstat of 64 names in a loop in a host process, on a mount with the CLI's default
  *     caching for `-o allow_other,default_permissions` (1 s attributes/entries: most stats never

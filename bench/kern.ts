@@ -4,7 +4,7 @@
  * host's equivalent measured in the same run.
  */
 import { spawn } from 'node:child_process';
-import { boot } from '../src/index.ts';
+import { boot } from '../src/entry/index.node.ts';
 import { NodeHost } from '../src/hyper/node/host.ts';
 import { type Row, fmtNs, median, printTable, ratio, timeAsync, timeSync } from './lib.ts';
 

@@ -8,7 +8,7 @@
 import * as nfs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { boot, O_CREAT, O_RDONLY, O_WRONLY, O_TRUNC, O_DIRECTORY } from '../src/index.ts';
+import { boot, O_CREAT, O_RDONLY, O_WRONLY, O_TRUNC, O_DIRECTORY } from '../src/entry/index.node.ts';
 import { NodeHost } from '../src/hyper/node/host.ts';
 import { medianOf } from './lib.ts';
 

@@ -12,8 +12,17 @@
  *     Factions never import each other; kern never imports a faction; nothing
  *     below frontends imports a frontend.
  *  3. Only src/hyper touches the host from inside the kernel tree.
+ *  4. Public surfaces: frontends and the CLI reach kernel code only through
+ *     each faction's `index.ts` (src/kern/index.ts, src/vfs/index.ts,
+ *     src/net/index.ts, src/dev/index.ts) — plus src/hyper, which is the
+ *     host side. Tests beside frontend code are exempt, as for rule 2.
+ *  5. No runtime import cycle in src: a cycle of modules that load each
+ *     other at run time makes evaluation order (and so which binding is
+ *     still undefined) depend on who is imported first. Type-only imports
+ *     (`import type`, `export type`, `import('x').T` in a type position)
+ *     are erased and may form cycles; a dynamic `import()` counts.
  *
- * Type-only imports (`import type`) follow the same layer rule: a layer must
+ * Type-only imports (`import type`) follow the same layer rules: a layer must
  * not even know the shape of a layer above it.
  *
  * Usage: `tsx tools/check-arch.ts [ROOT]` — exits 1 and prints every
@@ -111,6 +120,9 @@ export function stripCode(src: string): string {
   return out;
 }
 
+/** The factions whose code frontends and the CLI reach through `index.ts` only. */
+const PUBLIC_SURFACE: readonly Layer[] = ['kern', 'vfs', 'net', 'dev'];
+
 const IMPORT_RE = /(?:^|\n)\s*(?:import|export)\s+(?:type\s+)?(?:[^'";]*?\sfrom\s+)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 /** Check one file's text; rel is its path relative to the project root. */
@@ -140,6 +152,11 @@ export function checkSource(rel: string, src: string): Violation[] {
     }
     if (!ALLOWED[layer].includes(tl)) {
       out.push({ file: rel, line, rule: 'layering', text: `${layer} must not import ${tl} ('${spec}')` });
+    } else if ((layer === 'frontends' || layer === 'cli') && PUBLIC_SURFACE.includes(tl) && target !== `src/${tl}/index.ts`) {
+      out.push({
+        file: rel, line, rule: 'public-surface',
+        text: `${layer} must reach ${tl} through src/${tl}/index.ts, not '${spec}' (export what you need there)`,
+      });
     }
   }
 
@@ -164,13 +181,167 @@ function walk(dir: string, acc: string[]): string[] {
   return acc;
 }
 
+// ---- runtime import cycles -------------------------------------------------------------
+
+/** Blank out comments only (strings kept, so import specifiers survive), keeping line structure. */
+export function stripComments(src: string): string {
+  let out = '';
+  let i = 0;
+  const n = src.length;
+  while (i < n) {
+    const c = src[i]!;
+    const d = src[i + 1];
+    if (c === '/' && d === '/') {
+      while (i < n && src[i] !== '\n') i++;
+    } else if (c === '/' && d === '*') {
+      i += 2;
+      while (i < n && !(src[i] === '*' && src[i + 1] === '/')) {
+        if (src[i] === '\n') out += '\n';
+        i++;
+      }
+      i += 2;
+    } else if (c === "'" || c === '"' || c === '`') {
+      const start = i++;
+      while (i < n && src[i] !== c) {
+        if (src[i] === '\\') i++;
+        i++;
+      }
+      i++;
+      out += src.slice(start, i);
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out;
+}
+
+const STATIC_RE = /(?:^|[\n;])\s*(import|export)\s+(type\s+)?([^'";]*?\sfrom\s+)?['"]([^'"]+)['"]/g;
+const DYNAMIC_RE = /import\(\s*['"]([^'"]+)['"]\s*\)/g;
+
+/**
+ * The relative specifiers a module loads at run time. Erased: `import type`
+ * and `export type` statements, and `import('x')` in a type position (after
+ * `<`, `:`, `|`, `&` or `typeof`). Kept: everything else — with
+ * verbatimModuleSyntax, `import { type A } from 'x'` still loads 'x'.
+ */
+export function runtimeImports(src: string): { spec: string; line: number }[] {
+  const code = stripComments(src);
+  const lineAt = (idx: number): number => code.slice(0, idx).split('\n').length;
+  const out: { spec: string; line: number }[] = [];
+  for (const m of code.matchAll(STATIC_RE)) {
+    if (m[2] !== undefined) continue;
+    // `export { a }` without `from` is not an import; `export const x = 'y'` never matches (no from/quote right after).
+    if (m[1] === 'export' && m[3] === undefined) continue;
+    const spec = m[4]!;
+    if (spec.startsWith('.')) out.push({ spec, line: lineAt(m.index! + m[0].indexOf(spec)) });
+  }
+  for (const m of code.matchAll(DYNAMIC_RE)) {
+    const before = code.slice(Math.max(0, m.index! - 16), m.index!);
+    if (/(?:[<:|&]|\btypeof)\s*$/.test(before)) continue;
+    const spec = m[1]!;
+    if (spec.startsWith('.')) out.push({ spec, line: lineAt(m.index!) });
+  }
+  return out;
+}
+
+/**
+ * Runtime import cycles among `sources` (project-relative path → text):
+ * one violation per strongly connected component (Tarjan), naming one cycle
+ * through it.
+ */
+export function findCycles(sources: ReadonlyMap<string, string>): Violation[] {
+  const edges = new Map<string, { to: string; line: number }[]>();
+  for (const [rel, src] of sources) {
+    const es: { to: string; line: number }[] = [];
+    for (const { spec, line } of runtimeImports(src)) {
+      const to = path.posix.normalize(path.posix.join(path.posix.dirname(rel), spec));
+      if (sources.has(to)) es.push({ to, line });
+    }
+    edges.set(rel, es);
+  }
+  // Tarjan's algorithm, iterative (module graphs can be deep).
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const onStack = new Set<string>();
+  const stack: string[] = [];
+  const sccs: string[][] = [];
+  let next = 0;
+  for (const startNode of edges.keys()) {
+    if (index.has(startNode)) continue;
+    const work: { v: string; i: number }[] = [{ v: startNode, i: 0 }];
+    index.set(startNode, next);
+    low.set(startNode, next++);
+    stack.push(startNode);
+    onStack.add(startNode);
+    while (work.length > 0) {
+      const top = work[work.length - 1]!;
+      const es = edges.get(top.v)!;
+      if (top.i < es.length) {
+        const w = es[top.i++]!.to;
+        if (!index.has(w)) {
+          index.set(w, next);
+          low.set(w, next++);
+          stack.push(w);
+          onStack.add(w);
+          work.push({ v: w, i: 0 });
+        } else if (onStack.has(w)) low.set(top.v, Math.min(low.get(top.v)!, index.get(w)!));
+        continue;
+      }
+      work.pop();
+      if (work.length > 0) {
+        const parent = work[work.length - 1]!.v;
+        low.set(parent, Math.min(low.get(parent)!, low.get(top.v)!));
+      }
+      if (low.get(top.v) === index.get(top.v)) {
+        const comp: string[] = [];
+        let w: string;
+        do {
+          w = stack.pop()!;
+          onStack.delete(w);
+          comp.push(w);
+        } while (w !== top.v);
+        const selfLoop = comp.length === 1 && edges.get(comp[0]!)!.some((e) => e.to === comp[0]);
+        if (comp.length > 1 || selfLoop) sccs.push(comp);
+      }
+    }
+  }
+  return sccs.map((comp) => {
+    const inComp = new Set(comp);
+    const first = [...comp].sort()[0]!;
+    // One cycle: follow edges inside the component from `first` until it closes.
+    const pathOf: string[] = [first];
+    const seenAt = new Map<string, number>([[first, 0]]);
+    let cur = first;
+    let line = 0;
+    for (;;) {
+      const e = edges.get(cur)!.find((x) => inComp.has(x.to))!;
+      if (cur === first) line = e.line;
+      const at = seenAt.get(e.to);
+      if (at !== undefined) {
+        pathOf.push(e.to);
+        pathOf.splice(0, at);
+        break;
+      }
+      seenAt.set(e.to, pathOf.length);
+      pathOf.push(e.to);
+      cur = e.to;
+    }
+    return { file: first, line, rule: 'import-cycle', text: `runtime import cycle: ${pathOf.join(' -> ')}` };
+  });
+}
+
 export function checkTree(root: string): Violation[] {
   const files = walk(path.join(root, 'src'), []);
   const out: Violation[] = [];
+  const sources = new Map<string, string>();
   for (const f of files) {
     const rel = path.relative(root, f).split(path.sep).join('/');
-    out.push(...checkSource(rel, fs.readFileSync(f, 'utf8')));
+    const src = fs.readFileSync(f, 'utf8');
+    sources.set(rel, src);
+    out.push(...checkSource(rel, src));
   }
+  out.push(...findCycles(sources));
   return out;
 }
 
@@ -183,5 +354,5 @@ if (isMain) {
     console.error(`check-arch: ${v.length} violation(s)`);
     process.exit(1);
   }
-  console.log('check-arch: layering and kernel purity OK');
+  console.log('check-arch: layering, public surfaces, kernel purity and import cycles OK');
 }

@@ -13,11 +13,10 @@ import * as fs from 'node:fs';
 import { UsageError } from './main.ts';
 import { readToken } from './serve.ts';
 import type { RemoteKernel } from '../frontends/sysproxy/client.ts';
-import type { Stat } from '../kern/file.ts';
-import { KernelError } from '../kern/errno.ts';
 import {
-  O_CREAT, O_DIRECTORY, O_RDONLY, O_TRUNC, O_WRONLY, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
-} from '../kern/constants.ts';
+  KernelError, O_CREAT, O_DIRECTORY, O_RDONLY, O_TRUNC, O_WRONLY, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT,
+  S_IFREG, S_IFSOCK, type Stat,
+} from '../kern/index.ts';
 
 export const CTL_USAGE = `usage: anykernel ctl --server ADDRESS [OPTIONS] TOOL [ARGS...]
 

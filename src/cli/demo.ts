@@ -6,6 +6,7 @@
  * kernel's leak report at halt.
  */
 import { parseArgs } from 'node:util';
+import '../frontends/library/node_default.ts'; // boot() without a host gets a NodeHost
 import {
   boot, O_CREAT, O_WRONLY, O_RDONLY, O_DIRECTORY, SIGTERM, SIGUSR1, POLLIN, KernelError, S_ISDIR,
 } from '../index.ts';

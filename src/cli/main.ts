@@ -71,7 +71,9 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   let mod: Record<string, unknown>;
-  const spec = new URL(sub.module, import.meta.url).href;
+  // Compiled into dist/, this file is main.js and the modules are .js too.
+  const file = import.meta.url.endsWith('.ts') ? sub.module : sub.module.replace(/\.ts$/, '.js');
+  const spec = new URL(file, import.meta.url).href;
   try {
     mod = (await import(spec)) as Record<string, unknown>;
   } catch (e) {

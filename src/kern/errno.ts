@@ -53,6 +53,7 @@ export const errno = {
   ENOSTR: 60,
   ENODATA: 61,
   ETIME: 62,
+  EPROTO: 71,
   EOVERFLOW: 75,
   EBADFD: 77,
   EILSEQ: 84,
@@ -87,6 +88,7 @@ export const errno = {
   EALREADY: 114,
   EINPROGRESS: 115,
   ESTALE: 116,
+  EUCLEAN: 117,
   EDQUOT: 122,
   ECANCELED: 125,
   EOWNERDEAD: 130,
@@ -143,6 +145,7 @@ export const EIDRM = 43;
 export const ENOSTR = 60;
 export const ENODATA = 61;
 export const ETIME = 62;
+export const EPROTO = 71;
 export const EOVERFLOW = 75;
 export const EBADFD = 77;
 export const EILSEQ = 84;
@@ -177,6 +180,8 @@ export const EHOSTUNREACH = 113;
 export const EALREADY = 114;
 export const EINPROGRESS = 115;
 export const ESTALE = 116;
+/** Linux EFSCORRUPTED: a file system found its on-disk structures inconsistent. */
+export const EUCLEAN = 117;
 export const EDQUOT = 122;
 export const ECANCELED = 125;
 export const EOWNERDEAD = 130;
@@ -228,6 +233,7 @@ const messages: Record<number, string> = {
   60: "Device not a stream",
   61: "No data available",
   62: "Timer expired",
+  71: "Protocol error",
   75: "Value too large for defined data type",
   77: "File descriptor in bad state",
   84: "Invalid or incomplete multibyte or wide character",
@@ -262,6 +268,7 @@ const messages: Record<number, string> = {
   114: "Operation already in progress",
   115: "Operation now in progress",
   116: "Stale file handle",
+  117: "Structure needs cleaning",
   122: "Disk quota exceeded",
   125: "Operation canceled",
   130: "Owner died",

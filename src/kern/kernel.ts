@@ -22,9 +22,11 @@ import { MsgBuf, type LogLevel } from './msgbuf.ts';
 import { SysctlTree } from './sysctl.ts';
 import { SyscallTable, buildSys, type ProcRef } from './syscall.ts';
 import { Lwp, WaitQueue } from './sched.ts';
-import { EAGAIN, err } from './errno.ts';
+import { EAGAIN, ENOMEM, err } from './errno.ts';
 import { Lockdep } from './lockdep.ts';
 import { sigExit } from './sig_post.ts';
+import { MemAccount, PROC_COST } from './memacct.ts';
+import { RLIMIT_NOFILE, chargeProc, checkNproc, initRlimits, unchargeProc } from './rlimit.ts';
 
 export const PID_MAX = 4_194_304;
 
@@ -65,6 +67,10 @@ export class Kernel {
   readonly sysctl = new SysctlTree();
   readonly msgbuf = new MsgBuf();
   readonly procs = new Map<number, Proc>();
+  /** What the kernel's subsystems hold, against the memory limit (memacct.ts). */
+  readonly mem: MemAccount;
+  /** Processes per real uid, alive or zombie (RLIMIT_NPROC; rlimit.ts). */
+  readonly nprocByUid = new Map<number, number>();
   readonly proc0: Proc;
   /** The init process (pid 1): the library caller's first process, reaper of orphans. */
   initproc!: Proc;
@@ -91,7 +97,10 @@ export class Kernel {
   constructor(hyper: Hypercalls) {
     this.hyper = hyper;
     this.bootNs = hyper.clockMonotonic();
+    this.mem = new MemAccount(Number(hyper.getParam('memlimit') ?? '0'));
     this.proc0 = new Proc(0, null, new Cred(0, 0), new FdTable(), 'kernel', this.bootNs);
+    this.proc0.rlim = initRlimits(this);
+    this.proc0.fdt.limit = this.proc0.rlim.cur[RLIMIT_NOFILE]!;
     this.procs.set(0, this.proc0);
     this.cur = { proc: this.proc0 };
     this.lockdep = Lockdep.fromParam(this);
@@ -151,7 +160,16 @@ export class Kernel {
    * starts empty. Credentials are given (already checked by the caller).
    */
   newProc(parent: Proc, cred: Cred, fdMode: 'copy' | 'share' | 'clean', comm?: string): Proc {
-    const pid = this.allocPid();
+    checkNproc(this, parent, cred.uid);
+    // fork(2) ENOMEM: "failed to allocate the necessary kernel structures because memory is tight".
+    if (!this.mem.charge('procs', PROC_COST)) throw err(ENOMEM);
+    let pid: number;
+    try {
+      pid = this.allocPid();
+    } catch (e) {
+      this.mem.uncharge('procs', PROC_COST);
+      throw e;
+    }
     let fdt: FdTable;
     if (fdMode === 'share') {
       fdt = parent.fdt;
@@ -166,6 +184,7 @@ export class Kernel {
     if (parent.fs) p.fs = parent.fs.fork();
     parent.children.add(p);
     this.procs.set(pid, p);
+    chargeProc(this, p);
     for (const h of this.procHooks) h.fork?.(parent, p);
     return p;
   }
@@ -185,7 +204,7 @@ export class Kernel {
     p.fs?.release();
     p.fs = null;
     for (const h of this.procHooks) await h.exit?.(p);
-    const reaper = this.initproc && this.initproc !== p ? this.initproc : this.proc0;
+    const reaper = this.findReaper(p);
     for (const c of p.children) {
       c.parent = reaper;
       reaper.children.add(c);
@@ -197,10 +216,24 @@ export class Kernel {
     if (this.cur.proc === p && p !== this.initproc) this.cur.proc = this.initproc;
   }
 
+  /**
+   * Who adopts the children of exiting p (Linux find_new_reaper): the
+   * nearest living ancestor marked as a child subreaper, else init.
+   */
+  private findReaper(p: Proc): Proc {
+    let a = p.parent;
+    for (let n = 0; a !== null && n < PID_MAX; n++, a = a.parent) {
+      if (a.subreaper && a.state === 'alive' && a !== p) return a;
+    }
+    return this.initproc && this.initproc !== p ? this.initproc : this.proc0;
+  }
+
   /** Remove a zombie from the table (after wait4 collected it). */
   reap(p: Proc): void {
     if (p.state !== 'zombie') this.panic(`reaping pid ${p.pid} in state ${p.state}`);
     p.state = 'reaped';
+    unchargeProc(this, p);
+    this.mem.uncharge('procs', PROC_COST);
     p.parent?.children.delete(p);
     this.procs.delete(p.pid);
   }

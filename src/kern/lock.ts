@@ -10,16 +10,23 @@
  * sleep/wakeup path: signals interrupt it, the host orders wakeups, the sim
  * host can explore interleavings.
  *
- *     using g = await vp.lock.acquire(td);        // released at scope end,
+ *     using g = await m.acquire(td);               // released at scope end,
  *     ...                                          // also when it throws
  *     using r = await tree.acquireShared(td);
  *     while (!ready) await cv.wait(td, m);          // drops and retakes m
  *     using s = await sem.acquire(td, { intr: true });
  *
+ *     const e = vp.lock.enter(td, 'excl');          // hot paths: no await
+ *     using g = e instanceof Promise ? await e : e; // unless it must sleep
+ *
  * Acquisition returns a guard (a Disposable). `guard.release()` releases
  * early; the `using` disposal after that is a no-op. Calling `release()`
  * twice, releasing a lock one does not own, or releasing it from another
  * thread is a broken invariant: `k.panic` with the lock's state.
+ * `enter` (mutex_enter(9), rw_enter(9)) is the same blocking acquisition as
+ * `acquire*` without the microtask turn an `await` of a ready value costs:
+ * it returns the guard itself when the lock is free and a promise only when
+ * the thread must sleep. Use it, not a trylock, as a fast path.
  *
  * Waiting and wakeup. Waiters queue FIFO, each on its own WaitQueue, and a
  * release *hands the lock over* to the oldest eligible waiter (it becomes
@@ -45,10 +52,12 @@
  * readers either (phase-fair, like Linux rwsem handoff).
  *
  * Lock classes and lockdep: Mutex and RwLock belong to a LockClass
- * (lockdep.ts). When `k.lockdep` is on they report every acquisition and
- * release to it (order graph, held lists); when it is off they only keep
- * their owner. Semaphores and condition variables have no owner and are
- * not tracked (a CondVar's mutex is, including its drop and retake).
+ * (lockdep.ts). When `k.lockdep` is on they report every acquisition —
+ * before deciding whether to sleep, so the uncontended ones too — and
+ * every release to it (order graph, held stacks); when it is off they
+ * only keep their owner and allocate nothing but the guard. Semaphores and
+ * condition variables have no owner and are not tracked (a CondVar's mutex
+ * is, including its drop and retake).
  *
  * @guardedBy the single virtual CPU: state changes only between awaits,
  * and every check-then-sleep below is synchronous up to the sleep.
@@ -80,14 +89,25 @@ export interface LockGuard extends Disposable {
   readonly released: boolean;
 }
 
+/** What a guard releases: a Mutex or RwLock (as td), or a Semaphore (n units). */
+interface Releasable {
+  /** Release for td (locks) or give back n units (semaphores). */
+  releaseFor(td: Lwp | null, n: number): void;
+  /** A guard released twice: panic with the lock's state. */
+  releasedTwice(td: Lwp | null): never;
+}
+
+/** One allocation per acquisition: no closures. */
 class Guard implements LockGuard {
   private spent = false;
-  private readonly unlock: () => void;
-  private readonly onTwice: () => never;
+  private readonly lock: Releasable;
+  private readonly td: Lwp | null;
+  private readonly n: number;
 
-  constructor(unlock: () => void, onTwice: () => never) {
-    this.unlock = unlock;
-    this.onTwice = onTwice;
+  constructor(lock: Releasable, td: Lwp | null, n: number) {
+    this.lock = lock;
+    this.td = td;
+    this.n = n;
   }
 
   get released(): boolean {
@@ -95,9 +115,9 @@ class Guard implements LockGuard {
   }
 
   release(): void {
-    if (this.spent) this.onTwice();
+    if (this.spent) this.lock.releasedTwice(this.td);
     this.spent = true;
-    this.unlock();
+    this.lock.releaseFor(this.td, this.n);
   }
 
   [Symbol.dispose](): void {
@@ -170,11 +190,13 @@ function toClass(cls: LockClass | string): LockClass {
  * A sleeping mutual-exclusion lock with an owner (NetBSD mutex(9) adaptive
  * mutex, Linux struct mutex).
  */
-export class Mutex implements LockdepLock {
+export class Mutex implements LockdepLock, Releasable {
   readonly k: Kernel;
   readonly lockClass: LockClass;
   readonly name: string;
   readonly kind = 'mutex';
+  /** @internal lockdep's class id (lockdep.ts). */
+  lockdepClass = -1;
   /** The holder. @guardedBy the single virtual CPU */
   private holder: Lwp | null = null;
   /** The holder's lockdep subclass (kept so CondVar.wait retakes it the same way). */
@@ -209,12 +231,25 @@ export class Mutex implements LockdepLock {
 
   /** Take the lock, sleeping uninterruptibly (unless opts.intr) until it is free. */
   acquire(td: Lwp, opts?: LockOpts): Promise<LockGuard> {
-    const sub = checkSubclass(this.k, this.name, opts?.subclass ?? 0);
-    const site = this.k.lockdep?.acquire(td, this, 'excl', sub, false) ?? null;
+    const g = this.enter(td, opts);
+    return g instanceof Promise ? g : Promise.resolve(g);
+  }
+
+  /**
+   * acquire without the extra turn (mutex_enter(9)): the guard itself when
+   * the lock is free, a promise of it only when td must sleep. Hot paths
+   * write `const e = m.enter(td); using g = e instanceof Promise ? await e : e;`
+   * because an await of a value that is already there still suspends the
+   * caller for a microtask turn. lockdep sees both paths alike.
+   */
+  enter(td: Lwp, opts?: LockOpts): LockGuard | Promise<LockGuard> {
+    const sub = opts?.subclass === undefined ? 0 : checkSubclass(this.k, this.name, opts.subclass);
+    const ld = this.k.lockdep;
+    const site = ld === null ? null : ld.acquire(td, this, 'excl', sub, false);
     if (this.holder === td) this.k.panic(`${this.state()}: recursive acquisition by ${threadName(td)} would deadlock`);
     if (this.holder === null && this.waiters.size === 0) {
       this.take(td, sub, site);
-      return Promise.resolve(this.guard(td));
+      return new Guard(this, td, 1);
     }
     return this.sleepFor(td, sub, site, opts);
   }
@@ -230,7 +265,7 @@ export class Mutex implements LockdepLock {
     if (this.holder !== null || this.waiters.size > 0) return null;
     const site = this.k.lockdep?.acquire(td, this, 'excl', sub, true) ?? null;
     this.take(td, sub, site);
-    return this.guard(td);
+    return new Guard(this, td, 1);
   }
 
   /** Release (mutex_exit(9)); hands the lock to the oldest waiter. Panics unless td holds it. */
@@ -258,19 +293,25 @@ export class Mutex implements LockdepLock {
     return this.holderSubclass;
   }
 
+  /** @internal Guard */
+  releaseFor(td: Lwp | null): void {
+    this.release(td!);
+  }
+
+  /** @internal Guard */
+  releasedTwice(td: Lwp | null): never {
+    return this.k.panic(`${this.state()}: guard of ${threadName(td!)} released twice`);
+  }
+
   private async sleepFor(td: Lwp, sub: number, site: Error | null, opts: LockOpts | undefined): Promise<LockGuard> {
     await waitForGrant(this.waiters, new Waiter(td, `mutex:${this.name}`, 'excl', 1, sub, site), opts);
-    return this.guard(td);
+    return new Guard(this, td, 1);
   }
 
   private take(td: Lwp, sub: number, site: Error | null): void {
     this.holder = td;
     this.holderSubclass = sub;
     this.k.lockdep?.acquired(td, this, 'excl', sub, site);
-  }
-
-  private guard(td: Lwp): LockGuard {
-    return new Guard(() => this.release(td), () => this.k.panic(`${this.state()}: guard of ${threadName(td)} released twice`));
   }
 }
 
@@ -280,11 +321,13 @@ export class Mutex implements LockdepLock {
  * A readers-writer lock (NetBSD rwlock(9), Linux rw_semaphore): many
  * shared holders or one exclusive holder. Policy in the file comment.
  */
-export class RwLock implements LockdepLock {
+export class RwLock implements LockdepLock, Releasable {
   readonly k: Kernel;
   readonly lockClass: LockClass;
   readonly name: string;
   readonly kind = 'rwlock';
+  /** @internal lockdep's class id (lockdep.ts). */
+  lockdepClass = -1;
   /** The exclusive holder. @guardedBy the single virtual CPU */
   private writer: Lwp | null = null;
   /** The shared holders. @guardedBy the single virtual CPU */
@@ -319,12 +362,32 @@ export class RwLock implements LockdepLock {
 
   /** Take it shared (rw_enter(RW_READER), down_read). */
   acquireShared(td: Lwp, opts?: LockOpts): Promise<LockGuard> {
-    return this.enter(td, 'shared', opts);
+    const g = this.enter(td, 'shared', opts);
+    return g instanceof Promise ? g : Promise.resolve(g);
   }
 
   /** Take it exclusive (rw_enter(RW_WRITER), down_write). */
   acquireExclusive(td: Lwp, opts?: LockOpts): Promise<LockGuard> {
-    return this.enter(td, 'excl', opts);
+    const g = this.enter(td, 'excl', opts);
+    return g instanceof Promise ? g : Promise.resolve(g);
+  }
+
+  /**
+   * rw_enter(9) without the extra turn: the guard itself when td gets the
+   * lock at once, a promise of it only when td must sleep (see Mutex.enter).
+   */
+  enter(td: Lwp, mode: HeldMode, opts?: LockOpts): LockGuard | Promise<LockGuard> {
+    const sub = opts?.subclass === undefined ? 0 : checkSubclass(this.k, this.name, opts.subclass);
+    const ld = this.k.lockdep;
+    const site = ld === null ? null : ld.acquire(td, this, mode, sub, false);
+    if (this.writer === td || this.readerSet.has(td)) {
+      this.k.panic(`${this.state()}: ${threadName(td)} takes it ${mode} while holding it ${this.heldBy(td)} — would deadlock`);
+    }
+    if (this.canEnter(mode)) {
+      this.take(td, mode, sub, site);
+      return new Guard(this, td, 1);
+    }
+    return this.sleepFor(td, mode, sub, site, opts);
   }
 
   /** rw_tryenter(RW_READER): shared if no writer holds or waits, else null. */
@@ -366,24 +429,12 @@ export class RwLock implements LockdepLock {
     return this.readerSet.size === 0 && this.waiters.size === 0;
   }
 
-  private enter(td: Lwp, mode: HeldMode, opts: LockOpts | undefined): Promise<LockGuard> {
-    const sub = checkSubclass(this.k, this.name, opts?.subclass ?? 0);
-    const site = this.k.lockdep?.acquire(td, this, mode, sub, false) ?? null;
-    const mine = this.heldBy(td);
-    if (mine !== null) this.k.panic(`${this.state()}: ${threadName(td)} takes it ${mode} while holding it ${mine} — would deadlock`);
-    if (this.canEnter(mode)) {
-      this.take(td, mode, sub, site);
-      return Promise.resolve(this.guard(td));
-    }
-    return this.sleepFor(td, mode, sub, site, opts);
-  }
-
   private tryEnter(td: Lwp, mode: HeldMode, subclass: number): LockGuard | null {
     const sub = checkSubclass(this.k, this.name, subclass);
     if (this.heldBy(td) !== null || !this.canEnter(mode)) return null;
     const site = this.k.lockdep?.acquire(td, this, mode, sub, true) ?? null;
     this.take(td, mode, sub, site);
-    return this.guard(td);
+    return new Guard(this, td, 1);
   }
 
   private async sleepFor(td: Lwp, mode: HeldMode, sub: number, site: Error | null, opts: LockOpts | undefined): Promise<LockGuard> {
@@ -396,7 +447,7 @@ export class RwLock implements LockdepLock {
         this.dispatch(false);
       }
     });
-    return this.guard(td);
+    return new Guard(this, td, 1);
   }
 
   /**
@@ -440,8 +491,14 @@ export class RwLock implements LockdepLock {
     this.k.lockdep?.acquired(td, this, mode, sub, site);
   }
 
-  private guard(td: Lwp): LockGuard {
-    return new Guard(() => this.release(td), () => this.k.panic(`${this.state()}: guard of ${threadName(td)} released twice`));
+  /** @internal Guard */
+  releaseFor(td: Lwp | null): void {
+    this.release(td!);
+  }
+
+  /** @internal Guard */
+  releasedTwice(td: Lwp | null): never {
+    return this.k.panic(`${this.state()}: guard of ${threadName(td!)} released twice`);
   }
 }
 
@@ -512,7 +569,7 @@ export const SEM_VALUE_MAX = 0x7fff_ffff;
  * any thread may release. Waiters are served strictly FIFO: a request for
  * many units at the head holds back later small ones, so it is not starved.
  */
-export class Semaphore {
+export class Semaphore implements Releasable {
   readonly k: Kernel;
   readonly name: string;
   /** Units available. @guardedBy the single virtual CPU */
@@ -585,7 +642,17 @@ export class Semaphore {
   }
 
   private guard(n: number): LockGuard {
-    return new Guard(() => this.release(n), () => this.k.panic(`semaphore ${this.name} (value ${this.count}): guard for ${n} released twice`));
+    return new Guard(this, null, n);
+  }
+
+  /** @internal Guard */
+  releaseFor(_td: Lwp | null, n: number): void {
+    this.release(n);
+  }
+
+  /** @internal Guard */
+  releasedTwice(): never {
+    return this.k.panic(`semaphore ${this.name} (value ${this.count}): guard released twice`);
   }
 }
 

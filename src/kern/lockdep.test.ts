@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { SimHost, SimPanic } from '../hyper/sim/host.ts';
 import { Kernel } from './kernel.ts';
 import { Lwp, yieldCpu } from './sched.ts';
-import { CondVar, LockClass, Mutex, RwLock, Semaphore } from './lock.ts';
+import { CondVar, LockClass, type LockGuard, Mutex, RwLock, Semaphore } from './lock.ts';
 import { formatSite, Lockdep } from './lockdep.ts';
 
 function setup(params: Record<string, string> = {}, seed = 1) {
@@ -28,9 +28,15 @@ function line(): number {
 
 const here = (n: number) => `src/kern/lockdep.test.ts:${n}`;
 
+/** The guard of an enter() that must not sleep (the lock is free). */
+function now(g: LockGuard | Promise<LockGuard>): LockGuard {
+  if (g instanceof Promise) throw new Error('enter() would have slept on a free lock');
+  return g;
+}
+
 describe('lockdep order validation', () => {
   it('reports an A/B order cycle with both acquisition sites although no deadlock happened', async () => {
-    const { sim, k, ld } = setup();
+    const { sim, k, ld } = setup({ lockdep: 'full' });
     const A = new LockClass('A', 'first test class');
     const B = new LockClass('B', 'second test class');
     const a = new Mutex(k, A, 'a0');
@@ -214,6 +220,93 @@ describe('lockdep order validation', () => {
   });
 });
 
+describe('lockdep sees every acquisition', () => {
+  it('records the order of uncontended acquisitions of every kind: acquire, enter, shared and exclusive', async () => {
+    const { sim, k, td, ld } = setup();
+    const outer = new Mutex(k, 'outer');
+    const m = new Mutex(k, 'm'), rs = new RwLock(k, 'rs'), rx = new RwLock(k, 'rx'), ms = new Mutex(k, 'ms');
+    await sim.run(async () => {
+      const t = td('t');
+      {
+        using go = now(outer.enter(t)); // free: the guard at once, no promise
+        const g1 = now(m.enter(t));
+        const g2 = now(rs.enter(t, 'shared'));
+        g2.release();
+        g1.release();
+        using g3 = now(rx.enter(t, 'excl'));
+        using g4 = await ms.acquire(t);
+        void go, g3, g4;
+      }
+      expect(m.waiting + rs.waiting + rx.waiting + ms.waiting).toBe(0); // nothing was ever contended
+    });
+    expect(ld.orderEdges().sort()).toEqual(['m -> rs', 'outer -> m', 'outer -> ms', 'outer -> rs', 'outer -> rx', 'rx -> ms']);
+    expect(ld.reports).toEqual([]);
+  });
+
+  it('an uncontended ABBA is a report with both acquisition sites', async () => {
+    const { sim, k, td, ld } = setup();
+    const a = new RwLock(k, 'A'), b = new RwLock(k, 'B');
+    const at: number[] = [];
+    await sim.run(async () => {
+      const t1 = td('t1');
+      {
+        using ga = now(a.enter(t1, 'shared'));
+        at.push(line() + 1);
+        using gb = now(b.enter(t1, 'excl'));
+        void ga, gb;
+      }
+      const t2 = td('t2');
+      using gb = now(b.enter(t2, 'shared'));
+      at.push(line() + 1);
+      using ga = now(a.enter(t2, 'excl'));
+      void ga, gb;
+    });
+    expect(ld.reports).toHaveLength(1);
+    const r = ld.reports[0]!;
+    expect(r.kind).toBe('order-cycle');
+    expect(r.cycle[0]!.acquireSite).toContain(here(at[0]!));
+    expect(r.site).toContain(here(at[1]!));
+  });
+
+  it('a held trylock orders what is taken under it, shared and exclusive, mutex and rwlock', async () => {
+    const { sim, k, td, ld } = setup();
+    const m = new Mutex(k, 'm'), r = new RwLock(k, 'r'), w = new RwLock(k, 'w'), after = new Mutex(k, 'after');
+    await sim.run(async () => {
+      const t = td('t');
+      using gm = m.tryAcquire(t)!;
+      using gr = r.tryAcquireShared(t)!;
+      using gw = w.tryAcquireExclusive(t)!;
+      expect(ld.orderEdges()).toEqual([]); // no edge into a trylock
+      expect(ld.heldBy(t)).toHaveLength(3); // but all three are held
+      using ga = await after.acquire(t);
+      void gm, gr, gw, ga;
+    });
+    expect(ld.orderEdges().sort()).toEqual(['m -> after', 'r -> after', 'w -> after']);
+  });
+
+  it('keeps no held stack for a thread that holds nothing, and reuses stacks', async () => {
+    const { sim, k, td, ld } = setup();
+    const a = new Mutex(k, 'A'), b = new Mutex(k, 'B');
+    await sim.run(async () => {
+      const t = td('t');
+      expect(t.held).toBeNull();
+      const ga = now(a.enter(t));
+      const stack = t.held;
+      expect(stack).not.toBeNull();
+      const gb = now(b.enter(t));
+      ga.release(); // out of order is fine
+      expect(ld.heldBy(t).map((s) => s.split(' ')[1])).toEqual(['B']);
+      gb.release();
+      expect(t.held).toBeNull();
+      const t2 = td('t2');
+      const g2 = now(a.enter(t2));
+      expect(t2.held).toBe(stack); // the spare stack, not a new one
+      g2.release();
+    });
+    expect(ld.heldLocks()).toEqual([]);
+  });
+});
+
 describe('lockdep recursion and balance checks', () => {
   it('reports two locks of one class nested without a subclass, and accepts subclass nesting', async () => {
     const { sim, k, td, ld } = setup();
@@ -253,7 +346,7 @@ describe('lockdep recursion and balance checks', () => {
   });
 
   it('reports releasing a lock the thread does not hold (before the lock panics)', async () => {
-    const { sim, k, td, ld } = setup();
+    const { sim, k, td, ld } = setup({ lockdep: 'full' });
     const m = new Mutex(k, 'A', 'other');
     await expect(sim.run(async () => {
       await m.acquire(td('owner'));
@@ -265,7 +358,7 @@ describe('lockdep recursion and balance checks', () => {
   });
 
   it('reports locks held at syscall return and at kernel thread exit, and lists them for the leak report', async () => {
-    const { sim, k, td, ld } = setup();
+    const { sim, k, td, ld } = setup({ lockdep: 'full' });
     const m = new Mutex(k, 'A', 'leaked');
     const rw = new RwLock(k, 'B', 'also');
     await sim.run(async () => {
@@ -299,6 +392,8 @@ describe('lockdep modes', () => {
     const odd = setup({ lockdep: 'maybe' });
     expect(odd.k.lockdep!.strict).toBe(false);
     expect(odd.k.msgbuf.format()).toContain('unknown lockdep="maybe"');
+    expect(setup({ lockdep: 'strict,full' }).k.lockdep).toMatchObject({ strict: true, full: true });
+    expect(setup({ lockdep: 'fast' }).k.lockdep).toMatchObject({ strict: false, full: false });
 
     const s = setup({ lockdep: 'strict' });
     const a = new Mutex(s.k, 'A'), b = new Mutex(s.k, 'B');
@@ -316,9 +411,9 @@ describe('lockdep modes', () => {
     expect(s.sim.panics).toHaveLength(1);
   });
 
-  it('lockdep=fast still names both acquisitions of a cycle, but not where held locks were taken', async () => {
-    const { sim, k, td, ld } = setup({ lockdep: 'fast' });
-    expect(ld.fast).toBe(true);
+  it('without full, still names both acquisitions of a cycle, but not where held locks were taken', async () => {
+    const { sim, k, td, ld } = setup();
+    expect(ld.full).toBe(false);
     const a = new Mutex(k, 'A'), b = new Mutex(k, 'B');
     const at: number[] = [];
     await sim.run(async () => {
@@ -339,8 +434,8 @@ describe('lockdep modes', () => {
     const r = ld.reports[0]!;
     expect(r.cycle[0]!.acquireSite).toContain(here(at[0]!));
     expect(r.site).toContain(here(at[1]!));
-    expect(r.cycle[0]!.heldSite).toBe('<site not recorded: lockdep=fast>');
-    expect(r.held[0]!.site).toBe('<site not recorded: lockdep=fast>');
+    expect(r.cycle[0]!.heldSite).toBe('<site not recorded: lockdep=full records it>');
+    expect(r.held[0]!.site).toBe('<site not recorded: lockdep=full records it>');
   });
 
   it('with lockdep=0 locks work and keep no records', async () => {

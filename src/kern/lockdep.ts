@@ -21,26 +21,34 @@
  *     (`assertNoneHeld`), and every held lock for the kernel's leak report
  *     (`heldLocks`).
  *
+ * Every acquisition feeds it — the uncontended one that never sleeps as
+ * much as the one that waits — because locks call `acquire` before they
+ * decide whether to sleep. Only a trylock adds no edge *into* itself (it
+ * cannot deadlock), but it is held like any other lock, so what is taken
+ * under it is ordered after it.
+ *
  * Reports go to dmesg at level 'err' and to `reports` (structured). In
  * strict mode each report is followed by `k.panic(message)`.
  *
  * Switching it on (read once, in the Kernel constructor, from the
- * `lockdep` host parameter — `getParam('lockdep')`):
- *   unset, '1', 'on'   on, reporting (the default: tests get it for free)
- *   'strict'           on, and every report panics
- *   'fast'             on, reporting, but a stack is captured only when a
- *                      new order edge or a report needs it: held locks keep
- *                      no site, so a report names the two acquisitions that
- *                      form the cycle but not where the held locks were taken
- *   '0', 'off'         off: `k.lockdep` is null, locks skip all of this
+ * `lockdep` host parameter — `getParam('lockdep')`; the hosts choose the
+ * default, see src/kern/README.md): a comma-separated list of
+ *   'on' ('1')    validate and report (unset means on)
+ *   'strict'      on, and every report panics
+ *   'full'        on, and every acquisition records where it happened, so a
+ *                 report also says where each *held* lock was taken
+ *   'off' ('0')   off: `k.lockdep` is null, locks skip all of this
  * Off, locks still check ownership (release by a non-owner or a double
  * release panics) but record no sites, no graph and no held lists.
  *
- * Cost when on: one `new Error()` per acquisition (V8 captures the frames
- * then and formats them lazily, only when a report prints them) — a few µs,
- * most of lockdep's cost — plus a graph lookup per lock already held, and a
- * breadth-first search only the first time a new class pair is seen. In
- * 'fast' mode the steady state (no new class pairs) captures nothing.
+ * Cost when on: per acquisition, one Map lookup per lock already held (is
+ * this class pair known?) and a push on the thread's held stack (arrays
+ * reused, no allocation). A class pair seen for the first time captures a
+ * stack (`new Error()`, a few µs; V8 formats it only if a report prints
+ * it) and runs a breadth-first search for a cycle. So a report always
+ * names both acquisitions that form the cycle; where the locks the thread
+ * was already holding were taken is known only under 'full', which pays
+ * the stack capture on every acquisition.
  *
  * Read-write locks are tracked like mutexes, shared and exclusive alike:
  * with writer preference (lock.ts) a reader can block behind a waiting
@@ -82,24 +90,54 @@ export interface LockdepLock {
   readonly lockClass: LockClass;
   /** 'mutex' | 'rwlock', for messages. */
   readonly kind: string;
+  /** lockdep's id for `lockClass` in the lock's kernel, cached on first acquisition; -1 before. */
+  lockdepClass: number;
 }
 
 export type HeldMode = 'excl' | 'shared';
 
-/** One lock a thread holds. */
-interface Held {
-  readonly lock: LockdepLock;
-  /** Graph node: class name, plus "/n" for subclass n > 0. */
-  readonly key: string;
-  readonly mode: HeldMode;
-  /** Where it was acquired (frames captured, formatted lazily); null in fast mode. */
-  readonly site: Error | null;
+/**
+ * The locks one thread holds, oldest first, as parallel arrays (lock, class
+ * node, mode, site). Hung on `Lwp.held` while the thread holds anything and
+ * returned to a small per-kernel pool when it holds nothing, so steady-state
+ * acquisition allocates nothing here.
+ * @guardedBy the single virtual CPU
+ */
+export class HeldStack {
+  n = 0;
+  readonly locks: (LockdepLock | null)[] = [];
+  /** Class node: class id × SUBCLASSES + subclass. */
+  readonly nodes: number[] = [];
+  readonly shared: boolean[] = [];
+  /** Where each was acquired (frames captured, formatted lazily); null unless captured. */
+  readonly sites: (Error | null)[] = [];
+
+  push(lock: LockdepLock, node: number, shared: boolean, site: Error | null): void {
+    const i = this.n++;
+    this.locks[i] = lock;
+    this.nodes[i] = node;
+    this.shared[i] = shared;
+    this.sites[i] = site;
+  }
+
+  /** Drop entry i (release order need not be LIFO). */
+  remove(i: number): void {
+    const last = --this.n;
+    for (let j = i; j < last; j++) {
+      this.locks[j] = this.locks[j + 1]!;
+      this.nodes[j] = this.nodes[j + 1]!;
+      this.shared[j] = this.shared[j + 1]!;
+      this.sites[j] = this.sites[j + 1]!;
+    }
+    this.locks[last] = null;
+    this.sites[last] = null;
+  }
 }
 
-/** A recorded order: `to` was acquired while `from` was held. */
+/** A recorded order: class node `to` was acquired while `from` was held. */
 interface Edge {
-  readonly from: string;
-  readonly to: string;
+  readonly from: number;
+  readonly to: number;
   readonly heldSite: Error | null;
   readonly acquireSite: Error;
   readonly thread: string;
@@ -141,82 +179,113 @@ export interface LockdepReport {
 
 /** Most reports kept; later ones only count. */
 const MAX_REPORTS = 1000;
+/** Nesting levels per class (lock.ts checks 0..7), as Linux MAX_LOCKDEP_SUBCLASSES. */
+export const SUBCLASSES = 8;
+/** Distinct class names per kernel (Linux MAX_LOCKDEP_KEYS); more means names are built dynamically. */
+const MAX_CLASSES = 8192;
+/** Edge keys: from × NODE_SPAN + to (nodes < MAX_CLASSES × SUBCLASSES < NODE_SPAN). */
+const NODE_SPAN = 1 << 16;
+/** Spare held stacks kept for reuse. */
+const POOL = 64;
+const SITE = 'lockdep site';
 
 export class Lockdep {
   readonly k: Kernel;
   /** Panic after every report. */
   strict: boolean;
-  /** Capture stacks only for new edges and reports (lockdep=fast). */
-  readonly fast: boolean;
+  /** Capture a site for every acquisition, not only for new order edges and reports (lockdep=full). */
+  readonly full: boolean;
   readonly reports: LockdepReport[] = [];
   /** Reports not kept because `reports` was full. */
   droppedReports = 0;
   /** Every class seen, by name. */
   readonly classes = new Map<string, LockClass>();
-  /** The order graph: from → (to → first edge seen). */
-  private readonly edges = new Map<string, Map<string, Edge>>();
-  /** Held locks per thread; a thread is here only while it holds something. */
-  private readonly held = new Map<Lwp, Held[]>();
-  /** Cycle reports already made, "from->to", so a loop reports once. */
-  private readonly reported = new Set<string>();
+  /** Class id → name (ids are per kernel, in order of first acquisition). */
+  private readonly classNames: string[] = [];
+  private readonly classIds = new Map<string, number>();
+  /** The order graph: edge key (from × NODE_SPAN + to) → the first edge seen for that class pair. */
+  private readonly edges = new Map<number, Edge>();
+  /** Successors of each class node, for the cycle search. */
+  private readonly succ = new Map<number, number[]>();
+  /** Threads holding at least one lock (for the leak report). */
+  private readonly holders = new Set<Lwp>();
+  private readonly spare: HeldStack[] = [];
+  /** Cycle reports already made, by edge key, so a loop reports once. */
+  private readonly reported = new Set<number>();
 
-  constructor(k: Kernel, strict = false, fast = false) {
+  constructor(k: Kernel, strict = false, full = false) {
     this.k = k;
     this.strict = strict;
-    this.fast = fast;
+    this.full = full;
   }
 
-  /** Build the validator the `lockdep` host parameter asks for (null = off). */
+  /**
+   * Build the validator the `lockdep` host parameter asks for (null = off):
+   * a comma-separated list of `on` (or `1`), `strict`, `full`; or `off`/`0`.
+   */
   static fromParam(k: Kernel): Lockdep | null {
     const v = k.hyper.getParam('lockdep');
+    if (v === undefined) return new Lockdep(k);
     if (v === '0' || v === 'off') return null;
-    if (v === 'strict') return new Lockdep(k, true);
-    if (v === 'fast') return new Lockdep(k, false, true);
-    if (v !== undefined && v !== '1' && v !== 'on') k.log('warning', `lockdep: unknown lockdep=${JSON.stringify(v)}, using on (reporting)`);
-    return new Lockdep(k, false);
+    let strict = false;
+    let full = false;
+    for (const w of v.split(',')) {
+      const word = w.trim();
+      if (word === 'strict') strict = true;
+      else if (word === 'full') full = true;
+      else if (word !== 'on' && word !== '1' && word !== 'fast') {
+        k.log('warning', `lockdep: unknown lockdep=${JSON.stringify(v)} (want off, on, strict, full or a comma list of them); using on`);
+      }
+    }
+    return new Lockdep(k, strict, full);
   }
 
   // ---- the hooks locks call ---------------------------------------------------
 
   /**
-   * Called by a lock before it may block (or before a trylock). Checks
-   * recursion and, unless `trylock`, the order against every held lock
-   * (a trylock cannot deadlock, so like Linux it adds no edges itself; the
-   * lock, once held, orders later acquisitions). Returns the site token
-   * to hand to `acquired` (null in fast mode unless one was needed).
+   * Called by a lock for every acquisition, before it may block, on the
+   * uncontended path too. Checks recursion and records an order edge from
+   * every lock td holds — unless `trylock`: a trylock cannot deadlock, so
+   * like Linux it gets no edge into it, but once held it orders later
+   * acquisitions. An edge seen before costs one Map lookup per held lock;
+   * a new one captures a site and searches for a cycle. Returns the site
+   * to hand to `acquired` (null unless captured).
    */
   acquire(td: Lwp, lock: LockdepLock, mode: HeldMode, subclass: number, trylock: boolean): Error | null {
-    let site: Error | null = this.fast ? null : new Error('lockdep site');
-    const need = (): Error => (site ??= new Error('lockdep site'));
-    this.classes.set(lock.lockClass.name, lock.lockClass);
-    if (trylock) return site;
-    const key = nodeKey(lock.lockClass, subclass);
-    const held = this.held.get(td);
-    if (held === undefined) return site;
-    for (const h of held) {
-      if (h.lock === lock) {
-        this.report('recursive', td, lock, key, need(), held, [],
-          `recursive locking: ${threadName(td)} acquires ${lock.kind} ${lock.name} (${mode}) which it already holds (${h.mode}) — a certain deadlock`);
+    let site: Error | null = this.full ? new Error(SITE) : null;
+    const node = this.nodeOf(lock, subclass);
+    const held = td.held;
+    if (held === null || trylock) return site;
+    for (let i = 0; i < held.n; i++) {
+      const hn = held.nodes[i]!;
+      if (held.locks[i] === lock) {
+        site ??= new Error(SITE);
+        this.report('recursive', td, lock, node, site, [],
+          `recursive locking: ${threadName(td)} acquires ${lock.kind} ${lock.name} (${mode}) which it already holds (${held.shared[i] ? 'shared' : 'excl'}) — a certain deadlock`);
         continue;
       }
-      if (h.key === key) {
-        this.report('recursive', td, lock, key, need(), held, [],
-          `possible recursive locking: ${threadName(td)} acquires ${lock.kind} ${lock.name} of class ${key} while holding ${h.lock.name} of the same class (annotate nesting with a subclass)`);
+      if (hn === node) {
+        site ??= new Error(SITE);
+        this.report('recursive', td, lock, node, site, [],
+          `possible recursive locking: ${threadName(td)} acquires ${lock.kind} ${lock.name} of class ${this.nodeName(node)} while holding ${held.locks[i]!.name} of the same class (annotate nesting with a subclass)`);
         continue;
       }
-      this.addEdge(td, h, lock, key, need, held);
+      if (this.edges.has(hn * NODE_SPAN + node)) continue;
+      site ??= new Error(SITE);
+      this.addEdge(td, held, i, lock, node, site);
     }
     return site;
   }
 
   /** Called by a lock once td owns it. */
   acquired(td: Lwp, lock: LockdepLock, mode: HeldMode, subclass: number, site: Error | null): void {
-    let held = this.held.get(td);
-    if (held === undefined) {
-      held = [];
-      this.held.set(td, held);
+    let held = td.held;
+    if (held === null) {
+      held = this.spare.pop() ?? new HeldStack();
+      td.held = held;
+      this.holders.add(td);
     }
-    held.push({ lock, key: nodeKey(lock.lockClass, subclass), mode, site });
+    held.push(lock, this.nodeOf(lock, subclass), mode === 'shared', site);
   }
 
   /**
@@ -224,16 +293,20 @@ export class Lockdep {
    * when td does not hold it. Release order need not be LIFO.
    */
   release(td: Lwp, lock: LockdepLock): boolean {
-    const held = this.held.get(td);
-    if (held !== undefined) {
-      for (let i = held.length - 1; i >= 0; i--) {
-        if (held[i]!.lock !== lock) continue;
-        held.splice(i, 1);
-        if (held.length === 0) this.held.delete(td);
+    const held = td.held;
+    if (held !== null) {
+      for (let i = held.n - 1; i >= 0; i--) {
+        if (held.locks[i] !== lock) continue;
+        held.remove(i);
+        if (held.n === 0) {
+          td.held = null;
+          this.holders.delete(td);
+          if (this.spare.length < POOL) this.spare.push(held);
+        }
         return true;
       }
     }
-    this.report('bad-unlock', td, lock, lock.lockClass.name, new Error('lockdep site'), held ?? [], [],
+    this.report('bad-unlock', td, lock, this.nodeOf(lock, 0), new Error(SITE), [],
       `bad unlock balance: ${threadName(td)} releases ${lock.kind} ${lock.name} which it does not hold`);
     return false;
   }
@@ -242,18 +315,24 @@ export class Lockdep {
 
   /** Does td hold lock (as recorded)? */
   holds(td: Lwp, lock: LockdepLock): boolean {
-    return this.held.get(td)?.some((h) => h.lock === lock) ?? false;
+    const held = td.held;
+    if (held === null) return false;
+    for (let i = 0; i < held.n; i++) if (held.locks[i] === lock) return true;
+    return false;
   }
 
-  /** The locks td holds, oldest first, "mutex A (class A) at fn (file:line)". */
+  /** The locks td holds, oldest first, "mutex A (class A) acquired at fn (file:line)". */
   heldBy(td: Lwp): string[] {
-    return (this.held.get(td) ?? []).map(describeHeld);
+    const held = td.held;
+    const out: string[] = [];
+    if (held !== null) for (let i = 0; i < held.n; i++) out.push(this.describeHeld(held, i));
+    return out;
   }
 
   /** Every held lock with its holder, for the kernel's leak report. */
   heldLocks(): string[] {
     const out: string[] = [];
-    for (const [td, held] of this.held) for (const h of held) out.push(`${threadName(td)}: ${describeHeld(h)}`);
+    for (const td of this.holders) for (const h of this.heldBy(td)) out.push(`${threadName(td)}: ${h}`);
     return out;
   }
 
@@ -263,37 +342,61 @@ export class Lockdep {
    * Returns true when nothing is held.
    */
   assertNoneHeld(td: Lwp, when = 'syscall return'): boolean {
-    const held = this.held.get(td);
-    if (held === undefined || held.length === 0) return true;
-    this.report('held-at-return', td, null, '', new Error('lockdep site'), held, [],
-      `${threadName(td)} still holds ${held.length} lock(s) at ${when}`);
+    const held = td.held;
+    if (held === null || held.n === 0) return true;
+    this.report('held-at-return', td, null, -1, new Error(SITE), [],
+      `${threadName(td)} still holds ${held.n} lock(s) at ${when}`);
     return false;
   }
 
   /** The recorded order edges, "A -> B" (for tests and a /proc view). */
   orderEdges(): string[] {
     const out: string[] = [];
-    for (const [from, m] of this.edges) for (const to of m.keys()) out.push(`${from} -> ${to}`);
+    for (const e of this.edges.values()) out.push(`${this.nodeName(e.from)} -> ${this.nodeName(e.to)}`);
     return out;
+  }
+
+  /** Class node name: the class name, plus "/n" for subclass n > 0. */
+  nodeName(node: number): string {
+    const sub = node % SUBCLASSES;
+    const name = this.classNames[(node - sub) / SUBCLASSES] ?? '?';
+    return sub === 0 ? name : `${name}/${sub}`;
   }
 
   // ---- the graph ------------------------------------------------------------------
 
-  private addEdge(td: Lwp, h: Held, lock: LockdepLock, key: string, need: () => Error, held: Held[]): void {
-    let out = this.edges.get(h.key);
-    if (out?.has(key)) return;
-    const site = need();
-    // Adding h.key → key closes a cycle iff key →* h.key is already recorded.
-    const path = this.findPath(key, h.key);
+  private nodeOf(lock: LockdepLock, subclass: number): number {
+    let id = lock.lockdepClass;
+    if (id < 0) {
+      const cls = lock.lockClass;
+      let known = this.classIds.get(cls.name);
+      if (known === undefined) {
+        known = this.classNames.length;
+        if (known >= MAX_CLASSES) this.k.panic(`lockdep: more than ${MAX_CLASSES} lock classes (is a class name built per instance? ${cls.name})`);
+        this.classNames.push(cls.name);
+        this.classIds.set(cls.name, known);
+        this.classes.set(cls.name, cls);
+      }
+      id = known;
+      lock.lockdepClass = id;
+    }
+    return id * SUBCLASSES + subclass;
+  }
+
+  private addEdge(td: Lwp, held: HeldStack, i: number, lock: LockdepLock, node: number, site: Error): void {
+    const from = held.nodes[i]!;
+    const key = from * NODE_SPAN + node;
+    // Adding from → node closes a cycle iff node →* from is already recorded.
+    const path = this.findPath(node, from);
     if (path !== null) {
-      const id = `${h.key}->${key}`;
-      if (this.reported.has(id)) return;
-      this.reported.add(id);
-      const cycle = path.map(showEdge);
+      if (this.reported.has(key)) return;
+      this.reported.add(key);
+      const cycle = path.map((e) => this.showEdge(e));
+      const h = held.locks[i]!;
       const lines = [
-        `possible circular locking dependency: ${[h.key, key, ...path.map((e) => e.to)].join(' -> ')} (no deadlock happened in this run, but these paths can deadlock)`,
-        `  ${threadName(td)} is acquiring ${lock.kind} ${lock.name} (class ${key}) at ${formatSite(site)}`,
-        `  while holding ${h.lock.kind} ${h.lock.name} (class ${h.key}), acquired at ${formatSite(h.site)}`,
+        `possible circular locking dependency: ${[from, node, ...path.map((e) => e.to)].map((n) => this.nodeName(n)).join(' -> ')} (no deadlock happened in this run, but these paths can deadlock)`,
+        `  ${threadName(td)} is acquiring ${lock.kind} ${lock.name} (class ${this.nodeName(node)}) at ${formatSite(site)}`,
+        `  while holding ${h.kind} ${h.name} (class ${this.nodeName(from)}), acquired at ${formatSite(held.sites[i]!)}`,
         `  but the opposite order was recorded earlier:`,
         ...cycle.flatMap((e) => [
           `    ${e.from} -> ${e.to}, by ${e.thread}:`,
@@ -301,19 +404,21 @@ export class Lockdep {
           `      while holding ${e.from}, acquired at ${e.heldSite}`,
         ]),
       ];
-      this.report('order-cycle', td, lock, key, site, held, cycle, lines.join('\n'));
+      this.report('order-cycle', td, lock, node, site, cycle, lines.join('\n'));
       return; // the graph stays acyclic; the same pair is not reported twice
     }
+    this.edges.set(key, { from, to: node, heldSite: held.sites[i]!, acquireSite: site, thread: threadName(td) });
+    let out = this.succ.get(from);
     if (out === undefined) {
-      out = new Map();
-      this.edges.set(h.key, out);
+      out = [];
+      this.succ.set(from, out);
     }
-    out.set(key, { from: h.key, to: key, heldSite: h.site, acquireSite: site, thread: threadName(td) });
+    out.push(node);
   }
 
   /** Breadth-first path from → … → to in the order graph, or null. Bounded by the number of edges. */
-  private findPath(from: string, to: string): Edge[] | null {
-    const via = new Map<string, Edge | null>([[from, null]]);
+  private findPath(from: number, to: number): Edge[] | null {
+    const via = new Map<number, Edge | null>([[from, null]]);
     const queue = [from];
     for (let i = 0; i < queue.length; i++) {
       const n = queue[i]!;
@@ -322,9 +427,9 @@ export class Lockdep {
         for (let e = via.get(n)!; e !== null; e = via.get(e.from)!) path.push(e);
         return path.reverse();
       }
-      for (const [next, e] of this.edges.get(n) ?? []) {
+      for (const next of this.succ.get(n) ?? []) {
         if (via.has(next)) continue;
-        via.set(next, e);
+        via.set(next, this.edges.get(n * NODE_SPAN + next)!);
         queue.push(next);
       }
     }
@@ -334,41 +439,44 @@ export class Lockdep {
   // ---- reporting ------------------------------------------------------------------
 
   private report(
-    kind: LockdepReportKind, td: Lwp, lock: LockdepLock | null, key: string, site: Error, held: Held[], cycle: LockdepEdge[], headline: string,
+    kind: LockdepReportKind, td: Lwp, lock: LockdepLock | null, node: number, site: Error, cycle: LockdepEdge[], headline: string,
   ): void {
-    const heldOut = held.map((h) => ({ lock: h.lock.name, lockClass: h.key, site: formatSite(h.site) }));
+    const held = td.held;
+    const heldOut: LockdepReport['held'] = [];
+    if (held !== null) {
+      for (let i = 0; i < held.n; i++) heldOut.push({ lock: held.locks[i]!.name, lockClass: this.nodeName(held.nodes[i]!), site: formatSite(held.sites[i]!) });
+    }
     const at = formatSite(site);
     const lines = [`lockdep: ${headline}`];
     if (kind !== 'order-cycle') lines.push(`  at ${at}`);
     if (heldOut.length > 0 && kind !== 'order-cycle') {
       lines.push(`  locks held by ${threadName(td)}:`);
-      for (const h of held) lines.push(`    ${describeHeld(h)}`);
+      for (const h of this.heldBy(td)) lines.push(`    ${h}`);
     }
     const message = lines.join('\n');
-    const r: LockdepReport = { kind, thread: threadName(td), lock: lock?.name ?? '', lockClass: key, site: at, held: heldOut, cycle, message };
+    const r: LockdepReport = {
+      kind, thread: threadName(td), lock: lock?.name ?? '', lockClass: node < 0 ? '' : this.nodeName(node), site: at, held: heldOut, cycle, message,
+    };
     if (this.reports.length < MAX_REPORTS) this.reports.push(r);
     else this.droppedReports++;
     this.k.log('err', message);
     if (this.strict) this.k.panic(message);
   }
+
+  private describeHeld(held: HeldStack, i: number): string {
+    const l = held.locks[i]!;
+    return `${l.kind} ${l.name} (class ${this.nodeName(held.nodes[i]!)}${held.shared[i] ? ', shared' : ''}) acquired at ${formatSite(held.sites[i]!)}`;
+  }
+
+  private showEdge(e: Edge): LockdepEdge {
+    return { from: this.nodeName(e.from), to: this.nodeName(e.to), heldSite: formatSite(e.heldSite), acquireSite: formatSite(e.acquireSite), thread: e.thread };
+  }
 }
 
 // ---- helpers ------------------------------------------------------------------------
 
-function nodeKey(cls: LockClass, subclass: number): string {
-  return subclass === 0 ? cls.name : `${cls.name}/${subclass}`;
-}
-
 export function threadName(td: Lwp): string {
   return `${td.name}[${td.tid}]`;
-}
-
-function describeHeld(h: Held): string {
-  return `${h.lock.kind} ${h.lock.name} (class ${h.key}${h.mode === 'shared' ? ', shared' : ''}) acquired at ${formatSite(h.site)}`;
-}
-
-function showEdge(e: Edge): LockdepEdge {
-  return { from: e.from, to: e.to, heldSite: formatSite(e.heldSite), acquireSite: formatSite(e.acquireSite), thread: e.thread };
 }
 
 /** Frames inside the lock machinery, skipped when naming a site. */
@@ -386,7 +494,7 @@ const SITE_FRAMES = 3;
  * when they can be.
  */
 export function formatSite(e: Error | null): string {
-  if (e === null) return '<site not recorded: lockdep=fast>';
+  if (e === null) return '<site not recorded: lockdep=full records it>';
   const stack = e.stack ?? '';
   const out: string[] = [];
   for (const line of stack.split('\n').slice(1)) {

@@ -9,8 +9,11 @@
  *
  * Lifecycle: alive → (exit) zombie, holding only its exit status, until its
  * parent reaps it with wait4 → reaped (removed from the proc table). Orphans
- * are re-parented to the init process (pid 1). Exit closes every fd, drops
- * the fs state, posts SIGCHLD to the parent and wakes its `childq`.
+ * are re-parented to the nearest living ancestor marked `subreaper` (Linux
+ * PR_SET_CHILD_SUBREAPER), else to the init process (pid 1). Exit closes
+ * every fd, drops the fs state, posts SIGCHLD to the parent and wakes its
+ * `childq`. `teardownTree` ends a whole tree at once, for servers whose
+ * client went away (Linux exit_notify / forget_original_parent).
  *
  * @guardedBy the single virtual CPU: fields change only between awaits.
  */
@@ -19,6 +22,8 @@ import type { Lwp } from './sched.ts';
 import { WaitQueue } from './sched.ts';
 import { SigState } from './sig.ts';
 import type { Ktrace } from './ktrace.ts';
+import { Rlimits } from './rlimit.ts';
+import type { Kernel } from './kernel.ts';
 
 /** Credentials (struct cred): real, effective and saved ids plus groups. */
 export class Cred {
@@ -104,8 +109,17 @@ export class Proc {
   ktrace: Ktrace | null = null;
   /** Start time (monotonic ns) for ps and /proc. */
   readonly startNs: bigint;
+  /** Resource limits (rlimit.ts): inherited from the parent. */
+  rlim: Rlimits;
+  /** The real uid this process is counted against for RLIMIT_NPROC (-1: none). */
+  chargedUid = -1;
   /** Per-faction extension slots (e.g. 'net' socket state); keyed by faction. */
   readonly ext = new Map<string, unknown>();
+  /**
+   * Orphaned descendants are re-parented here rather than to init (Linux
+   * prctl PR_SET_CHILD_SUBREAPER), so a tree stays whole for its owner.
+   */
+  subreaper = false;
 
   constructor(pid: number, parent: Proc | null, cred: Cred, fdt: FdTable, comm: string, startNs: bigint) {
     this.pid = pid;
@@ -116,6 +130,7 @@ export class Proc {
     this.pgid = parent ? parent.pgid : pid;
     this.sid = parent ? parent.sid : pid;
     this.sig = new SigState(this);
+    this.rlim = parent ? parent.rlim.clone() : new Rlimits();
     this.childq = new WaitQueue(`wait:${pid}`);
     this.startNs = startNs;
   }
@@ -123,4 +138,39 @@ export class Proc {
   get ppid(): number {
     return this.parent ? this.parent.pid : 0;
   }
+}
+
+/**
+ * End process trees as a unit — what a server does when the client owning
+ * them goes away (a hangup of the whole tree): every process reachable from
+ * `roots` through children (zombies included), except those `keep` says
+ * belong elsewhere (and what is below them), exits with wait status
+ * `status`, deepest first, and is then reaped, for nobody is left to wait
+ * for it. Returns the pids ended. Bounded by the process table's size.
+ */
+export async function teardownTree(k: Kernel, roots: Iterable<Proc>, status: number, keep?: (p: Proc) => boolean): Promise<number[]> {
+  const order: Proc[] = [];
+  const seen = new Set<Proc>();
+  const skip = (p: Proc): boolean => seen.has(p) || p.state === 'reaped' || p.pid === 0 || p === k.initproc || keep?.(p) === true;
+  // Post-order without recursion (a chain of forks may be deep): a process
+  // is pushed after all of its children.
+  for (const r of [...roots].reverse()) {
+    if (skip(r)) continue;
+    seen.add(r);
+    const stack: [Proc, Proc[]][] = [[r, [...r.children]]];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const c = top[1].pop();
+      if (c === undefined) {
+        stack.pop();
+        order.push(top[0]);
+      } else if (!skip(c)) {
+        seen.add(c);
+        stack.push([c, [...c.children]]);
+      }
+    }
+  }
+  for (const p of order) await k.exitProc(p, status);
+  for (const p of order) if (p.state === 'zombie') k.reap(p);
+  return order.map((p) => p.pid);
 }

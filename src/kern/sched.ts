@@ -26,6 +26,7 @@
  */
 import type { Kernel } from './kernel.ts';
 import type { Proc } from './proc.ts';
+import type { HeldStack } from './lockdep.ts';
 
 export type WakeReason = 'woken' | 'timeout' | 'intr';
 
@@ -140,6 +141,11 @@ export class Lwp {
   sleeper: Sleeper | null = null;
   /** Name for ps/dmesg (kernel threads), or the syscall being run. */
   name: string;
+  /**
+   * The locks this thread holds, as lockdep records them (lockdep.ts); null
+   * while it holds none or lockdep is off. @guardedBy the single virtual CPU
+   */
+  held: HeldStack | null = null;
 
   constructor(k: Kernel, proc: Proc, name: string) {
     this.k = k;

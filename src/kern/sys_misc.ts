@@ -8,12 +8,12 @@ import { defineSyscall } from './syscall.ts';
 import { yieldCpu, type Lwp } from './sched.ts';
 import { Ktrace, formatKtrace } from './ktrace.ts';
 import type { Proc } from './proc.ts';
+import { prlimit, type Rlimit } from './rlimit.ts';
 
 export const OS_NAME = 'anykernel';
 export const OS_RELEASE = '0.1.0';
 
 const GRND_NONBLOCK = 1, GRND_RANDOM = 2, GRND_INSECURE = 4;
-const RLIMIT_NOFILE = 7;
 const SYSLOG_ACTION_CLOSE = 0, SYSLOG_ACTION_OPEN = 1, SYSLOG_ACTION_READ_ALL = 3, SYSLOG_ACTION_READ_CLEAR = 4;
 const SYSLOG_ACTION_CLEAR = 5, SYSLOG_ACTION_SIZE_BUFFER = 10;
 
@@ -29,10 +29,7 @@ function zombieOf(td: Lwp, p: Proc): Proc {
   return p;
 }
 
-export interface Rlimit {
-  cur: number;
-  max: number;
-}
+export type { Rlimit };
 
 export const miscSyscalls = [
   defineSyscall('uname', 63, [], (td) => ({
@@ -54,19 +51,12 @@ export const miscSyscalls = [
     await yieldCpu(td.k);
     return 0;
   }),
-  defineSyscall('prlimit64', 302, ['int', 'int', 'obj?'], (td, pid: number, resource: number, newLimit?: Rlimit): Rlimit => {
-    const p = procOf(td, pid);
-    if (resource < 0 || resource > 15) throw err(EINVAL);
-    const old: Rlimit = resource === RLIMIT_NOFILE ? { cur: p.fdt.limit, max: 1 << 20 } : { cur: Infinity, max: Infinity };
-    if (newLimit !== undefined) {
-      const { cur, max } = newLimit;
-      if (typeof cur !== 'number' || typeof max !== 'number' || !(cur >= 0) || !(max >= 0) || cur > max) throw err(EINVAL);
-      if (resource === RLIMIT_NOFILE) {
-        if (max > 1 << 20) throw err(EPERM);
-        p.fdt.limit = Math.floor(cur);
-      }
-    }
-    return old;
+  defineSyscall('prlimit64', 302, ['int', 'int', 'obj?'], (td, pid: number, resource: number, newLimit?: Rlimit): Rlimit =>
+    prlimit(td.k, td.proc, pid, resource, newLimit)),
+  defineSyscall('getrlimit', 97, ['int'], (td, resource: number): Rlimit => prlimit(td.k, td.proc, 0, resource)),
+  defineSyscall('setrlimit', 160, ['int', 'obj'], (td, resource: number, newLimit: Rlimit): number => {
+    prlimit(td.k, td.proc, 0, resource, newLimit);
+    return 0;
   }),
   defineSyscall('sysctl', -1, ['str', 'any?'], (td, name: string, newValue?: string | number) => {
     const old = td.k.sysctl.read(name);

@@ -9,6 +9,7 @@ import { EINVAL, EPERM, err } from './errno.ts';
 import { defineSyscall } from './syscall.ts';
 import type { Cred } from './proc.ts';
 import type { Lwp } from './sched.ts';
+import { rechargeProc } from './rlimit.ts';
 
 const NGROUPS_MAX = 65536;
 /** -1 as an id means "leave unchanged" in setre*id/setres*id. */
@@ -48,6 +49,7 @@ function commitIds(td: Lwp, kind: IdKind, r: number, e: number, s: number): numb
   const ne = e === KEEP ? oe : e;
   kind.set(n, r === KEEP ? or : r, ne, s === KEEP ? os : s, ne);
   td.proc.cred = n;
+  rechargeProc(td.k, td.proc); // a new real uid is counted against its own RLIMIT_NPROC
   return 0;
 }
 

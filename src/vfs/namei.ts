@@ -38,7 +38,7 @@ import type { File } from '../kern/file.ts';
 import type { Cred, ProcFsState } from '../kern/proc.ts';
 import { EBADF, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, err } from '../kern/errno.ts';
 import { AT_FDCWD, NAME_MAX, SYMLOOP_MAX } from '../kern/constants.ts';
-import { MS_NOSYMFOLLOW, type Vnode, touchAtime, vref, vrele } from './vnode.ts';
+import { MS_NOSYMFOLLOW, type Vnode, readsUnlocked, touchAtime, vref, vrele } from './vnode.ts';
 import { MAY_EXEC, vaccess } from './perm.ts';
 
 /**
@@ -84,10 +84,22 @@ export function fileVnode(fp: File): Vnode | null {
 }
 
 /**
- * Resolve a `*at` dirfd to a referenced directory vnode (AT_FDCWD → cwd).
+ * Where a relative path starts: a `*at` dirfd (AT_FDCWD for the cwd) or a
+ * directory vnode the caller holds — the vnode form is what frontends that
+ * address files by vnode (the FUSE server) use, as Linux's vfs_path_lookup
+ * starts from a dentry instead of a descriptor.
+ */
+export type At = number | Vnode;
+
+/**
+ * Resolve a `*at` start to a referenced directory vnode (AT_FDCWD → cwd).
  * EBADF for a bad descriptor; ENOTDIR when it is not a directory.
  */
-export function dirfdVnode(td: Lwp, dirfd: number): Vnode {
+export function dirfdVnode(td: Lwp, dirfd: At): Vnode {
+  if (typeof dirfd !== 'number') {
+    if (!dirfd.isDir) throw err(ENOTDIR);
+    return vref(dirfd);
+  }
   if (dirfd === AT_FDCWD) return vref(procFs(td).cwd);
   const fp = td.proc.fdt.peek(dirfd);
   if (fp === undefined) throw err(EBADF);
@@ -129,22 +141,19 @@ function nameTooLong(name: string): boolean {
 
 /**
  * One lookup VOP under dvp's shared lock (sleeping only if contended; no
- * lock at all on a nonblocking file system, see FsType.nonblocking).
+ * lock at all where reads go unlocked, see "The vnode lock" in vnode.ts).
+ * The way to look a name up in a directory the caller has not locked.
  */
-function lookupLocked(td: Lwp, dvp: Vnode, name: string): Vnode | null | Promise<Vnode | null> {
-  if (dvp.mount.fstype.nonblocking === true) return dvp.ops.lookup(dvp, td, name);
+export function lookupLocked(td: Lwp, dvp: Vnode, name: string): Vnode | null | Promise<Vnode | null> {
+  if (readsUnlocked(dvp)) return dvp.ops.lookup(dvp, td, name);
   return lookupLockedSlow(td, dvp, name);
 }
 
 async function lookupLockedSlow(td: Lwp, dvp: Vnode, name: string): Promise<Vnode | null> {
-  const g = dvp.lock.tryAcquireShared(td);
-  if (g === null) await dvp.lock.acquireShared(td);
-  try {
-    const r = dvp.ops.lookup(dvp, td, name);
-    return r instanceof Promise ? await r : r;
-  } finally {
-    dvp.lock.release(td);
-  }
+  const l = dvp.lock.enter(td, 'shared');
+  using g = l instanceof Promise ? await l : l;
+  const r = dvp.ops.lookup(dvp, td, name);
+  return r instanceof Promise ? await r : r;
 }
 
 /** One step of the walk (cur is a searchable directory); a referenced vnode, or null when absent. */
@@ -188,15 +197,12 @@ export function crossMounts(vp: Vnode | null): Vnode | null {
 export async function readlinkVnode(td: Lwp, vp: Vnode): Promise<string> {
   let s: string;
   if (vp.mount.fstype.nonblocking === true) s = vp.ops.readlink(vp, td) as string;
+  else if (vp.mount.fstype.unlockedReads === true) s = await vp.ops.readlink(vp, td);
   else {
-    const g = vp.lock.tryAcquireShared(td);
-    if (g === null) await vp.lock.acquireShared(td);
-    try {
-      const r = vp.ops.readlink(vp, td);
-      s = r instanceof Promise ? await r : r;
-    } finally {
-      vp.lock.release(td);
-    }
+    const l = vp.lock.enter(td, 'shared');
+    using g = l instanceof Promise ? await l : l;
+    const r = vp.ops.readlink(vp, td);
+    s = r instanceof Promise ? await r : r;
   }
   const t = touchAtime(td, vp);
   if (t !== undefined) await t;
@@ -311,8 +317,8 @@ export async function nameiFrom(td: Lwp, start: Vnode, path: string, opts: Namei
   }
 }
 
-/** Resolve `path` relative to dirfd (AT_FDCWD or a directory fd). */
-export function namei(td: Lwp, dirfd: number, path: string, opts: NameiOpts): Promise<NameiResult> {
+/** Resolve `path` relative to dirfd (AT_FDCWD, a directory fd or a directory vnode). */
+export function namei(td: Lwp, dirfd: At, path: string, opts: NameiOpts): Promise<NameiResult> {
   // An empty path is ENOENT before dirfd is even looked at (Linux getname()).
   if (path.length === 0) return Promise.reject(err(ENOENT));
   // An absolute path ignores dirfd entirely (openat(2)), even an invalid one.
@@ -321,7 +327,7 @@ export function namei(td: Lwp, dirfd: number, path: string, opts: NameiOpts): Pr
 }
 
 /** Resolve to one referenced vnode (lookup mode). */
-export function lookupPath(td: Lwp, dirfd: number, path: string, follow: boolean, cred?: Cred): Promise<Vnode> {
+export function lookupPath(td: Lwp, dirfd: At, path: string, follow: boolean, cred?: Cred): Promise<Vnode> {
   return namei(td, dirfd, path, { follow, cred }).then(vpOf);
 }
 

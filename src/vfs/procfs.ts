@@ -27,6 +27,7 @@
  *   /proc/mounts          `source target fstype opts 0 0` per mount visible
  *                         under the caller's root (space, tab, newline and
  *                         backslash escaped as \040 \011 \012 \134)
+ *   /proc/meminfo         the kernel's memory account (memacct.ts) in Linux's layout
  *   /proc/uptime          "<seconds since boot> <idle seconds>" with two decimals
  *   /proc/sys/...         the sysctl tree (src/kern/sysctl.ts), dots as
  *                         slashes: reading gives the value + "\n"; writing
@@ -70,8 +71,9 @@
  * @guardedBy the single virtual CPU: every VOP reads the proc table without
  * awaiting in between, except the path walks, which re-check what they find.
  */
+import { formatLimits } from '../kern/rlimit.ts';
 import type { Kernel } from '../kern/kernel.ts';
-import type { Lwp } from '../kern/sched.ts';
+import { Lwp } from '../kern/sched.ts';
 import type { Proc } from '../kern/proc.ts';
 import type { File } from '../kern/file.ts';
 import { Phase, type Component } from '../kern/component.ts';
@@ -79,7 +81,8 @@ import { EACCES, EINVAL, ENOENT, EPERM, err } from '../kern/errno.ts';
 import { O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY, S_IFDIR, S_IFLNK, S_IFREG } from '../kern/constants.ts';
 import type { SysctlValue } from '../kern/sysctl.ts';
 import { vfsOf } from './vfs.ts';
-import { type FsState, fileVnode } from './namei.ts';
+import { type FsState, fileVnode, lookupLocked } from './namei.ts';
+import { SEARCH_BUDGET, dirPath, readdirLocked } from './vfs_getcwd.ts';
 import { bootDir } from './devfs.ts';
 import {
   DT_DIR, DT_LNK, DT_REG, type DirEmit, type FsType, type Mount, MS_NODEV, MS_NOEXEC, MS_NOSUID, type NewAttrs,
@@ -90,12 +93,10 @@ import {
 export const PROC_SUPER_MAGIC = 0x9fa0;
 /** USER_HZ: the unit of times in /proc/pid/stat. */
 const USER_HZ = 100;
-/** Most directory entries a path search visits before giving up. */
-const SEARCH_BUDGET = 100_000;
 
 // ---- nodes ------------------------------------------------------------------------
 
-type PidFile = 'status' | 'stat' | 'cmdline' | 'comm';
+type PidFile = 'status' | 'stat' | 'cmdline' | 'comm' | 'limits';
 type PidLink = 'cwd' | 'root' | 'exe';
 
 /** What a procfs vnode stands for. */
@@ -104,6 +105,7 @@ type PNode =
   | { kind: 'self' }
   | { kind: 'mounts' }
   | { kind: 'uptime' }
+  | { kind: 'meminfo' }
   | { kind: 'piddir'; pid: number }
   | { kind: 'pidfile'; pid: number; name: PidFile }
   | { kind: 'pidlink'; pid: number; name: PidLink }
@@ -125,12 +127,12 @@ interface ProcMount {
   readonly sysIno: Map<string, number>;
 }
 
-const PID_FILES: readonly PidFile[] = ['status', 'stat', 'cmdline', 'comm'];
+const PID_FILES: readonly PidFile[] = ['status', 'stat', 'cmdline', 'comm', 'limits'];
 const PID_LINKS: readonly PidLink[] = ['cwd', 'root', 'exe'];
 const TOP: readonly [string, PNode][] = [
-  ['self', { kind: 'self' }], ['mounts', { kind: 'mounts' }], ['uptime', { kind: 'uptime' }], ['sys', { kind: 'sysdir', path: '' }],
+  ['self', { kind: 'self' }], ['mounts', { kind: 'mounts' }], ['uptime', { kind: 'uptime' }], ['meminfo', { kind: 'meminfo' }], ['sys', { kind: 'sysdir', path: '' }],
 ];
-const PID_SUB: Record<PidFile | PidLink | 'fd', number> = { status: 1, stat: 2, cmdline: 3, comm: 4, fd: 5, cwd: 6, root: 7, exe: 8 };
+const PID_SUB: Record<PidFile | PidLink | 'fd', number> = { status: 1, stat: 2, cmdline: 3, comm: 4, fd: 5, cwd: 6, root: 7, exe: 8, limits: 9 };
 
 function pd(vp: Vnode): PData {
   return vp.data as PData;
@@ -143,6 +145,7 @@ function inoOf(mp: Mount, n: PNode): number {
     case 'self': return 2;
     case 'mounts': return 3;
     case 'uptime': return 4;
+    case 'meminfo': return 5;
     case 'piddir': return (n.pid + 1) * 0x1000000;
     case 'pidfile':
     case 'pidlink': return (n.pid + 1) * 0x1000000 + PID_SUB[n.name];
@@ -179,6 +182,7 @@ function attrsOf(k: Kernel, n: PNode): NewAttrs {
     case 'root': return { mode: S_IFDIR | 0o555, uid: 0, gid: 0, rdev: 0 };
     case 'self': return { mode: S_IFLNK | 0o777, uid: 0, gid: 0, rdev: 0 };
     case 'mounts':
+    case 'meminfo':
     case 'uptime': return { mode: S_IFREG | 0o444, uid: 0, gid: 0, rdev: 0 };
     case 'piddir': { const [uid, gid] = own(n.pid); return { mode: S_IFDIR | 0o555, uid, gid, rdev: 0 }; }
     case 'pidfile': {
@@ -242,58 +246,19 @@ function parseSysctl(current: SysctlValue, text: string): SysctlValue {
 
 // ---- paths of vnodes ---------------------------------------------------------------------
 
-/** The name of vp in directory dvp: nameOf, else a readdir scan. Null when not found. */
-async function nameIn(td: Lwp | null, dvp: Vnode, vp: Vnode): Promise<string | null> {
-  const quick = dvp.ops.nameOf?.(dvp, vp);
-  if (quick !== undefined && quick !== null) return quick;
-  let found: string | null = null;
-  let cookie = 0;
-  for (let rounds = 0; rounds < SEARCH_BUDGET; rounds++) {
-    let last = cookie;
-    const eof = await dvp.ops.readdir(dvp, td, cookie, (ino, _t, name, next) => {
-      last = next;
-      if (ino === vp.ino && name !== '.' && name !== '..') {
-        found = name;
-        return false;
-      }
-      return true;
-    });
-    if (found !== null || eof || last === cookie) break;
-    cookie = last;
-  }
-  return found;
-}
-
-/** Path of a directory relative to `root` by walking '..'; null when it is not below root. */
-async function dirPath(td: Lwp | null, dir: Vnode, root: Vnode): Promise<string | null> {
-  const parts: string[] = [];
-  let cur = vref(dir);
+/** Path of a directory relative to `root` by walking '..'; null when it is not below root or cannot be named. */
+async function dirPathOrNull(td: Lwp, dir: Vnode, root: Vnode): Promise<string | null> {
   try {
-    for (let steps = 0; steps < 4096; steps++) {
-      if (cur === root || (cur.mount === root.mount && cur.ino === root.ino)) return '/' + parts.reverse().join('/');
-      if (cur.isMountRoot) {
-        const cov = cur.mount.covered;
-        if (cov === null) return null;
-        vrele(cur);
-        cur = vref(cov);
-        continue;
-      }
-      const parent = await cur.ops.lookup(cur, td, '..');
-      if (parent === null) return null;
-      const name = await nameIn(td, parent, cur);
-      vrele(cur);
-      cur = parent;
-      if (name === null) return null;
-      parts.push(name);
-    }
-    return null;
-  } finally {
-    vrele(cur);
+    const r = await dirPath(td, dir, root);
+    return r.reachable ? r.path : null;
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ENOENT') return null;
+    throw e; // ENAMETOOLONG: readlink answers it, as Linux's d_path does
   }
 }
 
 /** Relative path of a non-directory inside its mount, by a bounded breadth-first search. */
-async function searchMount(td: Lwp | null, vp: Vnode): Promise<string | null> {
+async function searchMount(td: Lwp, vp: Vnode): Promise<string | null> {
   const queue: [Vnode, string][] = [[vref(vp.mount.root), '']];
   let visited = 0;
   try {
@@ -305,7 +270,7 @@ async function searchMount(td: Lwp | null, vp: Vnode): Promise<string | null> {
         let cookie = 0;
         for (;;) {
           let last = cookie;
-          const eof = await d.ops.readdir(d, td, cookie, (ino, type, name, next) => {
+          const eof = await readdirLocked(td, d, cookie, (ino, type, name, next) => {
             last = next;
             if (++visited > SEARCH_BUDGET) return false;
             if (name === '.' || name === '..') return true;
@@ -322,7 +287,7 @@ async function searchMount(td: Lwp | null, vp: Vnode): Promise<string | null> {
         }
         if (visited > SEARCH_BUDGET) return null;
         for (const name of subdirs) {
-          const c = await d.ops.lookup(d, td, name);
+          const c = await lookupLocked(td, d, name);
           if (c === null) continue;
           if (!c.isDir || c.mountedHere !== null) vrele(c);
           else queue.push([c, `${rel}/${name}`]);
@@ -360,12 +325,12 @@ function nameCache(k: Kernel): WeakMap<Vnode, string> {
 }
 
 /** Does `rel` ('/a/b' inside vp's mount) still name vp? */
-async function stillNames(td: Lwp | null, vp: Vnode, rel: string): Promise<boolean> {
+async function stillNames(td: Lwp, vp: Vnode, rel: string): Promise<boolean> {
   let cur = vref(vp.mount.root);
   try {
     for (const part of rel.split('/').filter((x) => x !== '')) {
       if (!cur.isDir || cur.mountedHere !== null) return false;
-      const next = await cur.ops.lookup(cur, td, part);
+      const next = await lookupLocked(td, cur, part);
       vrele(cur);
       cur = next as Vnode;
       if (next === null) return false;
@@ -376,13 +341,18 @@ async function stillNames(td: Lwp | null, vp: Vnode, rel: string): Promise<boole
   }
 }
 
-/** A Linux d_path-style name for vp as seen from the caller's root. */
+/**
+ * A Linux d_path-style name for vp as seen from the caller's root. The walks
+ * lock each vnode they read (vfs_getcwd.ts); without a calling thread they
+ * lock as a kernel-context one.
+ */
 export async function vnodePath(k: Kernel, td: Lwp | null, vp: Vnode): Promise<string> {
   const root = callerRoot(k, td);
   if (root === null) return '(unreachable)';
   if (vp.nlink === 0) return '(deleted)';
-  if (vp.isDir) return (await dirPath(td, vp, root)) ?? '(unreachable)';
-  return nonDirPath(k, td, vp, root);
+  const t = td ?? new Lwp(k, k.proc0, 'procfs');
+  if (vp.isDir) return (await dirPathOrNull(t, vp, root)) ?? '(unreachable)';
+  return nonDirPath(k, t, vp, root);
 }
 
 /**
@@ -390,7 +360,7 @@ export async function vnodePath(k: Kernel, td: Lwp | null, vp: Vnode): Promise<s
  * A non-directory mount root (a host file etfs mounted on a file) is named by
  * the file it covers, as Linux's d_path names a file bind mount by its mount point.
  */
-async function nonDirPath(k: Kernel, td: Lwp | null, vp: Vnode, root: Vnode): Promise<string> {
+async function nonDirPath(k: Kernel, td: Lwp, vp: Vnode, root: Vnode): Promise<string> {
   while (vp.isMountRoot) {
     const cov = vp.mount.covered;
     if (cov === null) return '(unreachable)';
@@ -401,7 +371,7 @@ async function nonDirPath(k: Kernel, td: Lwp | null, vp: Vnode, root: Vnode): Pr
   let rel = known !== undefined && (await stillNames(td, vp, known)) ? known : await searchMount(td, vp);
   if (rel === null) return '(deleted)';
   cache.set(vp, rel);
-  const base = await dirPath(td, vp.mount.root, root);
+  const base = await dirPathOrNull(td, vp.mount.root, root);
   if (base === null) return '(unreachable)';
   rel = base === '/' ? rel : base + rel;
   return rel;
@@ -526,10 +496,11 @@ function mangle(s: string): string {
 
 async function mountsText(k: Kernel, td: Lwp | null): Promise<string> {
   const root = callerRoot(k, td);
+  const t = td ?? new Lwp(k, k.proc0, 'procfs');
   let out = '';
   for (const mp of [...vfsOf(k).mounts]) {
     if (mp.gone || root === null) continue;
-    const target = mp.root.isDir ? await dirPath(td, mp.root, root) : await nonDirPath(k, td, mp.root, root);
+    const target = mp.root.isDir ? await dirPathOrNull(t, mp.root, root) : await nonDirPath(k, t, mp.root, root);
     if (target === null || !target.startsWith('/')) continue; // not visible from the caller's root
     out += `${mangle(mp.source === '' ? 'none' : mp.source)} ${mangle(target)} ${mp.fstype.name} ${mangle(mountOpts(mp))} 0 0\n`;
   }
@@ -549,6 +520,7 @@ async function generate(k: Kernel, td: Lwp | null, n: PNode): Promise<Uint8Array
   switch (n.kind) {
     case 'mounts': return enc.encode(await mountsText(k, td));
     case 'uptime': return enc.encode(uptimeText(k));
+    case 'meminfo': return enc.encode(k.mem.meminfo());
     case 'sysfile': return enc.encode(`${String(k.sysctl.read(n.name))}\n`);
     case 'pidfile': {
       const p = procOf(k, n.pid);
@@ -557,6 +529,7 @@ async function generate(k: Kernel, td: Lwp | null, n: PNode): Promise<Uint8Array
         case 'status': return enc.encode(statusText(td, p));
         case 'stat': return enc.encode(statText(k, td, p));
         case 'comm': return enc.encode(`${p.comm.slice(0, 15)}\n`);
+        case 'limits': return enc.encode(formatLimits(p.rlim));
         case 'cmdline': return p.state === 'zombie' ? new Uint8Array(0) : enc.encode(p.argv.map((a) => a + '\0').join(''));
       }
     }
@@ -617,6 +590,7 @@ function lookupNode(k: Kernel, dvp: Vnode, td: Lwp | null, name: string): PNode 
       if (name === 'self') return { kind: 'self' };
       if (name === 'mounts') return { kind: 'mounts' };
       if (name === 'uptime') return { kind: 'uptime' };
+      if (name === 'meminfo') return { kind: 'meminfo' };
       if (name === 'sys') return { kind: 'sysdir', path: '' };
       if (/^[1-9]\d{0,9}$/.test(name) && procOf(k, Number(name)) !== null) return { kind: 'piddir', pid: Number(name) };
       return null;
@@ -834,6 +808,9 @@ const procVfsOps: VfsOps = {
 export const procfsType: FsType = {
   name: 'proc',
   magic: PROC_SUPER_MAGIC,
+  // Nodes are generated from the proc table and each lookup makes a fresh vnode:
+  // reads need no vnode lock, and the path walks above lock other file systems' vnodes.
+  unlockedReads: true,
   mount(k: Kernel, _td: Lwp | null, mp: Mount, _source: string, data: string) {
     // Options (hidepid=, gid=, subset=) are not supported.
     if (data !== '' && data !== 'rw' && data !== 'ro' && data !== 'defaults') throw err(EINVAL);

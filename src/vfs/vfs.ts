@@ -73,11 +73,12 @@ export class Vfs {
 
   /**
    * Mount the root file system and give proc0 (and through it every later
-   * process) its cwd and root.
+   * process) its cwd and root. `source` names the device or image of a disk
+   * file system (default: the type's name, as for tmpfs).
    */
-  async mountRoot(fstype: string, flags: number, data: string): Promise<Mount> {
+  async mountRoot(fstype: string, flags: number, data: string, source = fstype): Promise<Mount> {
     if (this.rootMount !== null) throw err(EBUSY);
-    const mp = await this.makeMount(null, fstype, fstype, flags, data);
+    const mp = await this.makeMount(null, fstype, source, flags, data);
     if (!mp.root.isDir) {
       await this.release(null, mp, true);
       throw err(ENOTDIR);

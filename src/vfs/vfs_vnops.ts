@@ -12,17 +12,20 @@
  * atime only when atime is older than mtime or ctime, or more than a day
  * old; MS_NOATIME mounts and O_NOATIME opens never update it.
  */
-import type { Lwp } from '../kern/sched.ts';
+import { Lwp } from '../kern/sched.ts';
 import { File, type FileOps, type Stat, type Timespec } from '../kern/file.ts';
 import { EACCES, EINTR, EINVAL, EISDIR, ENXIO, EOPNOTSUPP, EOVERFLOW, err } from '../kern/errno.ts';
 import {
+  FALLOC_FL_KEEP_SIZE,
   O_ACCMODE, O_APPEND, O_NOATIME, O_NONBLOCK, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM,
   SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET, S_IFBLK, S_IFCHR,
 } from '../kern/constants.ts';
 import { Pipe, pipeOps } from '../kern/pipe.ts';
+import { fsizeCheckGrow, fsizeWritable } from '../kern/rlimit.ts';
 import { devsw, major, minor } from '../kern/devsw.ts';
-import { MS_NODEV, type SetAttrs, type Vnode, touchAtime, vfsNow, vrele } from './vnode.ts';
+import { MS_NODEV, type SetAttrs, type Vnode, readsUnlocked, touchAtime, vfsNow, vrele } from './vnode.ts';
 import { modeAfterWrite } from './perm.ts';
+import { fsnotifyChange, fsnotifyClose, fsnotifyModify } from './inotify_hooks.ts';
 import { type AdvLocks, vnodeAdvlock } from './advlock.ts';
 import type { VnodeFileData } from './namei.ts';
 
@@ -35,12 +38,14 @@ import type { VnodeFileData } from './namei.ts';
  *     { const lw = vlock(td, vp, true); if (lw !== undefined) await lw; }
  * rather than `await vlock(...)`: an await of a value that is already there
  * still suspends the caller for a microtask turn, and a create or unlink
- * takes two or three of these.
+ * takes two or three of these. Either way the acquisition is a blocking
+ * one to lockdep (RwLock.enter), so it records its lock order.
+ * New code prefers the guard form, released on every path:
+ *     const l = vp.lock.enter(td, 'excl'); using g = l instanceof Promise ? await l : l;
  */
 export function vlock(td: Lwp, vp: Vnode, excl: boolean, subclass = 0): Promise<unknown> | undefined {
-  const g = excl ? vp.lock.tryAcquireExclusive(td, subclass) : vp.lock.tryAcquireShared(td, subclass);
-  if (g !== null) return undefined;
-  return excl ? vp.lock.acquireExclusive(td, { subclass }) : vp.lock.acquireShared(td, { subclass });
+  const g = vp.lock.enter(td, excl ? 'excl' : 'shared', subclass === 0 ? undefined : { subclass });
+  return g instanceof Promise ? g : undefined;
 }
 
 export function vunlock(td: Lwp, vp: Vnode): void {
@@ -53,11 +58,26 @@ function ts(t: Timespec): Timespec {
   return { sec: t.sec, nsec: t.nsec };
 }
 
-/** Refresh in-core attributes from file systems that compute them (procfs, etfs); a promise only when that suspends. */
+/**
+ * Refresh in-core attributes from file systems that compute them (procfs,
+ * etfs) under the vnode lock, exclusive: getattr rewrites them. A promise
+ * only when that suspends. Call it without holding vp's lock; a caller
+ * without a thread (td null) locks as a kernel-context thread.
+ */
 export function refreshAttrs(td: Lwp | null, vp: Vnode): Promise<void> | undefined {
   if (vp.ops.getattr === undefined) return undefined; // tmpfs, devfs: attributes are always in core
-  const r = vp.ops.getattr(vp, td);
-  return r instanceof Promise ? r : undefined;
+  if (readsUnlocked(vp)) {
+    const r = vp.ops.getattr(vp, td);
+    return r instanceof Promise ? r : undefined;
+  }
+  return getattrLocked(td ?? new Lwp(vp.mount.k, vp.mount.k.proc0, 'getattr'), vp);
+}
+
+async function getattrLocked(td: Lwp, vp: Vnode): Promise<void> {
+  const l = vp.lock.enter(td, 'excl');
+  using g = l instanceof Promise ? await l : l;
+  const r = vp.ops.getattr!(vp, td);
+  if (r instanceof Promise) await r;
 }
 
 /** struct stat for vp (stat(2)). */
@@ -119,6 +139,7 @@ export function vnodeStatx(vp: Vnode): Statx {
 export async function setattrLocked(td: Lwp, vp: Vnode, c: SetAttrs): Promise<void> {
   const r = vp.ops.setattr(vp, td, c);
   if (r instanceof Promise) await r;
+  fsnotifyChange(td.k, vp, c); // inotify(7)
 }
 
 /**
@@ -131,16 +152,14 @@ export async function setattrLocked(td: Lwp, vp: Vnode, c: SetAttrs): Promise<vo
 export async function truncateVnode(td: Lwp, vp: Vnode, len: number, always: boolean): Promise<void> {
   if (vp.isDir) throw err(EISDIR);
   if (!vp.isReg) throw err(EINVAL);
-  { const lw = vlock(td, vp, true); if (lw !== undefined) await lw; }
-  try {
-    const c: SetAttrs = { size: len };
-    if (always || len !== vp.size) c.mtime = c.ctime = vfsNow(td.k);
-    const m = modeAfterWrite(vp.mode, vp.gid, td.proc.cred);
-    if (m !== vp.mode) c.mode = m;
-    await setattrLocked(td, vp, c);
-  } finally {
-    vunlock(td, vp);
-  }
+  const l = vp.lock.enter(td, 'excl');
+  using g = l instanceof Promise ? await l : l;
+  fsizeCheckGrow(td.k, td.proc, vp.size, len); // inode_newsize_ok: RLIMIT_FSIZE
+  const c: SetAttrs = { size: len };
+  if (always || len !== vp.size) c.mtime = c.ctime = vfsNow(td.k);
+  const m = modeAfterWrite(vp.mode, vp.gid, td.proc.cred);
+  if (m !== vp.mode) c.mode = m;
+  await setattrLocked(td, vp, c);
 }
 
 // ---- regular files, directories, O_PATH -----------------------------------------------
@@ -162,14 +181,12 @@ async function vnRead(fp: File<VFile>, td: Lwp, buf: Uint8Array, offset: number 
   const off = offset ?? fp.offset;
   let n: number;
   if (vp.mount.fstype.nonblocking === true) n = vp.ops.read(vp, td, buf, off) as number;
+  else if (vp.mount.fstype.unlockedReads === true) n = await vp.ops.read(vp, td, buf, off);
   else {
-    { const lw = vlock(td, vp, false); if (lw !== undefined) await lw; }
-    try {
-      const r = vp.ops.read(vp, td, buf, off);
-      n = r instanceof Promise ? await r : r;
-    } finally {
-      vunlock(td, vp);
-    }
+    const l = vp.lock.enter(td, 'shared');
+    using g = l instanceof Promise ? await l : l;
+    const r = vp.ops.read(vp, td, buf, off);
+    n = r instanceof Promise ? await r : r;
   }
   if (offset === null) fp.offset = off + n;
   // read(2) marks the file accessed (relatime; see the file comment).
@@ -186,18 +203,16 @@ async function vnRead(fp: File<VFile>, td: Lwp, buf: Uint8Array, offset: number 
 async function vnFallocate(fp: File<VFile>, td: Lwp, mode: number, offset: number, length: number): Promise<void> {
   const vp = fp.data.vp;
   if (vp.ops.fallocate === undefined) throw err(EOPNOTSUPP);
-  { const lw = vlock(td, vp, true); if (lw !== undefined) await lw; }
-  try {
-    const r = vp.ops.fallocate(vp, td, mode, offset, length);
-    if (r instanceof Promise) await r;
-    const now = vfsNow(td.k);
-    const c: SetAttrs = { mtime: now, ctime: now };
-    const m = modeAfterWrite(vp.mode, vp.gid, td.proc.cred);
-    if (m !== vp.mode) c.mode = m;
-    await setattrLocked(td, vp, c);
-  } finally {
-    vunlock(td, vp);
-  }
+  const l = vp.lock.enter(td, 'excl');
+  using g = l instanceof Promise ? await l : l;
+  if ((mode & FALLOC_FL_KEEP_SIZE) === 0) fsizeCheckGrow(td.k, td.proc, vp.size, offset + length);
+  const r = vp.ops.fallocate(vp, td, mode, offset, length);
+  if (r instanceof Promise) await r;
+  const now = vfsNow(td.k);
+  const c: SetAttrs = { mtime: now, ctime: now };
+  const m = modeAfterWrite(vp.mode, vp.gid, td.proc.cred);
+  if (m !== vp.mode) c.mode = m;
+  await setattrLocked(td, vp, c);
 }
 
 /** The write itself, under the vnode lock (or atomic: nonblocking fs). */
@@ -206,6 +221,9 @@ function writeLocked(fp: File<VFile>, td: Lwp, vp: Vnode, buf: Uint8Array, offse
   const off = (fp.flags & O_APPEND) !== 0 ? vp.size : offset ?? fp.offset;
   if (buf.byteLength === 0) return 0;
   if (off + buf.byteLength > Number.MAX_SAFE_INTEGER) throw err(EOVERFLOW);
+  // RLIMIT_FSIZE: SIGXFSZ + EFBIG at or past the limit, a short write across it.
+  const allowed = fsizeWritable(td.k, td.proc, off, buf.byteLength);
+  if (allowed < buf.byteLength) buf = buf.subarray(0, allowed);
   const r = vp.ops.write(vp, td, buf, off);
   if (r instanceof Promise) return r.then((n) => writeDone(fp, td, vp, off, offset, n));
   return writeDone(fp, td, vp, off, offset, r);
@@ -213,6 +231,7 @@ function writeLocked(fp: File<VFile>, td: Lwp, vp: Vnode, buf: Uint8Array, offse
 
 function writeDone(fp: File<VFile>, td: Lwp, vp: Vnode, off: number, offset: number | null, n: number): number | Promise<number> {
   if (offset === null) fp.offset = off + n;
+  if (n > 0) fsnotifyModify(td.k, vp); // inotify(7)
   // write(2) by a non-root caller clears set-user-ID (and set-group-ID: perm.ts modeAfterWrite).
   const m = modeAfterWrite(vp.mode, vp.gid, td.proc.cred);
   if (m === vp.mode) return n;
@@ -224,15 +243,21 @@ async function vnWrite(fp: File<VFile>, td: Lwp, buf: Uint8Array, offset: number
   const vp = fp.data.vp;
   if (!vp.isReg) throw err(EINVAL);
   if (vp.mount.fstype.nonblocking === true) return writeLocked(fp, td, vp, buf, offset) as number;
-  { const lw = vlock(td, vp, true); if (lw !== undefined) await lw; }
-  try {
-    return await writeLocked(fp, td, vp, buf, offset);
-  } finally {
-    vunlock(td, vp);
-  }
+  const l = vp.lock.enter(td, 'excl');
+  using g = l instanceof Promise ? await l : l;
+  return await writeLocked(fp, td, vp, buf, offset);
 }
 
-function vnLseek(fp: File<VFile>, _td: Lwp, offset: number, whence: number): number | Promise<number> {
+/** SEEK_DATA / SEEK_HOLE under the vnode's shared lock (the file system reads its extents). */
+async function seekHoleLocked(fp: File<VFile>, td: Lwp, offset: number, want: boolean): Promise<number> {
+  const vp = fp.data.vp;
+  const l = vp.lock.enter(td, 'shared');
+  using g = l instanceof Promise ? await l : l;
+  const r = vp.ops.seekHole!(vp, offset, want);
+  return (fp.offset = r instanceof Promise ? await r : r);
+}
+
+function vnLseek(fp: File<VFile>, td: Lwp, offset: number, whence: number): number | Promise<number> {
   const vp = fp.data.vp;
   let n: number;
   switch (whence) {
@@ -250,9 +275,12 @@ function vnLseek(fp: File<VFile>, _td: Lwp, offset: number, whence: number): num
       if (offset >= vp.size) throw err(ENXIO);
       const want = whence === SEEK_HOLE;
       // Without the VOP the whole file is data, which the man page allows.
-      const r = vp.ops.seekHole === undefined ? (want ? vp.size : offset) : vp.ops.seekHole(vp, offset, want);
-      if (r instanceof Promise) return r.then((x) => (fp.offset = x));
-      n = r;
+      if (vp.ops.seekHole === undefined) n = want ? vp.size : offset;
+      else if (readsUnlocked(vp)) {
+        const r = vp.ops.seekHole(vp, offset, want);
+        if (r instanceof Promise) return r.then((x) => (fp.offset = x));
+        n = r;
+      } else return seekHoleLocked(fp, td, offset, want);
       break;
     }
     default:
@@ -275,6 +303,7 @@ async function vnClose(fp: File<VFile>, td: Lwp | null): Promise<void> {
     const r = vp.ops.close(vp, td, fp.flags);
     if (r instanceof Promise) await r;
   }
+  if ((fp.flags & O_PATH) === 0) fsnotifyClose(vp.mount.k, vp, opensForWrite(fp.flags)); // inotify(7)
   vrele(vp);
 }
 
@@ -297,13 +326,10 @@ export const vnodeFileOps: FileOps<VFile> & { closefd?(fp: File<VFile>, td: Lwp 
   },
   async fsync(fp, td) {
     const vp = fp.data.vp;
-    { const lw = vlock(td, vp, false); if (lw !== undefined) await lw; }
-    try {
-      const r = vp.ops.fsync(vp, td, false);
-      if (r instanceof Promise) await r;
-    } finally {
-      vunlock(td, vp);
-    }
+    const l = vp.lock.enter(td, 'shared');
+    using g = l instanceof Promise ? await l : l;
+    const r = vp.ops.fsync(vp, td, false);
+    if (r instanceof Promise) await r;
   },
   truncate(fp, td, length) {
     return truncateVnode(td, fp.data.vp, length, true); // ftruncate(2)

@@ -36,14 +36,44 @@
  *   5. Directory entries do not hold references: tmpfs keeps its nodes alive
  *      through its own tree; a disk file system through the disk.
  *
- * The lock: each vnode has an `RwLock` of class `vnode` (kern/lock.ts,
- * checked by lockdep). The VFS
- * takes it around every VOP that reads (shared) or changes (exclusive) the
- * vnode, never across a whole path walk: namei locks one directory at a time
- * for a lookup and releases it before taking the child (no lock coupling, as
- * in Linux's RCU-free walk). Lock order (see README.md): a parent directory
- * before its child; two directories of a rename by ascending `vp.id`, under
- * the mount's rename lock.
+ * ## The vnode lock (read this before calling a VOP)
+ *
+ * Each vnode has an `RwLock` (kern/lock.ts, checked by lockdep): class
+ * `vnode_dir` for directories, `vnode` for everything else. The rule:
+ *
+ *   A VOP that reads a vnode (lookup, readdir, readlink, read, nameOf)
+ *   runs under that vnode's lock, shared; a VOP that changes it (create,
+ *   mkdir, symlink, link, unlink, rmdir, rename, setattr, write, fallocate,
+ *   and getattr, which rewrites the in-core attributes) runs under it
+ *   exclusive — for a directory operation,
+ *   the directory's lock, plus the victim's for link, unlink and rmdir.
+ *   Whoever calls the VOP takes the lock: the VFS for system calls, the
+ *   FUSE server for its requests, and any code that walks *another* vnode
+ *   (getcwd, rename's ancestor check, /proc paths: vfs_getcwd.ts) does it
+ *   through the helpers that lock (namei.ts `lookupLocked`,
+ *   vfs_getcwd.ts `readdirLocked`), never by calling `vp.ops.*` bare.
+ *
+ * Exceptions, each deliberate:
+ *   - a nonblocking file system (FsType.nonblocking: tmpfs, devfs) gets no
+ *     lock around a single read-side VOP or a write's one VOP: one virtual
+ *     CPU runs a VOP that never suspends to completion, so it is atomic;
+ *   - a file system with FsType.unlockedReads (procfs) gets no lock around
+ *     read-side VOPs: it generates its nodes from kernel state and has
+ *     nothing for a vnode lock to guard (Linux runs proc's ->get_link and
+ *     ->read without i_rwsem); so its VOPs may lock other file systems'
+ *     vnodes without being ordered after their own;
+ *   - the lifecycle notifications open, close, inactive and reclaim run
+ *     without it (Linux calls ->open and ->release without i_rwsem);
+ *   - a file system's own boot-time setup (devfs populating its root)
+ *     runs before any other thread exists.
+ *
+ * The lock is never held across a whole path walk: namei locks one
+ * directory at a time for a lookup and releases it before taking the child
+ * (no lock coupling, as in Linux's RCU-free walk). Lock order (the list is
+ * in src/kern/README.md): a parent directory before its child (`vnode_dir`,
+ * then `vnode_dir/1` or `vnode`); the two directories of a rename by
+ * ascending `vp.id`, under the mount's rename lock; never an ancestor while
+ * holding a descendant — walks up the tree hold one vnode lock at a time.
  *
  * @guardedBy vp.lock for the attribute fields and the file system's data;
  * usecount and mountedHere by the single virtual CPU (changed without awaits).
@@ -225,15 +255,30 @@ export interface FsType {
    */
   readonly nonblocking?: boolean;
   /**
+   * The VFS takes no vnode lock around this file system's read-side VOPs
+   * (lookup, readlink, read, readdir, getattr) although they may suspend:
+   * its nodes are generated from kernel state and every lookup makes a
+   * fresh vnode, so there is nothing for the lock to guard (procfs). See
+   * "The vnode lock" above.
+   */
+  readonly unlockedReads?: boolean;
+  /**
    * Set up `mp` (fill mp.ops and mp.data) from source/flags/data, or throw
    * an errno (EINVAL for bad options, ENOTBLK, ENODEV ...).
    */
   mount(k: Kernel, td: Lwp | null, mp: Mount, source: string, data: string): void | Promise<void>;
 }
 
-/** Lock classes (lock order: rename lock, then directory vnodes, then files; see README). */
-export const RENAME_CLASS = new LockClass('vfs_rename', "a mount's rename serialisation (s_vfs_rename_mutex)");
-export const VNODE_CLASS = new LockClass('vnode', "a vnode's attributes and its file system's data");
+/**
+ * Lock classes, in the published lock order (src/kern/README.md): a mount's
+ * rename lock, then directory vnodes (a second one as subclass 1), then
+ * other vnodes. Directories are a class of their own, as Linux gives
+ * directory inodes i_mutex_dir_key, so lockdep can tell "directory, then
+ * the file in it" from the reverse.
+ */
+export const RENAME_CLASS = new LockClass('vfs_rename', "a mount's rename serialisation: the directory tree's shape, every '..' (s_vfs_rename_mutex)");
+export const VDIR_CLASS = new LockClass('vnode_dir', "a directory vnode's attributes and entries (i_rwsem of a directory)");
+export const VNODE_CLASS = new LockClass('vnode', "a non-directory vnode's attributes and data (i_rwsem)");
 
 // ---- mount(2) flags (linux/mount.h) ----
 export const MS_RDONLY = 1;
@@ -367,7 +412,9 @@ export class Vnode {
   }
 
   get lock(): RwLock {
-    return (this.vlock ??= new RwLock(this.mount.k, VNODE_CLASS, 'vnode'));
+    return (this.vlock ??= this.isDir
+      ? new RwLock(this.mount.k, VDIR_CLASS, `vnode_dir ${this.mount.fstype.name}:${this.ino}`)
+      : new RwLock(this.mount.k, VNODE_CLASS, `vnode ${this.mount.fstype.name}:${this.ino}`));
   }
 
   get type(): number {
@@ -386,6 +433,12 @@ export class Vnode {
   get isMountRoot(): boolean {
     return this.mount.root === this;
   }
+}
+
+/** Does a read-side VOP on vp go without the vnode lock (FsType.nonblocking or unlockedReads)? */
+export function readsUnlocked(vp: Vnode): boolean {
+  const t = vp.mount.fstype;
+  return t.nonblocking === true || t.unlockedReads === true;
 }
 
 /** Take a reference. */
@@ -442,13 +495,10 @@ export function touchAtime(td: Lwp, vp: Vnode, noatime = false): void | Promise<
 }
 
 async function touchAtimeLocked(td: Lwp, vp: Vnode): Promise<void> {
-  if (vp.lock.tryAcquireExclusive(td) === null) await vp.lock.acquireExclusive(td);
-  try {
-    const r = vp.ops.setattr(vp, td, { atime: vfsNow(vp.mount.k) });
-    if (r instanceof Promise) await r;
-  } finally {
-    vp.lock.release(td);
-  }
+  const l = vp.lock.enter(td, 'excl');
+  using g = l instanceof Promise ? await l : l;
+  const r = vp.ops.setattr(vp, td, { atime: vfsNow(vp.mount.k) });
+  if (r instanceof Promise) await r;
 }
 
 /** a < b for timespecs. */

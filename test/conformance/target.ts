@@ -3,8 +3,8 @@
  * a Target. The suite (test/conformance/*.test.ts) and the differential test
  * (test/differential) are written once against this interface and run on every
  * registered target (./targets/index.ts): the kernel through the library
- * frontend, the host through node:fs (the reference), and later the kernel
- * through the remote, worker and FUSE frontends of issue 4.
+ * frontend, the host through node:fs (the reference), and the kernel
+ * through the remote, worker and FUSE frontends.
  *
  * Conventions every adapter keeps:
  *   - Linux names, argument order and semantics (open(2), rename(2), ...).

@@ -1,5 +1,5 @@
 /**
- * Permissions for non-root host users on a FUSE mount of the kernel's tmpfs (issue 4 acceptance).
+ * Permissions for non-root host users on a FUSE mount of the kernel's tmpfs.
  * Run twice: with `-o default_permissions,allow_other` (the host kernel checks mode bits, and the
  * kernel checks again) and with `-o allow_other` alone (only the anykernel kernel's checks stand
  * between the caller and the file: this proves requests run with the caller's credentials).
@@ -29,8 +29,8 @@ for (const options of [['default_permissions', 'allow_other'], ['allow_other']])
       fs.writeFileSync(path.join(d, 'secret'), 'root only\n', { mode: 0o600 });
       fs.chmodSync(path.join(d, 'secret'), 0o600);
       fs.mkdirSync(path.join(d, 'rootdir'), { mode: 0o755 });
-      fs.mkdirSync(path.join(d, 'shared'));
-      fs.chmodSync(path.join(d, 'shared'), 0o1777);
+      fs.mkdirSync(path.join(d, 'common'));
+      fs.chmodSync(path.join(d, 'common'), 0o1777);
       fs.mkdirSync(path.join(d, 'home1000'));
       fs.chownSync(path.join(d, 'home1000'), 1000, 1000);
       fs.chmodSync(d, 0o755);
@@ -73,28 +73,28 @@ for (const options of [['default_permissions', 'allow_other'], ['allow_other']])
     });
 
     it('cannot chmod or chown what it does not own; chmod of its own file works', async () => {
-      fs.writeFileSync(path.join(d, 'shared/rootfile'), 'r');
-      const c1 = await as(1000, 1000, `chmod 777 ${d}/shared/rootfile`);
+      fs.writeFileSync(path.join(d, 'common/rootfile'), 'r');
+      const c1 = await as(1000, 1000, `chmod 777 ${d}/common/rootfile`);
       expect(c1.stderr).toMatch(/Operation not permitted/);
-      const c2 = await as(1000, 1000, `touch ${d}/shared/own && chmod 600 ${d}/shared/own && chown 1001 ${d}/shared/own`);
+      const c2 = await as(1000, 1000, `touch ${d}/common/own && chmod 600 ${d}/common/own && chown 1001 ${d}/common/own`);
       expect(c2.stderr).toMatch(/Operation not permitted/);
-      expect(fs.statSync(path.join(d, 'shared/own')).mode & 0o777).toBe(0o600);
-      expect(fs.statSync(path.join(d, 'shared/own')).uid).toBe(1000);
+      expect(fs.statSync(path.join(d, 'common/own')).mode & 0o777).toBe(0o600);
+      expect(fs.statSync(path.join(d, 'common/own')).uid).toBe(1000);
     });
 
     it('sticky directory: only the owner (or the directory owner, or root) removes or renames', async () => {
-      const made = await as(1000, 1000, `echo a > ${d}/shared/by1000`);
+      const made = await as(1000, 1000, `echo a > ${d}/common/by1000`);
       expect(made.code, made.stderr).toBe(0);
-      const rm = await as(1001, 1001, `rm -f ${d}/shared/by1000`);
+      const rm = await as(1001, 1001, `rm -f ${d}/common/by1000`);
       expect(rm.stderr).toMatch(/Operation not permitted/);
-      const mv = await as(1001, 1001, `mv ${d}/shared/by1000 ${d}/shared/stolen`);
+      const mv = await as(1001, 1001, `mv ${d}/common/by1000 ${d}/common/stolen`);
       expect(mv.stderr).toMatch(/Operation not permitted/);
       // ...but 1001 may create its own file there and remove it.
-      const own = await as(1001, 1001, `echo b > ${d}/shared/by1001 && rm ${d}/shared/by1001`);
+      const own = await as(1001, 1001, `echo b > ${d}/common/by1001 && rm ${d}/common/by1001`);
       expect(own.code, own.stderr).toBe(0);
-      const mine = await as(1000, 1000, `rm ${d}/shared/by1000`);
+      const mine = await as(1000, 1000, `rm ${d}/common/by1000`);
       expect(mine.code, mine.stderr).toBe(0);
-      expect(fs.existsSync(path.join(d, 'shared/by1000'))).toBe(false);
+      expect(fs.existsSync(path.join(d, 'common/by1000'))).toBe(false);
     });
 
     it('a directory the user may no longer search hides its files at once, though they were just looked up', async () => {

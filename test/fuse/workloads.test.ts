@@ -1,5 +1,5 @@
 /**
- * Issue 4 acceptance on a FUSE mount of the kernel's tmpfs, driven by real host programs:
+ * Acceptance workloads on a FUSE mount of the kernel's tmpfs, driven by real host programs:
  *   - Debian's fio with crc32c verification, sequential and random read/write jobs;
  *   - a tree copy, rename and delete workload checked with sha256sum;
  *   - git init, commits and git fsck;

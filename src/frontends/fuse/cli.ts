@@ -15,17 +15,18 @@
  * it open for more than a few seconds) → release every node and file → sync every file system
  * (a backing image is written back here) → kernel shutdown, leaks reported on stderr.
  *
- * Not supported yet: --type other than tmpfs (no disk file system exists in the kernel; ext2
- * comes in a later issue), so --image is refused; serving a subdirectory.
+ * Not supported yet: --type other than tmpfs (no disk file system exists in the kernel yet;
+ * ext2 is planned), so --image is refused; serving a subdirectory.
  */
 import { parseArgs } from 'node:util';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import '../library/node_default.ts'; // boot() without a host gets a NodeHost
 import { boot } from '../library/boot.ts';
 import { FuseSession } from './session.ts';
 import { KernelFuseServer } from './server.ts';
-import { vfsOf } from '../../vfs/vfs.ts';
+import { vfsOf } from '../../vfs/index.ts';
 
 export const MOUNT_USAGE = `usage: anykernel mount [--type tmpfs | --type FS --image IMG] [-o OPTIONS] MOUNTPOINT
 
@@ -183,7 +184,7 @@ export async function main(argv: string[]): Promise<number> {
     const why = known.includes(type)
       ? `serving '${type}' is not supported yet`
       : `unknown file system type '${type}'`;
-    process.stderr.write(`anykernel mount: ${why}; file systems this kernel has: ${known.join(', ')} (only tmpfs can be served; ext2 images come in a later issue)\n`);
+    process.stderr.write(`anykernel mount: ${why}; file systems this kernel has: ${known.join(', ')} (only tmpfs can be served: run 'anykernel mount --type tmpfs DIR'; disk images need a disk file system, which this kernel does not have yet)\n`);
     return 1;
   }
   if (values.image !== undefined) {

@@ -19,7 +19,7 @@ import { execFile } from 'node:child_process';
 import { boot, type BootedKernel } from '../library/boot.ts';
 import { FuseSession } from './session.ts';
 import { KernelFuseServer } from './server.ts';
-import { O_RDONLY } from '../../kern/constants.ts';
+import { O_RDONLY } from '../../kern/index.ts';
 
 function missingPrerequisite(): string | undefined {
   if (process.platform !== 'linux') return `not Linux (${process.platform})`;

@@ -13,20 +13,18 @@
  *
  * Credentials. Each request runs as a kernel process with the caller's uid, gid and
  * supplementary groups (from the FUSE header; groups from /proc/PID/status via callerGroups,
- * cached per pid, uid and gid for a second). Such processes are made with rfork (umask 0: the host kernel has
- * already applied the caller's umask to the modes it sends) and cached per credential set, so new
- * files get the caller as owner and the kernel's own permission checks (perm.ts) apply — with or
- * without `default_permissions` on the host side.
+ * cached per pid, uid and gid for a second). The processes come from kern's CredProcs, one per
+ * credential set (umask 0: the host kernel has already applied the caller's umask to the modes it
+ * sends), so new files get the caller as owner and the kernel's own permission checks apply —
+ * with or without `default_permissions` on the host side.
  *
- * How ops reach the VFS. Namespace changes that name a parent and a component (MKDIR, MKNOD,
- * SYMLINK, UNLINK, RMDIR, RENAME/RENAME2, CREATE) run the kernel's own `*at` system calls with a
- * temporary O_PATH descriptor for the parent vnode installed in the caller's process (so every
- * namespace rule, errno order and timestamp update is the syscall layer's); attribute changes
- * (chmod, chown, utimens) run the f* calls on a temporary descriptor for the node. Ops that name
- * only a node (GETATTR, OPEN, READ, WRITE, READDIR, LINK's source, ...) call the VFS helpers and
- * VOPs directly with the same checks the syscalls make (open(2) access, truncate(2) rules,
- * protected_hardlinks for LINK). Open files are kernel `File`s made with vnodeFile, so O_APPEND
- * and the rest of the open flags apply to READ/WRITE as they do for the kernel's own callers.
+ * How ops reach the VFS. Only through the VFS's vnode-level entry points (src/vfs/index.ts), which
+ * hold the same rules, errno order and timestamp updates as the system calls: namespace changes
+ * that name a parent and a component (MKDIR, MKNOD, SYMLINK, UNLINK, RMDIR, RENAME/RENAME2,
+ * CREATE) are the `*at` calls started at the parent vnode (vn_mkdir, vn_openat, ...); attribute
+ * changes are vn_chown, vn_chmod, vn_truncate, vn_utimens; OPEN is vn_open, ACCESS vn_access, LINK
+ * vn_link (protected_hardlinks included). Open files are the kernel `File`s those return, so
+ * O_APPEND and the rest of the open flags apply to READ/WRITE as they do for the kernel's own callers.
  *
  * Locks. POSIX locks (GETLK/SETLK/SETLKW) map to the VFS advisory locks with one lock owner per
  * FUSE lock_owner (the host's files_struct), numbered below zero so they never collide with kernel
@@ -43,27 +41,17 @@
  * notifications to the host (changes made through other frontends show once timeouts expire),
  * FUSE_EXPORT_SUPPORT (LOOKUP of "." and "..").
  */
-import type { Kernel } from '../../kern/kernel.ts';
-import type { Proc } from '../../kern/proc.ts';
-import { Lwp } from '../../kern/sched.ts';
-import type { File } from '../../kern/file.ts';
-import { rfork } from '../../kern/lwproc.ts';
-import { invokeSyscall } from '../../kern/syscall.ts';
-import { fileFallocate } from '../../kern/sys_descrip.ts';
 import {
-  EBADF, EINTR, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOTDIR, EOPNOTSUPP, EROFS, ESTALE, err, KernelError,
-} from '../../kern/errno.ts';
+  type File, type Kernel, type Lwp, type Proc, type Stat, type Timespec, CredProcs, fileFallocate, KernelError,
+  EBADF, EINTR, EINVAL, EISDIR, ENOTDIR, ESTALE, err,
+  F_RDLCK, F_UNLCK, F_WRLCK, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT,
+  O_DIRECTORY, O_NOATIME, O_NONBLOCK, O_RDONLY, UTIME_NOW, UTIME_OMIT,
+} from '../../kern/index.ts';
 import {
-  AT_REMOVEDIR, F_RDLCK, NAME_MAX, O_APPEND, F_UNLCK, F_WRLCK, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, O_ACCMODE, O_CLOEXEC, O_CREAT, O_NONBLOCK,
-  O_DIRECTORY, O_EXCL, O_NOATIME, O_NOCTTY, O_PATH, O_RDONLY, O_TRUNC, O_WRONLY, UTIME_NOW, UTIME_OMIT,
-} from '../../kern/constants.ts';
-import type { Vnode } from '../../vfs/vnode.ts';
-import { touchAtime, vref, vrele } from '../../vfs/vnode.ts';
-import { type Vfs, vfsOf } from '../../vfs/vfs.ts';
-import { type FsState, fileVnode, lookupStep, readlinkVnode } from '../../vfs/namei.ts';
-import { MAY_EXEC, MAY_READ, MAY_WRITE, checkAccess, vaccess } from '../../vfs/perm.ts';
-import { refreshAttrs, truncateVnode, vlock, vnodeFile, vnodeStat, vunlock } from '../../vfs/vfs_vnops.ts';
-import { linkVnode } from '../../vfs/vfs_syscalls.ts';
+  type Vfs, type Vnode, fileVnode, vfsOf, vref, vrele, vn_access, vn_chmod, vn_chown, vn_link, vn_lookup,
+  vn_lookupChecked, vn_maySearch, vn_mkdir, vn_mknod, vn_open, vn_openat, vn_read, vn_readdir, vn_readlink,
+  vn_rename, vn_rmdir, vn_stat, vn_statfs, vn_symlink, vn_truncate, vn_unlink, vn_utimens,
+} from '../../vfs/index.ts';
 import * as P from './proto.ts';
 import type {
   AccessRequest, AttrOut, CreateRequest, EntryOut, FallocateRequest, FileLock, FlushRequest,
@@ -76,8 +64,6 @@ import type {
 import type { ConnInfo, FuseHandler, RequestContext } from './dispatch.ts';
 import { MAX_WRITE_LIMIT } from './dispatch.ts';
 import { callerGroups } from './session.ts';
-
-const utf8 = new TextEncoder();
 
 /** OFFSET_MAX: a FUSE lock range ending here runs to end of file and beyond. */
 const LOCK_EOF = 0x7fff_ffff_ffff_ffffn;
@@ -129,7 +115,7 @@ export class KernelFuseServer implements FuseHandler {
   private nextNodeid = 2;
   private readonly handles = new Map<number, Handle>();
   private nextFh = 1;
-  private readonly procs = new Map<string, Proc>();
+  private readonly procs: CredProcs;
   /** Supplementary groups read for (pid, uid, gid) — see groups(). */
   private readonly groupCache = new Map<string, { at: number; groups: Promise<number[]> }>();
   /** The process last used for each host pid (with the uid/gid it had), for the fast path. */
@@ -160,6 +146,8 @@ export class KernelFuseServer implements FuseHandler {
     this.attrTimeout = opts.attrTimeout ?? 1;
     this.groupsTtl = opts.groupsTtlMs ?? 1000;
     this.groupsOf = opts.groupsOf ?? callerGroups;
+    // umask 0: the host applied the caller's umask already (no FUSE_DONT_MASK).
+    this.procs = new CredProcs(k, { comm: 'fuse', umask: 0 });
   }
 
   // ---- credentials ---------------------------------------------------------------------------
@@ -188,13 +176,7 @@ export class KernelFuseServer implements FuseHandler {
   /** The kernel process acting for this request's caller (uid, gid, supplementary groups). */
   private async procFor(ctx: RequestContext): Promise<Proc> {
     const groups = await this.groups(ctx.pid, ctx.uid, ctx.gid);
-    const key = `${ctx.uid}:${ctx.gid}:${groups.join(',')}`;
-    let p = this.procs.get(key);
-    if (p !== undefined && p.state === 'alive') return p;
-    p = rfork(this.k, { parent: this.k.proc0, uid: ctx.uid, gid: ctx.gid, groups, fd: 'clean', comm: 'fuse' });
-    p.umask = 0; // the host applied the caller's umask already (no FUSE_DONT_MASK)
-    this.procs.set(key, p);
-    return p;
+    return this.procs.proc(ctx.uid, ctx.gid, groups);
   }
 
   private td(ctx: RequestContext, what: string): Lwp | Promise<Lwp> {
@@ -202,12 +184,12 @@ export class KernelFuseServer implements FuseHandler {
     // Fast path: this caller (pid, uid, gid) was seen within the groups TTL.
     const hit = this.recent.get(ctx.pid);
     if (hit !== undefined && hit.uid === ctx.uid && hit.gid === ctx.gid && hit.p.state === 'alive' && Date.now() - hit.at < this.groupsTtl) {
-      return new Lwp(this.k, hit.p, `fuse_${what}`);
+      return this.procs.thread(hit.p, `fuse_${what}`);
     }
     return this.procFor(ctx).then((p) => {
       this.recent.set(ctx.pid, { uid: ctx.uid, gid: ctx.gid, p, at: Date.now() });
       if (this.recent.size > 4096) this.recent.clear();
-      return new Lwp(this.k, p, `fuse_${what}`);
+      return this.procs.thread(p, `fuse_${what}`);
     });
   }
 
@@ -269,8 +251,7 @@ export class KernelFuseServer implements FuseHandler {
     return i * 0x1_0000_0000 + (vp.ino % 0x1_0000_0000);
   }
 
-  private attr(vp: Vnode): FuseAttr {
-    const s = vnodeStat(vp);
+  private attr(vp: Vnode, s: Stat): FuseAttr {
     return {
       ino: this.hostIno(vp), size: s.size, blocks: s.blocks, atime: s.atime, mtime: s.mtime, ctime: s.ctime, mode: s.mode,
       nlink: s.nlink, uid: s.uid, gid: s.gid, rdev: s.rdev >>> 0, blksize: s.blksize,
@@ -281,46 +262,15 @@ export class KernelFuseServer implements FuseHandler {
   private async entry(vp: Vnode, td: Lwp | null): Promise<EntryOut> {
     const n = this.adopt(vp);
     try {
-      await refreshAttrs(td, vp);
+      const s = await vn_stat(td, vp);
       n.nlookup++;
-      return { nodeid: n.nodeid, generation: 0, entryTimeout: this.entryTimeout, attrTimeout: this.attrTimeout, attr: this.attr(vp) };
+      return { nodeid: n.nodeid, generation: 0, entryTimeout: this.entryTimeout, attrTimeout: this.attrTimeout, attr: this.attr(vp, s) };
     } finally {
       this.settle(n);
     }
   }
 
-  /** VOP lookup of one name (after a create through the syscall layer); referenced vnode. */
-  private async lookupIn(td: Lwp, dvp: Vnode, name: string): Promise<Vnode> {
-    const fs = td.proc.fs as FsState;
-    const r = lookupStep(td, fs, dvp, name);
-    const vp = r instanceof Promise ? await r : r;
-    if (vp === null || vp === undefined) throw err(ENOENT); // negative entry
-    return vp;
-  }
-
-  // ---- temporary descriptors -----------------------------------------------------------------
-
-  /** Run fn with a descriptor for vp installed in td's process (O_PATH, or a plain read-only open). */
-  private async withFd<T>(td: Lwp, vp: Vnode, path: boolean, fn: (fd: number) => Promise<T>): Promise<T> {
-    const fp = vnodeFile(vref(vp), path ? O_PATH : O_RDONLY, this.vfs.locks);
-    let fd: number;
-    try {
-      fd = td.proc.fdt.alloc(fp);
-    } catch (e) {
-      await fp.release(null);
-      throw e;
-    }
-    try {
-      return await fn(fd);
-    } finally {
-      td.proc.fdt.remove(fd);
-      await fp.release(null);
-    }
-  }
-
-  private sys(td: Lwp, name: string, ...args: unknown[]): Promise<unknown> {
-    return invokeSyscall(this.k, td.proc, name, args);
-  }
+  // ---- open files ----------------------------------------------------------------------------
 
   private handle(fh: number): Handle {
     const h = this.handles.get(fh);
@@ -346,17 +296,13 @@ export class KernelFuseServer implements FuseHandler {
   async lookup(req: LookupRequest, ctx: RequestContext): Promise<EntryOut> {
     const dvp = this.node(req.header.nodeid).vp;
     const td = await this.td(ctx, 'lookup');
-    if (!dvp.isDir) throw err(ENOTDIR);
-    // The host passes names up to FUSE_NAME_MAX (1024) bytes; the kernel's limit is NAME_MAX.
-    if (req.name.length > 85 && utf8.encode(req.name).byteLength > NAME_MAX) throw err(ENAMETOOLONG);
-    checkAccess(dvp, td.proc.cred, MAY_EXEC);
-    return this.entry(await this.lookupIn(td, dvp, req.name), td);
+    // The host passes names up to FUSE_NAME_MAX (1024) bytes; vn_lookup holds them to NAME_MAX.
+    return this.entry(await vn_lookup(td, dvp, req.name), td);
   }
 
   async getattr(req: GetattrRequest, _ctx: RequestContext): Promise<AttrOut> {
     const vp = req.fh !== 0 && this.handles.has(req.fh) ? this.handle(req.fh).vp : this.node(req.header.nodeid).vp;
-    await refreshAttrs(null, vp);
-    return { attrTimeout: this.attrTimeout, attr: this.attr(vp) };
+    return { attrTimeout: this.attrTimeout, attr: this.attr(vp, await vn_stat(null, vp)) };
   }
 
   async setattr(req: SetattrRequest, ctx: RequestContext): Promise<AttrOut> {
@@ -369,11 +315,11 @@ export class KernelFuseServer implements FuseHandler {
     if (v & (P.FATTR_UID | P.FATTR_GID) || nothing) {
       const uid = v & P.FATTR_UID ? req.uid : -1;
       const gid = v & P.FATTR_GID ? req.gid : -1;
-      await this.withFd(td, vp, false, (fd) => this.sys(td, 'fchown', fd, uid, gid));
+      await vn_chown(td, vp, uid, gid);
     }
     if (v & P.FATTR_MODE) {
       // A chown above may already have cleared set-id bits the host asks us to keep clear.
-      await this.withFd(td, vp, false, (fd) => this.sys(td, 'fchmod', fd, req.mode & 0o7777));
+      await vn_chmod(td, vp, req.mode & 0o7777);
     }
     if (v & P.FATTR_SIZE) await this.truncate(td, vp, req.size, v & P.FATTR_FH ? this.handles.get(req.fh) : undefined);
     if (v & (P.FATTR_ATIME | P.FATTR_MTIME)) {
@@ -382,11 +328,10 @@ export class KernelFuseServer implements FuseHandler {
       const at = t(P.FATTR_ATIME, P.FATTR_ATIME_NOW, req.atime);
       const mt = t(P.FATTR_MTIME, P.FATTR_MTIME_NOW, req.mtime);
       // utimensat(2): both UTIME_NOW is the "touch" case that write access alone allows.
-      const times = at.nsec === UTIME_NOW && mt.nsec === UTIME_NOW ? null : [at, mt];
-      await this.withFd(td, vp, false, (fd) => this.sys(td, 'utimensat', fd, null, times, 0));
+      const times: [Timespec, Timespec] | null = at.nsec === UTIME_NOW && mt.nsec === UTIME_NOW ? null : [at, mt];
+      await vn_utimens(td, vp, times);
     }
-    await refreshAttrs(td, vp);
-    return { attrTimeout: this.attrTimeout, attr: this.attr(vp) };
+    return { attrTimeout: this.attrTimeout, attr: this.attr(vp, await vn_stat(td, vp)) };
   }
 
   /** truncate(2) / ftruncate(2) rules: through an open file for writing, or by write permission. */
@@ -395,50 +340,44 @@ export class KernelFuseServer implements FuseHandler {
       await h.fp.ops.truncate!(h.fp, td, size);
       return;
     }
-    if (vp.isDir) throw err(EISDIR);
-    if (!vp.isReg) throw err(EINVAL);
-    if (vp.mount.readOnly) throw err(EROFS);
-    checkAccess(vp, td.proc.cred, MAY_WRITE);
-    await truncateVnode(td, vp, size, false);
+    await vn_truncate(td, vp, size);
   }
 
   async readlink(req: ReadlinkRequest, ctx: RequestContext): Promise<string> {
     const vp = this.node(req.header.nodeid).vp;
     if (!vp.isLnk) throw err(EINVAL);
-    return readlinkVnode(await this.td(ctx, 'readlink'), vp);
+    return vn_readlink(await this.td(ctx, 'readlink'), vp);
   }
 
-  /** Create dvp/name through a `*at` system call, then answer with the new node. */
-  private async created(ctx: RequestContext, nodeid: number, name: string, what: string, call: (td: Lwp, fd: number) => Promise<unknown>): Promise<EntryOut> {
+  /** Create dvp/name with a `*at` entry point started at dvp, then answer with the new node. */
+  private async created(ctx: RequestContext, nodeid: number, name: string, what: string, call: (td: Lwp, dvp: Vnode) => Promise<unknown>): Promise<EntryOut> {
     const dvp = this.node(nodeid).vp;
     const td = await this.td(ctx, what);
-    await this.withFd(td, dvp, true, (fd) => call(td, fd));
-    return this.entry(await this.lookupIn(td, dvp, name), td);
+    await call(td, dvp);
+    return this.entry(await vn_lookupChecked(td, dvp, name), td);
   }
 
   symlink(req: SymlinkRequest, ctx: RequestContext): Promise<EntryOut> {
-    return this.created(ctx, req.header.nodeid, req.name, 'symlink', (td, fd) => this.sys(td, 'symlinkat', req.target, fd, req.name));
+    return this.created(ctx, req.header.nodeid, req.name, 'symlink', (td, dvp) => vn_symlink(td, req.target, dvp, req.name));
   }
 
   mknod(req: MknodRequest, ctx: RequestContext): Promise<EntryOut> {
-    return this.created(ctx, req.header.nodeid, req.name, 'mknod', (td, fd) => this.sys(td, 'mknodat', fd, req.name, req.mode, req.rdev));
+    return this.created(ctx, req.header.nodeid, req.name, 'mknod', (td, dvp) => vn_mknod(td, dvp, req.name, req.mode, req.rdev));
   }
 
   mkdir(req: MkdirRequest, ctx: RequestContext): Promise<EntryOut> {
-    return this.created(ctx, req.header.nodeid, req.name, 'mkdir', (td, fd) => this.sys(td, 'mkdirat', fd, req.name, req.mode));
+    return this.created(ctx, req.header.nodeid, req.name, 'mkdir', (td, dvp) => vn_mkdir(td, dvp, req.name, req.mode));
   }
 
   async unlink(req: UnlinkRequest, ctx: RequestContext): Promise<number> {
     const dvp = this.node(req.header.nodeid).vp;
-    const td = await this.td(ctx, 'unlink');
-    await this.withFd(td, dvp, true, (fd) => this.sys(td, 'unlinkat', fd, req.name, 0));
+    await vn_unlink(await this.td(ctx, 'unlink'), dvp, req.name, 0);
     return 0;
   }
 
   async rmdir(req: RmdirRequest, ctx: RequestContext): Promise<number> {
     const dvp = this.node(req.header.nodeid).vp;
-    const td = await this.td(ctx, 'rmdir');
-    await this.withFd(td, dvp, true, (fd) => this.sys(td, 'unlinkat', fd, req.name, AT_REMOVEDIR));
+    await vn_rmdir(await this.td(ctx, 'rmdir'), dvp, req.name);
     return 0;
   }
 
@@ -446,14 +385,13 @@ export class KernelFuseServer implements FuseHandler {
     const fdvp = this.node(req.header.nodeid).vp;
     const tdvp = this.node(req.newdir).vp;
     const td = await this.td(ctx, 'rename');
-    await this.withFd(td, fdvp, true, (ofd) =>
-      this.withFd(td, tdvp, true, (nfd) => this.sys(td, 'renameat2', ofd, req.oldName, nfd, req.newName, req.flags)));
+    await vn_rename(td, fdvp, req.oldName, tdvp, req.newName, req.flags);
     return 0;
   }
 
   /**
    * LINK names the source by node, which no `*at` call can take from an unprivileged caller
-   * (linkat AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH), so it goes to the VFS's linkVnode: the part
+   * (linkat AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH), so it goes to the VFS's vn_link: the part
    * of linkat(2) after path resolution, with its checks in Linux's order.
    */
   async link(req: LinkRequest, ctx: RequestContext): Promise<EntryOut> {
@@ -462,7 +400,7 @@ export class KernelFuseServer implements FuseHandler {
     const td = await this.td(ctx, 'link');
     // The "directory" may be any node the host names (garbage included); lock only real ones.
     if (!dvp.isDir) throw err(ENOTDIR);
-    await linkVnode(td, vp, dvp, req.name);
+    await vn_link(td, vp, dvp, req.name);
     return this.entry(vref(vp), td);
   }
 
@@ -479,38 +417,29 @@ export class KernelFuseServer implements FuseHandler {
     return this.addHandle(await this.openVnode(td, vp, (req.flags & ~O_ACCMODE) | O_RDONLY | O_DIRECTORY, true));
   }
 
+  /**
+   * OPEN/OPENDIR of a node: only regular files and directories (the host opens FIFOs and devices
+   * itself), then vn_open — open(2)'s access rules (access mode 3 asks read and write and gives
+   * neither), and O_TRUNC, which FUSE_ATOMIC_O_TRUNC leaves to us.
+   */
   private async openVnode(td: Lwp, vp: Vnode, flags: number, dir: boolean): Promise<File> {
-    // Access mode 3 asks read and write permission and gives neither (Linux; the host's fd has neither).
-    const acc = flags & O_ACCMODE;
     if (dir !== vp.isDir) throw err(dir ? ENOTDIR : EISDIR);
-    if (!vp.isReg && !vp.isDir) throw err(EINVAL); // the host opens FIFOs and devices itself
-    let want = acc === O_RDONLY ? MAY_READ : acc === O_WRONLY ? MAY_WRITE : MAY_READ | MAY_WRITE;
-    if ((flags & O_TRUNC) !== 0) want |= MAY_WRITE;
-    if ((want & MAY_WRITE) !== 0 && vp.mount.readOnly) throw err(EROFS);
-    if (vp.isDir && (want & MAY_WRITE) !== 0) throw err(EISDIR);
-    checkAccess(vp, td.proc.cred, want);
-    // FUSE_ATOMIC_O_TRUNC: the host leaves O_TRUNC to us (open(2) truncates, updating m/ctime).
-    if ((flags & O_TRUNC) !== 0 && vp.isReg) await truncateVnode(td, vp, 0, true);
-    if (vp.ops.open !== undefined) {
-      const r = vp.ops.open(vp, td, flags);
-      if (r instanceof Promise) await r;
-    }
-    const keep = flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC | (this.writeback ? O_APPEND : 0));
-    return vnodeFile(vref(vp), keep, this.vfs.locks);
+    if (!vp.isReg && !vp.isDir) throw err(EINVAL);
+    const fp = await vn_open(td, vp, flags & ~O_CLOEXEC);
+    // With the writeback cache the host computes append offsets itself.
+    if (this.writeback) fp.flags &= ~O_APPEND;
+    return fp;
   }
 
   async create(req: CreateRequest, ctx: RequestContext): Promise<{ entry: EntryOut; open: OpenOut }> {
     const dvp = this.node(req.header.nodeid).vp;
     const td = await this.td(ctx, 'create');
-    const fp = await this.withFd(td, dvp, true, async (dfd) => {
-      // With the writeback cache the host computes append offsets itself: no O_APPEND here.
-      const fl = (req.flags & ~(O_CLOEXEC | (this.writeback ? O_APPEND : 0))) | O_CREAT;
-      // O_NONBLOCK: the name may exist already (made meanwhile by another
-      // request) and be a FIFO, whose open would wait for a peer that can
-      // never come — the host opens FIFOs itself. Dropped again below.
-      const fd = (await this.sys(td, 'openat', dfd, req.name, fl | O_NONBLOCK, req.mode & 0o7777)) as number;
-      return td.proc.fdt.remove(fd);
-    });
+    // With the writeback cache the host computes append offsets itself: no O_APPEND here.
+    const fl = (req.flags & ~(O_CLOEXEC | (this.writeback ? O_APPEND : 0))) | O_CREAT;
+    // O_NONBLOCK: the name may exist already (made meanwhile by another
+    // request) and be a FIFO, whose open would wait for a peer that can
+    // never come — the host opens FIFOs itself. Dropped again below.
+    const fp = await vn_openat(td, dvp, req.name, fl | O_NONBLOCK, req.mode & 0o7777);
     const vp = fileVnode(fp);
     // As OPEN: only regular files are served (the host opens special files itself).
     if (vp === null || !vp.isReg) {
@@ -531,14 +460,7 @@ export class KernelFuseServer implements FuseHandler {
     if (h.fp.readable) n = (await h.fp.ops.read!(h.fp, await this.td(ctx, 'read'), buf, req.offset)) as number;
     else if (this.writeback && h.vp.isReg) {
       // A page fill for a write-only handle (writeback cache): the host's own read, not the caller's.
-      const td = await this.td(ctx, 'read');
-      await vlock(td, h.vp, false);
-      try {
-        const r = h.vp.ops.read(h.vp, td, buf, req.offset);
-        n = r instanceof Promise ? await r : r;
-      } finally {
-        vunlock(td, h.vp);
-      }
+      n = await vn_read(await this.td(ctx, 'read'), h.vp, buf, req.offset);
     } else throw err(EBADF);
     return n === buf.length ? buf : buf.subarray(0, n);
   }
@@ -549,10 +471,9 @@ export class KernelFuseServer implements FuseHandler {
     return (await h.fp.ops.write!(h.fp, await this.td(ctx, 'write'), req.data, req.offset)) as number;
   }
 
-  async statfs(req: StatfsRequest, _ctx: RequestContext): Promise<StatfsOut> {
-    const mp = this.node(req.header.nodeid).vp.mount;
-    const r = mp.ops.statfs(mp, null);
-    const s = r instanceof Promise ? await r : r;
+  async statfs(req: StatfsRequest, ctx: RequestContext): Promise<StatfsOut> {
+    const vp = this.node(req.header.nodeid).vp;
+    const s = await vn_statfs(await this.td(ctx, 'statfs'), vp);
     return { blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, bsize: s.bsize, namelen: s.namelen, frsize: s.frsize };
   }
 
@@ -609,7 +530,7 @@ export class KernelFuseServer implements FuseHandler {
       return true;
     });
     // Attributes only for a caller who may search the directory (what LOOKUP would demand).
-    const mayLook = vaccess(dvp, td.proc.cred, MAY_EXEC) === 0;
+    const mayLook = vn_maySearch(dvp, td.proc.cred);
     const packer = new P.DirentPacker(req.size, true);
     for (const d of got) {
       const dirent = { ino: d.ino, off: d.next, type: d.type, name: d.name };
@@ -619,17 +540,18 @@ export class KernelFuseServer implements FuseHandler {
         continue;
       }
       let n: Node | undefined;
+      let st: Stat | undefined;
       try {
-        n = this.adopt(await this.lookupIn(td, dvp, d.name));
-        await refreshAttrs(td, n.vp);
+        n = this.adopt(await vn_lookupChecked(td, dvp, d.name));
+        st = await vn_stat(td, n.vp);
       } catch (e) {
         if (n !== undefined) this.settle(n);
         if (!(e instanceof KernelError)) throw e;
         n = undefined; // removed meanwhile: send the name without attributes
       }
       if (n !== undefined) dirent.ino = this.hostIno(n.vp);
-      const entry = n === undefined ? undefined : {
-        nodeid: n.nodeid, generation: 0, entryTimeout: this.entryTimeout, attrTimeout: this.attrTimeout, attr: this.attr(n.vp),
+      const entry = n === undefined || st === undefined ? undefined : {
+        nodeid: n.nodeid, generation: 0, entryTimeout: this.entryTimeout, attrTimeout: this.attrTimeout, attr: this.attr(n.vp, st),
       };
       const sent = packer.add(dirent, entry);
       if (n !== undefined) {
@@ -642,32 +564,18 @@ export class KernelFuseServer implements FuseHandler {
   }
 
   /**
-   * VOP readdir from `cookie` under the directory's shared lock, then mark the directory accessed
-   * as getdents(2) does (relatime, touchAtime): the host sets S_NOATIME on FUSE inodes and leaves
-   * atime to the server.
+   * Directory entries from `cookie` (vn_readdir), which marks the directory accessed as
+   * getdents(2) does: the host sets S_NOATIME on FUSE inodes and leaves atime to the server.
    */
-  private async scan(td: Lwp, h: Handle, cookie: number, emit: (ino: number, type: number, name: string, next: number) => boolean): Promise<void> {
-    const vp = h.vp;
-    if (!vp.isDir) throw err(ENOTDIR);
-    await vlock(td, vp, false);
-    try {
-      const r = vp.ops.readdir(vp, td, cookie, emit);
-      if (r instanceof Promise) await r;
-    } finally {
-      vunlock(td, vp);
-    }
-    const t = touchAtime(td, vp, (h.fp.flags & O_NOATIME) !== 0);
-    if (t !== undefined) await t;
+  private scan(td: Lwp, h: Handle, cookie: number, emit: (ino: number, type: number, name: string, next: number) => boolean): Promise<void> {
+    return vn_readdir(td, h.vp, cookie, (h.fp.flags & O_NOATIME) !== 0, emit);
   }
 
   async access(req: AccessRequest, ctx: RequestContext): Promise<number> {
     const vp = this.node(req.header.nodeid).vp;
     const td = await this.td(ctx, 'access');
-    const m = req.mask;
-    if ((m & ~7) !== 0) throw err(EINVAL);
-    if (m === 0) return 0;
-    if ((m & 2) !== 0 && vp.mount.readOnly && (vp.isReg || vp.isDir || vp.isLnk)) throw err(EROFS);
-    checkAccess(vp, td.proc.cred, (m & 4 ? MAY_READ : 0) | (m & 2 ? MAY_WRITE : 0) | (m & 1 ? MAY_EXEC : 0));
+    // R_OK 4, W_OK 2, X_OK 1 as access(2) has them.
+    vn_access(vp, req.mask, td.proc.cred);
     return 0;
   }
 
@@ -761,12 +669,7 @@ export class KernelFuseServer implements FuseHandler {
     this.handles.clear();
     for (const h of hs) await h.fp.release(null);
     for (const n of [...this.nodes.values()]) this.drop(n);
-    const ps = [...this.procs.values()];
-    this.procs.clear();
-    for (const p of ps) {
-      if (p.state === 'alive') await this.k.exitProc(p, 0);
-      if (p.state === 'zombie') this.k.reap(p);
-    }
+    await this.procs.close();
   }
 }
 

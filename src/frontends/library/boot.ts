@@ -15,46 +15,67 @@
  * booted without a faction never loads its code.
  */
 import type { Hypercalls } from '../../hyper/types.ts';
-import { Kernel, type LeakReport } from '../../kern/kernel.ts';
-import type { Component } from '../../kern/component.ts';
-import { kernComponent, type kernSyscalls } from '../../kern/kern_component.ts';
-import { ProcHandle, rfork, type RforkOpts } from '../../kern/lwproc.ts';
-import type { SysOf } from '../../kern/syscall.ts';
-import type { Proc } from '../../kern/proc.ts';
-import { EINVAL, ESRCH, KernelError } from '../../kern/errno.ts';
-import type { vfsSyscalls } from '../../vfs/vfs_syscalls.ts';
+import {
+  EINVAL, ESRCH, kernComponent, Kernel, KernelError, ProcHandle, rfork, type Component, type kernSyscalls,
+  type LeakReport, type Proc, type RforkOpts, type SysOf,
+} from '../../kern/index.ts';
+import type { vfsSyscalls } from '../../vfs/index.ts';
+import type { socketSyscalls } from '../../net/index.ts';
 
 /** The base system calls every kernel has. */
 export type KernSys = SysOf<typeof kernSyscalls>;
 /** The file-system system calls (src/vfs). */
 export type VfsSys = SysOf<typeof vfsSyscalls>;
+/** The socket system calls (src/net). */
+export type NetSys = SysOf<typeof socketSyscalls>;
 
 /**
  * All system calls of a full kernel. Factions extend this interface by
  * declaration merging in their own frontend typing files (see ./sys-types.ts).
  */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface Sys extends KernSys, VfsSys {}
+export interface Sys extends KernSys, VfsSys, NetSys {}
 
 /** Component loaders by name: the only place that knows where factions live. */
 export const componentLoaders: Record<string, () => Promise<Component[]>> = {
   kern: async () => [kernComponent],
-  vfs: async () => [(await import('../../vfs/vfs_component.ts')).vfsComponent],
-  tmpfs: async () => [(await import('../../vfs/vfs_component.ts')).vfsComponent, (await import('../../vfs/tmpfs.ts')).tmpfsComponent],
-  dev: async () => [(await import('../../dev/dev_component.ts')).devComponent],
-  devfs: async () => [(await import('../../vfs/vfs_component.ts')).vfsComponent, (await import('../../vfs/devfs.ts')).devfsComponent],
-  procfs: async () => [(await import('../../vfs/vfs_component.ts')).vfsComponent, (await import('../../vfs/procfs.ts')).procfsComponent],
-  etfs: async () => [(await import('../../vfs/vfs_component.ts')).vfsComponent, (await import('../../vfs/etfs.ts')).etfsComponent],
+  vfs: async () => [(await import('../../vfs/index.ts')).vfsComponent],
+  tmpfs: async () => [(await import('../../vfs/index.ts')).vfsComponent, (await import('../../vfs/index.ts')).tmpfsComponent],
+  dev: async () => [(await import('../../dev/index.ts')).devComponent],
+  devfs: async () => [(await import('../../vfs/index.ts')).vfsComponent, (await import('../../vfs/index.ts')).devfsComponent],
+  procfs: async () => [(await import('../../vfs/index.ts')).vfsComponent, (await import('../../vfs/index.ts')).procfsComponent],
+  etfs: async () => [(await import('../../vfs/index.ts')).vfsComponent, (await import('../../vfs/index.ts')).etfsComponent],
+  net: async () => [(await import('../../net/index.ts')).netComponent],
+  blk: async () => [(await import('../../dev/index.ts')).blkComponent],
+  ext2: async () => [(await import('../../vfs/index.ts')).vfsComponent, (await import('../../dev/index.ts')).blkComponent, (await import('../../vfs/index.ts')).ext2Component],
 };
 
 /** Components a plain `boot()` gets: every faction the project has. */
-export const defaultComponents: string[] = ['kern', 'vfs', 'tmpfs', 'dev', 'devfs', 'procfs', 'etfs'];
+export const defaultComponents: string[] = ['kern', 'vfs', 'tmpfs', 'dev', 'devfs', 'procfs', 'etfs', 'blk', 'ext2', 'net'];
+
+/**
+ * Where a kernel booted without `host` gets one. Nothing is installed here,
+ * so this module (and the root entry) loads no `node:*` module: the node
+ * entries (`anykernel` under the `node` export condition, `anykernel/node`)
+ * install a NodeHost factory; elsewhere `boot()` needs `{ host }`.
+ */
+let defaultHost: (() => Hypercalls) | null = null;
+
+/** Install the host factory `boot()` uses when no `host` is given (null removes it). */
+export function setDefaultHost(factory: (() => Hypercalls) | null): void {
+  defaultHost = factory;
+}
 
 export interface BootOptions {
-  /** Hypercall host (default: a NodeHost). */
+  /** Hypercall host (default: the installed default host — a NodeHost under Node). */
   host?: Hypercalls;
   /** Component names or objects (default: all). 'kern' is always included. */
   components?: (string | Component)[];
+  /**
+   * The root file system: 'tmpfs' (default) or 'ext2:IMAGE' (a host image path on the node
+   * host, a disk name on the sim host; append ':ro' for read-only).
+   */
+  root?: string;
 }
 
 export class BootedKernel {
@@ -136,14 +157,51 @@ async function resolveComponents(list: (string | Component)[]): Promise<Componen
   return out;
 }
 
+/** A host that models time itself (SimHost) and can hold its clock for unmodelled host work. */
+interface OutsideAware {
+  outside<T>(work: Promise<T>): Promise<T>;
+}
+
+function hasOutside(host: Hypercalls): host is Hypercalls & OutsideAware {
+  return typeof (host as Partial<OutsideAware>).outside === 'function';
+}
+
+/** Put the component mounting `root` ahead of tmpfs (which mounts a root only when none is). */
+async function withRoot(comps: Component[], root: string): Promise<Component[]> {
+  const m = /^ext2:(.+?)(:ro)?$/.exec(root);
+  if (m === null) throw new Error(`root '${root}': expected tmpfs or ext2:IMAGE[:ro]`);
+  const { ext2RootComponent } = await import('../../vfs/index.ts');
+  const out = comps.filter((c) => c.name !== 'ext2');
+  for (const c of await resolveComponents(['vfs', 'blk'])) if (!out.some((o) => o.name === c.name)) out.push(c);
+  const at = out.findIndex((c) => c.name === 'tmpfs');
+  out.splice(at < 0 ? out.length : at, 0, ext2RootComponent(m[1]!, m[2] !== undefined));
+  return out;
+}
+
 /** Boot a kernel in this process. */
 export async function boot(opts: BootOptions = {}): Promise<BootedKernel> {
   let host = opts.host;
   if (host === undefined) {
-    const { NodeHost } = await import('../../hyper/node/host.ts');
-    host = new NodeHost();
+    if (defaultHost === null) {
+      throw new TypeError(
+        "boot(): no host given and no default host installed. Under Node, import from 'anykernel' or 'anykernel/node' " +
+          "(they install a NodeHost); elsewhere pass one: boot({ host: new SimHost() }) with SimHost from 'anykernel/sim', " +
+          'or your own Hypercalls implementation.',
+      );
+    }
+    host = defaultHost();
   }
+  // Loading components is a dynamic import: real host work that a simulation
+  // host does not model. Inside sim.run(...) it must hold the virtual clock
+  // instead of looking like a deadlock, so a host that offers outside() gets it.
+  const loading = resolveComponents(opts.components ?? defaultComponents);
+  const components = await (hasOutside(host) ? host.outside(loading) : loading);
   const k = new Kernel(host);
-  await k.boot(await resolveComponents(opts.components ?? defaultComponents));
+  let comps = components;
+  if (opts.root !== undefined && opts.root !== 'tmpfs') {
+    const rooted = withRoot(comps, opts.root);
+    comps = await (hasOutside(host) ? host.outside(rooted) : rooted);
+  }
+  await k.boot(comps);
   return new BootedKernel(k);
 }

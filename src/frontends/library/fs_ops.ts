@@ -1,28 +1,72 @@
 /**
  * The node:fs operations of `anykernel/fs` (fs.ts), each written once as a
- * generator of system calls (fs_support.ts): readFile/writeFile over
+ * generator of system calls (fs_support.ts) with node:fs's synchronous
+ * signature (`readFileSync`'s arguments, no callback). Everything an
+ * operation does before its first `yield` — argument validation with
+ * node:fs's codes and messages (fs_validate.ts) — runs at the call site, so
+ * the callback and sync faces throw and the promises face rejects before any
+ * system call, as node:fs does. `ops` is the table the faces are built from.
+ *
+ * Userland parts, as libuv and Node have them: readFile/writeFile over
  * open/read/write/close, readdir over getdents64, mkdir -p, rm -r, copyFile,
- * a userland realpath(3), and the rest. `ops()` is the table the three
- * faces (promises, callbacks, sync) are built from.
+ * cp, realpath(3), mkdtemp(3).
  */
 import { Buffer } from 'node:buffer';
-import { KernelError } from '../../kern/errno.ts';
-import * as C from '../../kern/constants.ts';
+import { KernelError } from '../../kern/index.ts';
+import * as C from '../../kern/index.ts';
 import {
-  type Encoding, type KStatx, type NodeFsError, type Op, type Opts, type PathLike, BigIntStats, DT_MODE, Dirent, Stats, call, decode, isErr,
-  modeNum, opts, sc, COPYFILE_EXCL, COPYFILE_FICLONE_FORCE, stringToFlags, toBytes, toNode, toPath, toTimespec, uvException,
+  type KStatx, type NodeFsError, type Op, BigIntStats, DT_MODE, Dirent, StatFs, Stats, call, isErr, sc, COPYFILE_EXCL,
+  COPYFILE_FICLONE_FORCE, stringToFlags, toNode, toTimespec, uvException, waitFor,
 } from './fs_support.ts';
-
-// ---- the operations ------------------------------------------------------------------------
+import {
+  abortError, errArgType, errArgValue, errCode, getOptions, pathText, toUnixTimestamp, validFd, validMode, validPath,
+  validateBoolean, validateBuffer, validateInteger, validateObject, validateOffsetLengthRead, validateOffsetLengthWrite,
+  validatePosition,
+} from './fs_validate.ts';
 
 const AT_FDCWD = C.AT_FDCWD;
 const AT_SYMLINK_NOFOLLOW = 0x100;
 const AT_EMPTY_PATH = 0x1000;
 const STATX_ALL = 0xfff;
 const CHUNK = 64 * 1024;
+const MAX_USER_ID = 2 ** 32 - 1;
 
-export function* statOp(path: string, follow: boolean, bigint: boolean, syscall: string): Op<Stats | BigIntStats> {
-  const s = yield* call<KStatx>([syscall, path], 'statx', AT_FDCWD, path, follow ? 0 : AT_SYMLINK_NOFOLLOW, STATX_ALL);
+type KPath = string | Uint8Array;
+export type Encoding = BufferEncoding | 'buffer' | null | undefined;
+
+/** A path or name in the encoding asked for (node:fs's `encoding: 'buffer'`). */
+function encodeName(s: string, enc: Encoding): string | Buffer {
+  if (enc === 'buffer') return Buffer.from(s);
+  if (enc === undefined || enc === null || enc === 'utf8' || enc === 'utf-8') return s;
+  return Buffer.from(s).toString(enc);
+}
+
+function decode(b: Uint8Array, encoding: Encoding): string | Buffer {
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  return encoding === null || encoding === undefined || encoding === 'buffer' ? buf : buf.toString(encoding);
+}
+
+function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) throw abortError(signal);
+}
+
+/** An already aborted signal fails the operation asynchronously (after validation), as node:fs does. */
+function* abortPoint(signal: AbortSignal | undefined): Op<void> {
+  if (signal === undefined) return;
+  yield* waitFor(null);
+  checkAborted(signal);
+}
+
+// ---- stat ---------------------------------------------------------------------------------
+
+export function* statOp(path: KPath, follow: boolean, bigint: boolean, syscall: string, throwIfNoEntry = true): Op<Stats | BigIntStats | undefined> {
+  let s: KStatx;
+  try {
+    s = yield* call<KStatx>([syscall, pathText(path)], 'statx', AT_FDCWD, path, follow ? 0 : AT_SYMLINK_NOFOLLOW, STATX_ALL);
+  } catch (e) {
+    if (!throwIfNoEntry && isErr(e, 'ENOENT')) return undefined;
+    throw e;
+  }
   return bigint ? new BigIntStats(s) : new Stats(s);
 }
 
@@ -36,18 +80,28 @@ export function* fstatOp(fd: number, bigint: boolean): Op<Stats | BigIntStats> {
   return bigint ? new BigIntStats(s) : new Stats(s);
 }
 
-function* readAllFd(fd: number): Op<Uint8Array> {
+function statOpts(o: unknown): { bigint: boolean; throwIfNoEntry: boolean } {
+  const x = (o ?? {}) as { bigint?: unknown; throwIfNoEntry?: unknown };
+  return { bigint: x.bigint === true, throwIfNoEntry: x.throwIfNoEntry !== false };
+}
+
+// ---- whole-file reads and writes ------------------------------------------------------------
+
+function* readAllFd(fd: number, signal?: AbortSignal): Op<Uint8Array> {
   const st = yield* call<KStatx>(['fstat'], 'fstat', fd);
+  if ((st.mode & C.S_IFMT) === C.S_IFDIR) throw uvException(21, 'read');
   // Files that say size 0 (procfs, devices) are read until EOF in chunks.
   const chunks: Uint8Array[] = [];
   let total = 0;
   let want = st.size > 0 && (st.mode & C.S_IFMT) === C.S_IFREG ? st.size : CHUNK;
   for (;;) {
+    checkAborted(signal);
     const b = new Uint8Array(Math.max(want, 1));
     const n = yield* call<number>(['read'], 'read', fd, b);
     if (n === 0) break;
     chunks.push(n === b.byteLength ? b : b.subarray(0, n));
     total += n;
+    if (total > 2 ** 31 - 1) throw errCode(new RangeError(`File size (${total}) is greater than 2 GiB`), 'ERR_FS_FILE_TOO_LARGE');
     want = CHUNK;
   }
   if (chunks.length === 1) return chunks[0]!;
@@ -60,8 +114,8 @@ function* readAllFd(fd: number): Op<Uint8Array> {
   return out;
 }
 
-function* withFd<T>(path: string, flags: number, mode: number, body: (fd: number) => Op<T>): Op<T> {
-  const fd = yield* call<number>(['open', path], 'open', path, flags | C.O_CLOEXEC, mode);
+export function* withFd<T>(path: KPath, flags: number, mode: number, body: (fd: number) => Op<T>, syscall = 'open'): Op<T> {
+  const fd = yield* call<number>([syscall, pathText(path)], 'open', path, flags | C.O_CLOEXEC, mode);
   let result: T;
   try {
     result = yield* body(fd);
@@ -77,9 +131,10 @@ function* withFd<T>(path: string, flags: number, mode: number, body: (fd: number
   return result;
 }
 
-function* writeAllFd(fd: number, data: Uint8Array, position: number | null): Op<void> {
+function* writeAllFd(fd: number, data: Uint8Array, position: number | null, signal?: AbortSignal): Op<void> {
   let off = 0;
   while (off < data.byteLength) {
+    checkAborted(signal);
     const part = data.subarray(off, Math.min(data.byteLength, off + 1024 * 1024));
     const n = position === null
       ? yield* call<number>(['write'], 'write', fd, part)
@@ -89,83 +144,127 @@ function* writeAllFd(fd: number, data: Uint8Array, position: number | null): Op<
   }
 }
 
-export type ReadFileOpts = { encoding?: Encoding; flag?: string | number };
-export function* readFileOp(p: PathLike | number, o: Opts<ReadFileOpts>): Op<string | Buffer> {
-  const { encoding, flag } = opts<ReadFileOpts>(o);
-  if (typeof p === 'number') return decode(yield* readAllFd(p), encoding);
-  const path = toPath(p);
-  const bytes = yield* withFd(path, stringToFlags(flag, 'r'), 0o666, readAllFd);
-  return decode(bytes, encoding);
+/** isFd: node:fs treats an int32 where a path goes as a descriptor. */
+function isFd(p: unknown): p is number {
+  return typeof p === 'number' && (p | 0) === p;
 }
 
-export type WriteFileOpts = { encoding?: Encoding; mode?: number | string; flag?: string | number };
-export function* writeFileOp(p: PathLike | number, data: string | ArrayBufferView, o: Opts<WriteFileOpts>, defFlag: string): Op<void> {
-  const { encoding, mode, flag } = opts<WriteFileOpts>(o);
-  const bytes = toBytes(data, encoding);
-  if (typeof p === 'number') return yield* writeAllFd(p, bytes, null);
-  const path = toPath(p);
-  yield* withFd(path, stringToFlags(flag, defFlag), modeNum(mode, 0o666), (fd) => writeAllFd(fd, bytes, null));
+export function* readFileOp(p: unknown, options: unknown): Op<string | Buffer> {
+  const o = getOptions(options, { flag: 'r' as string | number });
+  const signal = o.signal;
+  if (isFd(p)) {
+    yield* abortPoint(signal);
+    return decode(yield* readAllFd(validFd(p, 'fd'), signal), o.encoding);
+  }
+  const flags = stringToFlags(o.flag, 'flags');
+  const path = validPath(p);
+  yield* abortPoint(signal);
+  const bytes = yield* withFd(path, flags, 0o666, (fd) => readAllFd(fd, signal));
+  return decode(bytes, o.encoding);
 }
 
-type ReaddirOpts = { encoding?: Encoding; withFileTypes?: boolean; recursive?: boolean };
-interface KDirent { ino: number; off: number; type: number; name: string }
+/** Bytes for writeFile/appendFile data: a view, or a string in the options' encoding. */
+function dataBytes(data: unknown, encoding: Encoding): Uint8Array {
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (typeof data !== 'string') throw errArgType('data', ['string', 'Buffer', 'TypedArray', 'DataView'], data);
+  return Buffer.from(data, encoding === 'buffer' || encoding === null || encoding === undefined ? 'utf8' : encoding);
+}
 
-function* listDir(path: string): Op<KDirent[]> {
-  const fd = yield* call<number>(['scandir', path], 'open', path, C.O_RDONLY | C.O_DIRECTORY | C.O_CLOEXEC, 0);
+export function* writeFileOp(p: unknown, data: unknown, options: unknown, defFlag: 'w' | 'a'): Op<void> {
+  const o = getOptions(options, { encoding: 'utf8' as Encoding, mode: 0o666 as number | string, flag: defFlag as string | number, flush: false });
+  if (o.flush !== undefined) validateBoolean(o.flush, 'options.flush');
+  const bytes = dataBytes(data, o.encoding);
+  const signal = o.signal;
+  if (isFd(p)) {
+    yield* abortPoint(signal);
+    return yield* writeAllFd(validFd(p, 'fd'), bytes, null, signal);
+  }
+  const flag = defFlag === 'a' && (o.flag === undefined || o.flag === null || o.flag === '') ? 'a' : o.flag || defFlag;
+  const path = validPath(p);
+  const flags = stringToFlags(flag);
+  const mode = validMode(o.mode, 'mode', 0o666);
+  yield* abortPoint(signal);
+  yield* withFd(path, flags, mode, function* (fd) {
+    yield* writeAllFd(fd, bytes, null, signal);
+    if (o.flush === true) yield* call(['fsync'], 'fsync', fd);
+  });
+}
+
+// ---- directories ----------------------------------------------------------------------------
+
+export interface KDirent { ino: number; off: number; type: number; name: string }
+
+/** One getdents64 batch without '.' and '..' (possibly empty), or null at the end of the directory. */
+export function* readDirBatch(fd: number, node: [string, string?]): Op<KDirent[] | null> {
+  const ents = yield* call<KDirent[]>(node, 'getdents64', fd, 32768);
+  if (ents.length === 0) return null;
+  return ents.filter((e) => e.name !== '.' && e.name !== '..');
+}
+
+function* listDir(path: KPath): Op<KDirent[]> {
+  const node: [string, string] = ['scandir', pathText(path)];
+  const fd = yield* call<number>(node, 'open', path, C.O_RDONLY | C.O_DIRECTORY | C.O_CLOEXEC, 0);
   const out: KDirent[] = [];
   try {
-    for (;;) {
-      const ents = yield* call<KDirent[]>(['scandir', path], 'getdents64', fd, 32768);
-      if (ents.length === 0) break;
-      for (const e of ents) if (e.name !== '.' && e.name !== '..') out.push(e);
-    }
+    for (let b = yield* readDirBatch(fd, node); b !== null; b = yield* readDirBatch(fd, node)) out.push(...b);
   } finally {
     yield* sc('close', fd);
   }
   return out;
 }
 
-function joinPath(dir: string, name: string): string {
+export function joinPath(dir: string, name: string): string {
   return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
 }
 
-function* direntType(dir: string, e: KDirent): Op<number> {
+/** A directory entry's S_IF* format; DT_UNKNOWN asks lstat, as Node does. */
+export function* direntType(dir: string, e: KDirent): Op<number> {
   const t = DT_MODE[e.type];
   if (t !== undefined) return t;
-  // DT_UNKNOWN: ask lstat, as Node does.
-  const s = yield* call<KStatx>(['lstat', joinPath(dir, e.name)], 'statx', AT_FDCWD, joinPath(dir, e.name), AT_SYMLINK_NOFOLLOW, 1);
+  const p = joinPath(dir, e.name);
+  const s = yield* call<KStatx>(['lstat', p], 'statx', AT_FDCWD, p, AT_SYMLINK_NOFOLLOW, 1);
   return s.mode & C.S_IFMT;
 }
 
-function* readdirOp(p: PathLike, o: Opts<ReaddirOpts>): Op<(string | Buffer | Dirent)[]> {
-  const { encoding, withFileTypes, recursive } = opts<ReaddirOpts>(o);
-  const root = toPath(p);
+function* readdirOp(p: unknown, options: unknown): Op<(string | Buffer | Dirent)[]> {
+  const o = getOptions(options, {} as { withFileTypes?: boolean; recursive?: boolean });
+  const path = validPath(p);
+  if (o.recursive !== undefined) validateBoolean(o.recursive, 'options.recursive');
+  const root = pathText(path);
   const out: (string | Buffer | Dirent)[] = [];
   const queue: [string, string][] = [[root, '']];
+  const withTypes = o.withFileTypes === true;
   while (queue.length > 0) {
     const [dir, rel] = queue.shift()!;
     for (const e of yield* listDir(dir)) {
       const relName = rel === '' ? e.name : `${rel}/${e.name}`;
-      const needType = withFileTypes === true || recursive === true;
-      const fmt = needType ? yield* direntType(dir, e) : 0;
-      if (withFileTypes === true) out.push(new Dirent(e.name, fmt, dir));
-      else out.push(encoding === 'buffer' ? Buffer.from(relName) : relName);
-      if (recursive === true && fmt === C.S_IFDIR) queue.push([joinPath(dir, e.name), relName]);
+      const fmt = withTypes || o.recursive === true ? yield* direntType(dir, e) : 0;
+      if (withTypes) out.push(new Dirent(encodeName(e.name, o.encoding) as string, fmt, dir));
+      else out.push(encodeName(relName, o.encoding));
+      if (o.recursive === true && fmt === C.S_IFDIR) queue.push([joinPath(dir, e.name), relName]);
     }
   }
   return out;
 }
 
-type MkdirOpts = { recursive?: boolean; mode?: number | string };
-function* mkdirOp(p: PathLike, o: MkdirOpts | number | string | undefined | null): Op<string | undefined> {
-  const { recursive, mode: m } = typeof o === 'object' && o !== null ? o : { recursive: false, mode: o ?? undefined };
-  const path = toPath(p);
-  const mode = modeNum(m as number | string | undefined, 0o777);
-  if (recursive !== true) {
-    yield* call(['mkdir', path], 'mkdir', path, mode);
+function* mkdirOp(p: unknown, options: unknown): Op<string | undefined> {
+  let mode = 0o777;
+  let recursive: unknown = false;
+  if (typeof options === 'number' || typeof options === 'string') mode = validMode(options, 'mode');
+  else if (options !== null && options !== undefined && typeof options === 'object') {
+    const o = options as { recursive?: unknown; mode?: unknown };
+    if (o.recursive !== undefined) recursive = o.recursive;
+    if (o.mode !== undefined) mode = validMode(o.mode, 'mode');
+  }
+  const path = validPath(p);
+  validateBoolean(recursive, 'options.recursive');
+  const text = pathText(path);
+  if (!recursive) {
+    yield* call(['mkdir', text], 'mkdir', path, mode);
     return undefined;
   }
-  return yield* mkdirp(path, mode, path);
+  const first = yield* mkdirp(text, mode, text);
+  return first;
 }
 
 /** mkdir -p: the first directory created, or undefined when it all existed (Node's contract). */
@@ -192,21 +291,50 @@ function* mkdirp(path: string, mode: number, orig: string): Op<string | undefine
   }
 }
 
-type RmOpts = { recursive?: boolean; force?: boolean };
-function* rmOp(p: PathLike, o: RmOpts | undefined | null): Op<void> {
-  const path = toPath(p);
-  const { recursive, force } = o ?? {};
+function* mkdtempOp(prefix: unknown, options: unknown): Op<string | Buffer> {
+  const o = getOptions(options, {});
+  const pre = pathText(validPath(prefix, 'prefix'));
+  const chars = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+  for (let tries = 0; tries < 100; tries++) {
+    const rnd = new Uint8Array(6);
+    globalThis.crypto.getRandomValues(rnd);
+    const path = pre + [...rnd].map((x) => chars[x % chars.length]).join('');
+    try {
+      yield* sc('mkdir', path, 0o700);
+      return encodeName(path, o.encoding);
+    } catch (e) {
+      if (!(e instanceof KernelError) || e.code !== 'EEXIST') throw toNode(e, 'mkdtemp', `${pre}XXXXXX`);
+    }
+  }
+  throw uvException(17, 'mkdtemp', `${pre}XXXXXX`);
+}
+
+type RmOpts = { recursive?: boolean; force?: boolean; maxRetries?: number; retryDelay?: number };
+function rmOptions(o: unknown): RmOpts {
+  if (o === undefined || o === null) return {};
+  validateObject(o, 'options');
+  const r = o as RmOpts;
+  if (r.force !== undefined) validateBoolean(r.force, 'options.force');
+  if (r.recursive !== undefined) validateBoolean(r.recursive, 'options.recursive');
+  if (r.maxRetries !== undefined) validateInteger(r.maxRetries, 'options.maxRetries', 0);
+  if (r.retryDelay !== undefined) validateInteger(r.retryDelay, 'options.retryDelay', 0);
+  return r;
+}
+
+function* rmOp(p: unknown, options: unknown): Op<void> {
+  const path = pathText(validPath(p));
+  const { recursive, force } = rmOptions(options);
   let s: KStatx;
   try {
     s = yield* call<KStatx>(['lstat', path], 'statx', AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, 1);
   } catch (e) {
     if (force === true && isErr(e, 'ENOENT')) return;
-    throw toNodeRm(e, path);
+    throw e;
   }
   if ((s.mode & C.S_IFMT) === C.S_IFDIR) {
     if (recursive !== true) {
-      const e = new Error(`Path is a directory: rm returned EISDIR (is a directory) ${path}`) as NodeFsError;
-      e.code = 'ERR_FS_EISDIR';
+      const e = errCode(new Error(`Path is a directory: rm returned EISDIR (is a directory) ${path}`), 'ERR_FS_EISDIR') as unknown as NodeFsError;
+      e.name = 'SystemError';
       e.errno = 21;
       e.syscall = 'rm';
       e.path = path;
@@ -216,11 +344,6 @@ function* rmOp(p: PathLike, o: RmOpts | undefined | null): Op<void> {
     return;
   }
   yield* call(['rm', path], 'unlink', path);
-}
-
-function toNodeRm(e: unknown, path: string): unknown {
-  if (typeof e === 'object' && e !== null && (e as NodeFsError).syscall === 'lstat') (e as NodeFsError).syscall = 'lstat';
-  return e instanceof KernelError ? toNode(e, 'rm', path) : e;
 }
 
 function* rmTree(dir: string): Op<void> {
@@ -233,16 +356,42 @@ function* rmTree(dir: string): Op<void> {
   yield* call(['rmdir', dir], 'rmdir', dir);
 }
 
-function* copyFileOp(src: PathLike, dst: PathLike, mode = 0): Op<void> {
-  const s = toPath(src, 'src');
-  const d = toPath(dst, 'dest');
-  if ((mode & COPYFILE_FICLONE_FORCE) !== 0) throw uvException(38, 'copyfile', s, d);
+function* rmdirOp(p: unknown, options: unknown): Op<void> {
+  const path = validPath(p);
+  const o = (options ?? {}) as { recursive?: unknown };
+  if (o.recursive === true) {
+    rmOptions(options);
+    return yield* rmOp(path, { recursive: true });
+  }
+  yield* call(['rmdir', pathText(path)], 'rmdir', path);
+}
+
+// ---- copies ---------------------------------------------------------------------------------
+
+export function* copyFileOp(src: unknown, dst: unknown, modeArg: unknown): Op<void> {
+  const s = validPath(src, 'src');
+  const d = validPath(dst, 'dest');
+  const mode = modeArg === undefined || modeArg === null ? 0 : copyMode(modeArg);
+  const [st, dt] = [pathText(s), pathText(d)];
+  if ((mode & COPYFILE_FICLONE_FORCE) !== 0) throw uvException(38, 'copyfile', st, dt);
+  yield* copyData(st, dt, (mode & COPYFILE_EXCL) !== 0);
+}
+
+function copyMode(m: unknown): number {
+  if (typeof m !== 'number' || !Number.isInteger(m)) {
+    throw errCode(new TypeError('mode must be int32 or null/undefined'), 'ERR_INVALID_ARG_TYPE');
+  }
+  if (m < 0 || m > 7) throw errCode(new RangeError('mode is out of range: >= 0 && <= 7'), 'ERR_OUT_OF_RANGE');
+  return m;
+}
+
+export function* copyData(s: string, d: string, excl: boolean): Op<void> {
   const node: [string, string, string] = ['copyfile', s, d];
   const inFd = yield* call<number>(node, 'open', s, C.O_RDONLY | C.O_CLOEXEC, 0);
   try {
     const st = yield* call<KStatx>(node, 'fstat', inFd);
     if ((st.mode & C.S_IFMT) === C.S_IFDIR) throw uvException(21, 'copyfile', s, d);
-    const flags = C.O_WRONLY | C.O_CREAT | C.O_TRUNC | C.O_CLOEXEC | ((mode & COPYFILE_EXCL) !== 0 ? C.O_EXCL : 0);
+    const flags = C.O_WRONLY | C.O_CREAT | C.O_TRUNC | C.O_CLOEXEC | (excl ? C.O_EXCL : 0);
     const outFd = yield* call<number>(node, 'open', d, flags, st.mode & 0o7777);
     try {
       // uv_fs_copyfile: the destination gets the source's mode.
@@ -262,9 +411,13 @@ function* copyFileOp(src: PathLike, dst: PathLike, mode = 0): Op<void> {
   }
 }
 
+// ---- paths ----------------------------------------------------------------------------------
+
 /** realpath(3): every symlink resolved, '.' and '..' folded, the result exists. */
-function* realpathOp(p: PathLike): Op<string> {
-  const orig = toPath(p);
+export function* realpathOp(p: unknown, options: unknown, native = false): Op<string | Buffer> {
+  const o = getOptions(options, {});
+  // node:fs's JavaScript realpath stringifies what is neither a path nor a URL.
+  const orig = pathText(validPath(native || typeof p === 'string' || p instanceof Uint8Array || p instanceof URL ? p : String(p)));
   const node: [string, string] = ['realpath', orig];
   let rest = orig.split('/');
   let parts: string[] = [];
@@ -281,7 +434,8 @@ function* realpathOp(p: PathLike): Op<string> {
       continue;
     }
     const candidate = '/' + [...parts, c].join('/');
-    const s = yield* call<KStatx>(node, 'statx', AT_FDCWD, candidate, AT_SYMLINK_NOFOLLOW, 1);
+    // The JavaScript realpath reports the lstat that failed; realpath.native, realpath(3)'s failure.
+    const s = yield* call<KStatx>(native ? node : ['lstat', candidate], 'statx', AT_FDCWD, candidate, AT_SYMLINK_NOFOLLOW, 1);
     if ((s.mode & C.S_IFMT) === C.S_IFLNK) {
       if (++links > C.SYMLOOP_MAX) throw uvException(40, 'realpath', orig);
       const t = yield* call<string>(node, 'readlink', candidate);
@@ -292,141 +446,308 @@ function* realpathOp(p: PathLike): Op<string> {
     if (rest.some((x) => x !== '' && x !== '.') && (s.mode & C.S_IFMT) !== C.S_IFDIR) throw uvException(20, 'realpath', orig);
     parts.push(c);
   }
-  return '/' + parts.join('/');
+  return encodeName('/' + parts.join('/'), o.encoding);
 }
 
-function* mkdtempOp(prefix: string): Op<string> {
-  const chars = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-  for (let tries = 0; tries < 100; tries++) {
-    const rnd = new Uint8Array(6);
-    globalThis.crypto.getRandomValues(rnd);
-    const path = prefix + [...rnd].map((x) => chars[x % chars.length]).join('');
-    try {
-      yield* sc('mkdir', path, 0o700);
-      return path;
-    } catch (e) {
-      if (!(e instanceof KernelError) || e.code !== 'EEXIST') throw toNode(e, 'mkdtemp', `${prefix}XXXXXX`);
-    }
-  }
-  throw uvException(17, 'mkdtemp', `${prefix}XXXXXX`);
+function* readlinkOp(p: unknown, options: unknown): Op<string | Buffer> {
+  const o = getOptions(options, {});
+  const path = validPath(p, 'oldPath');
+  const s = yield* call<string>(['readlink', pathText(path)], 'readlink', path);
+  return encodeName(s, o.encoding);
 }
 
-function* truncateOp(p: PathLike | number, len = 0): Op<void> {
-  if (typeof p === 'number') return void (yield* call(['ftruncate'], 'ftruncate', p, len));
-  const path = toPath(p);
-  // Node's promises.truncate opens 'r+' and calls ftruncate.
+function* truncateOp(p: unknown, len: unknown): Op<void> {
+  if (typeof p === 'number') return yield* ftruncateOp(p, len);
+  const l = len === undefined || len === null ? 0 : len;
+  validateInteger(l, 'len');
+  const path = validPath(p);
+  // Node's truncate opens 'r+' and calls ftruncate.
   yield* withFd(path, C.O_RDWR, 0, function* (fd) {
-    yield* call(['ftruncate'], 'ftruncate', fd, len);
+    yield* call(['ftruncate'], 'ftruncate', fd, Math.max(0, l));
   });
 }
 
-function* existsOp(p: PathLike): Op<boolean> {
+function* ftruncateOp(fdArg: unknown, len: unknown): Op<void> {
+  const fd = validFd(fdArg);
+  const l = len === undefined || len === null ? 0 : len;
+  validateInteger(l, 'len');
+  yield* call(['ftruncate'], 'ftruncate', fd, Math.max(0, l));
+}
+
+function* accessOp(p: unknown, modeArg: unknown): Op<void> {
+  const path = validPath(p);
+  const mode = modeArg === undefined || modeArg === null ? C.F_OK : accessMode(modeArg);
+  yield* call(['access', pathText(path)], 'access', path, mode);
+}
+
+function accessMode(m: unknown): number {
+  if (typeof m !== 'number' || !Number.isInteger(m)) throw errCode(new TypeError('mode must be int32 or null/undefined'), 'ERR_INVALID_ARG_TYPE');
+  if (m < 0 || m > 7) throw errCode(new RangeError('mode is out of range: >= 0 && <= 7'), 'ERR_OUT_OF_RANGE');
+  return m;
+}
+
+function* existsOp(p: unknown): Op<boolean> {
+  let path: KPath;
   try {
-    yield* sc('access', toPath(p), C.F_OK);
+    path = validPath(p);
+  } catch {
+    return false;
+  }
+  try {
+    yield* sc('access', path, C.F_OK);
     return true;
   } catch {
     return false;
   }
 }
 
-/** The read/write argument forms node:fs accepts. */
-export function readArgs(buffer: ArrayBufferView, offset?: number | null, length?: number | null, position?: number | bigint | null): [Uint8Array, number | null] {
-  const u8 = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-  const off = offset ?? 0;
-  const len = length ?? u8.byteLength - off;
-  if (off < 0 || off > u8.byteLength) throw rangeErr('offset', off, u8.byteLength);
-  if (len < 0 || off + len > u8.byteLength) throw rangeErr('length', len, u8.byteLength - off);
-  const pos = position === null || position === undefined || (typeof position === 'number' && position < 0) ? null : Number(position);
-  return [u8.subarray(off, off + len), pos];
+export function* openOp(p: unknown, flags: unknown, mode: unknown): Op<number> {
+  const path = validPath(p);
+  const fl = stringToFlags(flags as string | number | undefined);
+  const m = validMode(mode, 'mode', 0o666);
+  return yield* call<number>(['open', pathText(path)], 'open', path, fl | C.O_CLOEXEC, m);
 }
 
-function rangeErr(name: string, v: number, max: number): RangeError {
-  const e = new RangeError(`The value of "${name}" is out of range. It must be >= 0 && <= ${max}. Received ${v}`) as RangeError & { code: string };
-  e.code = 'ERR_OUT_OF_RANGE';
+function times(a: unknown, m: unknown, names: [string, string] = ['time', 'time']): [{ sec: number; nsec: number }, { sec: number; nsec: number }] {
+  return [toTimespec(toUnixTimestamp(a, names[0])), toTimespec(toUnixTimestamp(m, names[1]))];
+}
+
+// ---- descriptors ------------------------------------------------------------------------------
+
+export function* readOp(fd: number, target: Uint8Array, pos: number | bigint | null): Op<number> {
+  return pos === null || pos === -1 || pos === -1n
+    ? yield* call<number>(['read'], 'read', fd, target)
+    : yield* call<number>(['read'], 'pread', fd, target, pos);
+}
+
+export function* writeOp(fd: number, data: Uint8Array, pos: number | bigint | null): Op<number> {
+  return pos === null || (typeof pos === 'number' && pos < 0)
+    ? yield* call<number>(['write'], 'write', fd, data)
+    : yield* call<number>(['write'], 'pwrite', fd, data, pos);
+}
+
+/** Parsed read arguments: the bytes to fill and where (null: the file offset). */
+export interface ReadArgs { fd: number; buffer: ArrayBufferView; target: Uint8Array; position: number | bigint | null }
+
+function u8(b: ArrayBufferView): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/**
+ * fs.readSync(fd, buffer, offset?, length?, position?) and
+ * fs.readSync(fd, buffer, { offset, length, position }): Node's checks in
+ * Node's order. `length` 0 gives a zero-length target (no system call).
+ */
+export function readSyncArgs(fdArg: unknown, buffer: unknown, offOrOpts: unknown, lengthArg: unknown, posArg: unknown, nargs: number): ReadArgs {
+  const fd = validFd(fdArg);
+  validateBuffer(buffer);
+  let offset = offOrOpts;
+  let length = lengthArg;
+  let position = posArg;
+  if (nargs <= 3 || (typeof offOrOpts === 'object' && offOrOpts !== null)) {
+    if (offOrOpts !== undefined) validateObject(offOrOpts, 'options', true);
+    const o = (offOrOpts ?? {}) as { offset?: unknown; length?: unknown; position?: unknown };
+    offset = o.offset ?? 0;
+    length = o.length ?? buffer.byteLength - (offset as number);
+    position = o.position ?? null;
+  }
+  return finishRead(fd, buffer, offset, length, position);
+}
+
+export function finishRead(fd: number, buffer: ArrayBufferView, offsetArg: unknown, lengthArg: unknown, positionArg: unknown): ReadArgs {
+  let offset = 0;
+  if (offsetArg !== undefined && offsetArg !== null) {
+    validateInteger(offsetArg, 'offset', 0);
+    offset = offsetArg;
+  }
+  const length = (lengthArg as number) | 0;
+  if (length === 0) return { fd, buffer, target: u8(buffer).subarray(0, 0), position: null };
+  if (buffer.byteLength === 0) throw errArgValue('buffer', buffer, 'is empty and cannot be written');
+  validateOffsetLengthRead(offset, length, buffer.byteLength);
+  const position = positionArg === null || positionArg === undefined ? -1 : positionArg;
+  validatePosition(position, 'position', length);
+  return { fd, buffer, target: u8(buffer).subarray(offset, offset + length), position: position === -1 || position === -1n ? null : (position as number | bigint) };
+}
+
+/** Parsed write arguments. */
+export interface WriteArgs { fd: number; buffer: ArrayBufferView | string; data: Uint8Array; position: number | null }
+
+/** fs.writeSync(fd, buffer, offset?, length?, position?) / (fd, buffer, { ... }) / (fd, string, position?, encoding?). */
+export function writeSyncArgs(fdArg: unknown, buffer: unknown, offOrOpts: unknown, lengthArg: unknown, posArg: unknown): WriteArgs {
+  const fd = validFd(fdArg);
+  if (ArrayBuffer.isView(buffer)) {
+    let offset = offOrOpts;
+    let length = lengthArg;
+    let position = posArg;
+    if (typeof offOrOpts === 'object' && offOrOpts !== null) {
+      const o = offOrOpts as { offset?: unknown; length?: unknown; position?: unknown };
+      offset = o.offset ?? 0;
+      length = o.length ?? buffer.byteLength - (offset as number);
+      position = o.position ?? null;
+    }
+    if (position === undefined) position = null;
+    let off = 0;
+    if (offset !== null && offset !== undefined) {
+      validateInteger(offset, 'offset', 0);
+      off = offset;
+    }
+    const len = typeof length === 'number' ? length : buffer.byteLength - off;
+    validateOffsetLengthWrite(off, len, buffer.byteLength);
+    return { fd, buffer, data: u8(buffer).subarray(off, off + len), position: typeof position === 'number' ? position : null };
+  }
+  if (typeof buffer !== 'string') throw errArgType('buffer', ['string', 'Buffer', 'TypedArray', 'DataView'], buffer);
+  const enc = stringEncoding(buffer, lengthArg);
+  return { fd, buffer, data: Buffer.from(buffer, enc), position: typeof offOrOpts === 'number' ? offOrOpts : null };
+}
+
+/** validateEncoding: only hex's length is checked; an unknown encoding means utf8 (as the binding parses it). */
+function stringEncoding(s: string, enc: unknown): BufferEncoding {
+  const e = typeof enc === 'string' && Buffer.isEncoding(enc) ? enc : 'utf8';
+  if (e.toLowerCase() === 'hex' && s.length % 2 !== 0) throw errArgValue('encoding', enc, `is invalid for data of length ${s.length}`);
   return e;
 }
 
-export function* readOp(fd: number, target: Uint8Array, pos: number | null): Op<number> {
-  return pos === null ? yield* call<number>(['read'], 'read', fd, target) : yield* call<number>(['read'], 'pread', fd, target, pos);
+export function validateBufferArray(buffers: unknown, name = 'buffers'): ArrayBufferView[] {
+  if (!Array.isArray(buffers)) throw errArgType(name, 'ArrayBufferView[]', buffers);
+  for (const b of buffers) if (!ArrayBuffer.isView(b)) throw errArgType(name, 'ArrayBufferView[]', buffers);
+  return buffers as ArrayBufferView[];
 }
 
-export function* writeOp(fd: number, data: Uint8Array, pos: number | null): Op<number> {
-  return pos === null ? yield* call<number>(['write'], 'write', fd, data) : yield* call<number>(['write'], 'pwrite', fd, data, pos);
+export function* readvOp(fdArg: unknown, buffersArg: unknown, position: unknown): Op<number> {
+  const fd = validFd(fdArg);
+  const buffers = validateBufferArray(buffersArg);
+  const pos = typeof position === 'number' ? position : null;
+  const iov = buffers.map(u8);
+  return pos === null ? yield* call<number>(['read'], 'readv', fd, iov) : yield* call<number>(['read'], 'preadv', fd, iov, pos);
 }
 
-// ---- the table of operations -----------------------------------------------------------------
-
-/** Builds each operation once; the faces only choose how to run it. */
-export function ops() {
-  return {
-    readFile: (p: PathLike | number, o?: Opts<ReadFileOpts>) => readFileOp(p, o),
-    writeFile: (p: PathLike | number, d: string | ArrayBufferView, o?: Opts<WriteFileOpts>) => writeFileOp(p, d, o, 'w'),
-    appendFile: (p: PathLike | number, d: string | ArrayBufferView, o?: Opts<WriteFileOpts>) => writeFileOp(p, d, o, 'a'),
-    readdir: (p: PathLike, o?: Opts<ReaddirOpts>) => readdirOp(p, o),
-    stat: (p: PathLike, o?: { bigint?: boolean }) => statOp(toPath(p), true, o?.bigint === true, 'stat'),
-    lstat: (p: PathLike, o?: { bigint?: boolean }) => statOp(toPath(p), false, o?.bigint === true, 'lstat'),
-    fstat: (fd: number, o?: { bigint?: boolean }) => fstatOp(fd, o?.bigint === true),
-    mkdir: (p: PathLike, o?: MkdirOpts | number | string | null) => mkdirOp(p, o),
-    mkdtemp: (prefix: string) => mkdtempOp(prefix),
-    rm: (p: PathLike, o?: RmOpts | null) => rmOp(p, o),
-    *rmdir(p: PathLike, o?: { recursive?: boolean }): Op<void> {
-      const path = toPath(p);
-      if (o?.recursive === true) return yield* rmOp(path, { recursive: true });
-      yield* call(['rmdir', path], 'rmdir', path);
-    },
-    *unlink(p: PathLike): Op<void> { const path = toPath(p); yield* call(['unlink', path], 'unlink', path); },
-    *rename(a: PathLike, b: PathLike): Op<void> {
-      const [x, y] = [toPath(a, 'oldPath'), toPath(b, 'newPath')];
-      yield* call(['rename', x, y], 'rename', x, y);
-    },
-    copyFile: (a: PathLike, b: PathLike, mode?: number) => copyFileOp(a, b, mode ?? 0),
-    *link(a: PathLike, b: PathLike): Op<void> {
-      const [x, y] = [toPath(a, 'existingPath'), toPath(b, 'newPath')];
-      yield* call(['link', x, y], 'link', x, y);
-    },
-    *symlink(target: PathLike, p: PathLike, _type?: string | null): Op<void> {
-      const [t, l] = [toPath(target, 'target'), toPath(p)];
-      yield* call(['symlink', t, l], 'symlink', t, l);
-    },
-    *readlink(p: PathLike, o?: Opts<{ encoding?: Encoding }>): Op<string | Buffer> {
-      const path = toPath(p);
-      const s = yield* call<string>(['readlink', path], 'readlink', path);
-      const enc = opts(o).encoding;
-      return enc === 'buffer' ? Buffer.from(s) : s;
-    },
-    realpath: (p: PathLike, _o?: unknown) => realpathOp(p),
-    *chmod(p: PathLike, mode: number | string): Op<void> { const path = toPath(p); yield* call(['chmod', path], 'chmod', path, modeNum(mode, 0)); },
-    *fchmod(fd: number, mode: number | string): Op<void> { yield* call(['fchmod'], 'fchmod', fd, modeNum(mode, 0)); },
-    *chown(p: PathLike, uid: number, gid: number): Op<void> { const path = toPath(p); yield* call(['chown', path], 'chown', path, uid, gid); },
-    *lchown(p: PathLike, uid: number, gid: number): Op<void> { const path = toPath(p); yield* call(['lchown', path], 'lchown', path, uid, gid); },
-    *fchown(fd: number, uid: number, gid: number): Op<void> { yield* call(['fchown'], 'fchown', fd, uid, gid); },
-    *utimes(p: PathLike, a: number | string | Date, m: number | string | Date): Op<void> {
-      const path = toPath(p);
-      yield* call(['utime', path], 'utimensat', AT_FDCWD, path, [toTimespec(a, 'atime'), toTimespec(m, 'mtime')], 0);
-    },
-    *lutimes(p: PathLike, a: number | string | Date, m: number | string | Date): Op<void> {
-      const path = toPath(p);
-      yield* call(['lutime', path], 'utimensat', AT_FDCWD, path, [toTimespec(a, 'atime'), toTimespec(m, 'mtime')], AT_SYMLINK_NOFOLLOW);
-    },
-    *futimes(fd: number, a: number | string | Date, m: number | string | Date): Op<void> {
-      yield* call(['futime'], 'futimens', fd, [toTimespec(a, 'atime'), toTimespec(m, 'mtime')]);
-    },
-    truncate: (p: PathLike | number, len?: number) => truncateOp(p, len ?? 0),
-    *ftruncate(fd: number, len?: number): Op<void> { yield* call(['ftruncate'], 'ftruncate', fd, len ?? 0); },
-    *access(p: PathLike, mode?: number): Op<void> { const path = toPath(p); yield* call(['access', path], 'access', path, mode ?? C.F_OK); },
-    exists: (p: PathLike) => existsOp(p),
-    *open(p: PathLike, flags?: string | number, mode?: number | string): Op<number> {
-      const path = toPath(p);
-      return yield* call<number>(['open', path], 'open', path, stringToFlags(flags, 'r') | C.O_CLOEXEC, modeNum(mode, 0o666));
-    },
-    *close(fd: number): Op<void> { yield* call(['close'], 'close', fd); },
-    *fsync(fd: number): Op<void> { yield* call(['fsync'], 'fsync', fd); },
-    *fdatasync(fd: number): Op<void> { yield* call(['fdatasync'], 'fdatasync', fd); },
-    read: (fd: number, target: Uint8Array, pos: number | null) => readOp(fd, target, pos),
-    write: (fd: number, data: Uint8Array, pos: number | null) => writeOp(fd, data, pos),
-  };
+export function* writevOp(fdArg: unknown, buffersArg: unknown, position: unknown): Op<number> {
+  const fd = validFd(fdArg);
+  const buffers = validateBufferArray(buffersArg);
+  const pos = typeof position === 'number' ? position : null;
+  const iov = buffers.map(u8);
+  if (iov.length === 0) return 0;
+  return pos === null ? yield* call<number>(['write'], 'writev', fd, iov) : yield* call<number>(['write'], 'pwritev', fd, iov, pos);
 }
 
-export type OpTable = ReturnType<typeof ops>;
-export type Promisified<T> = { [K in keyof T]: T[K] extends (...a: infer A) => Op<infer R> ? (...a: A) => Promise<R> : never };
-export type Syncified<T> = { [K in keyof T]: T[K] extends (...a: infer A) => Op<infer R> ? (...a: A) => R : never };
+function* statfsOp(p: unknown, options: unknown): Op<StatFs<number> | StatFs<bigint>> {
+  const path = validPath(p);
+  const s = yield* call<{ type: number; bsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number }>(
+    ['statfs', pathText(path)], 'statfs', path);
+  return (options as { bigint?: boolean } | undefined)?.bigint === true ? new StatFs<bigint>(s, true) : new StatFs<number>(s, false);
+}
+
+// ---- the table ------------------------------------------------------------------------------
+
+/**
+ * Every operation by node:fs's sync name (without `Sync`), with node:fs's
+ * sync argument list. The faces (fs.ts) add callbacks and promises.
+ */
+export const ops = {
+  access: (p: unknown, mode?: unknown) => accessOp(p, mode),
+  appendFile: (p: unknown, d: unknown, o?: unknown) => writeFileOp(p, d, o, 'a'),
+  chmod: function* (p: unknown, mode: unknown): Op<void> {
+    const path = validPath(p);
+    const m = validMode(mode, 'mode');
+    yield* call(['chmod', pathText(path)], 'chmod', path, m);
+  },
+  chown: function* (p: unknown, uid: unknown, gid: unknown): Op<void> {
+    const path = validPath(p);
+    validateInteger(uid, 'uid', -1, MAX_USER_ID);
+    validateInteger(gid, 'gid', -1, MAX_USER_ID);
+    yield* call(['chown', pathText(path)], 'chown', path, uid, gid);
+  },
+  close: function* (fdArg: unknown): Op<void> {
+    const fd = validFd(fdArg);
+    yield* call(['close'], 'close', fd);
+  },
+  copyFile: (a: unknown, b: unknown, mode?: unknown) => copyFileOp(a, b, mode),
+  exists: (p: unknown) => existsOp(p),
+  fchmod: function* (fdArg: unknown, mode: unknown): Op<void> {
+    const fd = validFd(fdArg);
+    const m = validMode(mode, 'mode');
+    yield* call(['fchmod'], 'fchmod', fd, m);
+  },
+  fchown: function* (fdArg: unknown, uid: unknown, gid: unknown): Op<void> {
+    const fd = validFd(fdArg);
+    validateInteger(uid, 'uid', -1, MAX_USER_ID);
+    validateInteger(gid, 'gid', -1, MAX_USER_ID);
+    yield* call(['fchown'], 'fchown', fd, uid, gid);
+  },
+  fdatasync: function* (fdArg: unknown): Op<void> {
+    const fd = validFd(fdArg);
+    yield* call(['fdatasync'], 'fdatasync', fd);
+  },
+  fstat: function* (fdArg: unknown, o?: unknown): Op<Stats | BigIntStats> {
+    const fd = validFd(fdArg);
+    return yield* fstatOp(fd, statOpts(o).bigint);
+  },
+  fsync: function* (fdArg: unknown): Op<void> {
+    const fd = validFd(fdArg);
+    yield* call(['fsync'], 'fsync', fd);
+  },
+  ftruncate: (fd: unknown, len?: unknown) => ftruncateOp(fd, len),
+  futimes: function* (fdArg: unknown, a: unknown, m: unknown): Op<void> {
+    const fd = validFd(fdArg);
+    yield* call(['futime'], 'futimens', fd, times(a, m, ['atime', 'mtime']));
+  },
+  lchown: function* (p: unknown, uid: unknown, gid: unknown): Op<void> {
+    const path = validPath(p);
+    validateInteger(uid, 'uid', -1, MAX_USER_ID);
+    validateInteger(gid, 'gid', -1, MAX_USER_ID);
+    yield* call(['lchown', pathText(path)], 'lchown', path, uid, gid);
+  },
+  link: function* (a: unknown, b: unknown): Op<void> {
+    const x = validPath(a, 'existingPath');
+    const y = validPath(b, 'newPath');
+    yield* call(['link', pathText(x), pathText(y)], 'link', x, y);
+  },
+  lstat: function* (p: unknown, o?: unknown): Op<Stats | BigIntStats | undefined> {
+    const path = validPath(p);
+    const so = statOpts(o);
+    return yield* statOp(path, false, so.bigint, 'lstat', so.throwIfNoEntry);
+  },
+  lutimes: function* (p: unknown, a: unknown, m: unknown): Op<void> {
+    const path = validPath(p);
+    yield* call(['lutime', pathText(path)], 'utimensat', AT_FDCWD, path, times(a, m), AT_SYMLINK_NOFOLLOW);
+  },
+  mkdir: (p: unknown, o?: unknown) => mkdirOp(p, o),
+  mkdtemp: (prefix: unknown, o?: unknown) => mkdtempOp(prefix, o),
+  open: (p: unknown, flags?: unknown, mode?: unknown) => openOp(p, flags, mode),
+  readdir: (p: unknown, o?: unknown) => readdirOp(p, o),
+  readFile: (p: unknown, o?: unknown) => readFileOp(p, o),
+  readlink: (p: unknown, o?: unknown) => readlinkOp(p, o),
+  realpath: (p: unknown, o?: unknown) => realpathOp(p, o),
+  rename: function* (a: unknown, b: unknown): Op<void> {
+    const x = validPath(a, 'oldPath');
+    const y = validPath(b, 'newPath');
+    yield* call(['rename', pathText(x), pathText(y)], 'rename', x, y);
+  },
+  rm: (p: unknown, o?: unknown) => rmOp(p, o),
+  rmdir: (p: unknown, o?: unknown) => rmdirOp(p, o),
+  stat: function* (p: unknown, o?: unknown): Op<Stats | BigIntStats | undefined> {
+    const path = validPath(p);
+    const so = statOpts(o);
+    return yield* statOp(path, true, so.bigint, 'stat', so.throwIfNoEntry);
+  },
+  statfs: (p: unknown, o?: unknown) => statfsOp(p, o),
+  symlink: function* (target: unknown, p: unknown, _type?: unknown): Op<void> {
+    const t = validPath(target, 'target');
+    const l = validPath(p);
+    yield* call(['symlink', pathText(t), pathText(l)], 'symlink', t, l);
+  },
+  truncate: (p: unknown, len?: unknown) => truncateOp(p, len),
+  unlink: function* (p: unknown): Op<void> {
+    const path = validPath(p);
+    yield* call(['unlink', pathText(path)], 'unlink', path);
+  },
+  utimes: function* (p: unknown, a: unknown, m: unknown): Op<void> {
+    const path = validPath(p);
+    yield* call(['utime', pathText(path)], 'utimensat', AT_FDCWD, path, times(a, m), 0);
+  },
+  writeFile: (p: unknown, d: unknown, o?: unknown) => writeFileOp(p, d, o, 'w'),
+  readv: (fd: unknown, b: unknown, pos?: unknown) => readvOp(fd, b, pos),
+  writev: (fd: unknown, b: unknown, pos?: unknown) => writevOp(fd, b, pos),
+} satisfies Record<string, (...a: never[]) => Op<unknown>>;
+
+export type OpName = keyof typeof ops;

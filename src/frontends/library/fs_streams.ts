@@ -1,179 +1,277 @@
 /**
- * fs.createReadStream / fs.createWriteStream for `anykernel/fs` (fs.ts):
- * node:stream Readable and Writable over a kernel descriptor, with node:fs's
- * options — `flags`, `mode`, `encoding`, `start`/`end` (inclusive), `fd`
- * (an already open kernel descriptor), `autoClose`, `highWaterMark` — and
- * its events and fields ('open' and 'ready' with the fd, 'close', `path`,
- * `bytesRead`/`bytesWritten`, `pending`).
+ * fs.ReadStream / fs.WriteStream for `anykernel/fs` (fs.ts), built as
+ * node:fs builds them (lib/internal/fs/streams.js): function constructors
+ * (callable without `new`, and `.apply`-able by subclasses written the old
+ * way, as graceful-fs writes them) whose I/O goes through a module object —
+ * `options.fs`, or the facade itself — looked up per call: `fs.open`,
+ * `fs.read`, `fs.write`, `fs.writev`, `fs.close`, `fs.fsync`. Patching those
+ * on the facade changes what the streams do, as with node:fs. A patched
+ * `stream.open()` is honoured the same way node:fs honours it.
  *
- * Not supported: the `fs` option (custom implementations), `signal`,
- * `flush`, FileHandle arguments in place of a path.
+ * Options: flags, encoding, fd (a descriptor or a FileHandle), mode,
+ * autoClose, emitClose, start, end (inclusive), highWaterMark, flush, fs,
+ * signal. Reading stops at end of file: a file that grows is read up to
+ * where read(2) says the end is at that moment, as node:fs does.
  */
 import { Buffer } from 'node:buffer';
-import { Readable, Writable } from 'node:stream';
-import type { Op, PathLike } from './fs_support.ts';
-import { ops } from './fs_ops.ts';
+import { Readable, Writable, finished } from 'node:stream';
+import { errRange, getOptions, validPath, validateFunction, validateInteger, validateBoolean, pathText } from './fs_validate.ts';
 
-type Run = <T>(op: Op<T>) => Promise<T>;
+type Cb = (...a: unknown[]) => void;
+type FsLike = Record<string, unknown>;
 
-export interface ReadStreamOptions {
-  flags?: string | number;
-  encoding?: BufferEncoding | null;
-  fd?: number | null;
-  mode?: number;
-  autoClose?: boolean;
-  emitClose?: boolean;
-  start?: number;
-  end?: number;
-  highWaterMark?: number;
+/** What a FileHandle gives a stream: its descriptor and its close. */
+interface HandleLike { fd: number; close(): Promise<void> }
+
+const kFs = Symbol('kFs');
+const kIo = Symbol('kIsPerformingIO');
+const kIoDone = Symbol('kIoDone');
+const kHandle = Symbol('kHandle');
+
+export interface StreamClasses {
+  ReadStream: new (path: unknown, options?: unknown) => Readable & Record<string, unknown>;
+  WriteStream: new (path: unknown, options?: unknown) => Writable & Record<string, unknown>;
 }
 
-export interface WriteStreamOptions {
-  flags?: string | number;
-  encoding?: BufferEncoding | null;
-  fd?: number | null;
-  mode?: number;
-  autoClose?: boolean;
-  emitClose?: boolean;
-  start?: number;
-  highWaterMark?: number;
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Self = any;
+
+function isHandle(fd: unknown): fd is HandleLike {
+  return typeof fd === 'object' && fd !== null && typeof (fd as HandleLike).close === 'function' && typeof (fd as HandleLike).fd === 'number';
 }
 
-function pathOf(p: PathLike | null): string | undefined {
-  if (p === null) return undefined;
-  return typeof p === 'string' ? p : p instanceof URL ? decodeURIComponent(p.pathname) : Buffer.from(p).toString('utf8');
+function common(self: Self, path: unknown, o: Record<string, unknown>, defFs: FsLike, flagsDef: string, needed: string[]): void {
+  const fsObj = (o['fs'] ?? defFs) as FsLike;
+  self[kFs] = fsObj;
+  self[kIo] = false;
+  const fd = o['fd'] ?? null;
+  if (isHandle(fd)) {
+    self[kHandle] = fd;
+    self.fd = fd.fd;
+  } else {
+    if (fd !== null) validateInteger(fd, 'fd', 0, 2147483647);
+    self.fd = fd;
+  }
+  if (self.fd === null) {
+    for (const n of needed) validateFunction(fsObj[n], `options.fs.${n}`);
+    self.path = pathText(validPath(path));
+  } else {
+    self.path = undefined;
+  }
+  self.flags = o['flags'] === undefined ? flagsDef : o['flags'];
+  self.mode = o['mode'] === undefined ? 0o666 : o['mode'];
+  self.start = o['start'];
+  if (self.start !== undefined) validateInteger(self.start, 'start', 0);
+  self.pos = self.start;
+  self.flush = o['flush'] === undefined ? false : o['flush'];
+  validateBoolean(self.flush, 'options.flush');
 }
 
-function checkRange(name: string, v: number | undefined): void {
-  if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) {
-    const e = new RangeError(`The value of "${name}" is out of range. It must be >= 0 && <= ${Number.MAX_SAFE_INTEGER}. Received ${v}`) as RangeError & { code: string };
-    e.code = 'ERR_OUT_OF_RANGE';
-    throw e;
+function construct(this: Self, callback: (e?: unknown) => void): void {
+  const stream = this;
+  if (typeof stream.fd === 'number') {
+    callback();
+    return;
   }
-}
-
-/** fs.ReadStream over a kernel file. */
-export class KernelReadStream extends Readable {
-  fd: number | null;
-  readonly path: string | undefined;
-  bytesRead = 0;
-  private pos: number | null;
-  private readonly end: number;
-  private readonly run: Run;
-  private readonly flags: string | number;
-  private readonly mode: number;
-  private readonly autoClose: boolean;
-
-  constructor(run: Run, path: PathLike | null, o: ReadStreamOptions = {}) {
-    super({ highWaterMark: o.highWaterMark ?? 64 * 1024, encoding: o.encoding ?? undefined, emitClose: o.emitClose ?? true });
-    checkRange('start', o.start);
-    checkRange('end', o.end);
-    if (o.start !== undefined && o.end !== undefined && o.start > o.end) {
-      const e = new RangeError(`The value of "start" is out of range. It must be <= "end" (here: ${o.end}). Received ${o.start}`) as RangeError & { code: string };
-      e.code = 'ERR_OUT_OF_RANGE';
-      throw e;
-    }
-    this.run = run;
-    this.path = pathOf(path);
-    this.fd = o.fd ?? null;
-    this.pos = o.start ?? null;
-    this.end = o.end ?? Infinity;
-    this.flags = o.flags ?? 'r';
-    this.mode = o.mode ?? 0o666;
-    this.autoClose = o.autoClose ?? true;
-  }
-
-  get pending(): boolean {
-    return this.fd === null;
-  }
-
-  override _construct(cb: (e?: Error | null) => void): void {
-    if (this.fd !== null) return cb();
-    this.run(ops().open(this.path!, this.flags, this.mode)).then((fd) => {
-      this.fd = fd;
-      this.emit('open', fd);
-      this.emit('ready');
-      cb();
-    }, (e: Error) => cb(e));
-  }
-
-  override _read(n: number): void {
-    const start = this.pos ?? this.bytesRead;
-    const want = Math.min(n, this.end === Infinity ? n : this.end - start + 1);
-    if (want <= 0) {
-      this.push(null);
-      return;
-    }
-    const buf = Buffer.allocUnsafe(want);
-    this.run(ops().read(this.fd!, buf, this.pos)).then((got) => {
-      if (this.pos !== null) this.pos += got;
-      this.bytesRead += got;
-      this.push(got === 0 ? null : buf.subarray(0, got));
-    }, (e: Error) => this.destroy(e));
-  }
-
-  override _destroy(err: Error | null, cb: (e: Error | null) => void): void {
-    if (this.fd === null || !this.autoClose) return cb(err);
-    const fd = this.fd;
-    this.fd = null;
-    this.run(ops().close(fd)).then(() => cb(err), (e: Error) => cb(err ?? e));
-  }
-}
-
-/** fs.WriteStream over a kernel file. */
-export class KernelWriteStream extends Writable {
-  fd: number | null;
-  readonly path: string | undefined;
-  bytesWritten = 0;
-  private pos: number | null;
-  private readonly run: Run;
-  private readonly flags: string | number;
-  private readonly mode: number;
-  private readonly autoClose: boolean;
-
-  constructor(run: Run, path: PathLike | null, o: WriteStreamOptions = {}) {
-    super({ highWaterMark: o.highWaterMark ?? 16 * 1024, decodeStrings: true, defaultEncoding: o.encoding ?? 'utf8', emitClose: o.emitClose ?? true });
-    checkRange('start', o.start);
-    this.run = run;
-    this.path = pathOf(path);
-    this.fd = o.fd ?? null;
-    this.pos = o.start ?? null;
-    this.flags = o.flags ?? 'w';
-    this.mode = o.mode ?? 0o666;
-    this.autoClose = o.autoClose ?? true;
-  }
-
-  get pending(): boolean {
-    return this.fd === null;
-  }
-
-  override _construct(cb: (e?: Error | null) => void): void {
-    if (this.fd !== null) return cb();
-    this.run(ops().open(this.path!, this.flags, this.mode)).then((fd) => {
-      this.fd = fd;
-      this.emit('open', fd);
-      this.emit('ready');
-      cb();
-    }, (e: Error) => cb(e));
-  }
-
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
-    const write = async (): Promise<void> => {
-      let off = 0;
-      while (off < chunk.byteLength) {
-        const n = await this.run(ops().write(this.fd!, chunk.subarray(off), this.pos));
-        off += n;
-        if (this.pos !== null) this.pos += n;
-        this.bytesWritten += n;
+  if (stream.open !== openRead && stream.open !== openWrite) {
+    // A patched open(): wait for its 'open' (or 'error') event.
+    const orgEmit = stream.emit;
+    stream.emit = function (this: Self, ...args: unknown[]) {
+      if (args[0] === 'open') {
+        this.emit = orgEmit;
+        callback();
+        return Reflect.apply(orgEmit, this, args);
       }
+      if (args[0] === 'error') {
+        this.emit = orgEmit;
+        callback(args[1]);
+        return true;
+      }
+      return Reflect.apply(orgEmit, this, args);
     };
-    write().then(() => cb(), (e: Error) => cb(e));
+    stream.open();
+    return;
   }
+  (stream[kFs].open as Cb)(stream.path, stream.flags, stream.mode, (er: unknown, fd: number) => {
+    if (er) callback(er);
+    else {
+      stream.fd = fd;
+      callback();
+      stream.emit('open', stream.fd);
+      stream.emit('ready');
+    }
+  });
+}
 
-  override _destroy(err: Error | null, cb: (e: Error | null) => void): void {
-    if (this.fd === null || !this.autoClose) return cb(err);
-    const fd = this.fd;
-    this.fd = null;
-    this.run(ops().close(fd)).then(() => cb(err), (e: Error) => cb(err ?? e));
+function closeStream(stream: Self, err: unknown, cb: (e: unknown) => void): void {
+  const handle = stream[kHandle] as HandleLike | undefined;
+  if (handle !== undefined) {
+    stream.fd = null;
+    handle.close().then(() => cb(err), (e: unknown) => cb(err ?? e));
+    return;
   }
+  if (stream.fd === null || stream.fd === undefined) {
+    cb(err);
+    return;
+  }
+  const fd = stream.fd;
+  stream.fd = null;
+  const fsObj = stream[kFs];
+  const doClose = (): void => (fsObj.close as Cb)(fd, (er: unknown) => cb(er ?? err));
+  if (stream.flush === true && typeof fsObj.fsync === 'function') (fsObj.fsync as Cb)(fd, (er: unknown) => (er ? cb(er) : doClose()));
+  else doClose();
+}
+
+function destroyImpl(this: Self, err: unknown, cb: (e: unknown) => void): void {
+  if (this[kIo]) this.once(kIoDone, (er: unknown) => closeStream(this, err ?? er, cb));
+  else closeStream(this, err, cb);
+}
+
+function closeMethod(this: Self, cb?: Cb): void {
+  if (typeof cb === 'function') finished(this, cb);
+  this.destroy();
+}
+
+/** instanceof without narrowing (the constructors below are plain functions). */
+function isInstance(x: unknown, ctor: (...a: never[]) => unknown): boolean {
+  return x instanceof ctor;
+}
+
+/** The prototype `open` node:fs has (a no-op kept for code that calls or patches it). */
+function openRead(): void { /* opening happens in _construct */ }
+function openWrite(): void { /* opening happens in _construct */ }
+
+/** ReadStream and WriteStream classes whose default module object is `fsObj`. */
+export function makeStreamClasses(fsObj: FsLike): StreamClasses {
+  function ReadStream(this: Self, path: unknown, options?: unknown): Self {
+    const self: Self = this;
+    if (!isInstance(self, ReadStream)) return new (ReadStream as unknown as new (p: unknown, o: unknown) => unknown)(path, options);
+    const o = { ...getOptions(options, {}) } as Record<string, unknown>;
+    if (o['highWaterMark'] === undefined) o['highWaterMark'] = 64 * 1024;
+    if (o['autoDestroy'] === undefined) o['autoDestroy'] = o['autoClose'] === undefined ? true : o['autoClose'];
+    common(self, path, o, fsObj, 'r', ['open', 'read', 'close']);
+    const end = o['end'];
+    if (end === undefined || end === Infinity) self.end = Infinity;
+    else {
+      validateInteger(end, 'end', 0);
+      self.end = end;
+      if (self.start !== undefined && self.start > self.end) throw errRange('start', `<= "end" (here: ${self.end})`, self.start);
+    }
+    self.bytesRead = 0;
+    Reflect.apply(Readable, self, [o]);
+    return self;
+  }
+  Object.setPrototypeOf(ReadStream.prototype, Readable.prototype);
+  Object.setPrototypeOf(ReadStream, Readable);
+  Object.defineProperty(ReadStream.prototype, 'pending', { get(this: Self) { return this.fd === null; }, configurable: true });
+  Object.defineProperty(ReadStream.prototype, 'autoClose', {
+    get(this: Self) { return this._readableState.autoDestroy; },
+    set(this: Self, v: boolean) { this._readableState.autoDestroy = v; },
+    configurable: true,
+  });
+  Object.assign(ReadStream.prototype, {
+    open: openRead,
+    _construct: construct,
+    _read(this: Self, n: number): void {
+      const want = this.pos !== undefined ? Math.min(this.end - this.pos + 1, n) : Math.min(this.end - this.bytesRead + 1, n);
+      if (want <= 0) {
+        this.push(null);
+        return;
+      }
+      const buf = Buffer.allocUnsafeSlow(want);
+      this[kIo] = true;
+      (this[kFs].read as Cb)(this.fd, buf, 0, want, this.pos ?? null, (er: unknown, bytesRead: number, b: Buffer) => {
+        this[kIo] = false;
+        if (this.destroyed) {
+          this.emit(kIoDone, er);
+          return;
+        }
+        if (er) {
+          this.destroy(er);
+          return;
+        }
+        if (bytesRead > 0) {
+          if (this.pos !== undefined) this.pos += bytesRead;
+          this.bytesRead += bytesRead;
+          this.push(bytesRead !== b.length ? Buffer.from(b.subarray(0, bytesRead)) : b);
+        } else this.push(null);
+      });
+    },
+    _destroy: destroyImpl,
+    close: closeMethod,
+  });
+
+  function WriteStream(this: Self, path: unknown, options?: unknown): Self {
+    const self: Self = this;
+    if (!isInstance(self, WriteStream)) return new (WriteStream as unknown as new (p: unknown, o: unknown) => unknown)(path, options);
+    const o = { ...getOptions(options, {}) } as Record<string, unknown>;
+    o['decodeStrings'] = true;
+    if (o['autoDestroy'] === undefined) o['autoDestroy'] = o['autoClose'] === undefined ? true : o['autoClose'];
+    common(self, path, o, fsObj, 'w', ['open', 'write', 'close']);
+    self.bytesWritten = 0;
+    Reflect.apply(Writable, self, [o]);
+    if (o['encoding'] !== undefined && o['encoding'] !== null) self.setDefaultEncoding(o['encoding']);
+    return self;
+  }
+  Object.setPrototypeOf(WriteStream.prototype, Writable.prototype);
+  Object.setPrototypeOf(WriteStream, Writable);
+  Object.defineProperty(WriteStream.prototype, 'pending', { get(this: Self) { return this.fd === null; }, configurable: true });
+  Object.defineProperty(WriteStream.prototype, 'autoClose', {
+    get(this: Self) { return this._writableState.autoDestroy; },
+    set(this: Self, v: boolean) { this._writableState.autoDestroy = v; },
+    configurable: true,
+  });
+  Object.assign(WriteStream.prototype, {
+    open: openWrite,
+    _construct: construct,
+    _write(this: Self, data: Buffer, _enc: string, cb: (e?: unknown) => void): void {
+      this[kIo] = true;
+      (this[kFs].write as Cb)(this.fd, data, 0, data.length, this.pos ?? null, (er: unknown, bytes: number) => {
+        this[kIo] = false;
+        if (this.destroyed) {
+          cb(er);
+          this.emit(kIoDone, er);
+          return;
+        }
+        if (er) return cb(er);
+        this.bytesWritten += bytes;
+        cb();
+      });
+      if (this.pos !== undefined) this.pos += data.length;
+    },
+    _writev(this: Self, chunks: { chunk: Buffer }[], cb: (e?: unknown) => void): void {
+      const data = chunks.map((c) => c.chunk);
+      const size = data.reduce((a, b) => a + b.length, 0);
+      this[kIo] = true;
+      const writev = this[kFs].writev as Cb | undefined;
+      const done = (er: unknown, bytes: number): void => {
+        this[kIo] = false;
+        if (this.destroyed) {
+          cb(er);
+          this.emit(kIoDone, er);
+          return;
+        }
+        if (er) return cb(er);
+        this.bytesWritten += bytes;
+        cb();
+      };
+      if (typeof writev === 'function') writev(this.fd, data, this.pos ?? null, done);
+      else (this[kFs].write as Cb)(this.fd, Buffer.concat(data), 0, size, this.pos ?? null, done);
+      if (this.pos !== undefined) this.pos += size;
+    },
+    _destroy: destroyImpl,
+    close(this: Self, cb?: Cb): void {
+      if (cb) {
+        if (this.closed) {
+          process.nextTick(cb);
+          return;
+        }
+        this.on('close', cb);
+      }
+      if (!this.autoClose) this.on('finish', this.destroy);
+      this.end();
+    },
+    destroySoon: Writable.prototype.end,
+  });
+  return { ReadStream, WriteStream } as unknown as StreamClasses;
 }

@@ -6,8 +6,9 @@
  * classes and `constants` node:fs hands out.
  */
 import { Buffer } from 'node:buffer';
-import { KernelError, errnoName, strerror } from '../../kern/errno.ts';
-import * as C from '../../kern/constants.ts';
+import { KernelError, errnoName, strerror } from '../../kern/index.ts';
+import * as C from '../../kern/index.ts';
+import { errArgValue } from './fs_validate.ts';
 
 // ---- system calls as generator steps --------------------------------------------------
 
@@ -25,17 +26,31 @@ export function* sc<T = unknown>(name: string, ...args: unknown[]): Op<T> {
   return (yield { name, args }) as T;
 }
 
-/** Drive an operation over an asynchronous sys. */
-export async function runAsync<T>(sys: AnySys, op: Op<T>): Promise<T> {
-  let r = op.next();
+/** A step that waits for a value (a user callback's promise) rather than calling the kernel. */
+export function* waitFor<T>(v: T | Promise<T>): Op<T> {
+  return (yield { name: '', args: [v] }) as T;
+}
+
+type Step<T> = IteratorResult<SysCall, T>;
+
+/**
+ * Drive an operation over an asynchronous sys (a synchronous one works too).
+ * `first` is the operation's first step when the caller already took it
+ * (the faces do, to run validation at the call site).
+ */
+export async function runAsync<T>(sys: AnySys, op: Op<T>, first?: Step<T>): Promise<T> {
+  let r = first ?? op.next();
   while (!r.done) {
-    const call = r.value;
+    const c = r.value;
     let v: unknown;
     let failed = false;
     try {
-      const f = sys[call.name] as ((...a: unknown[]) => unknown) | undefined;
-      if (f === undefined) throw new KernelError(38 /* ENOSYS */, call.name);
-      v = await f(...call.args);
+      if (c.name === '') v = await c.args[0];
+      else {
+        const f = sys[c.name] as ((...a: unknown[]) => unknown) | undefined;
+        if (f === undefined) throw new KernelError(38 /* ENOSYS */, c.name);
+        v = await f(...c.args);
+      }
     } catch (e) {
       failed = true;
       r = op.throw(e);
@@ -46,17 +61,22 @@ export async function runAsync<T>(sys: AnySys, op: Op<T>): Promise<T> {
 }
 
 /** Drive an operation over a synchronous sys (every call returns its result). */
-export function runSync<T>(sys: AnySys, op: Op<T>): T {
-  let r = op.next();
+export function runSync<T>(sys: AnySys, op: Op<T>, first?: Step<T>): T {
+  let r = first ?? op.next();
   while (!r.done) {
-    const call = r.value;
+    const c = r.value;
     let v: unknown;
     let failed = false;
     try {
-      const f = sys[call.name] as ((...a: unknown[]) => unknown) | undefined;
-      if (f === undefined) throw new KernelError(38 /* ENOSYS */, call.name);
-      v = f(...call.args);
-      if (v instanceof Promise) throw new TypeError(`createFsSync needs a synchronous sys; ${call.name} returned a promise`);
+      if (c.name === '') {
+        v = c.args[0];
+        if (v instanceof Promise) throw new TypeError('a synchronous call cannot wait for a promise (an async filter?)');
+      } else {
+        const f = sys[c.name] as ((...a: unknown[]) => unknown) | undefined;
+        if (f === undefined) throw new KernelError(38 /* ENOSYS */, c.name);
+        v = f(...c.args);
+        if (v instanceof Promise) throw new TypeError(`a synchronous call needs a synchronous sys; ${c.name} returned a promise`);
+      }
     } catch (e) {
       failed = true;
       r = op.throw(e);
@@ -129,33 +149,14 @@ export function isErr(e: unknown, code: string): boolean {
   return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === code;
 }
 
-export function invalidArg(name: string, what: string, v: unknown): TypeError {
-  const e = new TypeError(`The "${name}" argument must be ${what}. Received ${typeof v === 'string' ? `'${v}'` : String(v)}`) as TypeError & { code: string };
-  e.code = 'ERR_INVALID_ARG_TYPE';
-  return e;
-}
-
 // ---- arguments ----------------------------------------------------------------------------
 
-export type PathLike = string | Uint8Array | URL;
-export type Encoding = BufferEncoding | 'buffer' | null | undefined;
-
-export function toPath(p: PathLike, name = 'path'): string {
-  if (typeof p === 'string') return p;
-  if (p instanceof Uint8Array) return Buffer.from(p).toString('utf8');
-  if (p instanceof URL) {
-    if (p.protocol !== 'file:') throw invalidArg(name, 'of type string or an instance of Buffer or URL', p);
-    if (p.hostname !== '') throw new TypeError(`File URL host must be "localhost" or empty`);
-    return decodeURIComponent(p.pathname);
-  }
-  throw invalidArg(name, 'of type string or an instance of Buffer or URL', p);
-}
-
-/** Node's flag strings (lib/internal/fs/utils.js stringToFlags). */
-export function stringToFlags(flags: string | number | undefined, def = 'r'): number {
+/** Node's flag strings (lib/internal/fs/utils.js stringToFlags); null and undefined are 'r'. */
+export function stringToFlags(flags: unknown, name = 'flags'): number {
   if (typeof flags === 'number') return flags;
+  if (flags === null || flags === undefined) return C.O_RDONLY;
   const { O_APPEND, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_SYNC, O_TRUNC, O_WRONLY } = C;
-  switch (flags ?? def) {
+  switch (flags) {
     case 'r': return O_RDONLY;
     case 'rs': case 'sr': return O_RDONLY | O_SYNC;
     case 'r+': return O_RDWR;
@@ -171,44 +172,11 @@ export function stringToFlags(flags: string | number | undefined, def = 'r'): nu
     case 'ax+': case 'xa+': return O_APPEND | O_CREAT | O_RDWR | O_EXCL;
     case 'as+': case 'sa+': return O_APPEND | O_CREAT | O_RDWR | O_SYNC;
   }
-  const e = new TypeError(`The value "${String(flags)}" is invalid for option "flags"`) as TypeError & { code: string };
-  e.code = 'ERR_INVALID_ARG_VALUE';
-  throw e;
+  throw errArgValue(name, flags);
 }
 
-export function modeNum(m: number | string | undefined, def: number): number {
-  if (m === undefined) return def;
-  if (typeof m === 'number') return m;
-  if (/^[0-7]+$/.test(m)) return parseInt(m, 8);
-  throw invalidArg('mode', 'a 32-bit unsigned integer or an octal string', m);
-}
-
-export type Opts<T> = T | BufferEncoding | null | undefined;
-export function opts<T extends object>(o: Opts<T>, encodingKey = true): Partial<T> & { encoding?: Encoding } {
-  if (o === null || o === undefined) return {};
-  if (typeof o === 'string') return (encodingKey ? { encoding: o } : {}) as Partial<T> & { encoding?: Encoding };
-  return o as Partial<T> & { encoding?: Encoding };
-}
-
-export function toBytes(data: string | ArrayBufferView, encoding: Encoding): Uint8Array {
-  if (typeof data === 'string') return Buffer.from(data, (encoding === 'buffer' || encoding == null ? 'utf8' : encoding));
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  throw invalidArg('data', 'of type string or an instance of Buffer, TypedArray, or DataView', data);
-}
-
-export function decode(b: Uint8Array, encoding: Encoding): string | Buffer {
-  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-  return encoding === null || encoding === undefined || encoding === 'buffer' ? buf : buf.toString(encoding);
-}
-
-/** utimes arguments: seconds (number), numeric strings, or Dates → {sec, nsec}. */
-export function toTimespec(t: number | string | Date, name: string): { sec: number; nsec: number } {
-  let s: number;
-  if (t instanceof Date) s = t.getTime() / 1000;
-  else if (typeof t === 'number') s = t;
-  else if (typeof t === 'string' && t.trim() !== '' && Number.isFinite(Number(t))) s = Number(t);
-  else throw invalidArg(name, 'of type number or an instance of Date', t);
-  if (!Number.isFinite(s)) s = Date.now() / 1000; // Node: non-finite means now
+/** Seconds (a double, as node:fs hands them to libuv) → {sec, nsec}. */
+export function toTimespec(s: number): { sec: number; nsec: number } {
   const sec = Math.floor(s);
   return { sec, nsec: Math.round((s - sec) * 1e9) % 1_000_000_000 };
 }
@@ -305,6 +273,22 @@ export class BigIntStats {
   isBlockDevice(): boolean { return (this.mode & BigInt(C.S_IFMT)) === BigInt(C.S_IFBLK); }
 }
 
+/** fs.statfs's result (statfs(2)'s fields node:fs keeps); bigints with `{ bigint: true }`. */
+export class StatFs<N extends number | bigint = number> {
+  type: N; bsize: N; blocks: N; bfree: N; bavail: N; files: N; ffree: N;
+
+  constructor(s: { type: number; bsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number }, bigint: boolean) {
+    const v = (x: number): N => (bigint ? BigInt(x) : x) as N;
+    this.type = v(s.type);
+    this.bsize = v(s.bsize);
+    this.blocks = v(s.blocks);
+    this.bfree = v(s.bfree);
+    this.bavail = v(s.bavail);
+    this.files = v(s.files);
+    this.ffree = v(s.ffree);
+  }
+}
+
 /** DT_* to S_IF* for Dirent. */
 export const DT_MODE: Record<number, number> = { 1: C.S_IFIFO, 2: C.S_IFCHR, 4: C.S_IFDIR, 6: C.S_IFBLK, 8: C.S_IFREG, 10: C.S_IFLNK, 12: C.S_IFSOCK };
 
@@ -338,6 +322,7 @@ export const COPYFILE_FICLONE_FORCE = 4;
 
 /** fs.constants (Linux values). */
 export const constants = Object.freeze({
+  UV_FS_SYMLINK_DIR: 1, UV_FS_SYMLINK_JUNCTION: 2, EXTENSIONLESS_FORMAT_JAVASCRIPT: 0, EXTENSIONLESS_FORMAT_WASM: 1,
   F_OK: C.F_OK, R_OK: C.R_OK, W_OK: C.W_OK, X_OK: C.X_OK,
   O_RDONLY: C.O_RDONLY, O_WRONLY: C.O_WRONLY, O_RDWR: C.O_RDWR, O_CREAT: C.O_CREAT, O_EXCL: C.O_EXCL, O_NOCTTY: C.O_NOCTTY,
   O_TRUNC: C.O_TRUNC, O_APPEND: C.O_APPEND, O_DIRECTORY: C.O_DIRECTORY, O_NOATIME: C.O_NOATIME, O_NOFOLLOW: C.O_NOFOLLOW,

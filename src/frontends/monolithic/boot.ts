@@ -24,7 +24,7 @@ import { boot, type BootedKernel } from '../library/boot.ts';
 import { NodeHost } from '../../hyper/node/host.ts';
 import { SysproxyService } from '../sysproxy/service.ts';
 import { defineSyscall, err, errno, kexecve, userlandImage, type LeakReport } from '../../kern/index.ts';
-import { ECHO, ICANON, ISIG, ONLCR, O_CREAT, O_TRUNC, O_WRONLY, type Winsize } from '../../kern/constants.ts';
+import { ECHO, ICANON, ISIG, ONLCR, O_CREAT, O_TRUNC, O_WRONLY, type Winsize } from '../../kern/index.ts';
 import type { ConsoleDev } from '../../dev/index.ts';
 import { programs, installDir } from '../../userland/programs.ts';
 import { WorkerRunner } from './runner.ts';

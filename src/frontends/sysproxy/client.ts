@@ -24,7 +24,7 @@
  */
 import * as net from 'node:net';
 import * as fs from 'node:fs';
-import { KernelError, errno as E } from '../../kern/errno.ts';
+import { KernelError, errno as E } from '../../kern/index.ts';
 import type { Sys } from '../library/boot.ts';
 import {
   FrameReader, FrameType, InBuf, OutBuf, PROTO_VERSION, ProtocolError, bufDirection, decodeReplyAt, decodeValue, callFrame, emitFrame, setFrameId,

@@ -1,5 +1,5 @@
 /**
- * Latency of remote system calls, for the README and issue 4's goals
+ * Latency of remote system calls, for the README and its latency goals
  * (unix-socket p50 ≤ 25 µs, synchronous worker call p50 ≤ 5 µs): stat and a
  * 4 KiB pread, p50 and p99, in library mode, over the unix socket, over the
  * worker's MessagePort and through the synchronous SharedArrayBuffer client;
@@ -30,8 +30,9 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import '../library/node_default.ts'; // boot() without a host gets a NodeHost
 import { boot } from '../library/boot.ts';
-import { O_CREAT, O_RDWR } from '../../kern/constants.ts';
+import { O_CREAT, O_RDWR } from '../../kern/index.ts';
 import { serve } from './server.ts';
 import { connect } from './client.ts';
 import { startWorkerKernel } from './worker.ts';

@@ -12,8 +12,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { boot, type BootedKernel } from '../library/boot.ts';
-import { defineSyscall } from '../../kern/syscall.ts';
-import { KernelError } from '../../kern/errno.ts';
+import { defineSyscall, KernelError } from '../../kern/index.ts';
 import { serve, parseAddress, type SysproxyServer } from './server.ts';
 import { connect, type RemoteKernel } from './client.ts';
 import { FrameReader, FrameType, PROTO_VERSION, decodeValue, emitFrame, encodeValue, type Frame } from './protocol.ts';
@@ -248,6 +247,22 @@ describe('connection lifecycle', () => {
     expect(await leaks()).toEqual([]);
   });
 
+  it('what a forked context leaves behind when it exits stays in the connection\'s tree and ends with it', async () => {
+    const a = await client({ comm: 'tree' });
+    const child = await a.fork();
+    // Two processes made by the kernel's own fork(2) in the context: one is killed (a zombie), one runs.
+    const running = (await child.sys.fork()) as number;
+    const killed = (await child.sys.fork()) as number;
+    await child.sys.kill(killed, 9);
+    await child.exit(0);
+    // Orphaned by the exit, both are adopted by the connection's process, not by init.
+    const byPid = new Map(((await a.sys.ps()) as { pid: number; ppid: number; state: string }[]).map((p) => [p.pid, p]));
+    expect(byPid.get(running)).toMatchObject({ ppid: a.pid, state: 'alive' });
+    expect(byPid.get(killed)).toMatchObject({ ppid: a.pid, state: 'zombie' });
+    // Renaming nothing and matching no name, the disconnect ends and reaps all of them.
+    expect(await leaks()).toEqual([]);
+  });
+
   it('halt: refused to a non-root client, honoured for root, with a clean leak report', async () => {
     const user = await client({ uid: 1000, gid: 1000 });
     await expect(user.halt()).rejects.toMatchObject({ code: 'EPERM' });
@@ -380,7 +395,7 @@ describe('robustness: bad input ends only its own connection', () => {
     const quiet = await raw();
     await quiet.closed;
     const fatal = quiet.frames.find((f) => f.type === FrameType.FATAL)!;
-    expect((decodeValue(fatal.body) as { message: string }).message).toMatch(/no HELLO within 50 ms/);
+    expect((decodeValue(fatal.body) as { message: string }).message).toMatch(/no complete HELLO within 50 ms/);
   });
 
   it('per-connection RLIMIT_NOFILE', async () => {

@@ -14,14 +14,27 @@
  * TCP refuses to start without a token (anyone who can reach the port could
  * otherwise act as root in the kernel).
  *
- * Not supported: TLS (put the TCP listener behind an SSH tunnel or stunnel),
- * write back-pressure towards slow readers (bounded instead by maxInFlight ×
- * maxTransfer per connection).
+ * Bounds on what one peer can make the server hold (ServeOptions, each with
+ * a default below):
+ *   - before HELLO succeeds a frame may be at most helloMaxFrame bytes (a
+ *     HELLO is under 5 KiB), and the whole HELLO must arrive within
+ *     helloTimeoutMs;
+ *   - at most maxConnections connections, and maxConnectionsPerPeer from one
+ *     TCP address; others get FATAL EAGAIN and are closed;
+ *   - after HELLO, a frame that has started arriving must be complete within
+ *     frameTimeoutMs (a slow sender cannot pin a 4 MiB buffer forever);
+ *   - replies back-pressure: while more than maxReplyBacklog bytes of replies
+ *     wait in the socket for a client that does not read them, the server
+ *     reads no more requests from it, and those bytes count against the
+ *     connection's staging budget (maxStaged), so reads in flight shrink.
+ *
+ * Not supported: TLS (put the TCP listener behind an SSH tunnel or stunnel).
  */
 import * as net from 'node:net';
 import * as fs from 'node:fs';
+import '../library/node_default.ts'; // boot() without a host gets a NodeHost
 import { boot, type BootOptions, type BootedKernel } from '../library/boot.ts';
-import type { LeakReport } from '../../kern/kernel.ts';
+import type { LeakReport } from '../../kern/index.ts';
 import { FrameReader } from './protocol.ts';
 import { SysproxyService, type ServiceOptions } from './service.ts';
 
@@ -48,9 +61,29 @@ export interface ServeOptions extends ServiceOptions {
   boot?: BootOptions;
   /** Mode of the unix socket (default 0o600). */
   socketMode?: number;
-  /** A connection that has not sent HELLO by then is closed (default 10 s). */
+  /** A connection that has not completed HELLO by then is closed (default 10 s). */
   helloTimeoutMs?: number;
+  /** Largest frame before HELLO succeeds (default 64 KiB). */
+  helloMaxFrame?: number;
+  /** Connections at once (default 1024). */
+  maxConnections?: number;
+  /** Connections at once from one TCP peer address (default 64). */
+  maxConnectionsPerPeer?: number;
+  /** A frame that has begun to arrive must be complete within this (default 30 s). */
+  frameTimeoutMs?: number;
+  /** Unsent reply bytes above which a connection's requests stop being read (default 8 MiB). */
+  maxReplyBacklog?: number;
 }
+
+export const SERVE_DEFAULTS = {
+  helloTimeoutMs: 10_000,
+  helloMaxFrame: 64 * 1024,
+  maxConnections: 1024,
+  maxConnectionsPerPeer: 64,
+  frameTimeoutMs: 30_000,
+  maxReplyBacklog: 8 * 1024 * 1024,
+};
+type ServerBounds = typeof SERVE_DEFAULTS;
 
 export class SysproxyServer {
   readonly service: SysproxyService;
@@ -58,13 +91,16 @@ export class SysproxyServer {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
   private readonly unixPath: string | null;
-  private readonly helloTimeoutMs: number;
+  private readonly bounds: ServerBounds;
+  /** Open connections per TCP peer address. */
+  private readonly perPeer = new Map<string, number>();
   /** Resolves with the leak report when a client halts the kernel. */
   readonly halted: Promise<LeakReport>;
 
-  constructor(service: SysproxyService, server: net.Server, address: string, unixPath: string | null, halted: Promise<LeakReport>, helloTimeoutMs = 10_000) {
+  constructor(service: SysproxyService, server: net.Server, address: string, unixPath: string | null, halted: Promise<LeakReport>, bounds: Partial<ServerBounds> = {}) {
     this.service = service;
-    this.helloTimeoutMs = helloTimeoutMs;
+    this.bounds = { ...SERVE_DEFAULTS };
+    for (const [key, v] of Object.entries(bounds) as [keyof ServerBounds, number | undefined][]) if (v !== undefined) this.bounds[key] = v;
     this.server = server;
     this.address = address;
     this.unixPath = unixPath;
@@ -81,9 +117,25 @@ export class SysproxyServer {
       sock.destroy();
       return;
     }
+    const bounds = this.bounds;
     this.sockets.add(sock);
     sock.setNoDelay(true);
-    const label = this.unixPath !== null ? 'unix' : `tcp ${sock.remoteAddress}:${sock.remotePort}`;
+    const peer = this.unixPath !== null ? null : String(sock.remoteAddress);
+    const label = peer === null ? 'unix' : `tcp ${peer}:${sock.remotePort}`;
+    // Replies a client leaves unread stay in the socket's buffer: past the bound, stop reading its requests.
+    let paused = false;
+    const checkBacklog = (): void => {
+      if (!paused && sock.writableLength > bounds.maxReplyBacklog) {
+        paused = true;
+        sock.pause();
+      }
+    };
+    sock.on('drain', () => {
+      if (paused) {
+        paused = false;
+        sock.resume();
+      }
+    });
     const conn = this.service.accept({
       send: (frames) => {
         if (sock.destroyed) return;
@@ -93,22 +145,34 @@ export class SysproxyServer {
           for (const f of frames) sock.write(f);
           sock.uncork();
         }
+        checkBacklog();
       },
       send1: (frame) => {
         if (!sock.destroyed) sock.write(frame);
+        checkBacklog();
       },
       // A finished REPLY goes out as a Buffer view of its writer: a plain Uint8Array would be wrapped in one by net.
       sendWriter: (w) => {
         if (!sock.destroyed) sock.write(w.buf.subarray(0, w.pos));
+        checkBacklog();
       },
+      backlog: () => sock.writableLength,
       close: () => sock.end(),
     }, label);
-    const reader = new FrameReader(this.service.limits.maxFrame);
-    // A peer that connects and says nothing would hold a socket forever.
+    if (peer !== null) this.perPeer.set(peer, (this.perPeer.get(peer) ?? 0) + 1);
+    if (this.sockets.size > bounds.maxConnections) {
+      conn.fatal('EAGAIN', `this server already has ${bounds.maxConnections} connections (its limit); try again later or raise --max-connections`);
+    } else if (peer !== null && this.perPeer.get(peer)! > bounds.maxConnectionsPerPeer) {
+      conn.fatal('EAGAIN', `${peer} already has ${bounds.maxConnectionsPerPeer} connections to this server (the per-address limit); close some first`);
+    }
+    // Until HELLO succeeds, frames are small; the limits a client was told in WELCOME apply after it.
+    const reader = new FrameReader(Math.min(bounds.helloMaxFrame, this.service.limits.maxFrame));
+    // A peer that connects and says nothing (or dribbles its HELLO) would hold a socket forever.
     const helloTimer = setTimeout(() => {
-      if (!conn.greeted) conn.fatal('ETIMEDOUT', `no HELLO within ${this.helloTimeoutMs} ms`);
-    }, this.helloTimeoutMs);
+      if (!conn.greeted) conn.fatal('ETIMEDOUT', `no complete HELLO within ${bounds.helloTimeoutMs} ms`);
+    }, bounds.helloTimeoutMs);
     helloTimer.unref();
+    let frameTimer: NodeJS.Timeout | null = null;
     sock.on('data', (data: Buffer) => {
       let frames;
       try {
@@ -119,11 +183,28 @@ export class SysproxyServer {
         return;
       }
       for (const f of frames) conn.receive(f);
+      if (conn.greeted) {
+        reader.maxFrame = this.service.limits.maxFrame;
+        // A frame part-way in must finish within frameTimeoutMs of when it began.
+        if (reader.pending === 0) {
+          if (frameTimer !== null) clearTimeout(frameTimer);
+          frameTimer = null;
+        } else if (frameTimer === null) {
+          frameTimer = setTimeout(() => conn.fatal('ETIMEDOUT', `a frame was still incomplete after ${bounds.frameTimeoutMs} ms`), bounds.frameTimeoutMs);
+          frameTimer.unref();
+        }
+      }
     });
     sock.on('error', () => { /* 'close' follows */ });
     sock.on('close', () => {
       clearTimeout(helloTimer);
+      if (frameTimer !== null) clearTimeout(frameTimer);
       this.sockets.delete(sock);
+      if (peer !== null) {
+        const n = this.perPeer.get(peer)! - 1;
+        if (n > 0) this.perPeer.set(peer, n);
+        else this.perPeer.delete(peer);
+      }
       conn.lost('connection closed by peer');
     });
   }
@@ -201,7 +282,10 @@ export async function serve(opts: ServeOptions): Promise<SysproxyServer> {
     const a = server.address() as net.AddressInfo;
     address = `tcp:${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
   }
-  const srv = new SysproxyServer(service, server, address, addr.kind === 'unix' ? addr.path : null, haltedP, opts.helloTimeoutMs);
+  const srv = new SysproxyServer(service, server, address, addr.kind === 'unix' ? addr.path : null, haltedP, {
+    helloTimeoutMs: opts.helloTimeoutMs, helloMaxFrame: opts.helloMaxFrame, maxConnections: opts.maxConnections,
+    maxConnectionsPerPeer: opts.maxConnectionsPerPeer, frameTimeoutMs: opts.frameTimeoutMs, maxReplyBacklog: opts.maxReplyBacklog,
+  });
   service.log(`serving on ${address}`);
   // Once halted, stop accepting.
   void haltedP.then(() => srv.close());

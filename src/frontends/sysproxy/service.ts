@@ -9,7 +9,9 @@
  *   created with `rfork({ fd: 'clean' })` under init (ctx 0) → CALL / FORK /
  *   EXIT / HALT frames, many in flight → the transport closes (or a bad frame
  *   makes us send FATAL and close it) → every process of the connection is
- *   exited and reaped, which closes every descriptor it held.
+ *   exited and reaped (kern's teardownTree), which closes every descriptor
+ *   it held. The connection's process is a child subreaper, so what its
+ *   forked contexts leave behind when they exit stays in its tree.
  *
  * Credentials (the policy README.md documents): each connection starts from
  * the service's base credentials (default root: whoever can open the 0600
@@ -27,10 +29,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { BootedKernel } from '../library/boot.ts';
-import type { LeakReport } from '../../kern/kernel.ts';
-import type { Proc } from '../../kern/proc.ts';
-import { syscallInvoker } from '../../kern/syscall.ts';
-import { KernelError, errno as E } from '../../kern/errno.ts';
+import { errno as E, KernelError, RLIMIT_NOFILE, setRlimit, syscallInvoker, teardownTree, type LeakReport, type Proc } from '../../kern/index.ts';
 import {
   DEFAULT_LIMITS, FrameType, InBuf, OutBuf, ProtocolError, Writer, argsValidator, bufDirection, decodeValue, emitFrame,
   encodeValue, exitSchema, forkSchema, frameTypeName, helloSchema, outBytesUsed, parseCall, valueFrame, writeReply,
@@ -52,6 +51,8 @@ export interface ServiceOptions {
 /** Where a connection's outgoing frames go. */
 export interface FrameSink {
   send(frames: Uint8Array[]): void;
+  /** Optional: bytes sent but not yet taken by the peer (replies it has not read); they count against maxStaged. */
+  backlog?(): number;
   /** send([frame]) without the array. */
   send1(frame: Uint8Array): void;
   /**
@@ -298,22 +299,13 @@ export class ServerConn {
     try {
       if (this.procs.size > 0) this.service.log(`${this.label}: disconnected (${reason}); ending pids ${[...this.procs.values()].map((p) => p.pid).join(' ')}`);
       // Every process the connection made — its contexts and whatever they
-      // fork(2)ed through the kernel — deepest first, so none outlives it.
-      const procs: Proc[] = [];
-      const seen = new Set<Proc>();
-      const walk = (p: Proc): void => {
-        if (seen.has(p)) return;
+      // fork(2)ed through the kernel — deepest first, so none outlives it;
+      // processes attached to another connection stay with it.
+      const roots = [...this.procs.values(), ...this.zombies];
+      await teardownTree(k, roots, STATUS_KILLED, (p) => {
         const owner = this.service.owners.get(p);
-        if (owner !== undefined && owner !== this) return; // attached to another connection
-        seen.add(p);
-        for (const c of p.children) walk(c);
-        procs.push(p);
-      };
-      for (const p of [...this.procs.values()].reverse()) walk(p);
-      for (const p of procs) await k.exitProc(p, STATUS_KILLED);
-      for (const p of [...procs, ...this.zombies]) if (p.state === 'zombie') k.reap(p);
-      // A context's own children that it did not reap are zombies of init now.
-      for (const p of [...k.procs.values()]) if (p.state === 'zombie' && p.parent === k.initproc && p.comm.startsWith('sysproxy')) k.reap(p);
+        return owner !== undefined && owner !== this;
+      });
     } catch (e) {
       this.service.log(`${this.label}: teardown failed: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
@@ -369,7 +361,8 @@ export class ServerConn {
     // rfork from init (root) with explicit ids: the policy check was ours, above.
     const handle = svc.kernel.rfork({ parent: k.initproc, fd: 'clean', uid, gid, groups, comm: `sysproxy:${h.comm ?? 'client'}`.slice(0, 64) });
     const proc = handle.proc;
-    proc.fdt.limit = svc.limits.maxFds;
+    // A hard limit too, so the client cannot raise it back (prlimit64 needs privilege for that).
+    setRlimit(proc, RLIMIT_NOFILE, svc.limits.maxFds, svc.limits.maxFds);
     this.welcome(f.id, proc);
   }
 
@@ -395,6 +388,9 @@ export class ServerConn {
   private welcome(id: number, proc: Proc): void {
     const svc = this.service;
     const k = svc.kernel.kernel;
+    // Orphans of the connection's forked contexts are adopted here, not by
+    // init, so teardown finds the whole tree (Linux PR_SET_CHILD_SUBREAPER).
+    proc.subreaper = true;
     this.procs.set(0, proc);
     svc.owners.set(proc, this);
     this.state = 'open';
@@ -463,7 +459,8 @@ export class ServerConn {
       // buffer (a short read). Never shorter than OUT_FLOOR, so a clamped read still
       // makes progress and never looks like end of file; reads are not held back by
       // the budget, or a blocked write could keep the read it waits for from starting.
-      const room = Math.max(OUT_FLOOR, Math.min(lim.maxTransfer - st.staged, lim.maxStaged - this.stagedBytes - st.staged));
+      const unread = this.sink.backlog?.() ?? 0;
+      const room = Math.max(OUT_FLOOR, Math.min(lim.maxTransfer - st.staged, lim.maxStaged - this.stagedBytes - unread - st.staged));
       const n = Math.min(v.length, room);
       st.staged += n;
       const b = new Uint8Array(n);

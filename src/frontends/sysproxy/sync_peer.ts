@@ -6,7 +6,7 @@
  * whose user processes each call the kernel through one of these.
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { Proc } from '../../kern/proc.ts';
+import type { Proc } from '../../kern/index.ts';
 import type { SysproxyService, ServerConn } from './service.ts';
 import { Writer, parseFrame } from './protocol.ts';
 import { SLEEP_CLIENT, SabArea, S_BUSY, S_CLOSED, S_IDLE, S_MOVED, S_NEED, S_REQ, S_RESP, type GrowMessage } from './sab.ts';

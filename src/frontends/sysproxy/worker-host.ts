@@ -15,6 +15,7 @@
  * {message} when boot fails, 'halted' {report}.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import '../library/node_default.ts'; // boot() without a host gets a NodeHost
 import { boot } from '../library/boot.ts';
 import { SysproxyService, type ServerConn } from './service.ts';
 import { parseFrame, postFrame, ProtocolError, type Limits } from './protocol.ts';

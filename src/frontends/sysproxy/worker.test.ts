@@ -4,8 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
-import { KernelError } from '../../kern/errno.ts';
-import { O_CREAT, O_RDONLY, O_RDWR, O_WRONLY, S_IFDIR, S_IFMT } from '../../kern/constants.ts';
+import { KernelError, O_CREAT, O_RDONLY, O_RDWR, O_WRONLY, S_IFDIR, S_IFMT } from '../../kern/index.ts';
 import { SyncClient, startWorkerKernel, type WorkerKernel } from './worker.ts';
 import { encodeValue } from './protocol.ts';
 

@@ -21,8 +21,7 @@
  * blocked — pass `timeoutMs` to give up with ETIMEDOUT.
  */
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
-import { KernelError, errno as E } from '../../kern/errno.ts';
-import type { LeakReport } from '../../kern/kernel.ts';
+import { errno as E, KernelError, type LeakReport } from '../../kern/index.ts';
 import type { Sys } from '../library/boot.ts';
 import { ClientConn, RemoteKernel, type ConnectOptions } from './client.ts';
 import {
@@ -411,7 +410,10 @@ export class WorkerKernel {
 
 /** Start a kernel in a worker_thread and connect to it. */
 export async function startWorkerKernel(opts: WorkerKernelOptions = {}): Promise<WorkerKernel> {
-  const worker = new Worker(new URL('./worker-main.mjs', import.meta.url), { workerData: opts });
+  // Compiled (dist/*.js): the worker runs worker-host.js as it is. From the
+  // TypeScript sources: worker-main.mjs registers tsx in the worker first.
+  const entry = import.meta.url.endsWith('.ts') ? './worker-main.mjs' : './worker-host.js';
+  const worker = new Worker(new URL(entry, import.meta.url), { workerData: opts });
   let halted!: (r: LeakReport) => void;
   const haltedP = new Promise<LeakReport>((r) => { halted = r; });
   await new Promise<void>((resolve, reject) => {

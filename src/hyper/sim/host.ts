@@ -129,6 +129,8 @@ export class SimHost implements Hypercalls {
   idle(): Promise<void> { return this.world.idle(); }
   run<T>(scenario: () => Promise<T> | T, opts?: RunOptions): Promise<T> { return this.world.run(scenario, opts); }
   advance(ns: bigint | number): Promise<void> { return this.world.advance(ns); }
+  /** Await host work the simulation does not model inside run() (see SimWorld.outside); boot() loads components this way. */
+  outside<T>(work: Promise<T>): Promise<T> { return this.world.outside(work); }
   /** Resolve after `ns` of virtual time (a test-side wait, not a hypercall; not logged). */
   sleep(ns: bigint | number): Promise<void> { return this.world.sleep(ns, this.name); }
   dispose(): void { this.world.dispose(); }

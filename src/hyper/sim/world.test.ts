@@ -115,3 +115,49 @@ describe('SimWorld properties', () => {
     w.dispose();
   });
 });
+
+describe('outside(): host work the simulation does not model', () => {
+  /** Real host work that takes a few macrotasks (as a dynamic import does). */
+  const hostWork = <T>(v: T, turns = 3): Promise<T> =>
+    new Promise((resolve) => {
+      const step = (n: number): void => { if (n === 0) resolve(v); else setImmediate(() => step(n - 1)); };
+      step(turns);
+    });
+
+  it('awaited bare inside run(), host work looks like a deadlock; through outside() it does not', async () => {
+    const bare = new SimWorld({ seed: 3 });
+    const err = await bare.run(async () => hostWork(1)).catch((e: unknown) => e);
+    expect(String(err)).toMatch(/deadlock.*outside\(\).*\[seed 3\]$/);
+    expect(String(err)).not.toMatch(/ANYKERNEL_SEED/); // the replay hint is the test harness's to give
+    const w = new SimWorld({ seed: 3 });
+    await expect(w.run(async () => w.outside(hostWork(7)))).resolves.toBe(7);
+  });
+
+  it('holds the clock and the queue while the work is in flight, so the run replays exactly', async () => {
+    const trace = async (turns: number): Promise<string[]> => {
+      const w = new SimWorld({ seed: 9 });
+      const seen: string[] = [];
+      for (let i = 1; i <= 3; i++) w.enqueue(BigInt(i * 1000), () => seen.push(`ev${i}@${w.now}`), 'h');
+      await w.run(async () => {
+        seen.push(`before@${w.now}`);
+        await w.outside(hostWork(null, turns));
+        seen.push(`after@${w.now}`);
+        await w.sleep(5000);
+      });
+      return seen;
+    };
+    const fast = await trace(1);
+    expect(fast).toEqual(['before@0', 'after@0', 'ev1@1000', 'ev2@2000', 'ev3@3000']);
+    expect(await trace(40)).toEqual(fast);
+  });
+
+  it('a rejection passes through and the pump runs on', async () => {
+    const w = new SimWorld({ seed: 4 });
+    const r = await w.run(async () => {
+      await w.outside(Promise.reject(new Error('host said no'))).catch((e: unknown) => e);
+      await w.sleep(10);
+      return w.now;
+    });
+    expect(r).toBe(10n);
+  });
+});

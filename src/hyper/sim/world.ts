@@ -67,6 +67,8 @@ export class SimWorld {
   private readonly sched: Rng;
   private pumpScheduled = false;
   private halted = false;
+  /** Host work in flight that the simulation does not model (see outside()); the clock holds while > 0. */
+  private outsideCount = 0;
   /** The first fatal failure; `reported` once some run()/idle() waiter was rejected with it. */
   private failure: { err: unknown; reported: boolean } | null = null;
   private idleWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
@@ -148,13 +150,17 @@ export class SimWorld {
           return true;
         }
         let why: string | null = null;
-        if (!next) why = `deadlock: the scenario never settled and no events are pending at t=${this.t}ns`;
+        if (!next) {
+          why = `deadlock: the scenario never settled and no events are pending at t=${this.t}ns ` +
+            '(if it awaits host work the simulation does not model — a dynamic import, host I/O — wrap that promise in outside())';
+        }
         else if (limitNs !== undefined && next.time > limitNs) why = `time limit: the scenario had not settled by t=${limitNs}ns (next event at ${next.time}ns, ${this.liveCount} pending)`;
         else if (stepLimit !== undefined && this.steps >= stepLimit) why = `step limit: the scenario had not settled after ${opts.limitSteps} events (t=${this.t}ns, ${this.liveCount} pending)`;
         if (why) {
           this.observers.delete(observer);
           if (next) this.halted = true; // stop a free-running clock; run() or resume() restarts it
-          reject(new SimStuck(`sim ${why} [seed ${this.seed}] — replay with ANYKERNEL_SEED=${this.seed}`, this.seed));
+          // No replay command here: forEachSeed (harness.ts) adds the one that applies to a test.
+          reject(new SimStuck(`sim ${why} [seed ${this.seed}]`, this.seed));
           return true;
         }
         return false;
@@ -165,6 +171,23 @@ export class SimWorld {
         Promise.resolve(scenario()).then((v) => { outcome = { ok: true, v }; }, (e: unknown) => { outcome = { ok: false, e }; });
       } catch (e) { outcome = { ok: false, e }; }
     });
+  }
+
+  /**
+   * Host work the simulation does not model — a dynamic import of kernel
+   * code, reading a fixture from the host disk — awaited inside run(). While
+   * any is in flight no event runs and the virtual clock stands still (the
+   * work takes zero virtual time, so a replay is unchanged however long it
+   * really takes), and an empty queue is not a deadlock. The work must not
+   * itself wait for simulated events: those would never run.
+   */
+  outside<T>(work: Promise<T>): Promise<T> {
+    this.outsideCount++;
+    const done = (): void => {
+      this.outsideCount--;
+      this.kick();
+    };
+    return work.then((v) => { done(); return v; }, (e: unknown) => { done(); throw e; });
   }
 
   /** A promise that resolves after `ns` of virtual time (an event, not a host timer). */
@@ -216,6 +239,8 @@ export class SimWorld {
   private readonly pump = (): void => {
     this.pumpScheduled = false;
     if (this.halted) return;
+    // Unmodelled host work is in flight: hold the clock; its completion kicks the pump.
+    if (this.outsideCount > 0) return;
     const next = this.peek();
     let settled = false;
     for (const o of [...this.observers.keys()]) settled = o(next) || settled;

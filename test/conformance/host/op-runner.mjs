@@ -3,7 +3,7 @@
 // stdout. It is how the host target acts as another user (it switches
 // credentials with setgroups/setgid/setuid before it serves anything) and why
 // every host target has its own cwd, umask and fd table, isolated from the
-// test process. Issue 4's FUSE target reuses it against the mount point.
+// test process. The FUSE target reuses it against the mount point.
 //
 // Plain JavaScript (not TypeScript) so it starts in ~50 ms without a loader.
 //

@@ -3,8 +3,8 @@
  * runner process (optionally switching to other credentials), sends it
  * operations and turns its replies back into values or `{code}` errors.
  *
- * Used by the host target for every call (root and asUser alike) and meant to
- * be reused by issue 4's FUSE target, which is "the host against the mount
+ * Used by the host target for every call (root and asUser alike) and reused
+ * by the FUSE target, which is "the host against the mount
  * point". One runner = one host process: its own cwd, umask and fd table.
  */
 import { spawn, type ChildProcess } from 'node:child_process';

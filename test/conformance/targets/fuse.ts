@@ -1,7 +1,7 @@
 /**
- * The FUSE target: the host target pointed at a FUSE mount of a kernel — issue 4's "the VFS
+ * The FUSE target: the host target pointed at a FUSE mount of a kernel: the VFS
  * conformance suite through the FUSE mount, run on the host through node:fs against the mount
- * point". A kernel is served by `anykernel mount --listen unix:SOCK` (src/frontends/fuse/cli.ts)
+ * point. A kernel is served by `anykernel mount --listen unix:SOCK` (src/frontends/fuse/cli.ts)
  * in a child process, one per test file (started on first use, stopped when the test process
  * exits); every test gets a fresh directory on the mount, and every call runs in a host op runner
  * process (../host/op-runner.mjs) exactly as for the host target, so the whole path is

@@ -1,7 +1,7 @@
 /**
  * The target registry: every place the conformance suite and the
- * differential test can run. Adding a target (issue 4: remote unix socket,
- * worker async, worker sync, FUSE mount through host node:fs) is one adapter
+ * differential test can run. Adding a target (as the remote unix socket,
+ * worker async, worker sync and FUSE mount targets were added) is one adapter
  * file plus one line here.
  *
  * CONFORMANCE_TARGETS=host,kernel (comma-separated names) restricts a run.

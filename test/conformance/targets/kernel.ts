@@ -8,8 +8,8 @@
  * is read off the declarative syscall table's argument kinds, so this adapter
  * follows the C form (caller's buffer) and the returned form alike.
  *
- * Other adapters that reach the same kernel through another frontend (issue 4:
- * unix-socket remote, worker async/sync) only need a `SysLike` and can reuse
+ * Other adapters that reach the same kernel through another frontend
+ * (unix-socket remote, worker async/sync) only need a `SysLike` and can reuse
  * `SysTarget` from here.
  */
 import { boot, type BootedKernel } from '../../../src/frontends/library/boot.ts';

@@ -1,6 +1,6 @@
 /**
- * Targets that reach the kernel through the remote-syscall frontends of
- * issue 4 (src/frontends/sysproxy), reusing SysTarget's mapping:
+ * Targets that reach the kernel through the remote-syscall frontends
+ * (src/frontends/sysproxy), reusing SysTarget's mapping:
  *
  *   remote-unix   a fresh kernel per test served on a unix socket; calls go
  *                 through connect(); asUser is another connection whose HELLO

@@ -1,0 +1,394 @@
+/**
+ * The buffer cache: fixed-size blocks of block devices kept in memory, shared
+ * by every block-device file system of one kernel (Bach's "The Design of the
+ * UNIX Operating System" ch. 3, BSD vfs_bio.c, xv6 kernel/bio.c).
+ *
+ * ## Buffer lifecycle (read this before holding a buffer)
+ *
+ *   1. `getblk(td, dev, blkno, size)` finds the buffer of (dev, blkno) or
+ *      makes one, and returns it *locked* (BSD B_BUSY): the holder alone may
+ *      read or change `data`. Its contents are valid only if `valid`.
+ *   2. `bread` is getblk plus a disk read when the buffer is not valid;
+ *      `breadAhead` also reads up to N following blocks that are not cached in
+ *      the same transfer (read-ahead for sequential readers).
+ *   3. The holder changes `data` and then gives the buffer back in one of
+ *      three ways: `brelse` (unchanged, or changed by someone else's rule),
+ *      `bdwrite` (changed: mark dirty, write later — delayed write), or
+ *      `bwrite` (changed: write now and wait).
+ *   4. A released buffer goes to the tail of the LRU list. Dirty buffers are
+ *      written by `bflush(dev)` (fsync, sync, umount: every dirty buffer of
+ *      the device in ascending block order, adjacent blocks clustered into one
+ *      transfer, then a device cache flush — so when bflush returns, every
+ *      write that preceded the call is durable), or when the cache is over its
+ *      memory bound and the oldest buffers are dirty.
+ *   5. Clean, unlocked buffers are evicted from the LRU head when the cache
+ *      is over `vfs.bufcache.max_bytes` (sysctl); `binval(dev)` drops every
+ *      buffer of a device (after its last bflush, at umount).
+ *
+ * A buffer's lock is a `Mutex` of class `buf`, so lockdep sees every
+ * acquisition. Rule: a thread holds at most one buffer at a time (the file
+ * systems here copy what they need and release before taking the next), so
+ * buffers never nest and need no subclass. The write-back path snapshots a
+ * buffer's bytes under its lock, releases it, and writes the snapshot; a
+ * buffer with a write in flight is never evicted, so a reader can never see
+ * the disk's older copy.
+ *
+ * Statistics are sysctl nodes `vfs.bufcache.*` (and so /proc/sys/vfs/bufcache/*).
+ *
+ * @guardedBy each Buf's lock for `data`, `valid` and `dirty` changes made by
+ * a holder; the cache's maps and counters by the single virtual CPU (changed
+ * without awaiting in between).
+ */
+import type { Kernel } from '../kern/kernel.ts';
+import type { Lwp } from '../kern/sched.ts';
+import { LockClass, Mutex } from '../kern/lock.ts';
+import type { BlockDevice } from '../kern/blkdev.ts';
+
+export const BUF_CLASS = new LockClass('buf', "a cached disk block's contents and state (B_BUSY)");
+
+/** Default memory bound: host parameter `bufcache.max_bytes`, else 64 MiB. */
+const DEFAULT_MAX = 64 * 1024 * 1024;
+/** Longest single transfer when clustering writes or reading ahead. */
+const MAX_CLUSTER_BYTES = 1024 * 1024;
+
+export class Buf {
+  readonly dev: BlockDevice;
+  readonly blkno: number;
+  readonly size: number;
+  /** @guardedBy lock */
+  readonly data: Uint8Array;
+  /** data holds the disk's block (or newer). @guardedBy lock */
+  valid = false;
+  /** data is newer than the disk. @guardedBy lock */
+  dirty = false;
+  /** Writes of a snapshot of this buffer in flight (never evicted meanwhile). */
+  writing = 0;
+  readonly lock: Mutex;
+
+  constructor(k: Kernel, dev: BlockDevice, blkno: number, size: number) {
+    this.dev = dev;
+    this.blkno = blkno;
+    this.size = size;
+    this.data = new Uint8Array(size);
+    this.lock = new Mutex(k, BUF_CLASS, 'buf');
+  }
+}
+
+export interface BufStats {
+  hits: number;
+  misses: number;
+  reads: number;
+  readAhead: number;
+  writes: number;
+  writeClusters: number;
+  evictions: number;
+}
+
+export class BufCache {
+  readonly k: Kernel;
+  /** Per device, buffers by block number. */
+  private readonly devs = new Map<BlockDevice, Map<number, Buf>>();
+  /** Every buffer, least recently released first (Map keeps insertion order). */
+  private readonly lru = new Map<Buf, true>();
+  private readonly maxCell: { value: string | number };
+  bytes = 0;
+  dirtyCount = 0;
+  readonly stats: BufStats = { hits: 0, misses: 0, reads: 0, readAhead: 0, writes: 0, writeClusters: 0, evictions: 0 };
+
+  constructor(k: Kernel) {
+    this.k = k;
+    const param = Number(k.hyper.getParam('bufcache.max_bytes') ?? DEFAULT_MAX);
+    const initial = Number.isSafeInteger(param) && param >= 65536 ? param : DEFAULT_MAX;
+    this.maxCell = k.sysctl.variable('vfs.bufcache.max_bytes', 'memory bound of the buffer cache (bytes)', initial, {
+      writable: true,
+      validate: (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 65536,
+    });
+    const ro = (name: string, description: string, get: () => number): void => k.sysctl.register({ name: `vfs.bufcache.${name}`, description, get });
+    ro('bytes', 'bytes of cached blocks', () => this.bytes);
+    ro('buffers', 'cached blocks', () => this.lru.size);
+    ro('dirty', 'cached blocks not yet written', () => this.dirtyCount);
+    ro('hits', 'lookups found in the cache', () => this.stats.hits);
+    ro('misses', 'lookups that read the disk', () => this.stats.misses);
+    ro('reads', 'disk read transfers', () => this.stats.reads);
+    ro('read_ahead', 'blocks read ahead of a sequential reader', () => this.stats.readAhead);
+    ro('writes', 'blocks written', () => this.stats.writes);
+    ro('write_clusters', 'write transfers (adjacent blocks clustered)', () => this.stats.writeClusters);
+    ro('evictions', 'blocks evicted for the memory bound', () => this.stats.evictions);
+  }
+
+  get maxBytes(): number {
+    return this.maxCell.value as number;
+  }
+
+  private table(dev: BlockDevice): Map<number, Buf> {
+    let t = this.devs.get(dev);
+    if (t === undefined) this.devs.set(dev, (t = new Map()));
+    return t;
+  }
+
+  /** The buffer of (dev, blkno), locked; made (invalid) if absent. */
+  async getblk(td: Lwp, dev: BlockDevice, blkno: number, size: number): Promise<Buf> {
+    const t = this.table(dev);
+    let bp = t.get(blkno);
+    if (bp === undefined) {
+      if (this.bytes + size > this.maxBytes) await this.reclaim(td, size);
+      bp = t.get(blkno); // reclaim may have slept while someone else made it
+      if (bp === undefined) {
+        bp = new Buf(this.k, dev, blkno, size);
+        t.set(blkno, bp);
+        this.lru.set(bp, true);
+        this.bytes += size;
+      }
+    }
+    if (bp.size !== size) this.k.panic(`bufcache: block ${blkno} of ${dev.name} asked as ${size} bytes, cached as ${bp.size}`);
+    if (bp.lock.tryAcquire(td) === null) await bp.lock.acquire(td);
+    return bp;
+  }
+
+  /** getblk, then read the block if the buffer is not valid. A failed read throws (buffer released). */
+  async bread(td: Lwp, dev: BlockDevice, blkno: number, size: number): Promise<Buf> {
+    const bp = await this.getblk(td, dev, blkno, size);
+    if (bp.valid) {
+      this.stats.hits++;
+      return bp;
+    }
+    this.stats.misses++;
+    try {
+      await dev.read(blkno * size, bp.data);
+    } catch (e) {
+      this.brelse(td, bp);
+      throw e;
+    }
+    this.stats.reads++;
+    bp.valid = true;
+    return bp;
+  }
+
+  /**
+   * bread, reading ahead: when the block is not cached, the run of up to
+   * `ahead` following blocks that are neither cached nor past the device's end
+   * comes in the same transfer (BSD breadn / cluster_read). Those extra
+   * buffers are left valid and unlocked in the cache.
+   */
+  async breadAhead(td: Lwp, dev: BlockDevice, blkno: number, size: number, ahead: number): Promise<Buf> {
+    const t = this.table(dev);
+    const have = t.get(blkno);
+    if (ahead <= 0 || (have !== undefined && have.valid)) return this.bread(td, dev, blkno, size);
+    const maxBlocks = Math.floor(dev.size / size);
+    let n = 0;
+    const limit = Math.min(ahead, Math.floor(MAX_CLUSTER_BYTES / size) - 1);
+    while (n < limit && blkno + n + 1 < maxBlocks && !t.has(blkno + n + 1)) n++;
+    if (n === 0) return this.bread(td, dev, blkno, size);
+    const bp = await this.getblk(td, dev, blkno, size);
+    if (bp.valid) {
+      this.stats.hits++;
+      return bp;
+    }
+    // Claim the read-ahead buffers now (no await until the transfer): they are new, so free.
+    const extra: Buf[] = [];
+    for (let i = 1; i <= n; i++) {
+      if (t.has(blkno + i)) break;
+      const xb = new Buf(this.k, dev, blkno + i, size);
+      xb.lock.tryAcquire(td);
+      t.set(blkno + i, xb);
+      this.lru.set(xb, true);
+      this.bytes += size;
+      extra.push(xb);
+    }
+    const big = new Uint8Array(size * (1 + extra.length));
+    this.stats.misses++;
+    let failed: unknown = null;
+    try {
+      await dev.read(blkno * size, big);
+      this.stats.reads++;
+    } catch (e) {
+      failed = e;
+    }
+    for (let i = 0; i < extra.length; i++) {
+      const xb = extra[i]!;
+      if (failed === null) {
+        xb.data.set(big.subarray((i + 1) * size, (i + 2) * size));
+        xb.valid = true;
+        this.stats.readAhead++;
+      }
+      xb.lock.release(td);
+      if (!xb.valid) this.forget(xb);
+    }
+    if (failed !== null) {
+      this.brelse(td, bp);
+      throw failed;
+    }
+    bp.data.set(big.subarray(0, size));
+    bp.valid = true;
+    return bp;
+  }
+
+  /** Give a buffer back unchanged (or already marked). */
+  brelse(td: Lwp, bp: Buf): void {
+    bp.lock.release(td);
+    if (!bp.valid && !bp.dirty && bp.writing === 0 && bp.lock.waiting === 0) {
+      this.forget(bp);
+      return;
+    }
+    this.lru.delete(bp);
+    this.lru.set(bp, true);
+  }
+
+  /** Delayed write: the buffer changed; write it later. */
+  bdwrite(td: Lwp, bp: Buf): void {
+    bp.valid = true;
+    if (!bp.dirty) {
+      bp.dirty = true;
+      this.dirtyCount++;
+    }
+    this.brelse(td, bp);
+  }
+
+  /** Synchronous write: the buffer changed; write it now (not flushed), then release it. */
+  async bwrite(td: Lwp, bp: Buf): Promise<void> {
+    bp.valid = true;
+    if (bp.dirty) {
+      bp.dirty = false;
+      this.dirtyCount--;
+    }
+    bp.writing++;
+    try {
+      await bp.dev.write(bp.blkno * bp.size, bp.data);
+      this.stats.writes++;
+      this.stats.writeClusters++;
+    } catch (e) {
+      bp.dirty = true;
+      this.dirtyCount++;
+      throw e;
+    } finally {
+      bp.writing--;
+      this.brelse(td, bp);
+    }
+  }
+
+  /**
+   * Write every dirty buffer of `dev` (ascending block order, adjacent blocks
+   * in one transfer of at most 1 MiB), then flush the device's cache. On a
+   * failed write the buffers of that cluster stay dirty and the error is thrown.
+   */
+  async bflush(td: Lwp, dev: BlockDevice): Promise<void> {
+    await this.writeDirty(td, dev, Infinity);
+    await dev.flush();
+  }
+
+  /** Write up to `limit` dirty buffers of dev (all by default), clustered. */
+  private async writeDirty(td: Lwp, dev: BlockDevice, limit: number): Promise<void> {
+    const t = this.devs.get(dev);
+    if (t === undefined) return;
+    const dirty: Buf[] = [];
+    for (const bp of t.values()) if (bp.dirty) dirty.push(bp);
+    dirty.sort((a, b) => a.blkno - b.blkno);
+    let i = 0;
+    let written = 0;
+    while (i < dirty.length && written < limit) {
+      const size = dirty[i]!.size;
+      let j = i;
+      while (j + 1 < dirty.length && dirty[j + 1]!.blkno === dirty[j]!.blkno + 1 && (j + 2 - i) * size <= MAX_CLUSTER_BYTES) j++;
+      // Snapshot each buffer under its lock, one at a time (never two buffers held);
+      // one cleaned meanwhile by someone else splits the run.
+      const snaps: { bp: Buf; bytes: Uint8Array }[] = [];
+      for (let m = i; m <= j; m++) {
+        const bp = dirty[m]!;
+        if (bp.lock.tryAcquire(td) === null) await bp.lock.acquire(td);
+        if (bp.dirty) {
+          snaps.push({ bp, bytes: bp.data.slice() });
+          bp.dirty = false;
+          this.dirtyCount--;
+          bp.writing++;
+        }
+        bp.lock.release(td);
+      }
+      i = j + 1;
+      let a = 0;
+      try {
+        while (a < snaps.length) {
+          let b = a + 1;
+          while (b < snaps.length && snaps[b]!.bp.blkno === snaps[b - 1]!.bp.blkno + 1) b++;
+          const out = b - a === 1 ? snaps[a]!.bytes : new Uint8Array((b - a) * size);
+          if (b - a > 1) for (let m = a; m < b; m++) out.set(snaps[m]!.bytes, (m - a) * size);
+          await dev.write(snaps[a]!.bp.blkno * size, out);
+          this.stats.writes += b - a;
+          this.stats.writeClusters++;
+          written += b - a;
+          for (let m = a; m < b; m++) snaps[m]!.bp.writing--;
+          a = b;
+        }
+      } catch (e) {
+        for (let m = a; m < snaps.length; m++) {
+          const bp = snaps[m]!.bp;
+          bp.writing--;
+          if (!bp.dirty) { bp.dirty = true; this.dirtyCount++; }
+        }
+        throw e;
+      }
+    }
+  }
+
+  /** Drop every buffer of a device (dirty ones are lost: flush first). */
+  binval(dev: BlockDevice): void {
+    const t = this.devs.get(dev);
+    if (t === undefined) return;
+    for (const bp of t.values()) {
+      if (bp.dirty) this.dirtyCount--;
+      this.lru.delete(bp);
+      this.bytes -= bp.size;
+    }
+    this.devs.delete(dev);
+  }
+
+  /** Dirty buffers of a device (tests, umount checks). */
+  dirtyOf(dev: BlockDevice): number {
+    let n = 0;
+    for (const bp of this.devs.get(dev)?.values() ?? []) if (bp.dirty) n++;
+    return n;
+  }
+
+  private forget(bp: Buf): void {
+    const t = this.devs.get(bp.dev);
+    if (t?.get(bp.blkno) === bp) t.delete(bp.blkno);
+    if (this.lru.delete(bp)) this.bytes -= bp.size;
+  }
+
+  /** Make room for `need` bytes: evict clean idle buffers, writing back the oldest dirty ones if that is not enough. */
+  private async reclaim(td: Lwp, need: number): Promise<void> {
+    for (let round = 0; round < 2 && this.bytes + need > this.maxBytes; round++) {
+      const victims: Buf[] = [];
+      let freed = 0;
+      let oldestDirty: Buf | null = null;
+      for (const bp of this.lru.keys()) {
+        if (this.bytes - freed + need <= this.maxBytes) break;
+        if (bp.dirty) {
+          oldestDirty ??= bp;
+          continue;
+        }
+        if (bp.writing > 0 || bp.lock.owner !== null || bp.lock.waiting > 0) continue;
+        victims.push(bp);
+        freed += bp.size;
+      }
+      for (const bp of victims) {
+        this.forget(bp);
+        this.stats.evictions++;
+      }
+      if (this.bytes + need <= this.maxBytes || oldestDirty === null) return;
+      // Write back a bounded batch of the oldest device's dirty blocks, then try again.
+      await this.writeDirty(td, oldestDirty.dev, Math.max(16, Math.floor(this.maxBytes / 4 / oldestDirty.size)));
+    }
+    // Still over: every buffer is busy or dirty and could not be written; go over the bound
+    // rather than deadlock (the next release brings it back).
+  }
+}
+
+/** This kernel's buffer cache, created (and its sysctl nodes registered) on first use. */
+export function bufcache(k: Kernel): BufCache {
+  let c = k.lookup<BufCache>('bufcache');
+  if (c === undefined) {
+    c = new BufCache(k);
+    k.provide('bufcache', c);
+  }
+  return c;
+}

@@ -1,0 +1,109 @@
+/**
+ * Regular-file data of ext2: read, write and resize through the block map
+ * and the buffer cache (Linux fs/ext2/inode.c, without a page cache: whole
+ * blocks go through buffers). Holes read as zeros; writes allocate the
+ * blocks they touch (a fresh block is zeroed where the write does not cover
+ * it); shrinking frees blocks past the new end and zeroes the rest of the
+ * last block, so a later extension reads zeros there (POSIX ftruncate).
+ *
+ * Read-ahead: a read that continues where the last one ended, or that spans
+ * several blocks, asks the buffer cache to bring in the following physical
+ * blocks in the same transfer (up to 128 KiB ahead, more for large reads);
+ * for a file written sequentially those are its next logical blocks.
+ */
+import type { Lwp } from '../../kern/sched.ts';
+import { EFBIG, err } from '../../kern/errno.ts';
+import { type Vnode, vfsNow } from '../vnode.ts';
+import { type Ext2Fs, en } from './fs.ts';
+import { bmap, bmapAlloc, truncateBlocks } from './bmap.ts';
+
+const RA_BYTES = 128 * 1024;
+
+export async function fileRead(fs: Ext2Fs, td: Lwp, vp: Vnode, buf: Uint8Array, off: number): Promise<number> {
+  if (off >= vp.size) return 0;
+  const n = Math.min(buf.byteLength, vp.size - off);
+  const bs = fs.bs;
+  const node = en(vp);
+  const firstL = Math.floor(off / bs);
+  const lastL = Math.floor((off + n - 1) / bs);
+  const seq = firstL === node.nextRead || firstL === node.nextRead - 1;
+  node.seqRun = seq ? node.seqRun + 1 : 0;
+  const fileBlocks = Math.ceil(vp.size / bs);
+  let done = 0;
+  for (let l = firstL; l <= lastL; l++) {
+    const bo = l === firstL ? off % bs : 0;
+    const len = Math.min(bs - bo, n - done);
+    const b = await bmap(fs, td, vp, l);
+    if (b === 0) buf.fill(0, done, done + len);
+    else {
+      const want = lastL - l + (node.seqRun > 0 ? Math.floor(RA_BYTES / bs) : 0);
+      const ahead = Math.min(want, fileBlocks - l - 1, 255);
+      const bp = await fs.bread(td, b, ahead);
+      buf.set(bp.data.subarray(bo, bo + len), done);
+      fs.bc.brelse(td, bp);
+    }
+    done += len;
+  }
+  node.nextRead = lastL + 1;
+  return n;
+}
+
+export async function fileWrite(fs: Ext2Fs, td: Lwp, vp: Vnode, buf: Uint8Array, off: number): Promise<number> {
+  let n = buf.byteLength;
+  if (n === 0) return 0;
+  // write(2) EFBIG: past the largest file size; a write that partly fits is shortened.
+  if (off >= fs.maxBytes) throw err(EFBIG);
+  if (off + n > fs.maxBytes) n = fs.maxBytes - off;
+  const bs = fs.bs;
+  let done = 0;
+  let goal = 0;
+  let failure: unknown = null;
+  try {
+    while (done < n) {
+      const pos = off + done;
+      const l = Math.floor(pos / bs);
+      const bo = pos % bs;
+      const len = Math.min(bs - bo, n - done);
+      if (goal === 0 && l > 0) goal = (await bmap(fs, td, vp, l - 1)) + 1;
+      if (goal <= 1) goal = fs.groups[Math.floor((en(vp).ino - 1) / fs.sb.inodesPerGroup)]!.inodeTable;
+      const { b, fresh } = await bmapAlloc(fs, td, vp, l, goal);
+      goal = b + 1;
+      const whole = bo === 0 && len === bs;
+      const bp = fresh ? await fs.bnew(td, b) : whole ? await fs.bc.getblk(td, fs.dev, b, bs) : await fs.bread(td, b);
+      bp.data.set(buf.subarray(done, done + len), bo);
+      fs.bc.bdwrite(td, bp);
+      done += len;
+    }
+  } catch (e) {
+    failure = e;
+  }
+  if (done > 0) {
+    if (off + done > vp.size) vp.size = off + done;
+    fs.noteLargeFile(vp.size);
+    // write(2): "update the last data modification and last file status change timestamps".
+    vp.mtime = vp.ctime = vfsNow(fs.k);
+  }
+  await fs.iupdate(td, vp);
+  // A write that made progress reports it (the error comes back on the next call).
+  if (failure !== null && done === 0) throw failure;
+  return done;
+}
+
+/** Set a regular file's size (truncate or extend with a hole). The caller updates times and the inode. */
+export async function fileResize(fs: Ext2Fs, td: Lwp, vp: Vnode, size: number): Promise<void> {
+  if (size > fs.maxBytes) throw err(EFBIG);
+  const bs = fs.bs;
+  if (size < vp.size) {
+    await truncateBlocks(fs, td, vp, Math.ceil(size / bs));
+    if (size % bs !== 0) {
+      const b = await bmap(fs, td, vp, Math.floor(size / bs));
+      if (b !== 0) {
+        const bp = await fs.bread(td, b);
+        bp.data.fill(0, size % bs);
+        fs.bc.bdwrite(td, bp);
+      }
+    }
+  }
+  vp.size = size;
+  fs.noteLargeFile(size);
+}
