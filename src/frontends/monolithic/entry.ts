@@ -35,8 +35,9 @@ function sourcesKey(): string {
 
 /** Path (or URL) of the script a user-process worker runs. */
 export async function userEntry(): Promise<URL> {
+  // A compiled package (dist/) is plain JavaScript already: workers load it as it is.
+  if (import.meta.url.endsWith('.js')) return new URL('./uproc_entry.js', import.meta.url);
   const entry = path.join(here, 'uproc_entry.ts');
-  if (entry.endsWith('.js')) return new URL(`file://${entry}`); // a compiled package: already plain JS
   try {
     const key = sourcesKey();
     const out = path.join(os.tmpdir(), `anykernel-uproc-${key}.mjs`);

@@ -1,6 +1,6 @@
 /**
  * System utilities: ps, kill, sleep, env, hostname, uname, id, date, dmesg,
- * sysctl, halt/poweroff, test/[, mount, umount, xargs, ktrace, kdump.
+ * sysctl, halt/poweroff, test/[, mount, umount, sync, xargs, ktrace.
  */
 import { type Libc, getopt, strerror } from '../libc.ts';
 import { SIGTERM, SIGUSR1, SIGUSR2, WEXITSTATUS, WIFEXITED } from '../abi.ts';
@@ -198,3 +198,9 @@ export function ktrace(u: Libc): number {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (status & 0x7f);
 }
 
+/** sync: write every file system's dirty data to its disk (sync(2)). */
+export function sync(u: Libc): number {
+  if (u.argv[1] === '--help') { u.out('usage: sync\n'); return 0; }
+  u.sys.sync!();
+  return 0;
+}
