@@ -5,6 +5,9 @@
  * SyncPeer serving the process on the kernel's thread). The kernel stays
  * single-threaded; programs see blocking POSIX calls.
  *
+ * Kinds: 'userland' (a TypeScript program of src/userland) and 'wasm' (a
+ * WASI preview1 module, run by the userland's WASI shim in the worker).
+ *
  * Lifecycle of a user process's image:
  *   execve/spawn (kern exec.ts) → start(): take a warm worker from the pool,
  *   make the exchange and the signal flag, post 'run' → the worker's SyncClient
@@ -54,7 +57,7 @@ export interface RunnerOptions {
 }
 
 export class WorkerRunner implements ImageRunner {
-  readonly kinds = ['userland'] as const;
+  readonly kinds = ['userland', 'wasm'] as const;
   private readonly svc: SysproxyService;
   private readonly entry: URL;
   private readonly pool: Worker[] = [];
@@ -103,7 +106,8 @@ export class WorkerRunner implements ImageRunner {
 
   start(k: Kernel, p: Proc, img: Image): void {
     this.stop(p, 'exec');
-    if (this.halted || img.kind !== 'userland' || img.program === undefined) {
+    const wasm = img.kind === 'wasm' && img.bytes !== undefined;
+    if (this.halted || (!wasm && (img.kind !== 'userland' || img.program === undefined))) {
       void k.exitProc(p, 127 << 8);
       return;
     }
@@ -116,8 +120,10 @@ export class WorkerRunner implements ImageRunner {
     p.sig.onUpcall = () => { Atomics.store(flag, 0, 1); };
     this.running.set(p, { worker, peer, exiting: false });
     this.owner.set(worker, p);
-    const msg: RunMessage = { type: 'run', sab: area.sab, port: port1, sigflag, program: img.program, argv: img.argv, envp: img.envp };
-    worker.postMessage(msg, [port1]);
+    const program = img.program ?? img.path.slice(img.path.lastIndexOf('/') + 1);
+    const msg: RunMessage = { type: 'run', sab: area.sab, port: port1, sigflag, program, argv: img.argv, envp: img.envp };
+    if (wasm) msg.wasm = img.bytes!.slice();
+    worker.postMessage(msg, wasm ? [port1, msg.wasm!.buffer as ArrayBuffer] : [port1]);
   }
 
   /**

@@ -18,6 +18,8 @@ export interface RunMessage {
   port: MessagePort;
   sigflag: SharedArrayBuffer;
   program: string;
+  /** A WebAssembly image's bytes (kind 'wasm'); absent for userland programs. */
+  wasm?: Uint8Array;
   argv: string[];
   envp: string[];
 }
@@ -25,7 +27,7 @@ export interface RunMessage {
 parentPort?.on('message', (m: RunMessage) => {
   if (m?.type !== 'run') return;
   const c = new SyncClient({ sab: m.sab, port: m.port });
-  start(c.sys as unknown as Sys, m.program, m.argv, m.envp, new Int32Array(m.sigflag));
+  start(c.sys as unknown as Sys, m.program, m.argv, m.envp, new Int32Array(m.sigflag), m.wasm ?? null);
   c.close();
   // exit(2) returned: this thread may run another image.
   parentPort?.postMessage({ type: 'idle' });
