@@ -8,6 +8,7 @@ const suites: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   vfs: () => import('./vfs.ts'),
   sysproxy: () => import('./sysproxy.ts'),
   fuse: () => import('./fuse.ts'),
+  boot: () => import('./boot.ts'),
 };
 
 const wanted = process.argv.slice(2);
