@@ -11,6 +11,7 @@ const suites: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   lockdep: () => import('./lockdep.ts'),
   net: () => import('./net.ts'),
   ext2: () => import('./ext2.ts'),
+  boot: () => import('./boot.ts'),
 };
 
 const wanted = process.argv.slice(2);
