@@ -46,12 +46,32 @@ export type ArgSpec = ArgKind | `${ArgKind}?`;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Handler = (td: Lwp, ...args: any[]) => unknown;
 
+/**
+ * What a call does with a buffer argument: 'out', it fills it without
+ * reading it (read-like calls: read, pread, readv, getrandom...); 'in', it
+ * only reads it (write-like calls). A buffer argument with neither may be
+ * both read and written. Frontends that copy buffers across a boundary
+ * (sysproxy) send an 'out' buffer as its length only and bring an 'in' one
+ * back not at all.
+ */
+export type BufUse = 'in' | 'out';
+
 export interface SyscallDef<N extends string = string, H extends Handler = Handler> {
   readonly name: N;
   /** Linux x86-64 syscall number, or -1 when there is none. */
   readonly nr: number;
   readonly args: readonly ArgSpec[];
   readonly handler: H;
+  /** Buffer arguments by index ('buf', 'bufs', or 'any' given bytes) the call only fills or only reads. */
+  readonly bufs?: Readonly<Record<number, BufUse>>;
+  /** The call returns a struct stat (a frontend may carry it in a fixed layout). */
+  readonly returnsStat?: boolean;
+}
+
+/** Metadata a definition may carry besides its arguments and handler. */
+export interface SyscallMeta {
+  bufs?: Readonly<Record<number, BufUse>>;
+  returnsStat?: boolean;
 }
 
 export function defineSyscall<const N extends string, H extends Handler>(
@@ -59,8 +79,9 @@ export function defineSyscall<const N extends string, H extends Handler>(
   nr: number,
   args: readonly ArgSpec[],
   handler: H,
+  meta?: SyscallMeta,
 ): SyscallDef<N, H> {
-  return { name, nr, args, handler };
+  return meta === undefined ? { name, nr, args, handler } : { name, nr, args, handler, ...meta };
 }
 
 /** The library-side signature of a handler: the same arguments minus td, async. */
@@ -212,6 +233,10 @@ export class SyscallTable {
   register(defs: readonly SyscallDef[]): void {
     for (const d of defs) {
       if (this.byName.has(d.name)) throw new Error(`syscall ${d.name} registered twice`);
+      for (const i of Object.keys(d.bufs ?? {})) {
+        const a = d.args[Number(i)];
+        if (a === undefined || !/^(buf|bufs|any)\??$/.test(a)) throw new Error(`syscall ${d.name}: bufs names argument ${i}, which is not a buffer`);
+      }
       this.byName.set(d.name, d);
       if (d.nr >= 0) this.byNr.set(d.nr, d);
       this.checkers.set(d.name, compileChecks(d.args));

@@ -27,7 +27,7 @@ import * as fs from 'node:fs';
 import { KernelError, errno as E } from '../../kern/index.ts';
 import type { Sys } from '../library/boot.ts';
 import {
-  FrameReader, FrameType, InBuf, OutBuf, PROTO_VERSION, ProtocolError, bufDirection, decodeReplyAt, decodeValue, callFrame, emitFrame, setFrameId,
+  FrameReader, FrameType, InBuf, OutBuf, PROTO_VERSION, ProtocolError, bufDirection, parseBufUses, type BufUses, decodeReplyAt, decodeValue, callFrame, emitFrame, setFrameId,
   encodeValue, errorSchema, fatalSchema, frameTypeName, welcomeSchema, Frame, type Value, type Welcome,
 } from './protocol.ts';
 import { parseAddress } from './server.ts';
@@ -81,6 +81,7 @@ export class ClientConn {
   welcome: Welcome | null = null;
   private sysIds = new Map<string, number>();
   private sysKinds = new Map<string, string[]>();
+  private sysBufs = new Map<string, BufUses | undefined>();
   /** Why the connection ended, once it has. */
   closedReason: string | null = null;
   private closedResolve!: (reason: string) => void;
@@ -253,6 +254,7 @@ export class ClientConn {
     this.welcome = w;
     this.sysIds = new Map(w.syscalls.map(([name], i) => [name, i]));
     this.sysKinds = new Map(w.syscalls.map(([name, , kinds]) => [name, kinds]));
+    this.sysBufs = new Map(w.syscalls.map(([name, , , uses]) => [name, parseBufUses(uses)]));
     return w;
   }
 
@@ -279,7 +281,8 @@ export class ClientConn {
       data = [];
       const inline = w.limits.inline;
       const kinds = this.sysKinds.get(name)!;
-      wire = args.map((a, i) => (Array.isArray(a) ? a.map((x) => wireBuf(x, name, i, kinds[i], inline, targets, data)) : wireBuf(a, name, i, kinds[i], inline, targets, data)));
+      const uses = this.sysBufs.get(name);
+      wire = args.map((a, i) => (Array.isArray(a) ? a.map((x) => wireBuf(x, uses, i, kinds[i], inline, targets, data)) : wireBuf(a, uses, i, kinds[i], inline, targets, data)));
     }
     let frame: Uint8Array;
     try {
@@ -365,9 +368,9 @@ function isBufArg(a: unknown): boolean {
 }
 
 /** How one buffer argument travels: OutBuf (length only), inline bytes, or InBuf + DATA frames. */
-function wireBuf(v: unknown, name: string, i: number, kind: string | undefined, inline: number, targets: Uint8Array[], data: Uint8Array[]): unknown {
+function wireBuf(v: unknown, uses: BufUses | undefined, i: number, kind: string | undefined, inline: number, targets: Uint8Array[], data: Uint8Array[]): unknown {
   if (!(v instanceof Uint8Array)) return v;
-  const dir = bufDirection(name, i, kind);
+  const dir = bufDirection(uses, i, kind);
   if (dir === 'out') {
     targets.push(v);
     return new OutBuf(v.byteLength);
