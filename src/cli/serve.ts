@@ -21,6 +21,10 @@ connect() clients, until a root client halts it or the process gets SIGINT/SIGTE
   --max-fds N           open descriptors per client process (default 1024)
   --max-inflight N      calls in flight per connection (default 256)
   --max-message SIZE    largest frame, e.g. 4M (default 4M)
+  --memory SIZE         the kernel's memory limit, e.g. 512M (default 512M): file
+                        data, inodes, pipes and processes are charged to it, and
+                        past it calls fail as Linux's do (ENOSPC, ENOMEM)
+  --tmpfs-size SIZE     size of the root tmpfs (default: half of --memory)
   --max-connections N   connections at once (default 1024)
   --max-connections-per-peer N
                         connections at once from one TCP address (default 64)
@@ -29,6 +33,9 @@ connect() clients, until a root client halts it or the process gets SIGINT/SIGTE
   -q, --quiet           print nothing but errors
   -h, --help            this text
 `;
+
+/** The memory limit of a served kernel unless --memory says otherwise. */
+export const DEFAULT_SERVE_MEMORY = 512 * 1024 * 1024;
 
 function parseSize(s: string, what: string): number {
   const m = /^(\d+)([KMG]?)$/i.exec(s);
@@ -75,6 +82,8 @@ export async function main(argv: string[]): Promise<number> {
       'max-inflight': { type: 'string' },
       'max-message': { type: 'string' },
       'max-connections': { type: 'string' },
+      memory: { type: 'string' },
+      'tmpfs-size': { type: 'string' },
       'max-connections-per-peer': { type: 'string' },
       'hello-timeout': { type: 'string' },
       'frame-timeout': { type: 'string' },
@@ -105,6 +114,12 @@ export async function main(argv: string[]): Promise<number> {
     limits.chunk = Math.min(1 << 20, Math.floor(n / 2));
   }
   const token = values['token-file'] !== undefined ? readToken(values['token-file']) : undefined;
+  // A served kernel answers untrusted clients: it gets a memory limit of its own, not the host's RAM.
+  const memory = values.memory !== undefined ? parseSize(values.memory, '--memory') : DEFAULT_SERVE_MEMORY;
+  if (memory < 16 * 1024 * 1024) throw new UsageError('--memory must be at least 16M');
+  const params: Record<string, string> = { memlimit: String(memory) };
+  if (values['tmpfs-size'] !== undefined) params['rootfs.options'] = `size=${parseSize(values['tmpfs-size'], '--tmpfs-size')}`;
+  const { NodeHost } = await import('../hyper/node/host.ts');
   const { serve } = await import('../frontends/sysproxy/server.ts');
   const say = (s: string): void => {
     if (!values.quiet) process.stderr.write(`anykernel serve: ${s}\n`);
@@ -120,7 +135,10 @@ export async function main(argv: string[]): Promise<number> {
     maxConnectionsPerPeer: parseCount(values['max-connections-per-peer'], '--max-connections-per-peer'),
     helloTimeoutMs: parseCount(values['hello-timeout'], '--hello-timeout'),
     frameTimeoutMs: parseCount(values['frame-timeout'], '--frame-timeout'),
-    ...(values.components !== undefined ? { boot: { components: values.components.split(',').filter(Boolean) } } : {}),
+    boot: {
+      host: new NodeHost({ params }),
+      ...(values.components !== undefined ? { components: values.components.split(',').filter(Boolean) } : {}),
+    },
   });
   say(`serving on ${srv.address} (process ${process.pid}); stop with Ctrl-C or 'anykernel ctl --server ${srv.address} halt'`);
   const report = await new Promise<import('../kern/index.ts').LeakReport>((resolve) => {

@@ -33,3 +33,4 @@ export {
 export type { Image, ImageRunner } from './exec.ts';
 export { kexecve, userlandImage, execsw } from './exec.ts';
 export { wExited, wSignaled } from './sig_post.ts';
+export { MemAccount, type MemCategory } from './memacct.ts';

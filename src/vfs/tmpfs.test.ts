@@ -168,7 +168,7 @@ describe('tmpfs directories', () => {
       const left = await ls(s, '/big');
       expect(left.length).toBe(N / 2);
       expect(left.every((n) => Number(n.slice(1)) % 2 === 1)).toBe(true);
-    }), 120_000);
+    }, 1, { memlimit: String(1 << 30) }), 120_000); // 1 GiB: the default nr_inodes is then 131072
 
   it('readdir while unlinking: every survivor is listed exactly once, cookies resume where they left off', () =>
     simKernel(async (k) => {
