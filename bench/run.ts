@@ -9,6 +9,9 @@ const suites: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   sysproxy: () => import('./sysproxy.ts'),
   fuse: () => import('./fuse.ts'),
   lockdep: () => import('./lockdep.ts'),
+  net: () => import('./net.ts'),
+  ext2: () => import('./ext2.ts'),
+  boot: () => import('./boot.ts'),
 };
 
 const wanted = process.argv.slice(2);

@@ -32,11 +32,15 @@ export async function vn_lookup(td: Lwp, dvp: Vnode, name: string): Promise<Vnod
   // Each UTF-16 unit is at most 3 UTF-8 bytes: only long names need encoding.
   if (name.length * 3 > NAME_MAX && utf8.encode(name).byteLength > NAME_MAX) throw err(ENAMETOOLONG);
   checkAccess(dvp, td.proc.cred, MAY_EXEC);
-  return vn_lookupChecked(td, dvp, name);
+  return vn_relookup(td, dvp, name);
 }
 
-/** vn_lookup after its checks (the caller has made them already, e.g. a create just now). */
-export async function vn_lookupChecked(td: Lwp, dvp: Vnode, name: string): Promise<Vnode> {
+/**
+ * Look a name up again without vn_lookup's checks (NetBSD relookup): for a
+ * caller that made them already — the name it just created, or entries of a
+ * directory it may search.
+ */
+export async function vn_relookup(td: Lwp, dvp: Vnode, name: string): Promise<Vnode> {
   const r = lookupStep(td, td.proc.fs as FsState, dvp, name);
   const vp = r instanceof Promise ? await r : r;
   if (vp === null || vp === undefined) throw err(ENOENT);

@@ -255,6 +255,13 @@ export interface FsType {
    */
   readonly nonblocking?: boolean;
   /**
+   * File contents are made when read (procfs): st_size says nothing of
+   * their length (0, as Linux's procfs reports), so a frontend that caches
+   * by size must read them uncached (the FUSE server opens them with
+   * FOPEN_DIRECT_IO).
+   */
+  readonly synthetic?: boolean;
+  /**
    * The VFS takes no vnode lock around this file system's read-side VOPs
    * (lookup, readlink, read, readdir, getattr) although they may suspend:
    * its nodes are generated from kernel state and every lookup makes a
