@@ -10,6 +10,8 @@ const suites: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   fuse: () => import('./fuse.ts'),
   lockdep: () => import('./lockdep.ts'),
   net: () => import('./net.ts'),
+  ext2: () => import('./ext2.ts'),
+  boot: () => import('./boot.ts'),
 };
 
 const wanted = process.argv.slice(2);
