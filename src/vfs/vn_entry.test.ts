@@ -23,7 +23,7 @@ import { lookupPath } from './namei.ts';
 import { vn_access, vn_open, vn_openat } from './sys_open.ts';
 import { vn_chmod, vn_chown, vn_truncate, vn_utimens } from './sys_attr.ts';
 import { mkdirAt, renameAt2, rmdirAt, symlinkAt, unlinkAt, vn_link } from './sys_namei.ts';
-import { vn_lookup, vn_read, vn_readdir, vn_stat } from './vn_node.ts';
+import { vn_lookup, vn_read, vn_readdir, vn_readlink, vn_stat } from './vn_node.ts';
 import { type Sys, code, simKernel, writeFile } from './testkit.ts';
 
 const RUNS = Number(process.env.VN_ENTRY_RUNS ?? 150);
@@ -296,6 +296,7 @@ describe('vnode-level entry points', () => {
         });
         expect([...firstTwo.map(([n]) => n), ...rest].sort()).toEqual(['.', '..', 'closed', 'f']);
         expect(await code(vn_readdir(user, f, 0, false, () => true))).toBe('ENOTDIR');
+        expect(await code(vn_readlink(user, f))).toBe('EINVAL');
         // vn_link into a node that is no directory (a FUSE LINK may name any node).
         expect(await code(vn_link(user, f, f, 'x'))).toBe('ENOTDIR');
       } finally {

@@ -347,7 +347,6 @@ export class KernelFuseServer implements FuseHandler {
 
   async readlink(req: ReadlinkRequest, ctx: RequestContext): Promise<string> {
     const vp = this.node(req.header.nodeid).vp;
-    if (!vp.isLnk) throw err(EINVAL);
     return vn_readlink(await this.td(ctx, 'readlink'), vp);
   }
 
