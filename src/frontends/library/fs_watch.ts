@@ -31,7 +31,7 @@ import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import { type AnySys, Stats, uvException } from './fs_support.ts';
 import { abortError, errCode, getOptions, pathText, validPath, validateBoolean, validateFunction, validateUint32 } from './fs_validate.ts';
-import { KernelError } from '../../kern/errno.ts';
+import { KernelError } from '../../kern/index.ts';
 
 /** inotify(7) constants (Linux values). */
 const IN_MODIFY = 0x2;
