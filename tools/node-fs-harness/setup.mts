@@ -1,42 +1,25 @@
 /**
  * Run in each test process (through preload.mjs) by the node:fs harness
- * (run.ts). AKFS_HARNESS_MODE picks what `require('fs')` is:
- *   host    node:fs itself (the reference run)
+ * (run.ts) for the kernel modes; AKFS_HARNESS_MODE picks what
+ * `require('fs')` becomes:
  *   worker  createFs(wk) over a kernel in a worker thread (sync calls work)
  *   inproc  createFs(k) over a kernel booted in this process (no sync calls)
  * For the kernel modes the test's fixtures are copied into the kernel at the
  * same path and the temporary directory is made there, so paths in the tests
  * work unchanged; nothing the test does reaches the host's disk through fs.
- * `../common`, `../common/tmpdir` and `../common/fixtures` resolve to the
- * harness's own (common/).
  */
 import { createRequire } from 'node:module';
 import * as realFs from 'node:fs';
 import * as nodePath from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const Module = require('node:module') as {
   _load(request: string, parent: unknown, isMain: boolean): unknown;
   _resolveFilename(request: string, parent: unknown, ...rest: unknown[]): string;
 };
-const here = nodePath.dirname(fileURLToPath(import.meta.url));
 const mode = process.env['AKFS_HARNESS_MODE'] ?? 'host';
 const tmpdir = process.env['AKFS_HARNESS_TMPDIR']!;
 const fixtures = process.env['AKFS_HARNESS_FIXTURES']!;
-
-const shims: Record<string, string> = {
-  common: nodePath.join(here, 'common', 'index.cjs'),
-  'common/index': nodePath.join(here, 'common', 'index.cjs'),
-  'common/tmpdir': nodePath.join(here, 'common', 'tmpdir.cjs'),
-  'common/fixtures': nodePath.join(here, 'common', 'fixtures.cjs'),
-};
-const origResolve = Module._resolveFilename;
-Module._resolveFilename = function (request: string, parent: unknown, ...rest: unknown[]): string {
-  const m = /^\.\.?\/(?:\.\.\/)*(common(?:\/(?:index|tmpdir|fixtures))?)(?:\.js)?$/.exec(request);
-  if (m !== null && shims[m[1]!] !== undefined) return shims[m[1]!]!;
-  return origResolve.call(this, request, parent, ...rest);
-};
 
 /** Copy a host directory tree into the kernel through the facade. */
 async function copyIn(fsp: typeof realFs.promises, from: string): Promise<void> {
@@ -66,10 +49,7 @@ function exitWhenOnlyKernelHandlesRemain(): void {
   const base = count(process.getActiveResourcesInfo());
 }
 
-if (mode === 'host') {
-  realFs.rmSync(tmpdir, { recursive: true, force: true });
-  realFs.mkdirSync(tmpdir, { recursive: true });
-} else {
+{
   await import('../../test/setup-node-host.ts');
   const { createFs } = await import('../../src/frontends/library/fs.ts');
   let facade: ReturnType<typeof createFs>;

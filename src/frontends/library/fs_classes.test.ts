@@ -191,3 +191,59 @@ describe('statfs and Stats', () => {
     expect([kst.bsize, kst.blocks, kst.type]).toEqual([raw.bsize, raw.blocks, raw.type]);
   });
 });
+
+describe('stream details Node\'s own fs tests check', () => {
+  it('new fs.createReadStream, inherited options, and a failing read that closes through the module object', async () => {
+    await same(async (fs) => {
+      const viaNew = new (fs.createReadStream as unknown as new (p: string, o: object) => realFs.ReadStream)(`${T}/d/a`, { encoding: 'utf8' });
+      let a = '';
+      for await (const c of viaNew) a += c as string;
+      // Options are read with inherited properties (copyObject), as node:fs reads them.
+      const inherited = fs.createReadStream(`${T}/d/b`, Object.create({ start: 1, encoding: 'utf8' }) as object);
+      let b = '';
+      for await (const c of inherited) b += c as string;
+      // A read that fails destroys the stream; fs.close is called with the descriptor still set.
+      const rs = fs.createReadStream(`${T}/d/c`) as realFs.ReadStream & { fd: number | null };
+      rs.resume();
+      const origRead = fs.read;
+      const origClose = fs.close;
+      const seen: string[] = [];
+      (fs as { read: unknown }).read = (...args: unknown[]) => {
+        const cb = args[args.length - 1] as (e: Error) => void;
+        process.nextTick(() => cb(new Error('BAM')));
+      };
+      (fs as { close: unknown }).close = (fd: number, cb: () => void) => {
+        seen.push(`close ${fd === rs.fd}`);
+        process.nextTick(cb);
+      };
+      try {
+        const err = await new Promise<Error>((res) => rs.on('error', res));
+        await new Promise((res) => process.nextTick(res));
+        seen.push(`fd ${String(rs.fd)}`, err.message);
+      } finally {
+        (fs as { read: unknown }).read = origRead;
+        (fs as { close: unknown }).close = origClose;
+      }
+      return { a, b, seen };
+    });
+  });
+
+  it('a FileHandle write stream writes through the handle\'s own methods', async () => {
+    await same(async (fs) => {
+      const h = await fs.promises.open(`${T}/fh-out`, 'w');
+      const calls: string[] = [];
+      for (const m of ['write', 'writev'] as const) {
+        const orig = (h as unknown as Record<string, (...a: unknown[]) => unknown>)[m]!.bind(h);
+        (h as unknown as Record<string, unknown>)[m] = (...a: unknown[]) => {
+          calls.push(m);
+          return orig(...a);
+        };
+      }
+      const ws = h.createWriteStream();
+      ws.write('abc');
+      ws.end('def');
+      await new Promise<void>((res) => ws.on('close', () => res()));
+      return { used: calls.length > 0, text: await fs.promises.readFile(`${T}/fh-out`, 'utf8'), closedFd: h.fd };
+    });
+  });
+});
