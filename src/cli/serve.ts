@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { UsageError } from './main.ts';
 
 export const SERVE_USAGE = `usage: anykernel serve --listen ADDRESS [OPTIONS]
@@ -21,9 +22,14 @@ connect() clients, until a root client halts it or the process gets SIGINT/SIGTE
   --net IF=tap:NAME,addr=A.B.C.D/P[,gw=G][,hostaddr=H/P]
                         attach IF to the host TAP device NAME (via socat; root) with
                         that address; repeat for more interfaces
+  --root FS             the root file system: tmpfs (default) or ext2:IMAGE[:ro]
   --max-fds N           open descriptors per client process (default 1024)
   --max-inflight N      calls in flight per connection (default 256)
   --max-message SIZE    largest frame, e.g. 4M (default 4M)
+  --memory SIZE         the kernel's memory limit, e.g. 512M (default 512M): file
+                        data, inodes, pipes and processes are charged to it, and
+                        past it calls fail as Linux's do (ENOSPC, ENOMEM)
+  --tmpfs-size SIZE     size of the root tmpfs (default: half of --memory)
   --max-connections N   connections at once (default 1024)
   --max-connections-per-peer N
                         connections at once from one TCP address (default 64)
@@ -32,6 +38,9 @@ connect() clients, until a root client halts it or the process gets SIGINT/SIGTE
   -q, --quiet           print nothing but errors
   -h, --help            this text
 `;
+
+/** The memory limit of a served kernel unless --memory says otherwise. */
+export const DEFAULT_SERVE_MEMORY = 512 * 1024 * 1024;
 
 function parseSize(s: string, what: string): number {
   const m = /^(\d+)([KMG]?)$/i.exec(s);
@@ -64,6 +73,15 @@ export function readToken(file: string): string {
   return token;
 }
 
+/** --root: tmpfs, or ext2:IMAGE[:ro] with the image path made absolute. */
+function rootOf(v: string): string {
+  if (v === 'tmpfs') return v;
+  const m = /^ext2:(.+?)(:ro)?$/.exec(v);
+  if (m === null) throw new UsageError(`--root: '${v}' is not tmpfs or ext2:IMAGE[:ro]`);
+  if (!fs.existsSync(m[1]!)) throw new UsageError(`--root: image ${m[1]} does not exist (make one with 'anykernel mkfs.ext2 IMAGE SIZE')`);
+  return `ext2:${path.resolve(m[1]!)}${m[2] ?? ''}`;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -75,10 +93,13 @@ export async function main(argv: string[]): Promise<number> {
       'allow-setcred': { type: 'boolean' },
       components: { type: 'string' },
       net: { type: 'string', multiple: true },
+      root: { type: 'string' },
       'max-fds': { type: 'string' },
       'max-inflight': { type: 'string' },
       'max-message': { type: 'string' },
       'max-connections': { type: 'string' },
+      memory: { type: 'string' },
+      'tmpfs-size': { type: 'string' },
       'max-connections-per-peer': { type: 'string' },
       'hello-timeout': { type: 'string' },
       'frame-timeout': { type: 'string' },
@@ -109,6 +130,12 @@ export async function main(argv: string[]): Promise<number> {
     limits.chunk = Math.min(1 << 20, Math.floor(n / 2));
   }
   const token = values['token-file'] !== undefined ? readToken(values['token-file']) : undefined;
+  // A served kernel answers untrusted clients: it gets a memory limit of its own, not the host's RAM.
+  const memory = values.memory !== undefined ? parseSize(values.memory, '--memory') : DEFAULT_SERVE_MEMORY;
+  if (memory < 16 * 1024 * 1024) throw new UsageError('--memory must be at least 16M');
+  const params: Record<string, string> = { memlimit: String(memory) };
+  if (values['tmpfs-size'] !== undefined) params['rootfs.options'] = `size=${parseSize(values['tmpfs-size'], '--tmpfs-size')}`;
+  const { NodeHost } = await import('../hyper/node/host.ts');
   const { serve } = await import('../frontends/sysproxy/server.ts');
   const say = (s: string): void => {
     if (!values.quiet) process.stderr.write(`anykernel serve: ${s}\n`);
@@ -124,14 +151,12 @@ export async function main(argv: string[]): Promise<number> {
     maxConnectionsPerPeer: parseCount(values['max-connections-per-peer'], '--max-connections-per-peer'),
     helloTimeoutMs: parseCount(values['hello-timeout'], '--hello-timeout'),
     frameTimeoutMs: parseCount(values['frame-timeout'], '--frame-timeout'),
-    ...(values.components !== undefined || values.net !== undefined
-      ? {
-          boot: {
-            ...(values.components !== undefined ? { components: values.components.split(',').filter(Boolean) } : {}),
-            ...(values.net !== undefined ? { net: (await import('./netspec.ts')).parseNetSpecs(values.net) } : {}),
-          },
-        }
-      : {}),
+    boot: {
+      host: new NodeHost({ params }),
+      ...(values.components !== undefined ? { components: values.components.split(',').filter(Boolean) } : {}),
+      ...(values.net !== undefined ? { net: (await import('./netspec.ts')).parseNetSpecs(values.net) } : {}),
+      ...(values.root !== undefined ? { root: rootOf(values.root) } : {}),
+    },
   });
   say(`serving on ${srv.address} (process ${process.pid}); stop with Ctrl-C or 'anykernel ctl --server ${srv.address} halt'`);
   const report = await new Promise<import('../kern/index.ts').LeakReport>((resolve) => {

@@ -46,6 +46,11 @@ export const kernComponent: Component = {
       },
     });
     k.sysctl.register({ name: 'vm.pagepool_free', description: 'bytes of free pages held for reuse', get: () => k.pages.freeBytes });
+    for (const cat of ['total', 'shmem', 'inodes', 'pipes', 'procs', 'sockets', 'buffers'] as const) {
+      k.sysctl.register({ name: `vm.mem.${cat}`, description: `bytes charged to ${cat === 'total' ? 'all subsystems' : cat} against the memory limit`, get: () => k.mem.snapshot()[cat] });
+    }
+    k.sysctl.register({ name: 'vm.mem.limit', description: 'the kernel memory limit in bytes (0: none)', get: () => (k.mem.limit === Infinity ? 0 : k.mem.limit) });
+    k.sysctl.register({ name: 'vm.mem.failures', description: 'allocations refused at the memory limit since boot', get: () => k.mem.failures });
     sessions(k); // the session table and its exit hook (job control, orphaned groups)
     k.syscalls.register(kernSyscalls);
   },

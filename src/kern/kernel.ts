@@ -22,9 +22,10 @@ import { MsgBuf, type LogLevel } from './msgbuf.ts';
 import { SysctlTree } from './sysctl.ts';
 import { SyscallTable, buildSys, type ProcRef } from './syscall.ts';
 import { Lwp, WaitQueue } from './sched.ts';
-import { EAGAIN, err } from './errno.ts';
+import { EAGAIN, ENOMEM, err } from './errno.ts';
 import { Lockdep } from './lockdep.ts';
 import { sigExit } from './sig_post.ts';
+import { MemAccount, PROC_COST } from './memacct.ts';
 import { RLIMIT_NOFILE, chargeProc, checkNproc, initRlimits, unchargeProc } from './rlimit.ts';
 
 export const PID_MAX = 4_194_304;
@@ -66,6 +67,8 @@ export class Kernel {
   readonly sysctl = new SysctlTree();
   readonly msgbuf = new MsgBuf();
   readonly procs = new Map<number, Proc>();
+  /** What the kernel's subsystems hold, against the memory limit (memacct.ts). */
+  readonly mem: MemAccount;
   /** Processes per real uid, alive or zombie (RLIMIT_NPROC; rlimit.ts). */
   readonly nprocByUid = new Map<number, number>();
   readonly proc0: Proc;
@@ -94,6 +97,7 @@ export class Kernel {
   constructor(hyper: Hypercalls) {
     this.hyper = hyper;
     this.bootNs = hyper.clockMonotonic();
+    this.mem = new MemAccount(Number(hyper.getParam('memlimit') ?? '0'));
     this.proc0 = new Proc(0, null, new Cred(0, 0), new FdTable(), 'kernel', this.bootNs);
     this.proc0.rlim = initRlimits(this);
     this.proc0.fdt.limit = this.proc0.rlim.cur[RLIMIT_NOFILE]!;
@@ -157,7 +161,15 @@ export class Kernel {
    */
   newProc(parent: Proc, cred: Cred, fdMode: 'copy' | 'share' | 'clean', comm?: string): Proc {
     checkNproc(this, parent, cred.uid);
-    const pid = this.allocPid();
+    // fork(2) ENOMEM: "failed to allocate the necessary kernel structures because memory is tight".
+    if (!this.mem.charge('procs', PROC_COST)) throw err(ENOMEM);
+    let pid: number;
+    try {
+      pid = this.allocPid();
+    } catch (e) {
+      this.mem.uncharge('procs', PROC_COST);
+      throw e;
+    }
     let fdt: FdTable;
     if (fdMode === 'share') {
       fdt = parent.fdt;
@@ -221,6 +233,7 @@ export class Kernel {
     if (p.state !== 'zombie') this.panic(`reaping pid ${p.pid} in state ${p.state}`);
     p.state = 'reaped';
     unchargeProc(this, p);
+    this.mem.uncharge('procs', PROC_COST);
     p.parent?.children.delete(p);
     this.procs.delete(p.pid);
   }

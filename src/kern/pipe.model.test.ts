@@ -110,6 +110,8 @@ async function settle(m: Model, r: Real): Promise<void> {
     }
     r.bg.delete(e.id);
   }
+  // The last end gone: the pipe's buffer is freed (Linux free_pipe_info), what was queued is discarded.
+  if (readers(m) === 0 && writers(m) === 0) m.q.length = 0;
   for (const p of m.pending) {
     // Liveness: a writer still asleep has a reader, and no room for all of an
     // atomic write; a large writer has poured all the room there was.

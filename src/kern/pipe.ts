@@ -49,7 +49,7 @@
  * @guardedBy the single virtual CPU: every field changes only between awaits,
  * and each copy in or out happens without an await in the middle.
  */
-import { EAGAIN, EBADF, EBUSY, EINTR, EINVAL, EPERM, EPIPE, ESPIPE, ENOTTY, err } from './errno.ts';
+import { EAGAIN, EBADF, EBUSY, EINTR, EINVAL, ENOMEM, EPERM, EPIPE, ESPIPE, ENOTTY, err } from './errno.ts';
 import {
   F_GETPIPE_SZ, F_SETPIPE_SZ, O_NONBLOCK, PIPE_BUF, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLRDNORM, POLLWRNORM,
   S_IFIFO, SIGPIPE,
@@ -132,17 +132,23 @@ export class Pipe {
     return this.capacity - this.len;
   }
 
-  /** Append a copy of bytes (caller checked the room) and wake readers. */
-  put(bytes: Uint8Array): void {
+  /**
+   * Append a copy of bytes (caller checked the room) and wake readers. False,
+   * with nothing queued, when the kernel's memory limit has no room for them.
+   */
+  put(bytes: Uint8Array): boolean {
     if (bytes.byteLength > this.free) this.k.panic(`pipe ${this.ino}: put ${bytes.byteLength} with ${this.free} free`);
+    if (!this.k.mem.charge('pipes', bytes.byteLength)) return false;
     this.q.push(bytes);
     this.mtime = this.ctime = nsToTs(this.k.hyper.clockRealtime());
     this.rq.wakeup(this.k);
+    return true;
   }
 
   /** Move up to buf.byteLength queued bytes into buf and wake writers; returns the count. */
   take(buf: Uint8Array): number {
     const n = this.q.take(buf);
+    this.k.mem.uncharge('pipes', n);
     if (n > 0) {
       this.atime = nsToTs(this.k.hyper.clockRealtime());
       this.wq.wakeup(this.k);
@@ -155,6 +161,11 @@ export class Pipe {
     if (readEnd) this.readers--;
     if (writeEnd) this.writers--;
     if (this.readers < 0 || this.writers < 0) this.k.panic(`pipe ${this.ino}: negative end count`);
+    // The last end gone: what is still queued is discarded (a FIFO starts empty at its next open).
+    if (this.readers === 0 && this.writers === 0 && this.q.len > 0) {
+      this.k.mem.uncharge('pipes', this.q.len);
+      this.q.take(new Uint8Array(this.q.len));
+    }
     // Blocked writers now fail with EPIPE, blocked readers see EOF, pollers see HUP/ERR.
     this.rq.wakeup(this.k);
     this.wq.wakeup(this.k);
@@ -208,12 +219,16 @@ async function pipeWrite(fp: File<Pipe>, td: Lwp, buf: Uint8Array, offset: numbe
     }
     if (atomic) {
       if (p.free >= total) {
-        p.put(buf);
+        if (!p.put(buf)) throw err(ENOMEM);
         return total;
       }
     } else if (p.free > 0) {
       const n = Math.min(p.free, total - done);
-      p.put(buf.subarray(done, done + n));
+      // At the kernel's memory limit: what went in so far, else ENOMEM (Linux pipe_write's failed page allocation).
+      if (!p.put(buf.subarray(done, done + n))) {
+        if (done > 0) return done;
+        throw err(ENOMEM);
+      }
       done += n;
       if (done === total) return total;
     }

@@ -231,3 +231,84 @@ describe('getrlimit/setrlimit against the host kernel', () => {
     );
   });
 });
+
+// ---- enforcement, against the host kernel --------------------------------------------------
+
+const ENFORCE = String.raw`
+import ctypes, errno, json, os, signal
+libc = ctypes.CDLL(None, use_errno=True)
+class RL(ctypes.Structure): _fields_ = [('cur', ctypes.c_uint64), ('max', ctypes.c_uint64)]
+def prl(res, cur, mx):
+    rc = libc.prlimit(0, res, ctypes.byref(RL(cur, mx)), None)
+    return 0 if rc == 0 else errno.errorcode[ctypes.get_errno()]
+def attempt(f):
+    try: return f()
+    except OSError as e: return errno.errorcode[e.errno]
+os.setgroups([]); os.setgid(65534); os.setuid(65534)
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+out = {}
+out['nofile'] = prl(7, 8, 16)
+fds = []
+while True:
+    r = attempt(lambda: os.open('/dev/null', os.O_RDONLY))
+    if isinstance(r, str): out['emfile'] = r; break
+    fds.append(r)
+out['lastfd'] = fds[-1]
+out['dupEmfile'] = attempt(lambda: os.dup(0))
+out['raiseSoft'] = prl(7, 16, 16)
+out['afterRaise'] = attempt(lambda: os.open('/dev/null', os.O_RDONLY))
+out['raiseHard'] = prl(7, 16, 17)
+for fd in fds: os.close(fd)
+out['fsize'] = prl(1, 100, 100)
+fd = os.open('/dev/shm', os.O_TMPFILE | os.O_RDWR, 0o600)
+out['straddle'] = attempt(lambda: os.pwrite(fd, b'x' * 60, 50))
+out['atLimit'] = attempt(lambda: os.pwrite(fd, b'x', 100))
+out['empty'] = attempt(lambda: os.pwrite(fd, b'', 500))
+out['grow'] = attempt(lambda: os.ftruncate(fd, 101) or 0)
+out['shrink'] = attempt(lambda: os.ftruncate(fd, 10) or 0)
+print(json.dumps(out))
+`;
+
+describe('enforcement against the host kernel', () => {
+  const why = process.getuid?.() !== 0 ? 'not root' : spawnSync('python3', ['-c', 'import ctypes']).status !== 0 ? 'python3 is missing' : null;
+  const inCI = process.env.CI === 'true';
+  it.skipIf(why !== null && !inCI)(`EMFILE and EFBIG come where Linux puts them${why ? ` (skipped: ${why})` : ''}`, async () => {
+    expect(why, 'CI runs as root with python3').toBeNull();
+    const r = spawnSync('python3', ['-c', ENFORCE], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(r.status, r.stderr).toBe(0);
+    const host = JSON.parse(r.stdout) as Record<string, unknown>;
+    // The kernel side: the same steps by an unprivileged process that holds fds 0-2 as the python child does.
+    const p = k.rfork({ fd: 'clean' });
+    const s = sysOf(p);
+    const attempt = (f: () => Promise<unknown>): Promise<unknown> => sim.run(f).catch((e: { code: string }) => e.code);
+    await sim.run(() => s.mkdir!('/tmpd', 0o777).then(() => s.chmod!('/tmpd', 0o777)));
+    for (let i = 0; i < 3; i++) await sim.run(() => s.open!('/', O_RDONLY));
+    await sim.run(() => s.setgroups!([]));
+    await sim.run(() => s.setgid!(65534));
+    await sim.run(() => s.setuid!(65534));
+    await sim.run(() => s.sigaction!(SIGXFSZ, { handler: 1 }));
+    const ours: Record<string, unknown> = {};
+    const prl = (res: number, cur: number, max: number): Promise<unknown> => attempt(() => s.setrlimit!(res, { cur, max }));
+    ours.nofile = await prl(RLIMIT_NOFILE, 8, 16);
+    const fds: number[] = [];
+    for (;;) {
+      const v = await attempt(() => s.open!('/', O_RDONLY));
+      if (typeof v === 'string') { ours.emfile = v; break; }
+      fds.push(v as number);
+    }
+    ours.lastfd = fds[fds.length - 1];
+    ours.dupEmfile = await attempt(() => s.dup!(0));
+    ours.raiseSoft = await prl(RLIMIT_NOFILE, 16, 16);
+    ours.afterRaise = await attempt(() => s.open!('/', O_RDONLY));
+    ours.raiseHard = await prl(RLIMIT_NOFILE, 16, 17);
+    for (const fd of fds) await sim.run(() => s.close!(fd));
+    ours.fsize = await prl(RLIMIT_FSIZE, 100, 100);
+    const fd = (await sim.run(() => s.open!('/tmpd/f', O_CREAT | O_RDWR, 0o600))) as number;
+    ours.straddle = await attempt(() => s.pwrite!(fd, new Uint8Array(60), 50));
+    ours.atLimit = await attempt(() => s.pwrite!(fd, new Uint8Array(1), 100));
+    ours.empty = await attempt(() => s.pwrite!(fd, new Uint8Array(0), 500));
+    ours.grow = await attempt(() => s.ftruncate!(fd, 101));
+    ours.shrink = await attempt(() => s.ftruncate!(fd, 10));
+    expect(ours).toEqual(host);
+  });
+});

@@ -14,6 +14,7 @@ import { ifDetach } from './iface/if.ts';
 import { loopbackAttach } from './iface/loopback.ts';
 import { ipInit, ipShutdown } from './ip/ip_input.ts';
 import { udpInit } from './inet/udp.ts';
+import { tcpInit, tcpShutdown } from './tcp/tcp_socket.ts';
 import { pingInit } from './inet/ping.ts';
 import { unixInit } from './socket/uipc_unix.ts';
 import { netOf } from './netstack.ts';
@@ -65,6 +66,7 @@ export const netComponent: Component = {
     arpInit(ns);
     ipInit(ns);
     udpInit(ns);
+    tcpInit(ns);
     pingInit(ns);
     unixInit(ns);
     loopbackAttach(ns);
@@ -74,6 +76,7 @@ export const netComponent: Component = {
   async shutdown(k: Kernel) {
     const ns = netOf(k);
     for (const ifp of [...ns.ifnets.values()].reverse()) await ifDetach(ns, ifp);
+    tcpShutdown(ns);
     arpStopAll(ns);
     ipShutdown(ns);
   },

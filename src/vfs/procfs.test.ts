@@ -58,7 +58,7 @@ describe('/proc/<pid>', () => {
   it('lists every process; rfork adds a directory, exit makes it a zombie, reaping removes it', () =>
     sim(1, async (k) => {
       const before = await ls(k.sys, '/proc');
-      expect(before.slice(0, 6)).toEqual(['.', '..', 'self', 'mounts', 'uptime', 'sys']);
+      expect(before.slice(0, 7)).toEqual(['.', '..', 'self', 'mounts', 'uptime', 'meminfo', 'sys']);
       expect(before).toContain('1');
       expect(before).not.toContain('0');
       const child = k.rfork({ comm: 'worker' });

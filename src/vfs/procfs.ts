@@ -27,6 +27,7 @@
  *   /proc/mounts          `source target fstype opts 0 0` per mount visible
  *                         under the caller's root (space, tab, newline and
  *                         backslash escaped as \040 \011 \012 \134)
+ *   /proc/meminfo         the kernel's memory account (memacct.ts) in Linux's layout
  *   /proc/uptime          "<seconds since boot> <idle seconds>" with two decimals
  *   /proc/sys/...         the sysctl tree (src/kern/sysctl.ts), dots as
  *                         slashes: reading gives the value + "\n"; writing
@@ -105,6 +106,7 @@ type PNode =
   | { kind: 'self' }
   | { kind: 'mounts' }
   | { kind: 'uptime' }
+  | { kind: 'meminfo' }
   | { kind: 'piddir'; pid: number }
   | { kind: 'pidfile'; pid: number; name: PidFile }
   | { kind: 'pidlink'; pid: number; name: PidLink }
@@ -132,7 +134,7 @@ interface ProcMount {
 const PID_FILES: readonly PidFile[] = ['status', 'stat', 'cmdline', 'comm', 'limits'];
 const PID_LINKS: readonly PidLink[] = ['cwd', 'root', 'exe'];
 const TOP: readonly [string, PNode][] = [
-  ['self', { kind: 'self' }], ['mounts', { kind: 'mounts' }], ['uptime', { kind: 'uptime' }], ['sys', { kind: 'sysdir', path: '' }],
+  ['self', { kind: 'self' }], ['mounts', { kind: 'mounts' }], ['uptime', { kind: 'uptime' }], ['meminfo', { kind: 'meminfo' }], ['sys', { kind: 'sysdir', path: '' }],
   ['net', { kind: 'netdir' }],
 ];
 const PID_SUB: Record<PidFile | PidLink | 'fd', number> = { status: 1, stat: 2, cmdline: 3, comm: 4, fd: 5, cwd: 6, root: 7, exe: 8, limits: 9 };
@@ -148,6 +150,7 @@ function inoOf(mp: Mount, n: PNode): number {
     case 'self': return 2;
     case 'mounts': return 3;
     case 'uptime': return 4;
+    case 'meminfo': return 5;
     case 'netdir': return 6;
     case 'netfile': return 0x40 + Math.max(0, [...procNetFiles(mp.k).keys()].indexOf(n.name));
     case 'piddir': return (n.pid + 1) * 0x1000000;
@@ -186,6 +189,7 @@ function attrsOf(k: Kernel, n: PNode): NewAttrs {
     case 'root': return { mode: S_IFDIR | 0o555, uid: 0, gid: 0, rdev: 0 };
     case 'self': return { mode: S_IFLNK | 0o777, uid: 0, gid: 0, rdev: 0 };
     case 'mounts':
+    case 'meminfo':
     case 'uptime': return { mode: S_IFREG | 0o444, uid: 0, gid: 0, rdev: 0 };
     case 'piddir': { const [uid, gid] = own(n.pid); return { mode: S_IFDIR | 0o555, uid, gid, rdev: 0 }; }
     case 'pidfile': {
@@ -524,6 +528,7 @@ async function generate(k: Kernel, td: Lwp | null, n: PNode): Promise<Uint8Array
   switch (n.kind) {
     case 'mounts': return enc.encode(await mountsText(k, td));
     case 'uptime': return enc.encode(uptimeText(k));
+    case 'meminfo': return enc.encode(k.mem.meminfo());
     case 'sysfile': return enc.encode(`${String(k.sysctl.read(n.name))}\n`);
     case 'netfile': {
       const gen = procNetFiles(k).get(n.name);
@@ -598,6 +603,7 @@ function lookupNode(k: Kernel, dvp: Vnode, td: Lwp | null, name: string): PNode 
       if (name === 'self') return { kind: 'self' };
       if (name === 'mounts') return { kind: 'mounts' };
       if (name === 'uptime') return { kind: 'uptime' };
+      if (name === 'meminfo') return { kind: 'meminfo' };
       if (name === 'sys') return { kind: 'sysdir', path: '' };
       if (name === 'net') return { kind: 'netdir' };
       if (/^[1-9]\d{0,9}$/.test(name) && procOf(k, Number(name)) !== null) return { kind: 'piddir', pid: Number(name) };
@@ -822,6 +828,7 @@ const procVfsOps: VfsOps = {
 export const procfsType: FsType = {
   name: 'proc',
   magic: PROC_SUPER_MAGIC,
+  synthetic: true,
   // Nodes are generated from the proc table and each lookup makes a fresh vnode:
   // reads need no vnode lock, and the path walks above lock other file systems' vnodes.
   unlockedReads: true,

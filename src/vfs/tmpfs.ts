@@ -30,10 +30,13 @@
  * once they are half the array. Cookies 0 and 1 are '.' and '..'.
  *
  * Limits (mount options, tmpfs(5)): `size=` bytes (k/m/g suffixes, or a % of
- * the host's memlimit) counts page buffers in 4 KiB units; `nr_inodes=`
- * counts nodes and, as Linux's shmem_link does, every extra hard link; 0 or
- * absent means unlimited, and statfs then reports 0
- * blocks/files as Linux does for size=0. Also `mode=`, `uid=`, `gid=` for
+ * the kernel's memlimit) counts page buffers in 4 KiB units; `nr_inodes=`
+ * counts nodes and, as Linux's shmem_link does, every extra hard link.
+ * Absent, they default as on Linux to half the memory (here the kernel's
+ * memory limit) and half its number of 4 KiB pages; 0 means unlimited, and
+ * statfs then reports 0 blocks/files as Linux does for size=0. Pages and
+ * nodes are also charged to the kernel's memory account (memacct.ts), so
+ * several mounts together cannot pass the memory limit either. Also `mode=`, `uid=`, `gid=` for
  * the root directory. Exceeding a limit answers ENOSPC (a write that fits
  * partly returns the short count).
  *
@@ -48,6 +51,7 @@
  * O_TMPFILE, the `inode64`/`noswap`/`huge=` options.
  */
 import { PAGE_SIZE, type PagePool } from '../kern/pagepool.ts';
+import { INODE_COST, type MemAccount } from '../kern/memacct.ts';
 import type { Kernel } from '../kern/kernel.ts';
 import { Phase, type Component } from '../kern/component.ts';
 import { vfsOf } from './vfs.ts';
@@ -114,6 +118,8 @@ interface TmpMount {
   readonly allocBound: number;
   maxInodes: number;
   usedBytes: number;
+  /** The kernel's memory account: file pages are 'shmem', nodes 'inodes' (memacct.ts). */
+  readonly mem: MemAccount;
   inodes: number;
   nextIno: number;
   /** Live nodes by inode number (vget). */
@@ -143,6 +149,7 @@ function newNode(): TmpNode {
 function allocNode(mp: Mount, attrs: NewAttrs, now: Timespec): Vnode {
   const m = tm(mp);
   if (m.maxInodes > 0 && m.inodes >= m.maxInodes) throw err(ENOSPC);
+  if (!m.mem.charge('inodes', INODE_COST)) throw err(ENOSPC);
   const node = newNode();
   const vp = new Vnode(mp, m.nextIno++, tmpfsVnodeOps, node, attrs, now);
   m.inodes++;
@@ -203,6 +210,8 @@ function freeNode(vp: Vnode): void {
   const m = tm(vp.mount);
   node.freed = true;
   m.usedBytes -= node.allocated;
+  m.mem.uncharge('shmem', node.allocated);
+  m.mem.uncharge('inodes', INODE_COST);
   node.allocated = 0;
   forEachPage(node, (page) => m.pool.release(page));
   node.page0 = null;
@@ -236,6 +245,7 @@ function freePage(m: TmpMount, node: TmpNode, pi: number, page: Uint8Array): voi
   dropPage(node, pi);
   m.pool.release(page);
   m.usedBytes -= charge(page.byteLength);
+  m.mem.uncharge('shmem', charge(page.byteLength));
   node.allocated -= charge(page.byteLength);
 }
 
@@ -293,6 +303,7 @@ function growPage(m: TmpMount, node: TmpNode, pi: number, page: Uint8Array | und
   const cap = grownCap(old, need);
   const more = charge(cap) - charge(old);
   if (m.maxBytes > 0 && m.usedBytes + more > m.maxBytes) return null;
+  if (!m.mem.charge('shmem', more)) return null; // the kernel's memory limit: ENOSPC, as tmpfs at its size
   let np: Uint8Array;
   if (cap === PAGE) {
     // Full pages come from the kernel's page pool (reused pages are already mapped).
@@ -386,7 +397,7 @@ function fileAllocate(vp: Vnode, off: number, end: number): void {
     const need = Math.min(PAGE, end - pi * PAGE);
     if (old < need) more += charge(grownCap(old, need)) - charge(old);
   }
-  if (m.usedBytes + more > limit) throw err(ENOSPC);
+  if (m.usedBytes + more > limit || !m.mem.fits(more)) throw err(ENOSPC);
   for (let pi = first; pi <= last; pi++) {
     const page = pageAt(node, pi);
     const need = Math.min(PAGE, end - pi * PAGE);
@@ -667,6 +678,9 @@ const tmpfsVfsOps: VfsOps = {
   sync() {},
   unmount(mp) {
     const m = tm(mp);
+    // What the mount still holds goes back to the kernel with it.
+    m.mem.uncharge('shmem', m.usedBytes);
+    m.mem.uncharge('inodes', m.nodes.size * INODE_COST);
     m.nodes.clear();
   },
   vget(mp, ino) {
@@ -684,6 +698,16 @@ function applyOptions(mp: Mount, data: string, initial: boolean): { mode: number
   const root = { mode: 0o1777, uid: 0, gid: 0 };
   let maxBytes = m.maxBytes;
   let maxInodes = m.maxInodes;
+  if (initial) {
+    // tmpfs(5): "The default, when neither size nor nr_blocks is specified, is size=50%"
+    // of memory, and nr_inodes defaults to half the number of physical RAM pages — here the
+    // kernel's memory limit. size=0 / nr_inodes=0 still ask for no limit.
+    const mem = Number(mp.k.hyper.getParam('memlimit') ?? '0');
+    if (mem > 0) {
+      maxBytes = Math.floor(mem / 2 / UNIT) * UNIT;
+      maxInodes = Math.floor(mem / 4096 / 2);
+    }
+  }
   for (const opt of data.split(',')) {
     if (opt === '') continue;
     const eq = opt.indexOf('=');
@@ -718,7 +742,7 @@ export const tmpfsType: FsType = {
   mount(k: Kernel, _td: Lwp | null, mp: Mount, _source: string, data: string) {
     const m: TmpMount = {
       pool: k.pages, smallSlab: null, smallNext: 0, maxBytes: 0, allocBound: Number(k.hyper.getParam('memlimit') ?? '0') / 2 || Infinity,
-      maxInodes: 0, usedBytes: 0, inodes: 0, nextIno: 1, nodes: new Map(),
+      maxInodes: 0, usedBytes: 0, mem: k.mem, inodes: 0, nextIno: 1, nodes: new Map(),
     };
     mp.fsdata = m;
     mp.ops = tmpfsVfsOps;
