@@ -22,7 +22,7 @@ const server = netA.createServer((socket) => app.emit('connection', socket));
 await new Promise<void>((resolve) => server.listen(80, resolve));
 
 const body = await new Promise<string>((resolve, reject) => {
-  const req = http.get({ host: '10.0.0.1', port: 80, path: '/', createConnection: (o: { port?: number; host?: string }) => netB.createConnection(o.port!, o.host!) as never }, (res) => {
+  const req = http.get({ host: '10.0.0.1', port: 80, path: '/', createConnection: () => netB.createConnection(80, '10.0.0.1') }, (res) => {
     let text = '';
     res.setEncoding('utf8');
     res.on('data', (d: string) => { text += d; });
