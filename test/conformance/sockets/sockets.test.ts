@@ -181,10 +181,46 @@ const CASES: Record<string, Step[]> = {
     ['socket', [AF_UNIX, SOCK_STREAM, 0], 'st'], ['bind', ['$st', un('st.sock')]], ['sendto', ['$s', [1], 0, un('st.sock')]],
     ['listen', ['$r', 1]], ['close', ['$r']], ['sendto', ['$s', [1], 0, un('r.sock')]],
   ],
+  'TCP bind, listen and connect errors': [
+    ['socket', [AF_INET, SOCK_STREAM, 0], 'b'],
+    ['bind', ['$b', lo(P + 11)]], ['listen', ['$b', 4]], ['getsockopt', ['$b', SOL_SOCKET, 30 /* SO_ACCEPTCONN */]],
+    ['socket', [AF_INET, SOCK_STREAM, 0], 'c'], ['bind', ['$c', lo(P + 11)]],
+    ['setsockopt', ['$c', SOL_SOCKET, SO_REUSEADDR, 1]], ['bind', ['$c', lo(P + 11)]],
+    ['socket', [AF_INET, SOCK_STREAM, 0], 'd'], ['setnonblock', ['$b']], ['accept', ['$b']], ['accept', ['$d']],
+    ['shutdown', ['$d', SHUT_WR]], ['send', ['$d', [1], 0x4000]], ['recv', ['$d', 4]],
+    ['socketpair', [AF_INET, SOCK_STREAM, 0]],
+  ],
+  'TCP connect, accept, data, half-close, EOF, EISCONN, EPIPE': [
+    ['socket', [AF_INET, SOCK_STREAM, 0], 'l'], ['setsockopt', ['$l', SOL_SOCKET, SO_REUSEADDR, 1]],
+    ['bind', ['$l', lo(P + 12)]], ['listen', ['$l', 4]],
+    ['socket', [AF_INET, SOCK_STREAM, 0], 'c'], ['connect', ['$c', lo(P + 12)]], ['connect', ['$c', lo(P + 12)]],
+    ['accept', ['$l'], 's'], ['getpeername', ['$c']], ['getsockname', ['$s']],
+    ['send', ['$c', [1, 2, 3]]], ['recv', ['$s', 3, 0x100 /* MSG_WAITALL */]],
+    ['shutdown', ['$c', SHUT_WR]], ['recv', ['$s', 10]], ['send', ['$s', [4, 5]]], ['recv', ['$c', 2, 0x100]],
+    ['close', ['$s']], ['recv', ['$c', 10]],
+    ['getsockopt', ['$c', SOL_SOCKET, SO_ERROR]],
+  ],
+  'TCP connect to a closed port is ECONNREFUSED': [
+    ['socket', [AF_INET, SOCK_STREAM, 0], 'c'], ['connect', ['$c', lo(P + 13)]], ['getsockopt', ['$c', SOL_SOCKET, SO_ERROR]],
+  ],
   'socketpair': [
     ['socketpair', [AF_UNIX, SOCK_STREAM, 0], ['a', 'b']], ['send', ['$a', [5, 6]]], ['recv', ['$b', 10]],
     ['getsockname', ['$a']], ['getpeername', ['$a']], ['close', ['$a']], ['recv', ['$b', 10]],
     ['socketpair', [AF_INET, SOCK_DGRAM, 0]],
+  ],
+};
+
+/**
+ * Where the kernel still differs from Linux. Each runs as `it.fails`: it
+ * passes while the difference lasts and fails once the kernel is fixed —
+ * then move the case into CASES.
+ */
+const KNOWN_DIFFERENCES: Record<string, Step[]> = {
+  // Linux: a refused connect leaves the socket closed and unconnected — getpeername is
+  // ENOTCONN and connect may be tried again (ECONNREFUSED again); the kernel keeps the peer.
+  'TCP after a refused connect the socket is unconnected and may connect again': [
+    ['socket', [AF_INET, SOCK_STREAM, 0], 'c'], ['connect', ['$c', lo(P + 14)]], ['getpeername', ['$c']],
+    ['connect', ['$c', lo(P + 14)]],
   ],
 };
 
@@ -202,6 +238,13 @@ if (!hasPython && process.env.CI) throw new Error('socket conformance: python3 i
     host.stop();
     await kern.stop();
   });
+  for (const [name, steps] of Object.entries(KNOWN_DIFFERENCES)) {
+    it.fails(`known difference: ${name}`, async () => {
+      await host.reset();
+      await kern.reset();
+      expect(await runScript(kern, steps)).toEqual(await runScript(host, steps));
+    });
+  }
   for (const [name, steps] of Object.entries(CASES)) {
     it(name, async () => {
       await host.reset();
