@@ -3,7 +3,7 @@
 
 Reads one JSON request per line on stdin, answers one JSON line on stdout:
   {"op": "socket", "args": [...]}  ->  {"ok": value} | {"err": "ECONNREFUSED"}
-Sockets are named by small integers this helper hands out. Addresses are
+Sockets are named by small integers this program hands out. Addresses are
 {"family": 2, "addr": "127.0.0.1", "port": N} or {"family": 1, "path": "..."}.
 """
 import errno
