@@ -59,6 +59,23 @@ const SCENARIOS: Record<string, Op[]> = {
     ['socket', 'c'], ['connect', 'c', '127.0.0.1', '@l'], ['listen', 'c', 5], ['bind', 'c', '127.0.0.1', 0],
     ['connect', 'c', '127.0.0.1', '@l'], ['shutdown', 'c', 'rd'], ['recv', 'c', 4],
   ],
+  'accept on a socket that is not listening; send after shutdown': [
+    ['socket', 'a'], ['accept', 'a', 'x'], ['bind', 'a', '127.0.0.1', 0], ['accept', 'a', 'x'],
+    ['socket', 'l'], ['bind', 'l', '127.0.0.1', 0], ['listen', 'l', 0],
+    ['socket', 'c'], ['connect', 'c', '127.0.0.1', '@l'], ['accept', 'l', 's'],
+    ['shutdown', 'c', 'wr'], ['send', 'c', 'x'], ['soerror', 'c'], ['recv', 's', 4], ['send', 's', 'ok'], ['recv', 'c', 2, 'waitall'],
+    ['shutdown', 's', 'rdwr'], ['send', 's', 'x'], ['recv', 's', 4], ['shutdown', 's', 'wr'],
+  ],
+  'closing a listener resets the connections it had not accepted': [
+    ['socket', 'l'], ['bind', 'l', '127.0.0.1', 0], ['listen', 'l', 5],
+    ['socket', 'c'], ['connect', 'c', '127.0.0.1', '@l'], ['sleep'], ['close', 'l'], ['sleep'],
+    ['recv', 'c', 4], ['recv', 'c', 4], ['send', 'c', 'x'],
+  ],
+  'a bound port is taken for 0.0.0.0 and the same address, until closed': [
+    ['socket', 'a'], ['bind', 'a', '127.0.0.1', 0],
+    ['socket', 'b'], ['bind', 'b', '0.0.0.0', '@a'], ['bind', 'b', '127.0.0.1', '@a'],
+    ['reuseaddr', 'a'], ['reuseaddr', 'b'], ['bind', 'b', '127.0.0.1', '@a'],
+  ],
 };
 
 function linux(ops: Op[]): unknown[] {
