@@ -38,6 +38,10 @@ tools:
   ps                              list processes
   dmesg                           print the kernel message buffer
   sysctl [-a | NAME [VALUE]]      list, read or set kernel variables
+  ifconfig [-a | IF [ADDR[/P]] [mtu N] [up|down]]   show or configure interfaces
+  route [-n | add|del default gw G | add|del -net A/P [gw G] [dev IF]]   routing table
+  netstat [-a] [-t] [-u] [-x]     sockets
+  ping [-c N] [-i SEC] [-W SEC] HOST   ICMP echo from the kernel
   halt                            stop the server's kernel (root only)
 `;
 
@@ -330,11 +334,30 @@ const TOOLS: Record<string, (c: Ctx, args: string[]) => Promise<void>> = {
   ps: (c) => ps(c),
   dmesg: async (c) => c.out(String(await attempt('read the message buffer', '', () => c.sys.syslog!(3)))),
   sysctl,
+  ifconfig: async (c, args) => printTool(c, await (await netTools()).ifconfig(c.sys, args)),
+  route: async (c, args) => printTool(c, await (await netTools()).route(c.sys, args)),
+  netstat: async (c, args) => printTool(c, await (await netTools()).netstat(c.sys, args)),
+  ping: async (c, args) => {
+    const { values, positionals } = parseArgs({ args, options: { count: { type: 'string', short: 'c' }, interval: { type: 'string', short: 'i' }, wait: { type: 'string', short: 'W' } }, allowPositionals: true });
+    if (positionals.length !== 1) throw new UsageError('ping: which host? (ping [-c N] HOST)');
+    const r = await (await netTools()).ping(c.sys, positionals[0]!, {
+      count: values.count !== undefined ? Number(values.count) : 4,
+      intervalMs: values.interval !== undefined ? Number(values.interval) * 1000 : 1000,
+      timeoutMs: values.wait !== undefined ? Number(values.wait) * 1000 : 1000,
+    }, c.out);
+    if (r.received === 0) throw new Error(`ping: no answer from ${positionals[0]}`);
+  },
   halt: async (c) => {
     await attempt('halt', 'kernel', () => c.k.halt());
     c.out('kernel halted');
   },
 };
+
+const netTools = () => import('../frontends/library/net_tools.ts');
+
+function printTool(c: Ctx, text: string): void {
+  if (text !== '') c.out(text.trimEnd());
+}
 
 /** Split global options (before TOOL) from the tool and its own arguments. */
 function splitArgs(argv: string[]): { globals: string[]; tool: string | undefined; rest: string[] } {

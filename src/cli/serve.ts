@@ -18,6 +18,9 @@ connect() clients, until a root client halts it or the process gets SIGINT/SIGTE
   --cred UID:GID[:G,..] credentials of client processes (default 0:0, root)
   --allow-setcred       let clients ask for credentials above --cred
   --components LIST     kernel components, comma-separated (default: all)
+  --net IF=tap:NAME,addr=A.B.C.D/P[,gw=G][,hostaddr=H/P]
+                        attach IF to the host TAP device NAME (via socat; root) with
+                        that address; repeat for more interfaces
   --max-fds N           open descriptors per client process (default 1024)
   --max-inflight N      calls in flight per connection (default 256)
   --max-message SIZE    largest frame, e.g. 4M (default 4M)
@@ -78,6 +81,7 @@ export async function main(argv: string[]): Promise<number> {
       cred: { type: 'string' },
       'allow-setcred': { type: 'boolean' },
       components: { type: 'string' },
+      net: { type: 'string', multiple: true },
       'max-fds': { type: 'string' },
       'max-inflight': { type: 'string' },
       'max-message': { type: 'string' },
@@ -135,10 +139,15 @@ export async function main(argv: string[]): Promise<number> {
     maxConnectionsPerPeer: parseCount(values['max-connections-per-peer'], '--max-connections-per-peer'),
     helloTimeoutMs: parseCount(values['hello-timeout'], '--hello-timeout'),
     frameTimeoutMs: parseCount(values['frame-timeout'], '--frame-timeout'),
-    boot: {
-      host: new NodeHost({ params }),
-      ...(values.components !== undefined ? { components: values.components.split(',').filter(Boolean) } : {}),
-    },
+    boot: await (async () => {
+      const net = values.net !== undefined ? (await import('./netspec.ts')).parseNetSpecs(values.net) : undefined;
+      const taps = net !== undefined ? (await import('../frontends/library/net_boot.ts')).tapSpecs(net) : undefined;
+      return {
+        host: new NodeHost({ params, ...(taps !== undefined ? { taps } : {}) }),
+        ...(values.components !== undefined ? { components: values.components.split(',').filter(Boolean) } : {}),
+        ...(net !== undefined ? { net } : {}),
+      };
+    })(),
   });
   say(`serving on ${srv.address} (process ${process.pid}); stop with Ctrl-C or 'anykernel ctl --server ${srv.address} halt'`);
   const report = await new Promise<import('../kern/index.ts').LeakReport>((resolve) => {
