@@ -62,7 +62,7 @@ function explain(verb: string, path: string, e: unknown): Error {
   if (!(e instanceof KernelError)) return e instanceof Error ? e : new Error(String(e));
   const hints: Record<string, string> = {
     EACCES: 'permission denied for this uid; run ctl with --uid of the owner, or as root',
-    EPERM: 'the operation needs root; run ctl without --uid',
+    EPERM: 'not permitted: the operation needs root (run ctl without --uid), or the object does not allow it',
     ENOENT: "check the path; 'anykernel ctl ls' lists directories",
     ENOTDIR: 'a component of the path is not a directory',
     EISDIR: 'it is a directory (rm needs -r; cat and cp need a file)',
@@ -325,7 +325,16 @@ async function sysctl(c: Ctx, args: string[]): Promise<void> {
   }
   const old = await attempt('read sysctl', name, () => c.sys.sysctl!(name));
   const nv: string | number = typeof old === 'number' && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
-  await attempt('set sysctl', name, () => c.sys.sysctl!(name, nv));
+  try {
+    await c.sys.sysctl!(name, nv);
+  } catch (e) {
+    // The kernel answers EPERM both for a read-only variable and for a writable one set by a
+    // non-root caller: as root, only the first can be why.
+    if (e instanceof KernelError && e.code === 'EPERM' && (await c.sys.geteuid!()) === 0) {
+      throw new Error(`cannot set sysctl '${name}': it is read-only (EPERM); 'anykernel ctl sysctl -a' lists the variables and their values`);
+    }
+    throw explain('set sysctl', name, e);
+  }
   c.out(`${name}: ${String(old)} -> ${String(nv)}`);
 }
 

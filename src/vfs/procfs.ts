@@ -828,6 +828,7 @@ const procVfsOps: VfsOps = {
 export const procfsType: FsType = {
   name: 'proc',
   magic: PROC_SUPER_MAGIC,
+  synthetic: true,
   // Nodes are generated from the proc table and each lookup makes a fresh vnode:
   // reads need no vnode lock, and the path walks above lock other file systems' vnodes.
   unlockedReads: true,

@@ -73,10 +73,9 @@ export class NodeHost implements Hypercalls {
       case 'hostname': return os.hostname();
       case 'ncpu': return String(os.availableParallelism());
       case 'memlimit': return String(os.totalmem());
-      // Lock-order validation is on in tests (vitest sets VITEST) and off in
-      // production, where its stack captures would dominate every lock
-      // operation; ANYKERNEL_LOCKDEP=on|fast|strict|off overrides.
-      case 'lockdep': return process.env.ANYKERNEL_LOCKDEP ?? (process.env.VITEST ? 'on' : 'off');
+      // Lock-order validation (src/kern/README.md): off in production unless
+      // ANYKERNEL_LOCKDEP=on|strict|full|off asks; the test setup turns it on.
+      case 'lockdep': return process.env.ANYKERNEL_LOCKDEP ?? 'off';
       default: return undefined;
     }
   }
