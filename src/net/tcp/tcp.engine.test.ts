@@ -142,6 +142,23 @@ describe('tcp engine scenarios', () => {
     expect(gaps).toEqual([1000, 2000, 4000]); // RFC 6298 §5.5: doubling from the 1 s initial RTO
   });
 
+  it('a new SYN with a higher sequence number reopens a TIME-WAIT connection (RFC 9293 §3.6.1)', () => {
+    const link = new SimLink(12, CLEAN_LINK);
+    const { ta, tb } = established(link);
+    tcpShutdownWrite(tb); // the server closes first and holds TIME-WAIT
+    link.run(() => ta.state === TcpState.CLOSE_WAIT);
+    tcpShutdownWrite(ta);
+    link.run(() => tb.state === TcpState.TIME_WAIT && ta.state === TcpState.CLOSED);
+    const old = tb.rcvNxt;
+    link.a.stack.isn = () => seqAdd(old, 100_000);
+    const l = [...link.b.stack.allListeners()][0]!;
+    const t0 = link.now;
+    const again = link.a.stack.connect(ADDR_A, 40000, ADDR_B, 80);
+    expect(link.run(() => again.state === TcpState.ESTABLISHED && l.acceptQueue.length === 1)).toBe(true);
+    expect(link.now - t0).toBeLessThan(100); // no SYN retransmission was needed
+    expect(tb.state).toBe(TcpState.CLOSED);
+  });
+
   it('hostile segments never throw, never grow the tables past their bounds, keep the invariants (property)', () => {
     fc.assert(
       fc.property(
