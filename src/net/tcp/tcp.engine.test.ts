@@ -159,6 +159,36 @@ describe('tcp engine scenarios', () => {
     expect(tb.state).toBe(TcpState.CLOSED);
   });
 
+  it('Nagle holds small writes while data is unacknowledged; TCP_NODELAY sends each (RFC 9293 §3.7.4)', () => {
+    for (const nodelay of [false, true]) {
+      const link = new SimLink(13, { ...CLEAN_LINK, delayMs: 20 });
+      const { ta, tb } = established(link);
+      ta.nodelay = nodelay;
+      const sizes: number[] = [];
+      link.onSegment = (src, _dst, seg) => { if (src === ADDR_A && seg.payload.length > 0) sizes.push(seg.payload.length); };
+      for (let i = 0; i < 11; i++) tcpSend(ta, new Uint8Array(1));
+      link.run(() => tb.readable === 11);
+      expect(sizes).toEqual(nodelay ? Array(11).fill(1) : [1, 10]);
+    }
+  });
+
+  it('delayed ACK: one small segment is ACKed after the delay, two full ones at once (RFC 5681 §4.2)', () => {
+    const link = new SimLink(14, { ...CLEAN_LINK, delayMs: 1 });
+    const { ta, tb } = established(link);
+    const acks: number[] = [];
+    link.onSegment = (src, _dst, seg) => { if (src === ADDR_B && seg.payload.length === 0) acks.push(link.now); };
+    let t0 = link.now;
+    tcpSend(ta, new Uint8Array(10));
+    link.run(() => acks.length === 1);
+    expect(acks[0]! - t0).toBeGreaterThanOrEqual(link.b.stack.cfg.delackMs);
+    acks.length = 0;
+    t0 = link.now;
+    tcpSend(ta, new Uint8Array(2 * ta.payloadMss(12)));
+    link.run(() => acks.length === 1);
+    expect(acks[0]! - t0).toBeLessThan(5);
+    void tb;
+  });
+
   it('hostile segments never throw, never grow the tables past their bounds, keep the invariants (property)', () => {
     fc.assert(
       fc.property(
