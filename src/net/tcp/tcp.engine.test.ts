@@ -189,6 +189,29 @@ describe('tcp engine scenarios', () => {
     void tb;
   });
 
+  it('SACK recovery retransmits exactly the lost segments within the first RTO', () => {
+    for (const sack of [true, false]) {
+      const link = new SimLink(15, { ...CLEAN_LINK, delayMs: 5 }, { sack });
+      const { ta, tb } = established(link);
+      const mss = ta.payloadMss(ta.tsOk ? 12 : 0);
+      const base = ta.sndNxt;
+      const lost = new Set([3, 6, 9].map((i) => seqAdd(base, i * mss)));
+      const seen = new Map<number, number>();
+      link.dropIf = (src, seg) => {
+        if (src !== ADDR_A || seg.payload.length === 0) return false;
+        const n = (seen.get(seg.seq) ?? 0) + 1;
+        seen.set(seg.seq, n);
+        return n === 1 && lost.has(seg.seq);
+      };
+      const t0 = link.now;
+      tcpSend(ta, new Uint8Array(20 * mss));
+      expect(link.run(() => tb.readable === 20 * mss)).toBe(true);
+      const resent = [...seen.entries()].filter(([, n]) => n > 1).map(([q]) => q).sort((x, y) => x - y);
+      expect(resent).toEqual([...lost].sort((x, y) => x - y));
+      if (sack) expect(link.now - t0).toBeLessThan(ta.cfg.rtoMinMs); // all holes repaired in fast recovery
+    }
+  });
+
   it('hostile segments never throw, never grow the tables past their bounds, keep the invariants (property)', () => {
     fc.assert(
       fc.property(
