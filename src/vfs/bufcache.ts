@@ -15,13 +15,15 @@
  *      three ways: `brelse` (unchanged, or changed by someone else's rule),
  *      `bdwrite` (changed: mark dirty, write later — delayed write), or
  *      `bwrite` (changed: write now and wait).
- *   4. A released buffer goes to the tail of the LRU list. Dirty buffers are
+ *   4. A released buffer goes to the tail of one of two LRU lists (BSD's
+ *      bqueues): clean or dirty; a held buffer is on neither. Dirty buffers are
  *      written by `bflush(dev)` (fsync, sync, umount: every dirty buffer of
  *      the device in ascending block order, adjacent blocks clustered into one
  *      transfer, then a device cache flush — so when bflush returns, every
- *      write that preceded the call is durable), or when the cache is over its
- *      memory bound and the oldest buffers are dirty.
- *   5. Clean, unlocked buffers are evicted from the LRU head when the cache
+ *      write that preceded the call is durable), when dirty data passes half the
+ *      memory bound (write-behind, in the writer's getblk), or when the bound is
+ *      reached with no clean buffer left to evict.
+ *   5. Clean, unlocked buffers are evicted from the clean list's head when the cache
  *      is over `vfs.bufcache.max_bytes` (sysctl); `binval(dev)` drops every
  *      buffer of a device (after its last bflush, at umount).
  *
@@ -332,38 +334,41 @@ export class BufCache {
       const size = dirty[i]!.size;
       let j = i;
       while (j + 1 < dirty.length && dirty[j + 1]!.blkno === dirty[j]!.blkno + 1 && (j + 2 - i) * size <= MAX_CLUSTER_BYTES) j++;
-      // Snapshot each buffer under its lock, one at a time (never two buffers held);
-      // one cleaned meanwhile by someone else splits the run.
-      const snaps: { bp: Buf; bytes: Uint8Array }[] = [];
+      // Copy each buffer into the cluster under its lock, one at a time (never two buffers
+      // held); one cleaned meanwhile by someone else splits the cluster there.
+      const out = new Uint8Array((j - i + 1) * size);
+      const taken: Buf[] = [];
+      const at: number[] = [];
       for (let m = i; m <= j; m++) {
         const bp = dirty[m]!;
         if (bp.lock.tryAcquire(td) === null) await bp.lock.acquire(td);
         if (bp.dirty) {
-          snaps.push({ bp, bytes: bp.data.slice() });
+          out.set(bp.data, (m - i) * size);
           bp.dirty = false;
           this.dirtyCount--;
           bp.writing++;
+          taken.push(bp);
+          at.push(m - i);
         }
         this.brelse(td, bp);
       }
+      const base = dirty[i]!.blkno;
       i = j + 1;
       let a = 0;
       try {
-        while (a < snaps.length) {
+        while (a < taken.length) {
           let b = a + 1;
-          while (b < snaps.length && snaps[b]!.bp.blkno === snaps[b - 1]!.bp.blkno + 1) b++;
-          const out = b - a === 1 ? snaps[a]!.bytes : new Uint8Array((b - a) * size);
-          if (b - a > 1) for (let m = a; m < b; m++) out.set(snaps[m]!.bytes, (m - a) * size);
-          await dev.write(snaps[a]!.bp.blkno * size, out);
+          while (b < taken.length && at[b] === at[b - 1]! + 1) b++;
+          await dev.write((base + at[a]!) * size, out.subarray(at[a]! * size, (at[b - 1]! + 1) * size));
           this.stats.writes += b - a;
           this.stats.writeClusters++;
           written += b - a;
-          for (let m = a; m < b; m++) snaps[m]!.bp.writing--;
+          for (let m = a; m < b; m++) taken[m]!.writing--;
           a = b;
         }
       } catch (e) {
-        for (let m = a; m < snaps.length; m++) {
-          const bp = snaps[m]!.bp;
+        for (let m = a; m < taken.length; m++) {
+          const bp = taken[m]!;
           bp.writing--;
           if (!bp.dirty) {
             bp.dirty = true;
