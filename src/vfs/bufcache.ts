@@ -65,7 +65,18 @@ export class Buf {
   dirty = false;
   /** Writes of a snapshot of this buffer in flight (never evicted meanwhile). */
   writing = 0;
-  readonly lock: Mutex;
+  private readonly k: Kernel;
+  /** Made on first use: a block written once and evicted never needs one. */
+  private mutex: Mutex | null = null;
+  get lock(): Mutex {
+    return (this.mutex ??= new Mutex(this.k, BUF_CLASS, 'buf'));
+  }
+
+  /** Held by a thread, or wanted by one. */
+  get busy(): boolean {
+    return this.mutex !== null && (this.mutex.owner !== null || this.mutex.waiting > 0);
+  }
+
   /** Links of the free list it is on (clean or dirty LRU), or null/none while held. */
   prev: Buf | null = null;
   next: Buf | null = null;
@@ -76,7 +87,7 @@ export class Buf {
     this.blkno = blkno;
     this.size = size;
     this.data = new Uint8Array(size);
-    this.lock = new Mutex(k, BUF_CLASS, 'buf');
+    this.k = k;
   }
 }
 
@@ -262,6 +273,36 @@ export class BufCache {
     return bp;
   }
 
+  /**
+   * Delayed write of a whole block the caller just allocated (its old contents do not
+   * matter): with no buffer cached for it, the data goes into a new dirty buffer that no
+   * other thread can have reached, so no lock is taken; otherwise as getblk + bdwrite.
+   */
+  async bwriteNew(td: Lwp, dev: BlockDevice, blkno: number, data: Uint8Array): Promise<void> {
+    const size = data.byteLength;
+    const t = this.table(dev);
+    if (t.get(blkno) === undefined) {
+      if (this.dirtyCount * size > this.maxBytes / 2) await this.writeDirty(td, this.dirtyList.head?.dev ?? dev, Infinity);
+      if (this.bytes + size > this.maxBytes) await this.reclaim(td, size);
+    }
+    let bp = t.get(blkno);
+    if (bp !== undefined) {
+      bp = await this.getblk(td, dev, blkno, size);
+      bp.data.set(data);
+      this.bdwrite(td, bp);
+      return;
+    }
+    bp = new Buf(this.k, dev, blkno, size);
+    t.set(blkno, bp);
+    this.count++;
+    this.bytes += size;
+    bp.data.set(data);
+    bp.valid = true;
+    bp.dirty = true;
+    this.dirtyCount++;
+    this.dirtyList.append(bp);
+  }
+
   /** Give a buffer back unchanged (or already marked). */
   brelse(td: Lwp, bp: Buf): void {
     bp.lock.release(td);
@@ -271,7 +312,7 @@ export class BufCache {
   /** Put a released buffer at the tail of its free list (or forget an invalid one). */
   private relist(bp: Buf): void {
     bp.list?.remove(bp);
-    if (!bp.valid && !bp.dirty && bp.writing === 0 && bp.lock.owner === null) {
+    if (!bp.valid && !bp.dirty && bp.writing === 0 && !bp.busy) {
       this.forget(bp);
       return;
     }
@@ -418,7 +459,7 @@ export class BufCache {
       let budget = this.clean.length;
       while (this.bytes + need > this.maxBytes && this.clean.head !== null && budget-- > 0) {
         const bp = this.clean.head;
-        if (bp.writing > 0 || bp.lock.owner !== null || bp.lock.waiting > 0) {
+        if (bp.writing > 0 || bp.busy) {
           this.clean.remove(bp);
           this.clean.append(bp);
           continue;
