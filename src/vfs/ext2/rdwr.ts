@@ -36,7 +36,9 @@ export async function fileRead(fs: Ext2Fs, td: Lwp, vp: Vnode, buf: Uint8Array, 
     for (const b of run) {
       const bo = l === firstL ? off % bs : 0;
       const len = Math.min(bs - bo, n - done);
+      const cached = b === 0 ? null : fs.bc.peek(fs.dev, b, bs);
       if (b === 0) buf.fill(0, done, done + len);
+      else if (cached !== null) buf.set(cached.subarray(bo, bo + len), done);
       else {
         const want = lastL - l + (node.seqRun > 0 ? Math.floor(RA_BYTES / bs) : 0);
         const ahead = Math.min(want, fileBlocks - l - 1, 255);
