@@ -11,10 +11,10 @@ import { parseArgs } from 'node:util';
 import { bootOs, hostWinsize, type Bind } from '../frontends/monolithic/boot.ts';
 import { UsageError } from './main.ts';
 
-const HELP = `usage: anykernel boot [--bind HOSTDIR:PATH[:rw]]... [-c COMMANDS] [--root ext2:IMAGE]
+const HELP = `usage: anykernel boot [--bind HOSTDIR:PATH[:rw]]... [-c COMMANDS] [--root ext2:IMAGE[:ro]]
        anykernel boot --demo [--quiet]
 
-Boots anykernel as an operating system in this terminal: a tmpfs root,
+Boots anykernel as an operating system in this terminal: a tmpfs root (or ext2),
 devfs on /dev, procfs on /proc, init (pid 1) running /etc/rc and then a
 shell on the console. 'halt' (or ^D in that shell) stops it and prints the
 kernel's leak report.
@@ -22,7 +22,7 @@ kernel's leak report.
 options:
   --bind HOSTDIR:PATH[:rw]  show a host directory at PATH (read-only unless :rw)
   -c COMMANDS               run these shell commands instead of an interactive shell
-  --root ext2:IMAGE         an ext2 root file system (not available in this build)
+  --root ext2:IMAGE[:ro]    an ext2 image as the root file system (default tmpfs)
   --demo                    the scripted library-mode tour instead
   -h, --help                this text
 
@@ -62,15 +62,15 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  if (values.root !== undefined) {
-    throw new UsageError(`--root ${values.root}: an ext2 root is not available in this build yet (the ext2 file system has not landed); boot without --root for a tmpfs root`);
+  if (values.root !== undefined && !/^(tmpfs|ext2:.+)$/.test(values.root)) {
+    throw new UsageError(`--root wants tmpfs or ext2:IMAGE[:ro], not '${values.root}'`);
   }
   const binds = (values.bind ?? []).map(parseBind);
   const tty = process.stdin.isTTY === true && values.c === undefined;
   const out = (b: Uint8Array): void => { process.stdout.write(b); };
   const rc = undefined;
   if (tty) process.stdout.write(BANNER);
-  const os = await bootOs({ interactive: tty, binds, out, ...(rc ? { rc } : {}) });
+  const os = await bootOs({ interactive: tty, binds, out, ...(rc ? { rc } : {}), ...(values.root !== undefined ? { root: values.root } : {}) });
   const cons = os.console;
   if (tty) {
     process.stdin.setRawMode(true);

@@ -1,7 +1,7 @@
 /**
  * The `anykernel` command: one binary, one subcommand per frontend.
  *
- *   anykernel boot   [...]            the monolithic kernel (src/cli/demo.ts)
+ *   anykernel boot   [...]            the monolithic kernel (src/cli/boot.ts)
  *   anykernel serve  --listen URL     remote system calls (src/cli/serve.ts)
  *   anykernel ctl    --server URL T   tools against a server (src/cli/ctl.ts)
  *   anykernel mount  [...] DIR        FUSE (src/frontends/fuse/cli.ts)
@@ -20,7 +20,7 @@ export const USAGE = `usage: anykernel COMMAND [OPTIONS]
 A pure-TypeScript anykernel: one kernel, run as a library, a server or booted.
 
 commands:
-  boot     boot the kernel to a shell (monolithic mode)
+  boot     boot the kernel to a shell on this terminal (--demo: the library-mode tour)
   serve    serve the kernel's system calls on a unix socket or TCP port
   ctl      run a tool (ls, cat, cp, mkdir, rm, stat, ps, dmesg, sysctl, halt) against a server
   mount    mount a kernel file system on the host through FUSE

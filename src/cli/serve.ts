@@ -19,6 +19,9 @@ connect() clients, until a root client halts it or the process gets SIGINT/SIGTE
   --cred UID:GID[:G,..] credentials of client processes (default 0:0, root)
   --allow-setcred       let clients ask for credentials above --cred
   --components LIST     kernel components, comma-separated (default: all)
+  --net IF=tap:NAME,addr=A.B.C.D/P[,gw=G][,hostaddr=H/P]
+                        attach IF to the host TAP device NAME (via socat; root) with
+                        that address; repeat for more interfaces
   --root FS             the root file system: tmpfs (default) or ext2:IMAGE[:ro]
   --max-fds N           open descriptors per client process (default 1024)
   --max-inflight N      calls in flight per connection (default 256)
@@ -89,6 +92,7 @@ export async function main(argv: string[]): Promise<number> {
       cred: { type: 'string' },
       'allow-setcred': { type: 'boolean' },
       components: { type: 'string' },
+      net: { type: 'string', multiple: true },
       root: { type: 'string' },
       'max-fds': { type: 'string' },
       'max-inflight': { type: 'string' },
@@ -150,6 +154,7 @@ export async function main(argv: string[]): Promise<number> {
     boot: {
       host: new NodeHost({ params }),
       ...(values.components !== undefined ? { components: values.components.split(',').filter(Boolean) } : {}),
+      ...(values.net !== undefined ? { net: (await import('./netspec.ts')).parseNetSpecs(values.net) } : {}),
       ...(values.root !== undefined ? { root: rootOf(values.root) } : {}),
     },
   });

@@ -31,7 +31,8 @@
  *
  * posix_spawn (`spawn`, no Linux number: glibc builds it from clone+execve)
  * creates the child with a copy of the caller's descriptors, applies the
- * attributes (POSIX_SPAWN_SETSID, _SETPGROUP, _SETSIGMASK, _SETSIGDEF) and
+ * attributes (POSIX_SPAWN_SETSID, _SETPGROUP, glibc's _TCSETPGROUP,
+ * _SETSIGMASK, _SETSIGDEF) and
  * then the file actions in order (open, close, dup2, chdir, fchdir), and
  * execs. Any failure ends the child (never seen by wait) and is the call's
  * error, as glibc reports an exec failure from posix_spawn.
@@ -41,7 +42,7 @@
  * (sys_sig.ts).
  */
 import { E2BIG, EACCES, EINVAL, ELOOP, ENOEXEC, ENOMEM, EPERM, ESRCH, KernelError, err } from './errno.ts';
-import { O_CLOEXEC, O_RDONLY, S_IFMT, S_IFREG, X_OK } from './constants.ts';
+import { O_CLOEXEC, O_RDONLY, S_IFMT, S_IFREG, TIOCSPGRP, X_OK } from './constants.ts';
 import { defineSyscall, invokeSyscall } from './syscall.ts';
 import type { Kernel } from './kernel.ts';
 import type { Proc } from './proc.ts';
@@ -287,6 +288,12 @@ export interface SpawnAttrs {
   setsid?: boolean;
   /** POSIX_SPAWN_SETPGROUP: 0 makes the child a group leader. */
   pgroup?: number;
+  /**
+   * glibc's POSIX_SPAWN_TCSETPGROUP: make the child's new process group the
+   * foreground group of the terminal on this descriptor before it runs, so
+   * a ^C typed at once reaches it (a shell's foreground job).
+   */
+  tcsetpgrp?: number;
   /** POSIX_SPAWN_SETSIGMASK. */
   sigmask?: unknown;
   /** POSIX_SPAWN_SETSIGDEF: signals reset to SIG_DFL. */
@@ -333,7 +340,7 @@ async function applyAction(k: Kernel, c: Proc, a: unknown): Promise<void> {
   }
 }
 
-function applyAttrs(k: Kernel, c: Proc, attrs: SpawnAttrs): void {
+async function applyAttrs(k: Kernel, c: Proc, attrs: SpawnAttrs): Promise<void> {
   if (attrs.setsid) {
     c.sid = c.pid;
     c.pgid = c.pid;
@@ -348,6 +355,10 @@ function applyAttrs(k: Kernel, c: Proc, attrs: SpawnAttrs): void {
       if (!found) throw err(EPERM);
     }
     c.pgid = g === 0 ? c.pid : g;
+  }
+  if (attrs.tcsetpgrp !== undefined) {
+    // As the child, with the parent's signal dispositions still in place (a shell ignores SIGTTOU).
+    await sysAs(k, c, 'ioctl', [attrs.tcsetpgrp, TIOCSPGRP, c.pgid]);
   }
   if (attrs.sigmask !== undefined) c.sig.mask = parseSigset(attrs.sigmask) & ~SIG_UNBLOCKABLE;
   if (attrs.sigdefault !== undefined) {
@@ -365,7 +376,7 @@ export async function kspawn(k: Kernel, td: Lwp, path: string, argv: unknown, en
   if (!Array.isArray(actions) || actions.length > 1024) throw err(EINVAL);
   const c = k.newProc(parent, parent.cred.clone(), 'copy', basename(path).slice(0, 15));
   try {
-    applyAttrs(k, c, attrs);
+    await applyAttrs(k, c, attrs);
     for (const a of actions) await applyAction(k, c, a);
     await kexecve(k, null, c, path, argv, envp);
   } catch (e) {

@@ -1,7 +1,8 @@
 /**
  * Program start-up and exit for the TypeScript userland (crt0): find the
- * program the image names, give it a Libc over the process's system calls,
- * run it, flush stdio and _exit with its status.
+ * program the image names (or run a WebAssembly image through the WASI
+ * shim, wasi.ts), give it a Libc over the process's system calls, run it,
+ * flush stdio and _exit with its status.
  *
  * A program returns its exit status (or calls `u.exit`). An uncaught error
  * is reported on stderr and ends the process with status 70 (EX_SOFTWARE):
@@ -11,14 +12,17 @@
  */
 import { ExitRequest, Libc, errcode, type Sys } from './libc.ts';
 import { programs } from './programs.ts';
+import { runWasi } from './wasi.ts';
 
-export function start(sys: Sys, program: string, argv: string[], envp: string[], sigflag: Int32Array | null): void {
+/** `wasm`: the bytes of a WebAssembly image (then `program` only names it in messages). */
+export function start(sys: Sys, program: string, argv: string[], envp: string[], sigflag: Int32Array | null, wasm: Uint8Array | null = null): void {
   const main = programs[program];
   let status = 0;
   let u: Libc | null = null;
   try {
     u = new Libc(sys, argv, envp, sigflag);
-    if (main === undefined) {
+    if (wasm !== null) status = runWasi(u, wasm);
+    else if (main === undefined) {
       u.err(`${program}: no such program in this userland\n`);
       status = 127;
     } else status = main(u) ?? 0;

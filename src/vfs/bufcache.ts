@@ -191,7 +191,8 @@ export class BufCache {
       }
     }
     if (bp.size !== size) this.k.panic(`bufcache: block ${blkno} of ${dev.name} asked as ${size} bytes, cached as ${bp.size}`);
-    if (bp.lock.tryAcquire(td) === null) await bp.lock.acquire(td);
+    const l = bp.lock.enter(td); // the guard is dropped: brelse/bdwrite/bwrite release the lock
+    if (l instanceof Promise) await l;
     bp.list?.remove(bp);
     return bp;
   }
@@ -257,7 +258,7 @@ export class BufCache {
     for (let i = 1; i <= n; i++) {
       if (t.has(blkno + i)) break;
       const xb = new Buf(this.k, dev, blkno + i, size);
-      xb.lock.tryAcquire(td);
+      xb.lock.tryAcquire(td); // a second buffer, against the one-at-a-time rule: new, so free, and a trylock
       t.set(blkno + i, xb);
       this.count++;
       this.bytes += size;
@@ -399,7 +400,8 @@ export class BufCache {
       const at: number[] = [];
       for (let m = i; m <= j; m++) {
         const bp = dirty[m]!;
-        if (bp.lock.tryAcquire(td) === null) await bp.lock.acquire(td);
+        const l = bp.lock.enter(td);
+        if (l instanceof Promise) await l;
         if (bp.dirty) {
           out.set(bp.data, (m - i) * size);
           bp.dirty = false;

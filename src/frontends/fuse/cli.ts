@@ -131,6 +131,37 @@ export function entryTimeoutOf(o: Pick<MountOpts, 'allowOther' | 'defaultPermiss
   return o.allowOther && !o.defaultPermissions ? 0 : 1;
 }
 
+/** Why MOUNTPOINT cannot be used (its stat failed), and what to do. */
+export function mountpointError(mountpoint: string, e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+  const why: Record<string, string> = {
+    ENOENT: `it does not exist; create it first (mkdir -p ${mountpoint})`,
+    ENOTDIR: 'a component of the path is not a directory',
+    EACCES: 'permission denied on a directory of the path; run as root',
+    ENOTCONN: `a dead FUSE mount is still there; detach it first (umount -l ${mountpoint})`,
+    ELOOP: 'too many symbolic links in the path',
+  };
+  return `cannot mount on ${mountpoint}: ${why[code] ?? (e as Error).message} (${code})`;
+}
+
+/** A failed FuseSession.mount, said in terms of what to do. */
+export function mountFailure(mountpoint: string, e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (err.path === '/dev/fuse') {
+    if (err.code === 'EACCES' || err.code === 'EPERM') {
+      return `cannot open /dev/fuse: permission denied (${err.code}). 'anykernel mount' mounts with mount(8) itself, which needs root: run it as root (e.g. sudo anykernel mount ${mountpoint})`;
+    }
+    if (err.code === 'ENOENT' || err.code === 'ENXIO' || err.code === 'ENODEV') {
+      return `cannot open /dev/fuse (${err.code}): the host has no FUSE device; load the module (modprobe fuse), or give a container the device (--device /dev/fuse)`;
+    }
+  }
+  const msg = err instanceof Error ? err.message : String(e);
+  if (/only root|permission denied|must be superuser|not permitted/i.test(msg)) {
+    return `mounting ${mountpoint} was refused: ${msg.trim()}. FUSE mounts by 'anykernel mount' need root: run it as root`;
+  }
+  return `mounting ${mountpoint} failed: ${msg.trim()}`;
+}
+
 /** Run `anykernel mount`; returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -175,11 +206,11 @@ export async function main(argv: string[]): Promise<number> {
   try {
     st = fs.statSync(mountpoint);
   } catch (e) {
-    process.stderr.write(`anykernel mount: ${mountpoint}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+    process.stderr.write(`anykernel mount: ${mountpointError(mountpoint, e)}\n`);
     return 1;
   }
   if (!st.isDirectory()) {
-    process.stderr.write(`anykernel mount: ${mountpoint} is not a directory\n`);
+    process.stderr.write(`anykernel mount: cannot mount on ${mountpoint}: it is not a directory; give an empty directory (mkdir ${mountpoint}.d)\n`);
     return 1;
   }
 
@@ -201,7 +232,7 @@ export async function main(argv: string[]): Promise<number> {
     const why = known.includes(type)
       ? `serving '${type}' is not supported yet`
       : `unknown file system type '${type}'`;
-    process.stderr.write(`anykernel mount: ${why}; file systems this kernel has: ${known.join(', ')} (only tmpfs can be served: run 'anykernel mount --type tmpfs DIR'; disk images need a disk file system, which this kernel does not have yet)\n`);
+    process.stderr.write(`anykernel mount: ${why}; file systems this kernel has: ${known.join(', ')} (only tmpfs can be served through FUSE so far: run 'anykernel mount DIR')\n`);
     return 1;
   }
   if (type === 'tmpfs' && image !== undefined) {
@@ -243,7 +274,7 @@ export async function main(argv: string[]): Promise<number> {
     await server.close();
     await sysproxy?.close();
     await bk.shutdown();
-    process.stderr.write(`anykernel mount: ${(e as Error).message}\n`);
+    process.stderr.write(`anykernel mount: ${mountFailure(mountpoint, e)}\n`);
     return 1;
   }
   if (sysproxy !== undefined) say(`system calls at ${sysproxy.address}`);

@@ -1,12 +1,13 @@
 /**
  * Booting the kernel as a whole operating system (the monolithic frontend):
  *
- *   1. a kernel on the node host with every faction: tmpfs root, devfs on
- *      /dev, procfs on /proc;
+ *   1. a kernel on the node host with every faction: a tmpfs root (or an
+ *      ext2 image, `root: 'ext2:IMAGE'`), devfs on /dev, procfs on /proc;
  *   2. the root file system is populated: /bin and /sbin with one userland
  *      image per program ("\x7fUSR name", kern/exec.ts), /etc/rc, /tmp,
- *      /root; host directories given with `binds` are mounted through etfs
- *      (read-only unless asked);
+ *      /root — on a disk root, /bin, /sbin and /tmp are tmpfs mounts and an
+ *      existing /etc/rc is kept; host directories given with `binds` are
+ *      mounted through etfs (read-only unless asked);
  *   3. the image runner (runner.ts) is registered, so execve and spawn start
  *      programs in worker threads, and reboot(2) is added: it halts the
  *      system with the status init passes;
@@ -54,6 +55,8 @@ export interface OsOptions {
   initArgs?: string[];
   /** Warm worker threads (default 2). */
   poolSize?: number;
+  /** Root file system: 'tmpfs' (default) or 'ext2:IMAGE[:ro]'. */
+  root?: string;
 }
 
 export interface Halted {
@@ -86,18 +89,24 @@ export async function bootOs(opts: OsOptions): Promise<OsSystem> {
     onExit: () => { /* the caller decides when the host process ends */ },
     params: { lockdep: '0', hostname: 'anykernel' },
   });
-  const bk = await boot({ host });
+  const diskRoot = opts.root !== undefined && opts.root !== 'tmpfs';
+  const bk = await boot({ host, ...(diskRoot ? { root: opts.root } : {}) });
   const k = bk.kernel;
   const sys = bk.sys as unknown as Record<string, (...a: any[]) => Promise<any>>;
-  for (const d of ['/bin', '/sbin', '/etc', '/root', '/home', '/usr', '/mnt']) await sys.mkdir!(d, 0o755);
-  await sys.mkdir!('/tmp', 0o1777);
+  const mkdirs = async (d: string, mode: number) => sys.mkdir!(d, mode).catch((e: { code?: string }) => { if (e.code !== 'EEXIST') throw e; });
+  for (const d of ['/bin', '/sbin', '/etc', '/root', '/home', '/usr', '/mnt', '/tmp']) await mkdirs(d, 0o755);
+  if (diskRoot) {
+    // A disk root keeps its own files: the userland and /tmp live on tmpfs mounts over it.
+    for (const d of ['/bin', '/sbin', '/tmp']) await sys.mount!('tmpfs', d, 'tmpfs', 0, '');
+  }
   await sys.chmod!('/tmp', 0o1777);
   for (const name of Object.keys(programs)) {
     const dir = installDir[name] ?? '/bin';
     await writeFile(sys, `${dir}/${name}`, userlandImage(name), 0o755);
   }
-  await writeFile(sys, '/etc/rc', opts.rc ?? DEFAULT_RC, 0o644);
-  await writeFile(sys, '/etc/motd', 'Welcome to anykernel.\n', 0o644);
+  const absent = async (p: string) => sys.access!(p, 0).then(() => false, () => true);
+  if (!diskRoot || opts.rc !== undefined || await absent('/etc/rc')) await writeFile(sys, '/etc/rc', opts.rc ?? DEFAULT_RC, 0o644);
+  if (await absent('/etc/motd')) await writeFile(sys, '/etc/motd', 'Welcome to anykernel.\n', 0o644);
   for (const b of opts.binds ?? []) {
     if (!fs.existsSync(b.host)) throw new Error(`--bind: host path ${b.host} does not exist`);
     await sys.mkdir!(b.path, 0o755).catch((e: { code?: string }) => { if (e.code !== 'EEXIST') throw e; });

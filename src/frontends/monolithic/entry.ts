@@ -35,8 +35,10 @@ function sourcesKey(): string {
 
 /** Path (or URL) of the script a user-process worker runs. */
 export async function userEntry(): Promise<URL> {
+  // Compiled into dist/ (an installed package) this file is entry.js, and
+  // uproc_entry.js beside it is already plain JavaScript: no bundling, no tsx.
+  if (!import.meta.url.endsWith('.ts')) return new URL('./uproc_entry.js', import.meta.url);
   const entry = path.join(here, 'uproc_entry.ts');
-  if (entry.endsWith('.js')) return new URL(`file://${entry}`); // a compiled package: already plain JS
   try {
     const key = sourcesKey();
     const out = path.join(os.tmpdir(), `anykernel-uproc-${key}.mjs`);

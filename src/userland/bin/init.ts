@@ -8,9 +8,10 @@
  *      controlling terminal), "-sh" as a login shell when interactive, or
  *      "sh -s" reading commands from the console when given `-s`;
  *   4. reaps every orphan it inherits (wait4 in a loop);
- *   5. when the console shell ends, halts the system with the shell's exit
- *      status: the remaining processes get SIGTERM, then SIGKILL, are reaped,
- *      init closes its descriptors and calls reboot(2).
+ *   5. when the console shell ends (or halt/poweroff send SIGUSR1/SIGUSR2),
+ *      halts the system with the shell's exit status: the remaining
+ *      processes get SIGTERM, then SIGKILL, are reaped, init closes its
+ *      descriptors, syncs the file systems and calls reboot(2).
  */
 import { type Libc } from '../libc.ts';
 import { O_NOCTTY, O_RDWR, SIGKILL, SIGTERM, SIGUSR1, SIGUSR2, WEXITSTATUS, WIFEXITED, WIFSIGNALED, WTERMSIG, WNOHANG } from '../abi.ts';
@@ -66,6 +67,7 @@ export function init(u: Libc): number {
   u.stdout.flush();
   u.stderr.flush();
   for (const fd of [0, 1, 2]) try { sys.close!(fd); } catch { /* already closed */ }
+  try { sys.sync!(); } catch { /* nothing to write */ }
   sys.reboot!(LINUX_REBOOT_CMD_HALT, status);
   return status;
 }

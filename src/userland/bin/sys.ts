@@ -1,6 +1,6 @@
 /**
  * System utilities: ps, kill, sleep, env, hostname, uname, id, date, dmesg,
- * sysctl, halt/poweroff, test/[, mount, umount, xargs, ktrace, kdump.
+ * sysctl, halt/poweroff, test/[, mount, umount, sync, xargs, ktrace.
  */
 import { type Libc, getopt, strerror } from '../libc.ts';
 import { SIGTERM, SIGUSR1, SIGUSR2, WEXITSTATUS, WIFEXITED } from '../abi.ts';
@@ -198,3 +198,49 @@ export function ktrace(u: Libc): number {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (status & 0x7f);
 }
 
+/** sync: write every file system's dirty data to its disk (sync(2)). */
+export function sync(u: Libc): number {
+  if (u.argv[1] === '--help') { u.out('usage: sync\n'); return 0; }
+  u.sys.sync!();
+  return 0;
+}
+
+/**
+ * sysbench [N]: a small benchmark of this kernel as a user process sees it —
+ * N getpid(2) round trips, then N one-byte round trips through two pipes to
+ * a child (`sysbench --echo`); prints nanoseconds per operation.
+ */
+export function sysbench(u: Libc): number {
+  const a = u.argv.slice(1);
+  if (a[0] === '--help') { u.out('usage: sysbench [N]\n'); return 0; }
+  const b = new Uint8Array(1);
+  if (a[0] === '--echo') {
+    while (u.read(0, b) === 1) u.sys.write!(1, b);
+    return 0;
+  }
+  const n = Number(a[0] ?? 20000);
+  const clock = (): bigint => {
+    const t = u.sys.clock_gettime!(1) as { sec: number; nsec: number };
+    return BigInt(t.sec) * 1_000_000_000n + BigInt(t.nsec);
+  };
+  for (let i = 0; i < 1000; i++) u.sys.getpid!();
+  let t0 = clock();
+  for (let i = 0; i < n; i++) u.sys.getpid!();
+  const sysNs = Number(clock() - t0) / n;
+  const [r1, w1] = u.sys.pipe2!(0o2000000) as [number, number];
+  const [r2, w2] = u.sys.pipe2!(0o2000000) as [number, number];
+  const self = u.which(u.argv[0]!) ?? '/bin/sysbench';
+  const pid = u.sys.spawn!(self, ['sysbench', '--echo'], u.envp(), { actions: [{ op: 'dup2', fd: r1, newfd: 0 }, { op: 'dup2', fd: w2, newfd: 1 }] }) as number;
+  u.sys.close!(r1);
+  u.sys.close!(w2);
+  const m = Math.max(1, Math.floor(n / 10));
+  for (let i = 0; i < 100; i++) { u.sys.write!(w1, b); u.read(r2, b); }
+  t0 = clock();
+  for (let i = 0; i < m; i++) { u.sys.write!(w1, b); u.read(r2, b); }
+  const pipeNs = Number(clock() - t0) / m;
+  u.sys.close!(w1);
+  u.sys.wait4!(pid, 0);
+  u.sys.close!(r2);
+  u.out(`syscall ${sysNs.toFixed(0)} ns\npipe-roundtrip ${pipeNs.toFixed(0)} ns\n`);
+  return 0;
+}

@@ -144,6 +144,7 @@ export class Shell {
     let eof = false;
     for (;;) {
       if (this.interactive && pending === '') {
+        this.u.stdout.flush();
         this.reportJobs(true);
         this.u.err(buf === '' ? (this.vars.get('PS1') ?? '$ ') : (this.vars.get('PS2') ?? '> '));
         this.u.stderr.flush();
@@ -285,7 +286,9 @@ export class Shell {
     const attrs: Record<string, unknown> = {};
     if (this.interactive) {
       attrs.pgroup = job.pgid;
-      attrs.sigdefault = JOB_SIGS;
+      // The first process of a foreground job takes the terminal before it runs (no ^C race).
+      if (!bg && job.pgid === 0) attrs.tcsetpgrp = 0;
+      attrs.sigdefault = [...JOB_SIGS, 15 /* SIGTERM, which an interactive shell ignores */];
     } else if (bg) attrs.sigdefault = [];
     let path: string;
     let argv: string[];
@@ -365,7 +368,7 @@ export class Shell {
         if (WIFSTOPPED(r.status)) {
           job.state = 'stopped';
           if (!this.jobs.includes(job)) this.jobs.push(job);
-          this.u.err(`\n[${job.id}]+  Stopped                 ${job.cmd}\n`);
+          this.u.err(`[${job.id}]+  Stopped                 ${job.cmd}\n`);
           return 128 + ((r.status >> 8) & 0xff);
         }
         job.done.set(r.pid, r.status);
@@ -377,7 +380,6 @@ export class Shell {
     const i = this.jobs.indexOf(job);
     if (i >= 0) this.jobs.splice(i, 1);
     const last = job.done.get(job.pids[job.pids.length - 1]!) ?? 0;
-    if (WIFSIGNALED(last) && WTERMSIG(last) === SIGINT && this.interactive) this.u.err('\n');
     return WIFEXITED(last) ? WEXITSTATUS(last) : 128 + WTERMSIG(last);
   }
 
@@ -867,6 +869,27 @@ const BUILTINS = new Map<string, Builtin>([
     return 0;
   }],
   ['fg', (sh, a) => sh.resume(a[1], true)],
+  ['kill', (sh, a) => {
+    // The kill built-in: like /bin/kill, and %N names job N's process group.
+    const args = a.slice(1).map((x) => {
+      const j = /^%(\d+)$/.exec(x) ? sh.jobList().find((jj) => `%${jj.id}` === x) : undefined;
+      return j ? String(-j.pgid) : x;
+    });
+    let sig = 15;
+    const names = ['', 'HUP', 'INT', 'QUIT', 'ILL', 'TRAP', 'ABRT', 'BUS', 'FPE', 'KILL', 'USR1', 'SEGV', 'USR2', 'PIPE', 'ALRM', 'TERM', 'STKFLT', 'CHLD', 'CONT', 'STOP', 'TSTP', 'TTIN', 'TTOU'];
+    if (args[0] === '-l') { sh.u.out(names.slice(1).join(' ') + '\n'); return 0; }
+    if (args[0] === '-s') { args.shift(); sig = names.indexOf((args.shift() ?? '').replace(/^SIG/, '')); } else if (args[0] !== undefined && /^-[A-Z0-9]+$/.test(args[0]) && args.length > 1) {
+      const x = args.shift()!.slice(1);
+      sig = /^\d+$/.test(x) ? Number(x) : names.indexOf(x.replace(/^SIG/, ''));
+    }
+    if (args[0] === '--') args.shift();
+    if (sig < 0 || args.length === 0) { sh.u.err('usage: kill [-s sig | -SIG] pid | %job ...\n'); return 2; }
+    let st = 0;
+    for (const p of args) {
+      try { sh.u.sys.kill!(Number(p), sig); } catch (e) { sh.u.err(`kill: (${p}) - ${strerror(e)}\n`); st = 1; }
+    }
+    return st;
+  }],
   ['bg', (sh, a) => sh.resume(a[1], false)],
   ['wait', (sh, a) => sh.waitAll(a.slice(1))],
   ['umask', (sh, a) => {

@@ -286,10 +286,7 @@ export function fsThread(k: Kernel, td: Lwp | null, name: string): Lwp {
 export async function withFs<T>(mp: Mount, td0: Lwp | null, fn: (fs: Ext2Fs, td: Lwp) => Promise<T>): Promise<T> {
   const fs = mp.fsdata as Ext2Fs;
   const td = fsThread(fs.k, td0, 'ext2');
-  if (fs.lock.tryAcquire(td) === null) await fs.lock.acquire(td);
-  try {
-    return await fn(fs, td);
-  } finally {
-    fs.lock.release(td);
-  }
+  const l = fs.lock.enter(td);
+  using g = l instanceof Promise ? await l : l;
+  return await fn(fs, td);
 }
