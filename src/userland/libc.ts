@@ -70,6 +70,11 @@ export function errcode(e: unknown): string | null {
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const FLUSH_AT = 64 * 1024;
+/**
+ * The buffer size of bulk copies (cat, cp, wc): each system call crosses
+ * threads, so fewer, larger transfers go faster (a pipe holds up to 1 MiB).
+ */
+export const IO_CHUNK = 1024 * 1024;
 
 /** A buffered output stream on a descriptor (stdio's FILE, line-buffered on request). */
 export class OutStream {

@@ -2,7 +2,7 @@
  * The smallest programs: true, false, echo, cat, yes — the first things a
  * shell runs and the plumbing of most pipelines.
  */
-import { type Libc, getopt } from '../libc.ts';
+import { IO_CHUNK, type Libc, getopt } from '../libc.ts';
 
 export function true_(): number {
   return 0;
@@ -34,7 +34,7 @@ export function cat(u: Libc): number {
   if (g === null) return 2;
   const files = g.rest.length === 0 ? ['-'] : g.rest;
   let status = 0;
-  const buf = new Uint8Array(128 * 1024);
+  const buf = new Uint8Array(IO_CHUNK);
   u.stdout.flush();
   for (const f of files) {
     let fd = 0;
