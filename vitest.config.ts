@@ -7,6 +7,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     // boot() without a host gets a NodeHost, as `anykernel` under Node gives.
-    setupFiles: ['test/setup-node-host.ts'],
+    // Lock-order validation on, strict, for every NodeHost kernel (test/setup-lockdep.ts).
+    setupFiles: ['test/setup-node-host.ts', 'test/setup-lockdep.ts'],
   },
 });

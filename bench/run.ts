@@ -8,6 +8,9 @@ const suites: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   vfs: () => import('./vfs.ts'),
   sysproxy: () => import('./sysproxy.ts'),
   fuse: () => import('./fuse.ts'),
+  lockdep: () => import('./lockdep.ts'),
+  net: () => import('./net.ts'),
+  ext2: () => import('./ext2.ts'),
   boot: () => import('./boot.ts'),
 };
 

@@ -1,6 +1,6 @@
 /**
  * Architecture checks (Deno std's _tools/check_*.ts habit): the rules of
- * DESIGN.md that make the kernel portable and replayable, enforced on every
+ * docs/ARCHITECTURE.md that make the kernel portable and replayable, enforced on every
  * `npm test`.
  *
  *  1. Kernel code (src/kern, src/vfs, src/net, src/dev) imports no `node:*`

@@ -38,6 +38,10 @@ tools:
   ps                              list processes
   dmesg                           print the kernel message buffer
   sysctl [-a | NAME [VALUE]]      list, read or set kernel variables
+  ifconfig [-a | IF [ADDR[/P]] [mtu N] [up|down]]   show or configure interfaces
+  route [-n | add|del default gw G | add|del -net A/P [gw G] [dev IF]]   routing table
+  netstat [-a] [-t] [-u] [-x]     sockets
+  ping [-c N] [-i SEC] [-W SEC] HOST   ICMP echo from the kernel
   halt                            stop the server's kernel (root only)
 `;
 
@@ -58,7 +62,7 @@ function explain(verb: string, path: string, e: unknown): Error {
   if (!(e instanceof KernelError)) return e instanceof Error ? e : new Error(String(e));
   const hints: Record<string, string> = {
     EACCES: 'permission denied for this uid; run ctl with --uid of the owner, or as root',
-    EPERM: 'the operation needs root; run ctl without --uid',
+    EPERM: 'not permitted: the operation needs root (run ctl without --uid), or the object does not allow it',
     ENOENT: "check the path; 'anykernel ctl ls' lists directories",
     ENOTDIR: 'a component of the path is not a directory',
     EISDIR: 'it is a directory (rm needs -r; cat and cp need a file)',
@@ -321,7 +325,16 @@ async function sysctl(c: Ctx, args: string[]): Promise<void> {
   }
   const old = await attempt('read sysctl', name, () => c.sys.sysctl!(name));
   const nv: string | number = typeof old === 'number' && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
-  await attempt('set sysctl', name, () => c.sys.sysctl!(name, nv));
+  try {
+    await c.sys.sysctl!(name, nv);
+  } catch (e) {
+    // The kernel answers EPERM both for a read-only variable and for a writable one set by a
+    // non-root caller: as root, only the first can be why.
+    if (e instanceof KernelError && e.code === 'EPERM' && (await c.sys.geteuid!()) === 0) {
+      throw new Error(`cannot set sysctl '${name}': it is read-only (EPERM); 'anykernel ctl sysctl -a' lists the variables and their values`);
+    }
+    throw explain('set sysctl', name, e);
+  }
   c.out(`${name}: ${String(old)} -> ${String(nv)}`);
 }
 
@@ -330,11 +343,30 @@ const TOOLS: Record<string, (c: Ctx, args: string[]) => Promise<void>> = {
   ps: (c) => ps(c),
   dmesg: async (c) => c.out(String(await attempt('read the message buffer', '', () => c.sys.syslog!(3)))),
   sysctl,
+  ifconfig: async (c, args) => printTool(c, await (await netTools()).ifconfig(c.sys, args)),
+  route: async (c, args) => printTool(c, await (await netTools()).route(c.sys, args)),
+  netstat: async (c, args) => printTool(c, await (await netTools()).netstat(c.sys, args)),
+  ping: async (c, args) => {
+    const { values, positionals } = parseArgs({ args, options: { count: { type: 'string', short: 'c' }, interval: { type: 'string', short: 'i' }, wait: { type: 'string', short: 'W' } }, allowPositionals: true });
+    if (positionals.length !== 1) throw new UsageError('ping: which host? (ping [-c N] HOST)');
+    const r = await (await netTools()).ping(c.sys, positionals[0]!, {
+      count: values.count !== undefined ? Number(values.count) : 4,
+      intervalMs: values.interval !== undefined ? Number(values.interval) * 1000 : 1000,
+      timeoutMs: values.wait !== undefined ? Number(values.wait) * 1000 : 1000,
+    }, c.out);
+    if (r.received === 0) throw new Error(`ping: no answer from ${positionals[0]}`);
+  },
   halt: async (c) => {
     await attempt('halt', 'kernel', () => c.k.halt());
     c.out('kernel halted');
   },
 };
+
+const netTools = () => import('../frontends/library/net_tools.ts');
+
+function printTool(c: Ctx, text: string): void {
+  if (text !== '') c.out(text.trimEnd());
+}
 
 /** Split global options (before TOOL) from the tool and its own arguments. */
 function splitArgs(argv: string[]): { globals: string[]; tool: string | undefined; rest: string[] } {

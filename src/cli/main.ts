@@ -1,7 +1,7 @@
 /**
  * The `anykernel` command: one binary, one subcommand per frontend.
  *
- *   anykernel boot   [...]            the monolithic kernel (src/cli/demo.ts)
+ *   anykernel boot   [...]            the monolithic kernel (src/cli/boot.ts)
  *   anykernel serve  --listen URL     remote system calls (src/cli/serve.ts)
  *   anykernel ctl    --server URL T   tools against a server (src/cli/ctl.ts)
  *   anykernel mount  [...] DIR        FUSE (src/frontends/fuse/cli.ts)
@@ -20,10 +20,12 @@ export const USAGE = `usage: anykernel COMMAND [OPTIONS]
 A pure-TypeScript anykernel: one kernel, run as a library, a server or booted.
 
 commands:
-  boot     boot the kernel to a shell (monolithic mode)
+  boot     boot the kernel to a shell on this terminal (--demo: the library-mode tour)
   serve    serve the kernel's system calls on a unix socket or TCP port
   ctl      run a tool (ls, cat, cp, mkdir, rm, stat, ps, dmesg, sysctl, halt) against a server
   mount    mount a kernel file system on the host through FUSE
+  mkfs.ext2  make an ext2 image file (and fill it from a host directory), without root
+  cp       copy trees between the host and an ext2 image (IMAGE:/PATH), without root
 
 Run 'anykernel COMMAND --help' for a command's options.
 `;
@@ -45,6 +47,8 @@ const SUBCOMMANDS: Record<string, Sub> = {
   serve: { module: './serve.ts', fn: 'main', missing: 'src/cli/serve.ts is missing' },
   ctl: { module: './ctl.ts', fn: 'main', missing: 'src/cli/ctl.ts is missing' },
   mount: { module: '../frontends/fuse/cli.ts', fn: 'main', missing: 'the FUSE frontend has no command line yet (src/frontends/fuse/cli.ts is missing)' },
+  'mkfs.ext2': { module: './mkfs_ext2.ts', fn: 'main', missing: 'src/cli/mkfs_ext2.ts is missing' },
+  cp: { module: './cp.ts', fn: 'main', missing: 'src/cli/cp.ts is missing' },
 };
 
 function isMissingModule(e: unknown, spec: string): boolean {

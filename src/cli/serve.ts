@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { UsageError } from './main.ts';
 
 export const SERVE_USAGE = `usage: anykernel serve --listen ADDRESS [OPTIONS]
@@ -18,6 +19,10 @@ connect() clients, until a root client halts it or the process gets SIGINT/SIGTE
   --cred UID:GID[:G,..] credentials of client processes (default 0:0, root)
   --allow-setcred       let clients ask for credentials above --cred
   --components LIST     kernel components, comma-separated (default: all)
+  --net IF=tap:NAME,addr=A.B.C.D/P[,gw=G][,hostaddr=H/P]
+                        attach IF to the host TAP device NAME (via socat; root) with
+                        that address; repeat for more interfaces
+  --root FS             the root file system: tmpfs (default) or ext2:IMAGE[:ro]
   --max-fds N           open descriptors per client process (default 1024)
   --max-inflight N      calls in flight per connection (default 256)
   --max-message SIZE    largest frame, e.g. 4M (default 4M)
@@ -68,6 +73,15 @@ export function readToken(file: string): string {
   return token;
 }
 
+/** --root: tmpfs, or ext2:IMAGE[:ro] with the image path made absolute. */
+function rootOf(v: string): string {
+  if (v === 'tmpfs') return v;
+  const m = /^ext2:(.+?)(:ro)?$/.exec(v);
+  if (m === null) throw new UsageError(`--root: '${v}' is not tmpfs or ext2:IMAGE[:ro]`);
+  if (!fs.existsSync(m[1]!)) throw new UsageError(`--root: image ${m[1]} does not exist (make one with 'anykernel mkfs.ext2 IMAGE SIZE')`);
+  return `ext2:${path.resolve(m[1]!)}${m[2] ?? ''}`;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -78,6 +92,8 @@ export async function main(argv: string[]): Promise<number> {
       cred: { type: 'string' },
       'allow-setcred': { type: 'boolean' },
       components: { type: 'string' },
+      net: { type: 'string', multiple: true },
+      root: { type: 'string' },
       'max-fds': { type: 'string' },
       'max-inflight': { type: 'string' },
       'max-message': { type: 'string' },
@@ -138,6 +154,8 @@ export async function main(argv: string[]): Promise<number> {
     boot: {
       host: new NodeHost({ params }),
       ...(values.components !== undefined ? { components: values.components.split(',').filter(Boolean) } : {}),
+      ...(values.net !== undefined ? { net: (await import('./netspec.ts')).parseNetSpecs(values.net) } : {}),
+      ...(values.root !== undefined ? { root: rootOf(values.root) } : {}),
     },
   });
   say(`serving on ${srv.address} (process ${process.pid}); stop with Ctrl-C or 'anykernel ctl --server ${srv.address} halt'`);

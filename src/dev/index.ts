@@ -5,6 +5,8 @@
  */
 export { devComponent } from './dev_component.ts';
 export { blkComponent } from './blk/blk_component.ts';
+export { mdAttach } from './blk/md.ts';
+export { hostDiskAttach, hostDiskDetach } from './blk/hostdisk.ts';
 export { ConsoleDev } from './console.ts';
 export { Tty } from './tty/tty.ts';
 export { LineDiscipline, defaultTermios } from './tty/ldisc.ts';

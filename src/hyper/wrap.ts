@@ -45,6 +45,10 @@ function wrapEach(host: Hypercalls, around: (name: HypercallName, args: unknown[
     const call = (args: unknown[]): unknown => fn.apply(host, args);
     out[name] = (...args: unknown[]): unknown => around(name, args, call);
   }
+  // Not a hypercall: a simulation host's hold on its clock for unmodelled host
+  // work (SimWorld.outside), which boot() looks for. Passed through untouched.
+  const outside = (host as { outside?: AnyFn }).outside;
+  if (typeof outside === 'function') out.outside = (...args: unknown[]): unknown => outside.apply(host, args);
   return out as unknown as Hypercalls;
 }
 

@@ -298,6 +298,8 @@ export class KernelError extends Error {
   syscall: string;
   path: string | undefined;
   dest: string | undefined;
+  /** What exactly was wrong, when the errno alone does not say (which argument, what was expected). */
+  detail: string | undefined;
 
   constructor(errnoValue: number, syscall = '', path?: string, dest?: string) {
     super();
@@ -314,6 +316,7 @@ export class KernelError extends Error {
     if (this.syscall) m += `, ${this.syscall}`;
     if (this.path !== undefined) m += ` '${this.path}'`;
     if (this.dest !== undefined) m += ` -> '${this.dest}'`;
+    if (this.detail !== undefined) m += ` (${this.detail})`;
     return m;
   }
   override set message(_v: string) { /* computed */ }

@@ -24,7 +24,7 @@ export interface Timespec {
   nsec: number;
 }
 
-/** Linux struct stat without the st_ prefix (DESIGN.md). */
+/** Linux struct stat without the st_ prefix (docs/ARCHITECTURE.md). */
 export interface Stat {
   dev: number;
   ino: number;

@@ -19,10 +19,11 @@ export { ProcHandle, rfork, CredProcs, type RforkOpts, type CredProcsOpts } from
 export { Cred, Proc, teardownTree } from './proc.ts';
 export type { Lwp } from './sched.ts';
 export {
-  defineSyscall, invokeSyscall, syscallInvoker, type ArgKind, type ArgSpec, type SyscallDef, type SysOf,
+  defineSyscall, invokeSyscall, syscallInvoker, type ArgKind, type ArgSpec, type BufUse, type SyscallDef, type SysOf,
 } from './syscall.ts';
 export type { File, Stat, Timespec } from './file.ts';
-export { fileFallocate } from './sys_descrip.ts';
+export { doRead, doWrite, fileFallocate, fileFsync, fileTruncate } from './sys_descrip.ts';
+export { fileLseek } from './file.ts';
 export * from './errno.ts';
 export * from './constants.ts';
 export {

@@ -310,6 +310,57 @@ describe('Mutex', () => {
   });
 });
 
+describe('enter (the no-await fast path)', () => {
+  it('gives the guard itself when free and a promise only when it must sleep, for Mutex and RwLock', async () => {
+    const { sim, k, td, settle } = setup(3);
+    const m = new Mutex(k, CLS, 'm');
+    const rw = new RwLock(k, CLS, 'rw');
+    const order: string[] = [];
+    await sim.run(async () => {
+      const a = td('a'), b = td('b'), c = td('c');
+      const ga = m.enter(a);
+      expect(ga).not.toBeInstanceOf(Promise);
+      const gb = m.enter(b); // held: b sleeps
+      expect(gb).toBeInstanceOf(Promise);
+      const pb = (gb as Promise<LockGuard>).then((g) => { order.push('b'); g.release(); });
+      await settle(() => m.waiting === 1);
+      (ga as LockGuard).release(); // handed to b, the oldest waiter
+      await pb;
+      expect(order).toEqual(['b']);
+      expect(m.owner).toBeNull();
+      const r1 = rw.enter(a, 'shared'), r2 = rw.enter(b, 'shared');
+      expect(r1).not.toBeInstanceOf(Promise);
+      expect(r2).not.toBeInstanceOf(Promise); // readers share
+      const w = rw.enter(c, 'excl');
+      expect(w).toBeInstanceOf(Promise);
+      (r1 as LockGuard).release();
+      (r2 as LockGuard).release();
+      {
+        using g = await w;
+        expect(rw.heldBy(c)).toBe('excl');
+      }
+      expect(rw.heldBy(c)).toBeNull(); // `using` released it
+    });
+  });
+
+  it('releases through `using` when the body throws on the fast path', async () => {
+    const { sim, k, td } = setup(1);
+    const m = new Mutex(k, CLS, 'm');
+    await sim.run(async () => {
+      const t = td('t');
+      const body = async () => {
+        const e = m.enter(t);
+        using g = e instanceof Promise ? await e : e;
+        void g;
+        throw new Error('inside');
+      };
+      await expect(body()).rejects.toThrow('inside');
+      expect(m.owner).toBeNull();
+    });
+    expect(k.leakReport().heldLocks).toEqual([]);
+  });
+});
+
 describe('RwLock', () => {
   it('lets readers share and keeps writers exclusive (random mixes, many seeds)', async () => {
     await forEachSeed('rwlock mix', 8, async (seed) => {

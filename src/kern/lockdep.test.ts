@@ -12,6 +12,7 @@ import { Kernel } from './kernel.ts';
 import { Lwp, yieldCpu } from './sched.ts';
 import { CondVar, LockClass, type LockGuard, Mutex, RwLock, Semaphore } from './lock.ts';
 import { formatSite, Lockdep } from './lockdep.ts';
+import { LOCK_ORDER } from './lock_order.ts';
 
 function setup(params: Record<string, string> = {}, seed = 1) {
   const sim = new SimHost({ seed, params });
@@ -304,6 +305,46 @@ describe('lockdep sees every acquisition', () => {
       g2.release();
     });
     expect(ld.heldLocks()).toEqual([]);
+  });
+});
+
+describe('lockdep and the published lock order', () => {
+  it('reports the first acquisition that goes up LOCK_ORDER, before the other order was ever seen', async () => {
+    const { sim, k, td, ld } = setup();
+    expect(LOCK_ORDER.indexOf('vfs_rename')).toBeLessThan(LOCK_ORDER.indexOf('vnode'));
+    const rename = new Mutex(k, 'vfs_rename', 'rename:t'), file = new RwLock(k, 'vnode', 'vnode t:5');
+    const other = new Mutex(k, 'unlisted');
+    let at = 0;
+    await sim.run(async () => {
+      const t = td('t');
+      using gv = now(file.enter(t, 'excl'));
+      using go = now(other.enter(t)); // unlisted: ordered by observation only
+      at = line() + 1;
+      using gr = now(rename.enter(t));
+      void gv, go, gr;
+    });
+    expect(ld.reports).toHaveLength(1);
+    const r = ld.reports[0]!;
+    expect(r.kind).toBe('order-violation');
+    expect(r.site).toContain(here(at));
+    expect(r.cycle).toEqual([expect.objectContaining({ from: 'vnode', to: 'vfs_rename', acquireSite: expect.stringContaining(here(at)) })]);
+    expect(r.message).toContain('goes up the published lock order');
+    expect(ld.orderEdges().sort()).toEqual(['unlisted -> vfs_rename', 'vnode -> unlisted']);
+  });
+
+  it('is quiet for acquisitions down the list, subclasses included', async () => {
+    const { sim, k, td, ld } = setup({ lockdep: 'strict' });
+    const rename = new Mutex(k, 'vfs_rename'), dir = new RwLock(k, 'vnode_dir'), dir2 = new RwLock(k, 'vnode_dir'), file = new RwLock(k, 'vnode');
+    await sim.run(async () => {
+      const t = td('t');
+      using g1 = now(rename.enter(t));
+      using g2 = now(dir.enter(t, 'excl'));
+      using g3 = now(dir2.enter(t, 'excl', { subclass: 1 }));
+      using g4 = now(file.enter(t, 'excl'));
+      void g1, g2, g3, g4;
+    });
+    expect(ld.reports).toEqual([]);
+    expect(ld.orderEdges()).toHaveLength(6);
   });
 });
 

@@ -11,6 +11,12 @@
  * code paths can deadlock against each other, whether or not they happened
  * to in this run, and lockdep reports it with both acquisition sites.
  *
+ * The published lock order (lock_order.ts, explained in README.md) is
+ * checked too: an acquisition that goes up that list is reported the first
+ * time it happens ('order-violation'), even before any code path has taken
+ * the two classes the other way; classes not on the list are ordered by
+ * observation alone.
+ *
  * It also reports:
  *   - recursive locking: taking a lock the thread already holds (a certain
  *     self-deadlock), or a second lock of the same class without a
@@ -64,6 +70,7 @@
  */
 import type { Kernel } from './kernel.ts';
 import type { Lwp } from './sched.ts';
+import { LOCK_ORDER } from './lock_order.ts';
 
 /**
  * A lock class: the unit lockdep orders. Immutable, so a module may keep
@@ -105,6 +112,10 @@ export type HeldMode = 'excl' | 'shared';
  */
 export class HeldStack {
   n = 0;
+  /** The thread it hangs on (null while spare). */
+  td: Lwp | null = null;
+  /** Its index in Lockdep's in-use list while it hangs on a thread. */
+  slot = -1;
   readonly locks: (LockdepLock | null)[] = [];
   /** Class node: class id × SUBCLASSES + subclass. */
   readonly nodes: number[] = [];
@@ -154,7 +165,7 @@ export interface LockdepEdge {
   thread: string;
 }
 
-export type LockdepReportKind = 'order-cycle' | 'recursive' | 'bad-unlock' | 'held-at-return';
+export type LockdepReportKind = 'order-cycle' | 'order-violation' | 'recursive' | 'bad-unlock' | 'held-at-return';
 
 export interface LockdepReport {
   kind: LockdepReportKind;
@@ -169,8 +180,9 @@ export interface LockdepReport {
   /** Locks the thread held at that moment, with where each was acquired. */
   held: { lock: string; lockClass: string; site: string }[];
   /**
-   * order-cycle only: the earlier recorded path from the wanted class back
-   * to the held class (each edge with both of its sites).
+   * order-cycle: the earlier recorded path from the wanted class back to the
+   * held class (each edge with both of its sites); order-violation: the one
+   * edge that goes up the published order, with both of its sites.
    */
   cycle: LockdepEdge[];
   /** The whole report as printed to dmesg. */
@@ -207,16 +219,21 @@ export class Lockdep {
   private readonly edges = new Map<number, Edge>();
   /** Successors of each class node, for the cycle search. */
   private readonly succ = new Map<number, number[]>();
-  /** Threads holding at least one lock (for the leak report). */
-  private readonly holders = new Set<Lwp>();
+  /** The held stacks of threads holding at least one lock (for the leak report); unordered. */
+  private readonly inUse: HeldStack[] = [];
   private readonly spare: HeldStack[] = [];
   /** Cycle reports already made, by edge key, so a loop reports once. */
   private readonly reported = new Set<number>();
+  /** Published rank (LOCK_ORDER index, -1 unlisted) per class node. */
+  private readonly ranks: number[] = [];
+  /** The published order (LOCK_ORDER unless a test gives its own). */
+  private readonly order: readonly string[];
 
-  constructor(k: Kernel, strict = false, full = false) {
+  constructor(k: Kernel, strict = false, full = false, order: readonly string[] = LOCK_ORDER) {
     this.k = k;
     this.strict = strict;
     this.full = full;
+    this.order = order;
   }
 
   /**
@@ -282,8 +299,10 @@ export class Lockdep {
     let held = td.held;
     if (held === null) {
       held = this.spare.pop() ?? new HeldStack();
+      held.td = td;
+      held.slot = this.inUse.length;
+      this.inUse.push(held);
       td.held = held;
-      this.holders.add(td);
     }
     held.push(lock, this.nodeOf(lock, subclass), mode === 'shared', site);
   }
@@ -298,17 +317,26 @@ export class Lockdep {
       for (let i = held.n - 1; i >= 0; i--) {
         if (held.locks[i] !== lock) continue;
         held.remove(i);
-        if (held.n === 0) {
-          td.held = null;
-          this.holders.delete(td);
-          if (this.spare.length < POOL) this.spare.push(held);
-        }
+        if (held.n === 0) this.retire(td, held);
         return true;
       }
     }
     this.report('bad-unlock', td, lock, this.nodeOf(lock, 0), new Error(SITE), [],
       `bad unlock balance: ${threadName(td)} releases ${lock.kind} ${lock.name} which it does not hold`);
     return false;
+  }
+
+  /** td holds nothing any more: unhook its stack, keep it for reuse. */
+  private retire(td: Lwp, held: HeldStack): void {
+    td.held = null;
+    const last = this.inUse.pop()!;
+    if (last !== held) {
+      this.inUse[held.slot] = last;
+      last.slot = held.slot;
+    }
+    held.td = null;
+    held.slot = -1;
+    if (this.spare.length < POOL) this.spare.push(held);
   }
 
   // ---- queries --------------------------------------------------------------------
@@ -332,7 +360,7 @@ export class Lockdep {
   /** Every held lock with its holder, for the kernel's leak report. */
   heldLocks(): string[] {
     const out: string[] = [];
-    for (const td of this.holders) for (const h of this.heldBy(td)) out.push(`${threadName(td)}: ${h}`);
+    for (const held of this.inUse) for (const h of this.heldBy(held.td!)) out.push(`${threadName(held.td!)}: ${h}`);
     return out;
   }
 
@@ -383,6 +411,16 @@ export class Lockdep {
     return id * SUBCLASSES + subclass;
   }
 
+  /** The node's place in the published order, or -1. */
+  private rank(node: number): number {
+    let r = this.ranks[node];
+    if (r === undefined) {
+      r = this.order.indexOf(this.nodeName(node));
+      this.ranks[node] = r;
+    }
+    return r;
+  }
+
   private addEdge(td: Lwp, held: HeldStack, i: number, lock: LockdepLock, node: number, site: Error): void {
     const from = held.nodes[i]!;
     const key = from * NODE_SPAN + node;
@@ -406,6 +444,20 @@ export class Lockdep {
       ];
       this.report('order-cycle', td, lock, node, site, cycle, lines.join('\n'));
       return; // the graph stays acyclic; the same pair is not reported twice
+    }
+    const rf = this.rank(from), rt = this.rank(node);
+    if (rf >= 0 && rt >= 0 && rf >= rt) {
+      // Against the published order: a report now, although no run has taken the two the other way yet.
+      if (this.reported.has(key)) return;
+      this.reported.add(key);
+      const h = held.locks[i]!;
+      const edge = this.showEdge({ from, to: node, heldSite: held.sites[i]!, acquireSite: site, thread: threadName(td) });
+      this.report('order-violation', td, lock, node, site, [edge], [
+        `lock order violation: ${this.nodeName(from)} -> ${this.nodeName(node)} goes up the published lock order (src/kern/lock_order.ts: ${this.nodeName(node)} comes before ${this.nodeName(from)})`,
+        `  ${threadName(td)} is acquiring ${lock.kind} ${lock.name} (class ${this.nodeName(node)}) at ${edge.acquireSite}`,
+        `  while holding ${h.kind} ${h.name} (class ${this.nodeName(from)}), acquired at ${edge.heldSite}`,
+      ].join('\n'));
+      return; // not recorded: the graph keeps only orders the list allows
     }
     this.edges.set(key, { from, to: node, heldSite: held.sites[i]!, acquireSite: site, thread: threadName(td) });
     let out = this.succ.get(from);
@@ -448,8 +500,9 @@ export class Lockdep {
     }
     const at = formatSite(site);
     const lines = [`lockdep: ${headline}`];
-    if (kind !== 'order-cycle') lines.push(`  at ${at}`);
-    if (heldOut.length > 0 && kind !== 'order-cycle') {
+    const ordered = kind === 'order-cycle' || kind === 'order-violation';
+    if (!ordered) lines.push(`  at ${at}`);
+    if (heldOut.length > 0 && !ordered) {
       lines.push(`  locks held by ${threadName(td)}:`);
       for (const h of this.heldBy(td)) lines.push(`    ${h}`);
     }

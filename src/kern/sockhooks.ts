@@ -1,6 +1,6 @@
 /**
  * Hooks that let the network faction meet the file system without either
- * importing the other (DESIGN.md: factions never import each other).
+ * importing the other (docs/ARCHITECTURE.md: factions never import each other).
  *
  * UnixNamespace — where AF_UNIX sockets bound to a path live. bind(2)
  * creates a socket node (S_IFSOCK) in the file system and attaches the

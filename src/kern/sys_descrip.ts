@@ -42,6 +42,11 @@ function offsetArg(off: number | bigint): number {
   return n;
 }
 
+/**
+ * read(2) (offset null) or pread(2) on an open file (Linux vfs_read): EBADF
+ * unless open for reading, EISDIR for a directory; what frontends holding
+ * Files rather than descriptors (the FUSE server) call too.
+ */
 export async function doRead(td: Lwp, fp: File, buf: Uint8Array, offset: number | null): Promise<number> {
   readable(fp);
   if (!fp.ops.read) throw err(fp.ops.type === 'vnode' ? EISDIR : EINVAL);
@@ -49,10 +54,26 @@ export async function doRead(td: Lwp, fp: File, buf: Uint8Array, offset: number 
   return fp.ops.read(fp, td, clampBuf(buf), offset);
 }
 
+/** write(2) (offset null) or pwrite(2) on an open file (Linux vfs_write): EBADF unless open for writing. */
 export async function doWrite(td: Lwp, fp: File, buf: Uint8Array, offset: number | null): Promise<number> {
   writable(fp);
   if (!fp.ops.write) throw err(EINVAL);
   return fp.ops.write(fp, td, clampBuf(buf), offset);
+}
+
+/** fsync(2)/fdatasync(2) on an open file: EBADF for O_PATH, EINVAL when it cannot be synced. */
+export async function fileFsync(td: Lwp, fp: File, datasync: boolean): Promise<void> {
+  if ((fp.flags & O_PATH) !== 0) throw err(EBADF);
+  if (!fp.ops.fsync) throw err(EINVAL);
+  await fp.ops.fsync(fp, td, datasync);
+}
+
+/** ftruncate(2) on an open file (len checked non-negative): EBADF for O_PATH, EINVAL unless a writable file. */
+export async function fileTruncate(td: Lwp, fp: File, len: number): Promise<void> {
+  if ((fp.flags & O_PATH) !== 0) throw err(EBADF);
+  if (!fp.ops.truncate) throw err(EINVAL);
+  if (!fp.writable) throw err(EINVAL);
+  await fp.ops.truncate(fp, td, len);
 }
 
 /** Close fd in td's process. */
@@ -170,30 +191,30 @@ async function writev(td: Lwp, fd: number, bufs: Uint8Array[], offset: number | 
 }
 
 export const descripSyscalls = [
-  defineSyscall('read', 0, ['fd', 'buf'], (td, fd: number, buf: Uint8Array) => doRead(td, getFile(td, fd), buf, null)),
-  defineSyscall('write', 1, ['fd', 'buf'], (td, fd: number, buf: Uint8Array) => doWrite(td, getFile(td, fd), buf, null)),
+  defineSyscall('read', 0, ['fd', 'buf'], (td, fd: number, buf: Uint8Array) => doRead(td, getFile(td, fd), buf, null), { bufs: { 1: 'out' } }),
+  defineSyscall('write', 1, ['fd', 'buf'], (td, fd: number, buf: Uint8Array) => doWrite(td, getFile(td, fd), buf, null), { bufs: { 1: 'in' } }),
   defineSyscall('pread', 17, ['fd', 'buf', 'off'], (td, fd: number, buf: Uint8Array, offset: number | bigint) => {
     const fp = getFile(td, fd);
     if (fp.ops.type === 'pipe' || fp.ops.type === 'socket') throw err(ESPIPE);
     return doRead(td, fp, buf, offsetArg(offset));
-  }),
+  }, { bufs: { 1: 'out' } }),
   defineSyscall('pwrite', 18, ['fd', 'buf', 'off'], (td, fd: number, buf: Uint8Array, offset: number | bigint) => {
     const fp = getFile(td, fd);
     if (fp.ops.type === 'pipe' || fp.ops.type === 'socket') throw err(ESPIPE);
     return doWrite(td, fp, buf, offsetArg(offset));
-  }),
-  defineSyscall('readv', 19, ['fd', 'bufs'], (td, fd: number, bufs: Uint8Array[]) => readv(td, fd, bufs, null)),
-  defineSyscall('writev', 20, ['fd', 'bufs'], (td, fd: number, bufs: Uint8Array[]) => writev(td, fd, bufs, null)),
+  }, { bufs: { 1: 'in' } }),
+  defineSyscall('readv', 19, ['fd', 'bufs'], (td, fd: number, bufs: Uint8Array[]) => readv(td, fd, bufs, null), { bufs: { 1: 'out' } }),
+  defineSyscall('writev', 20, ['fd', 'bufs'], (td, fd: number, bufs: Uint8Array[]) => writev(td, fd, bufs, null), { bufs: { 1: 'in' } }),
   defineSyscall('preadv', 295, ['fd', 'bufs', 'off'], (td, fd: number, bufs: Uint8Array[], offset: number | bigint) => {
     const fp = getFile(td, fd);
     if (fp.ops.type === 'pipe' || fp.ops.type === 'socket') throw err(ESPIPE);
     return readv(td, fd, bufs, offsetArg(offset));
-  }),
+  }, { bufs: { 1: 'out' } }),
   defineSyscall('pwritev', 296, ['fd', 'bufs', 'off'], (td, fd: number, bufs: Uint8Array[], offset: number | bigint) => {
     const fp = getFile(td, fd);
     if (fp.ops.type === 'pipe' || fp.ops.type === 'socket') throw err(ESPIPE);
     return writev(td, fd, bufs, offsetArg(offset));
-  }),
+  }, { bufs: { 1: 'in' } }),
   defineSyscall('lseek', 8, ['fd', 'off', 'int'], lseek),
   defineSyscall('close', 3, ['fd'], doClose),
   defineSyscall('dup', 32, ['fd'], (td, fd: number) => {
@@ -214,29 +235,20 @@ export const descripSyscalls = [
     if ((fp.flags & O_PATH) !== 0) throw err(EBADF);
     return fileIoctl(fp, td, cmd, arg);
   }),
-  defineSyscall('fstat', 5, ['fd'], fstat),
+  defineSyscall('fstat', 5, ['fd'], fstat, { returnsStat: true }),
   defineSyscall('fsync', 74, ['fd'], async (td, fd: number) => {
-    const fp = getFile(td, fd);
-    if ((fp.flags & O_PATH) !== 0) throw err(EBADF);
-    if (!fp.ops.fsync) throw err(EINVAL);
-    await fp.ops.fsync(fp, td, false);
+    await fileFsync(td, getFile(td, fd), false);
     return 0;
   }),
   defineSyscall('fdatasync', 75, ['fd'], async (td, fd: number) => {
-    const fp = getFile(td, fd);
-    if ((fp.flags & O_PATH) !== 0) throw err(EBADF);
-    if (!fp.ops.fsync) throw err(EINVAL);
-    await fp.ops.fsync(fp, td, true);
+    await fileFsync(td, getFile(td, fd), true);
     return 0;
   }),
   defineSyscall('ftruncate', 77, ['fd', 'off'], async (td, fd: number, length: number | bigint) => {
     const fp = getFile(td, fd);
     const len = typeof length === 'bigint' ? Number(length) : length;
     if (len < 0) throw err(EINVAL);
-    if ((fp.flags & O_PATH) !== 0) throw err(EBADF);
-    if (!fp.ops.truncate) throw err(EINVAL);
-    if (!fp.writable) throw err(EINVAL);
-    await fp.ops.truncate(fp, td, len);
+    await fileTruncate(td, fp, len);
     return 0;
   }),
   defineSyscall('fallocate', 285, ['fd', 'int', 'off', 'off'], async (td, fd: number, mode: number, offset: number | bigint, length: number | bigint) => {

@@ -46,7 +46,7 @@ export const miscSyscalls = [
     // The hypercall fills at most 64 KiB per call (WebCrypto's limit in browsers).
     for (let o = 0; o < buf.byteLength; o += 65536) td.k.hyper.getRandom(buf.subarray(o, Math.min(o + 65536, buf.byteLength)));
     return buf.byteLength;
-  }),
+  }, { bufs: { 0: 'out' } }),
   defineSyscall('sched_yield', 24, [], async (td) => {
     await yieldCpu(td.k);
     return 0;

@@ -2,7 +2,7 @@
  * pipe(2) and pipe2(2): create a pipe (pipe.ts) and install its two ends in
  * the caller's fd table.
  *
- * Library form (DESIGN.md: calls that fill an out-array in C return it):
+ * Library form (docs/ARCHITECTURE.md: calls that fill an out-array in C return it):
  *   k.sys.pipe()        → Promise<[readFd, writeFd]>
  *   k.sys.pipe2(flags)  → Promise<[readFd, writeFd]>, flags O_CLOEXEC | O_NONBLOCK
  *

@@ -11,7 +11,7 @@
  * `sleepOn` (sched.ts) until one is woken, the timeout passes or a signal
  * arrives, then scans again (a wakeup only says "look again").
  *
- * Library forms. The C calls fill out-arrays, so (DESIGN.md) they return them:
+ * Library forms. The C calls fill out-arrays, so (docs/ARCHITECTURE.md) they return them:
  *   k.sys.poll(fds: {fd, events}[], timeoutMs)            → { n, fds: {fd, events, revents}[] }
  *   k.sys.ppoll(fds, tmo: {sec, nsec} | null, sigmask?: SigmaskArg) → { n, fds }
  *   k.sys.select(nfds, readfds, writefds, exceptfds, tmo: {sec, usec} | null)

@@ -46,12 +46,32 @@ export type ArgSpec = ArgKind | `${ArgKind}?`;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Handler = (td: Lwp, ...args: any[]) => unknown;
 
+/**
+ * What a call does with a buffer argument: 'out', it fills it without
+ * reading it (read-like calls: read, pread, readv, getrandom...); 'in', it
+ * only reads it (write-like calls). A buffer argument with neither may be
+ * both read and written. Frontends that copy buffers across a boundary
+ * (sysproxy) send an 'out' buffer as its length only and bring an 'in' one
+ * back not at all.
+ */
+export type BufUse = 'in' | 'out';
+
 export interface SyscallDef<N extends string = string, H extends Handler = Handler> {
   readonly name: N;
   /** Linux x86-64 syscall number, or -1 when there is none. */
   readonly nr: number;
   readonly args: readonly ArgSpec[];
   readonly handler: H;
+  /** Buffer arguments by index ('buf', 'bufs', or 'any' given bytes) the call only fills or only reads. */
+  readonly bufs?: Readonly<Record<number, BufUse>>;
+  /** The call returns a struct stat (a frontend may carry it in a fixed layout). */
+  readonly returnsStat?: boolean;
+}
+
+/** Metadata a definition may carry besides its arguments and handler. */
+export interface SyscallMeta {
+  bufs?: Readonly<Record<number, BufUse>>;
+  returnsStat?: boolean;
 }
 
 export function defineSyscall<const N extends string, H extends Handler>(
@@ -59,8 +79,9 @@ export function defineSyscall<const N extends string, H extends Handler>(
   nr: number,
   args: readonly ArgSpec[],
   handler: H,
+  meta?: SyscallMeta,
 ): SyscallDef<N, H> {
-  return { name, nr, args, handler };
+  return meta === undefined ? { name, nr, args, handler } : { name, nr, args, handler, ...meta };
 }
 
 /** The library-side signature of a handler: the same arguments minus td, async. */
@@ -138,6 +159,63 @@ function compileChecks(specs: readonly ArgSpec[]): ArgChecker {
   };
 }
 
+/** What each kind expects, for error messages. */
+const KIND_WANTS: Record<ArgKind, string> = {
+  int: 'an integer',
+  uint: 'a non-negative integer',
+  fd: 'a file descriptor (an integer)',
+  off: 'an integer or bigint offset',
+  path: `a path: a string without NUL, shorter than ${PATH_MAX} bytes`,
+  str: 'a string',
+  buf: 'a Uint8Array',
+  bufs: 'an array of at most 1024 Uint8Arrays',
+  ints: 'an array of integers',
+  obj: 'an object',
+  any: 'anything',
+};
+
+function shown(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (v instanceof Uint8Array) return `a Uint8Array of ${v.byteLength} bytes`;
+  if (typeof v === 'string') return v.length > 40 ? `a string of ${v.length} characters` : `the string ${JSON.stringify(v)}`;
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return `${typeof v} ${String(v)}`;
+  return typeof v === 'object' ? `a ${(v as object).constructor?.name ?? 'object'}` : typeof v;
+}
+
+/**
+ * Parameter names of a handler after `td`, from its source text; '' where a
+ * name cannot be read (destructuring, defaults, rest, compiled code).
+ * Only failures call this.
+ */
+function paramNames(h: Handler): string[] {
+  const m = /^[^(]*\(([^)]*)\)/.exec(Function.prototype.toString.call(h));
+  // Destructuring, defaults or type arguments may hide commas: then no names rather than wrong ones.
+  if (m === null || /[{[(=<]/.test(m[1]!)) return [];
+  return m[1]!.split(',').slice(1).map((p) => {
+    const name = p.replace(/:.*$/s, '').trim();
+    return /^[A-Za-z_$][\w$]*$/.test(name) ? name : '';
+  });
+}
+
+/**
+ * The detail of an argument-check failure: which argument, what it should be,
+ * what it was. Built only when a call fails, so the hot path pays nothing.
+ */
+export function badArgDetail(def: SyscallDef, args: unknown[]): string | undefined {
+  if (args.length > def.args.length) return `${def.name} takes at most ${def.args.length} arguments, got ${args.length}`;
+  const names = paramNames(def.handler);
+  for (let i = 0; i < def.args.length; i++) {
+    const spec = def.args[i]!;
+    const kind = (spec.endsWith('?') ? spec.slice(0, -1) : spec) as ArgKind;
+    const v = args[i];
+    if (v === undefined ? spec.endsWith('?') : checkArg(kind, v) === 0) continue;
+    const which = `argument ${i + 1}${names[i] ? ` (${names[i]})` : ''}`;
+    return `${which}: expected ${KIND_WANTS[kind]}, got ${v === undefined ? 'nothing' : shown(v)}`;
+  }
+  return undefined;
+}
+
 /** Decode UTF-8 path bytes handed in place of a string. */
 export function pathArg(v: string | Uint8Array): string {
   return typeof v === 'string' ? v : utf8d.decode(v);
@@ -155,6 +233,10 @@ export class SyscallTable {
   register(defs: readonly SyscallDef[]): void {
     for (const d of defs) {
       if (this.byName.has(d.name)) throw new Error(`syscall ${d.name} registered twice`);
+      for (const i of Object.keys(d.bufs ?? {})) {
+        const a = d.args[Number(i)];
+        if (a === undefined || !/^(buf|bufs|any)\??$/.test(a)) throw new Error(`syscall ${d.name}: bufs names argument ${i}, which is not a buffer`);
+      }
       this.byName.set(d.name, d);
       if (d.nr >= 0) this.byNr.set(d.nr, d);
       this.checkers.set(d.name, compileChecks(d.args));
@@ -206,7 +288,9 @@ function dispatch(k: Kernel, def: SyscallDef, check: ArgChecker, pathIdx: number
   const bad = check(args);
   if (bad !== 0) {
     const p = pathIdx >= 0 && typeof args[pathIdx] === 'string' ? (args[pathIdx] as string) : undefined;
-    return Promise.reject(new KernelError(bad, name, p));
+    const e = new KernelError(bad, name, p);
+    e.detail = badArgDetail(def, args);
+    return Promise.reject(e);
   }
   if (proc.state !== 'alive') return Promise.reject(new KernelError(ESRCH, name));
   if (proc.sig.stopped) return proc.sig.whenContinued().then(() => dispatch(k, def, check, pathIdx, proc, args)); // signal(7) stop

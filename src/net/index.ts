@@ -24,3 +24,4 @@ export {
 export * from './socket/constants.ts';
 export type { socketSyscalls } from './socket/sys_socket.ts';
 export { formatMac, parseMac } from './wire/ether.ts';
+export { pcapGlobalHeader, pcapRecord, parsePcap } from './wire/pcap.ts';

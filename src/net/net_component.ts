@@ -14,8 +14,11 @@ import { ifDetach } from './iface/if.ts';
 import { loopbackAttach } from './iface/loopback.ts';
 import { ipInit, ipShutdown } from './ip/ip_input.ts';
 import { udpInit } from './inet/udp.ts';
+import { tcpInit, tcpShutdown } from './tcp/tcp_socket.ts';
+import { pingInit } from './inet/ping.ts';
 import { unixInit } from './socket/uipc_unix.ts';
 import { netOf } from './netstack.ts';
+import { procNetInit } from './procnet.ts';
 
 type NumKey = { [K in keyof NetConfig]: NetConfig[K] extends number ? K : never }[keyof NetConfig];
 type BoolKey = { [K in keyof NetConfig]: NetConfig[K] extends boolean ? K : never }[keyof NetConfig];
@@ -63,13 +66,17 @@ export const netComponent: Component = {
     arpInit(ns);
     ipInit(ns);
     udpInit(ns);
+    tcpInit(ns);
+    pingInit(ns);
     unixInit(ns);
     loopbackAttach(ns);
+    procNetInit(k);
     k.syscalls.register(socketSyscalls);
   },
   async shutdown(k: Kernel) {
     const ns = netOf(k);
     for (const ifp of [...ns.ifnets.values()].reverse()) await ifDetach(ns, ifp);
+    tcpShutdown(ns);
     arpStopAll(ns);
     ipShutdown(ns);
   },

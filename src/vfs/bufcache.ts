@@ -64,6 +64,10 @@ export class Buf {
   /** Writes of a snapshot of this buffer in flight (never evicted meanwhile). */
   writing = 0;
   readonly lock: Mutex;
+  /** Links of the free list it is on (clean or dirty LRU), or null/none while held. */
+  prev: Buf | null = null;
+  next: Buf | null = null;
+  list: BufList | null = null;
 
   constructor(k: Kernel, dev: BlockDevice, blkno: number, size: number) {
     this.dev = dev;
@@ -71,6 +75,33 @@ export class Buf {
     this.size = size;
     this.data = new Uint8Array(size);
     this.lock = new Mutex(k, BUF_CLASS, 'buf');
+  }
+}
+
+/** An intrusive LRU list of released buffers (BSD's bqueues), least recently released first. */
+export class BufList {
+  head: Buf | null = null;
+  tail: Buf | null = null;
+  length = 0;
+
+  append(bp: Buf): void {
+    bp.list = this;
+    bp.prev = this.tail;
+    bp.next = null;
+    if (this.tail !== null) this.tail.next = bp;
+    else this.head = bp;
+    this.tail = bp;
+    this.length++;
+  }
+
+  remove(bp: Buf): void {
+    if (bp.prev !== null) bp.prev.next = bp.next;
+    else this.head = bp.next;
+    if (bp.next !== null) bp.next.prev = bp.prev;
+    else this.tail = bp.prev;
+    bp.prev = bp.next = null;
+    bp.list = null;
+    this.length--;
   }
 }
 
@@ -88,8 +119,12 @@ export class BufCache {
   readonly k: Kernel;
   /** Per device, buffers by block number. */
   private readonly devs = new Map<BlockDevice, Map<number, Buf>>();
-  /** Every buffer, least recently released first (Map keeps insertion order). */
-  private readonly lru = new Map<Buf, true>();
+  /** Released clean buffers, least recently released first: eviction takes from the head. */
+  private readonly clean = new BufList();
+  /** Released dirty buffers, oldest first. */
+  private readonly dirtyList = new BufList();
+  /** Buffers cached (held or on a list). */
+  private count = 0;
   private readonly maxCell: { value: string | number };
   bytes = 0;
   dirtyCount = 0;
@@ -105,7 +140,7 @@ export class BufCache {
     });
     const ro = (name: string, description: string, get: () => number): void => k.sysctl.register({ name: `vfs.bufcache.${name}`, description, get });
     ro('bytes', 'bytes of cached blocks', () => this.bytes);
-    ro('buffers', 'cached blocks', () => this.lru.size);
+    ro('buffers', 'cached blocks', () => this.count);
     ro('dirty', 'cached blocks not yet written', () => this.dirtyCount);
     ro('hits', 'lookups found in the cache', () => this.stats.hits);
     ro('misses', 'lookups that read the disk', () => this.stats.misses);
@@ -131,17 +166,21 @@ export class BufCache {
     const t = this.table(dev);
     let bp = t.get(blkno);
     if (bp === undefined) {
+      // Write-behind: keep dirty data under half the bound, in clustered batches.
+      if (this.dirtyCount * size > this.maxBytes / 2) await this.writeDirty(td, this.dirtyList.head?.dev ?? dev, Infinity);
       if (this.bytes + size > this.maxBytes) await this.reclaim(td, size);
-      bp = t.get(blkno); // reclaim may have slept while someone else made it
+      bp = t.get(blkno); // the writes above may have slept while someone else made it
       if (bp === undefined) {
         bp = new Buf(this.k, dev, blkno, size);
         t.set(blkno, bp);
-        this.lru.set(bp, true);
+        this.count++;
         this.bytes += size;
       }
     }
     if (bp.size !== size) this.k.panic(`bufcache: block ${blkno} of ${dev.name} asked as ${size} bytes, cached as ${bp.size}`);
-    if (bp.lock.tryAcquire(td) === null) await bp.lock.acquire(td);
+    const l = bp.lock.enter(td); // the guard is dropped: brelse/bdwrite/bwrite release the lock
+    if (l instanceof Promise) await l;
+    bp.list?.remove(bp);
     return bp;
   }
 
@@ -189,9 +228,9 @@ export class BufCache {
     for (let i = 1; i <= n; i++) {
       if (t.has(blkno + i)) break;
       const xb = new Buf(this.k, dev, blkno + i, size);
-      xb.lock.tryAcquire(td);
+      xb.lock.tryAcquire(td); // a second buffer, against the one-at-a-time rule: new, so free, and a trylock
       t.set(blkno + i, xb);
-      this.lru.set(xb, true);
+      this.count++;
       this.bytes += size;
       extra.push(xb);
     }
@@ -211,8 +250,7 @@ export class BufCache {
         xb.valid = true;
         this.stats.readAhead++;
       }
-      xb.lock.release(td);
-      if (!xb.valid) this.forget(xb);
+      this.brelse(td, xb);
     }
     if (failed !== null) {
       this.brelse(td, bp);
@@ -226,12 +264,17 @@ export class BufCache {
   /** Give a buffer back unchanged (or already marked). */
   brelse(td: Lwp, bp: Buf): void {
     bp.lock.release(td);
-    if (!bp.valid && !bp.dirty && bp.writing === 0 && bp.lock.waiting === 0) {
+    this.relist(bp);
+  }
+
+  /** Put a released buffer at the tail of its free list (or forget an invalid one). */
+  private relist(bp: Buf): void {
+    bp.list?.remove(bp);
+    if (!bp.valid && !bp.dirty && bp.writing === 0 && bp.lock.owner === null) {
       this.forget(bp);
       return;
     }
-    this.lru.delete(bp);
-    this.lru.set(bp, true);
+    (bp.dirty ? this.dirtyList : this.clean).append(bp);
   }
 
   /** Delayed write: the buffer changed; write it later. */
@@ -278,10 +321,11 @@ export class BufCache {
 
   /** Write up to `limit` dirty buffers of dev (all by default), clustered. */
   private async writeDirty(td: Lwp, dev: BlockDevice, limit: number): Promise<void> {
-    const t = this.devs.get(dev);
-    if (t === undefined) return;
     const dirty: Buf[] = [];
-    for (const bp of t.values()) if (bp.dirty) dirty.push(bp);
+    for (let bp = this.dirtyList.head; bp !== null; bp = bp.next) if (bp.dev === dev) dirty.push(bp);
+    // Dirty buffers still held are not on the list: find them in the device's table.
+    if (this.dirtyCount > this.dirtyList.length) for (const bp of this.devs.get(dev)?.values() ?? []) if (bp.dirty && bp.list === null) dirty.push(bp);
+    if (dirty.length === 0) return;
     dirty.sort((a, b) => a.blkno - b.blkno);
     let i = 0;
     let written = 0;
@@ -294,14 +338,15 @@ export class BufCache {
       const snaps: { bp: Buf; bytes: Uint8Array }[] = [];
       for (let m = i; m <= j; m++) {
         const bp = dirty[m]!;
-        if (bp.lock.tryAcquire(td) === null) await bp.lock.acquire(td);
+        const l = bp.lock.enter(td);
+        if (l instanceof Promise) await l;
         if (bp.dirty) {
           snaps.push({ bp, bytes: bp.data.slice() });
           bp.dirty = false;
           this.dirtyCount--;
           bp.writing++;
         }
-        bp.lock.release(td);
+        this.brelse(td, bp);
       }
       i = j + 1;
       let a = 0;
@@ -322,7 +367,11 @@ export class BufCache {
         for (let m = a; m < snaps.length; m++) {
           const bp = snaps[m]!.bp;
           bp.writing--;
-          if (!bp.dirty) { bp.dirty = true; this.dirtyCount++; }
+          if (!bp.dirty) {
+            bp.dirty = true;
+            this.dirtyCount++;
+            if (bp.list !== null) this.relist(bp);
+          }
         }
         throw e;
       }
@@ -335,7 +384,8 @@ export class BufCache {
     if (t === undefined) return;
     for (const bp of t.values()) {
       if (bp.dirty) this.dirtyCount--;
-      this.lru.delete(bp);
+      bp.list?.remove(bp);
+      this.count--;
       this.bytes -= bp.size;
     }
     this.devs.delete(dev);
@@ -350,36 +400,34 @@ export class BufCache {
 
   private forget(bp: Buf): void {
     const t = this.devs.get(bp.dev);
-    if (t?.get(bp.blkno) === bp) t.delete(bp.blkno);
-    if (this.lru.delete(bp)) this.bytes -= bp.size;
+    bp.list?.remove(bp);
+    if (t?.get(bp.blkno) === bp) {
+      t.delete(bp.blkno);
+      this.count--;
+      this.bytes -= bp.size;
+    }
   }
 
-  /** Make room for `need` bytes: evict clean idle buffers, writing back the oldest dirty ones if that is not enough. */
+  /** Make room for `need` bytes: evict clean idle buffers from the LRU head, writing back the oldest dirty ones if that is not enough. */
   private async reclaim(td: Lwp, need: number): Promise<void> {
-    for (let round = 0; round < 2 && this.bytes + need > this.maxBytes; round++) {
-      const victims: Buf[] = [];
-      let freed = 0;
-      let oldestDirty: Buf | null = null;
-      for (const bp of this.lru.keys()) {
-        if (this.bytes - freed + need <= this.maxBytes) break;
-        if (bp.dirty) {
-          oldestDirty ??= bp;
+    for (let round = 0; round < 3 && this.bytes + need > this.maxBytes; round++) {
+      // Buffers being written or just handed to a waiter are skipped (moved to the tail).
+      let budget = this.clean.length;
+      while (this.bytes + need > this.maxBytes && this.clean.head !== null && budget-- > 0) {
+        const bp = this.clean.head;
+        if (bp.writing > 0 || bp.lock.owner !== null || bp.lock.waiting > 0) {
+          this.clean.remove(bp);
+          this.clean.append(bp);
           continue;
         }
-        if (bp.writing > 0 || bp.lock.owner !== null || bp.lock.waiting > 0) continue;
-        victims.push(bp);
-        freed += bp.size;
-      }
-      for (const bp of victims) {
         this.forget(bp);
         this.stats.evictions++;
       }
-      if (this.bytes + need <= this.maxBytes || oldestDirty === null) return;
-      // Write back a bounded batch of the oldest device's dirty blocks, then try again.
-      await this.writeDirty(td, oldestDirty.dev, Math.max(16, Math.floor(this.maxBytes / 4 / oldestDirty.size)));
+      if (this.bytes + need <= this.maxBytes || this.dirtyList.head === null) return;
+      await this.writeDirty(td, this.dirtyList.head.dev, Infinity);
     }
-    // Still over: every buffer is busy or dirty and could not be written; go over the bound
-    // rather than deadlock (the next release brings it back).
+    // Still over: every buffer is busy; go over the bound rather than deadlock
+    // (the next reclaim brings it back).
   }
 }
 

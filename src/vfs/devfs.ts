@@ -22,7 +22,7 @@
  * @guardedBy what tmpfs says (the vnode locks the VFS takes).
  */
 import type { Kernel } from '../kern/kernel.ts';
-import type { Lwp } from '../kern/sched.ts';
+import { Lwp } from '../kern/sched.ts';
 import { Phase, type Component } from '../kern/component.ts';
 import { devsw } from '../kern/devsw.ts';
 import { S_IFBLK, S_IFCHR, S_IFDIR } from '../kern/constants.ts';
@@ -70,14 +70,19 @@ export const devfsType: FsType = {
 
 /**
  * Make `name` a directory in the root file system's root if it is not one
- * (root only, at boot), and return it referenced.
+ * (root only, at boot), and return it referenced. The lookup and the mkdir
+ * run under the root directory's lock, as a kernel-context thread: the root
+ * file system may suspend in between (a disk), and the rule holds at boot too.
  */
 export async function bootDir(k: Kernel, name: string): Promise<Vnode> {
   const vfs = vfsOf(k);
   const root = vfs.topMount(vfs.rootMount!.root);
-  const found = await root.ops.lookup(root, null, name);
+  const td = new Lwp(k, k.proc0, 'bootdir');
+  const l = root.lock.enter(td, 'excl');
+  using g = l instanceof Promise ? await l : l;
+  const found = await root.ops.lookup(root, td, name);
   if (found !== null) return found;
-  return await root.ops.mkdir(root, null, name, { mode: S_IFDIR | 0o755, uid: 0, gid: 0, rdev: 0 });
+  return await root.ops.mkdir(root, td, name, { mode: S_IFDIR | 0o755, uid: 0, gid: 0, rdev: 0 });
 }
 
 /**

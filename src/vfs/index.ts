@@ -19,7 +19,6 @@ export { tmpfsComponent } from './tmpfs.ts';
 export { devfsComponent } from './devfs.ts';
 export { procfsComponent, vnodePath as vn_path } from './procfs.ts';
 export { etfsComponent, Etfs } from './etfs.ts';
-export { ext2Component, ext2RootComponent } from './ext2/ext2.ts';
 export { vfsSyscalls, type Dirent64 } from './vfs_syscalls.ts';
 export { Vfs, vfsOf } from './vfs.ts';
 export { Mount, Vnode, vref, vrele, type Statfs } from './vnode.ts';
@@ -31,4 +30,7 @@ export {
   rmdirAt as vn_rmdir, renameAt2 as vn_rename,
 } from './sys_namei.ts';
 export { vn_statfs } from './sys_statfs.ts';
-export { vn_lookup, vn_lookupChecked, vn_stat, vn_read, vn_readdir, vn_maySearch } from './vn_node.ts';
+export { vn_lookup, vn_relookup, vn_stat, vn_read, vn_readdir, vn_maySearch } from './vn_node.ts';
+export { ext2Component, ext2RootComponent, ext2Type } from './ext2/ext2.ts';
+export { bufcache } from './bufcache.ts';
+export { mkfsExt2, type MkfsOptions } from './ext2/mkfs.ts';

@@ -123,7 +123,7 @@ async function getcwd(td: Lwp, size?: number): Promise<string> {
 // ---- the table --------------------------------------------------------------------------------
 
 export const dirSyscalls = [
-  defineSyscall('getdents64', 217, ['fd', 'any'], getdents64),
+  defineSyscall('getdents64', 217, ['fd', 'any'], getdents64, { bufs: { 1: 'out' } }),
   defineSyscall('chdir', 80, ['path'], async (td, path: string) => changeDir(td, await lookupPath(td, AT_FDCWD, path, true), 'cwd')),
   defineSyscall('fchdir', 81, ['fd'], (td, fd: number) => {
     const fp = td.proc.fdt.get(fd);

@@ -65,10 +65,10 @@ async function readlinkAt(td: Lwp, dirfd: At, path: string): Promise<string> {
 // ---- the table --------------------------------------------------------------------------------
 
 export const statSyscalls = [
-  defineSyscall('stat', 4, ['path'], (td, path: string) => statAt(td, AT_FDCWD, path, 0)),
-  defineSyscall('lstat', 6, ['path'], (td, path: string) => statAt(td, AT_FDCWD, path, AT_SYMLINK_NOFOLLOW)),
-  defineSyscall('newfstatat', 262, ['fd', 'path', 'int?'], (td, dirfd: number, path: string, flags?: number) => statAt(td, dirfd, path, flags ?? 0)),
-  defineSyscall('fstatat', -1, ['fd', 'path', 'int?'], (td, dirfd: number, path: string, flags?: number) => statAt(td, dirfd, path, flags ?? 0)),
+  defineSyscall('stat', 4, ['path'], (td, path: string) => statAt(td, AT_FDCWD, path, 0), { returnsStat: true }),
+  defineSyscall('lstat', 6, ['path'], (td, path: string) => statAt(td, AT_FDCWD, path, AT_SYMLINK_NOFOLLOW), { returnsStat: true }),
+  defineSyscall('newfstatat', 262, ['fd', 'path', 'int?'], (td, dirfd: number, path: string, flags?: number) => statAt(td, dirfd, path, flags ?? 0), { returnsStat: true }),
+  defineSyscall('fstatat', -1, ['fd', 'path', 'int?'], (td, dirfd: number, path: string, flags?: number) => statAt(td, dirfd, path, flags ?? 0), { returnsStat: true }),
   defineSyscall('statx', 332, ['fd', 'path', 'int?', 'uint?'], (td, dirfd: number, path: string, flags?: number, mask?: number) => statxAt(td, dirfd, path, flags ?? 0, mask ?? 0x7ff)),
   defineSyscall('readlink', 89, ['path'], (td, path: string) => readlinkAt(td, AT_FDCWD, path)),
   defineSyscall('readlinkat', 267, ['fd', 'path'], (td, dirfd: number, path: string) => readlinkAt(td, dirfd, path)),

@@ -318,6 +318,30 @@ describe('mounts', () => {
       await s.close(fd);
     }));
 
+  it('without size= and nr_inodes=, Linux\'s defaults: half the host\'s memlimit and half its pages; 0 is unlimited', () =>
+    simKernel(async (k, host) => {
+      const s = k.sys;
+      const mem = Number(host.getParam('memlimit'));
+      expect(mem).toBeGreaterThan(0);
+      await s.mkdir('/m', 0o755);
+      await s.mount('t', '/m', 'tmpfs', 0, '');
+      const d = await s.statfs('/m');
+      expect([d.blocks * d.bsize, d.files]).toEqual([mem / 2, mem / 4096 / 2]);
+      expect(d.bfree).toBe(d.blocks);
+      await writeFile(s, '/m/a');
+      expect((await s.statfs('/m')).ffree).toBe(d.files - 2); // the root and a
+      // Remounting keeps them; an explicit 0 lifts them (statfs reports 0 then, as Linux does).
+      await s.mount('t', '/m', 'tmpfs', MS_REMOUNT, 'mode=755');
+      expect((await s.statfs('/m')).blocks).toBe(d.blocks);
+      await s.mount('t', '/m', 'tmpfs', MS_REMOUNT, 'size=0,nr_inodes=0');
+      const z = await s.statfs('/m');
+      expect([z.blocks, z.bfree, z.files, z.ffree]).toEqual([0, 0, 0, 0]);
+      await s.unlink('/m/a');
+      await s.umount2('/m', 0);
+      // The root file system has them too.
+      expect((await s.statfs('/')).blocks * 4096).toBe(mem / 2);
+    }));
+
   it('statfs/fstatfs describe the file system of the path; st_dev differs per mount', () =>
     simKernel(async (k) => {
       const s = k.sys;

@@ -13,7 +13,7 @@
  * (mount, umount, sync), sys_locks.ts (flock); shared helpers in
  * sys_internal.ts.
  *
- * Library forms (DESIGN.md; Linux argument order, async, out-values returned):
+ * Library forms (docs/ARCHITECTURE.md; Linux argument order, async, out-values returned):
  *   open(path, flags, mode?) → fd            openat(dirfd, path, flags, mode?) → fd
  *   stat/lstat(path) → Stat                  newfstatat|fstatat(dirfd, path, flags?) → Stat
  *   statx(dirfd, path, flags, mask) → Statx  readlink(path) / readlinkat(dirfd, path) → string

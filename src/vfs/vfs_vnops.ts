@@ -23,6 +23,7 @@ import {
 import { Pipe, pipeOps } from '../kern/pipe.ts';
 import { fsizeCheckGrow, fsizeWritable } from '../kern/rlimit.ts';
 import { devsw, major, minor } from '../kern/devsw.ts';
+import type { LockOpts } from '../kern/lock.ts';
 import { MS_NODEV, type SetAttrs, type Vnode, readsUnlocked, touchAtime, vfsNow, vrele } from './vnode.ts';
 import { modeAfterWrite } from './perm.ts';
 import { fsnotifyChange, fsnotifyClose, fsnotifyModify } from './inotify_hooks.ts';
@@ -44,9 +45,12 @@ import type { VnodeFileData } from './namei.ts';
  *     const l = vp.lock.enter(td, 'excl'); using g = l instanceof Promise ? await l : l;
  */
 export function vlock(td: Lwp, vp: Vnode, excl: boolean, subclass = 0): Promise<unknown> | undefined {
-  const g = vp.lock.enter(td, excl ? 'excl' : 'shared', subclass === 0 ? undefined : { subclass });
+  const g = vp.lock.enter(td, excl ? 'excl' : 'shared', subclass === 0 ? undefined : (NESTED[subclass] ?? { subclass }));
   return g instanceof Promise ? g : undefined;
 }
+
+/** Lock options per lockdep subclass, made once (an uncontended vlock allocates nothing but its guard). */
+const NESTED: readonly LockOpts[] = Object.freeze([0, 1, 2, 3, 4, 5, 6, 7].map((subclass) => Object.freeze({ subclass })));
 
 export function vunlock(td: Lwp, vp: Vnode): void {
   vp.lock.release(td);

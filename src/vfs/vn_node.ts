@@ -13,10 +13,11 @@ import type { Stat } from '../kern/file.ts';
 import type { Cred } from '../kern/proc.ts';
 import { ENAMETOOLONG, ENOENT, ENOTDIR, err } from '../kern/errno.ts';
 import { NAME_MAX } from '../kern/constants.ts';
-import { type Vnode, touchAtime } from './vnode.ts';
+import { type Vnode, readsUnlocked, touchAtime } from './vnode.ts';
 import { type FsState, lookupStep } from './namei.ts';
 import { MAY_EXEC, checkAccess, vaccess } from './perm.ts';
-import { refreshAttrs, vlock, vnodeStat, vunlock } from './vfs_vnops.ts';
+import { refreshAttrs, vnodeStat } from './vfs_vnops.ts';
+import { readdirLocked } from './vfs_getcwd.ts';
 
 const utf8 = new TextEncoder();
 
@@ -31,11 +32,15 @@ export async function vn_lookup(td: Lwp, dvp: Vnode, name: string): Promise<Vnod
   // Each UTF-16 unit is at most 3 UTF-8 bytes: only long names need encoding.
   if (name.length * 3 > NAME_MAX && utf8.encode(name).byteLength > NAME_MAX) throw err(ENAMETOOLONG);
   checkAccess(dvp, td.proc.cred, MAY_EXEC);
-  return vn_lookupChecked(td, dvp, name);
+  return vn_relookup(td, dvp, name);
 }
 
-/** vn_lookup after its checks (the caller has made them already, e.g. a create just now). */
-export async function vn_lookupChecked(td: Lwp, dvp: Vnode, name: string): Promise<Vnode> {
+/**
+ * Look a name up again without vn_lookup's checks (NetBSD relookup): for a
+ * caller that made them already — the name it just created, or entries of a
+ * directory it may search.
+ */
+export async function vn_relookup(td: Lwp, dvp: Vnode, name: string): Promise<Vnode> {
   const r = lookupStep(td, td.proc.fs as FsState, dvp, name);
   const vp = r instanceof Promise ? await r : r;
   if (vp === null || vp === undefined) throw err(ENOENT);
@@ -55,13 +60,11 @@ export async function vn_stat(td: Lwp | null, vp: Vnode): Promise<Stat> {
  * No permission check: the caller has decided the read is its own.
  */
 export async function vn_read(td: Lwp, vp: Vnode, buf: Uint8Array, off: number): Promise<number> {
-  { const lw = vlock(td, vp, false); if (lw !== undefined) await lw; }
-  try {
-    const r = vp.ops.read(vp, td, buf, off);
-    return r instanceof Promise ? await r : r;
-  } finally {
-    vunlock(td, vp);
-  }
+  if (readsUnlocked(vp)) return vp.ops.read(vp, td, buf, off);
+  const l = vp.lock.enter(td, 'shared');
+  using g = l instanceof Promise ? await l : l;
+  const r = vp.ops.read(vp, td, buf, off);
+  return r instanceof Promise ? await r : r;
 }
 
 /**
@@ -74,13 +77,7 @@ export async function vn_readdir(
   emit: (ino: number, type: number, name: string, next: number) => boolean,
 ): Promise<void> {
   if (!vp.isDir) throw err(ENOTDIR);
-  { const lw = vlock(td, vp, false); if (lw !== undefined) await lw; }
-  try {
-    const r = vp.ops.readdir(vp, td, cookie, emit);
-    if (r instanceof Promise) await r;
-  } finally {
-    vunlock(td, vp);
-  }
+  await readdirLocked(td, vp, cookie, emit);
   const t = touchAtime(td, vp, noatime);
   if (t !== undefined) await t;
 }

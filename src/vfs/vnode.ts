@@ -64,8 +64,8 @@
  *     vnodes without being ordered after their own;
  *   - the lifecycle notifications open, close, inactive and reclaim run
  *     without it (Linux calls ->open and ->release without i_rwsem);
- *   - a file system's own boot-time setup (devfs populating its root)
- *     runs before any other thread exists.
+ *   - a file system filling a mount nobody can reach yet (devfs
+ *     populating its root inside `mount`) calls its own VOPs bare.
  *
  * The lock is never held across a whole path walk: namei locks one
  * directory at a time for a lookup and releases it before taking the child
@@ -254,6 +254,13 @@ export interface FsType {
    * still lock.
    */
   readonly nonblocking?: boolean;
+  /**
+   * File contents are made when read (procfs): st_size says nothing of
+   * their length (0, as Linux's procfs reports), so a frontend that caches
+   * by size must read them uncached (the FUSE server opens them with
+   * FOPEN_DIRECT_IO).
+   */
+  readonly synthetic?: boolean;
   /**
    * The VFS takes no vnode lock around this file system's read-side VOPs
    * (lookup, readlink, read, readdir, getattr) although they may suspend:

@@ -16,7 +16,7 @@
  *     absolute ones as `t.root + '/x'`.
  *   - Data crosses as Uint8Array: `read(fd, n)` returns the bytes read (its
  *     length is read(2)'s return value), `write(fd, data)` returns the count.
- *   - Stat is Linux struct stat without the st_ prefix (DESIGN.md), times as
+ *   - Stat is Linux struct stat without the st_ prefix (docs/ARCHITECTURE.md), times as
  *     {sec, nsec}.
  *
  * `capabilities` say which optional parts a target can do at all; a test that

@@ -46,6 +46,30 @@ describe('documentation code blocks', () => {
     expect(unknown).toEqual([]);
   });
 
+  it('type-check under the repository\'s strict settings', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anykernel-examples-tsc-'));
+    try {
+      const files = runnable.map((b) => {
+        const f = `${b.file.replace(/[^A-Za-z0-9]+/g, '_')}_${b.line}.mts`;
+        fs.writeFileSync(path.join(dir, f), runnableModule(b.code));
+        return f;
+      });
+      const base = JSON.parse(fs.readFileSync(path.join(repoRoot, 'tsconfig.json'), 'utf8')) as { compilerOptions: Record<string, unknown> };
+      fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
+        compilerOptions: { ...base.compilerOptions, noEmit: true, typeRoots: [path.join(repoRoot, 'node_modules', '@types')] },
+        files,
+      }));
+      const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
+      const r = spawnSync(process.execPath, [tsc, '-p', '.'], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+      // Name the markdown file and line, not the temporary module.
+      const out = r.stdout.replace(/([A-Za-z0-9_]+)_md_(\d+)\.mts\((\d+),\d+\)/g, (_m, f: string, line: string, l: string) => `${f.replace(/_/g, '/')}.md:${Number(line) + Number(l)}`);
+      expect(out, 'tsc on the documentation examples').toBe('');
+      expect(r.status).toBe(0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   for (const b of runnable) {
     const needsRoot = b.flags.includes('root');
     const name = `${b.file}:${b.line} runs${needsRoot ? ' (root, FUSE)' : ''}${b.output !== undefined ? ' and prints its output block' : ''}`;

@@ -26,7 +26,7 @@ function files(): string[] {
 }
 
 /** Built from parts so that this file does not match itself. */
-const OUTSIDE = new RegExp(['\\.\\./sha' + 'red\\b', '/wo' + 'rk/'].join('|'));
+const OUTSIDE = new RegExp(['\\.\\./sha' + 'red\\b', '/wo' + 'rk/', '\\bDESI' + 'GN\\.md'].join('|'));
 const ISSUE = new RegExp(['\\bissues? ?#?\\d+', '\\blater iss' + 'ue', '\\bthis iss' + 'ue\\b', "\\bthe iss" + "ue's"].join('|'), 'i');
 
 function hits(re: RegExp): string[] {
@@ -54,8 +54,9 @@ describe('the repository is self-contained', () => {
   });
 
   it('the checks match what they are meant to catch', () => {
-    expect(OUTSIDE.test('See `../sha' + 'red/DESIGN.md`')).toBe(true);
-    expect(OUTSIDE.test('/wo' + 'rk/shared/DESIGN.md')).toBe(true);
+    expect(OUTSIDE.test('See `../sha' + 'red/DESI' + 'GN.md`')).toBe(true);
+    expect(OUTSIDE.test('/wo' + 'rk/shared/DESI' + 'GN.md')).toBe(true);
+    expect(OUTSIDE.test('struct stat without the st_ prefix (DESI' + 'GN.md)')).toBe(true);
     expect(ISSUE.test('comes in a later iss' + 'ue')).toBe(true);
     expect(ISSUE.test('every syscall of iss' + 'ue 3')).toBe(true);
     expect(ISSUE.test('async calls as an issue entry')).toBe(false);

@@ -25,6 +25,7 @@ function shellCommands(): Cmd[] {
         for (const part of line.replace(/\s#.*$/, '').split(/&&|\|/)) {
           const words = part.trim().split(/\s+/).filter(Boolean);
           while (words.length > 0 && /^[A-Z_]+=/.test(words[0]!)) words.shift();
+          if (words[0] === 'npx' && words[1] === 'anykernel') words.shift(); // the package's own bin
           if (words.length > 0) out.push({ where: `${file}:${b.line + 1 + i}`, words });
         }
       });

@@ -46,9 +46,9 @@ describe('anykernel mount: command line', () => {
   it('--type other than tmpfs names the file systems that exist', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'akcli-'));
     try {
-      const r = await mountCmd(['--type', 'ext2', '--image', '/nonexistent.img', dir]);
+      const r = await mountCmd(['--type', 'nosuchfs', '--image', '/nonexistent.img', dir]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/unknown file system type 'ext2'/);
+      expect(r.stderr).toMatch(/unknown file system type 'nosuchfs'/);
       expect(r.stderr).toMatch(/tmpfs/);
       const img = await mountCmd(['--image', '/x.img', dir]);
       expect(img.code).toBe(2);

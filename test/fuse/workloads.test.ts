@@ -3,7 +3,10 @@
  *   - Debian's fio with crc32c verification, sequential and random read/write jobs;
  *   - a tree copy, rename and delete workload checked with sha256sum;
  *   - git init, commits and git fsck;
- *   - 10 000 stat calls from 4 host processes at once.
+ *   - 10 000 stat calls from 4 host processes at once;
+ *   - /proc and df: procfs files (st_size 0) are opened with FOPEN_DIRECT_IO, so `cat
+ *     MNT/proc/mounts` shows the mount table, and `df` shows the tmpfs root's real limits
+ *     (Linux's default without size=: half the host's memory).
  * The kernel is served by `anykernel mount` in a child process (test/fuse/mount.ts).
  * Needs root and /dev/fuse (skipped otherwise; a failure under CI=true).
  */
@@ -34,6 +37,30 @@ describe.runIf(enabled)('FUSE mount of the kernel tmpfs: host workloads', () => 
     // The kernel's root tmpfs has its /dev (devfs) mounted inside: a different inode range.
     const r = await run('stat', ['-c', '%i %F', m.dir]);
     expect(r.stdout.trim()).toBe('1 directory');
+  });
+
+  it('cat MNT/proc/mounts shows the kernel\'s mount table though stat says size 0', async () => {
+    expect(fs.statSync(`${m.dir}/proc/mounts`).size).toBe(0);
+    const mounts = await sh(`cat ${m.dir}/proc/mounts`);
+    const lines = mounts.trim().split('\n').map((l) => l.split(' '));
+    // `source target fstype opts 0 0`: the tmpfs root, devfs and procfs at least.
+    expect(lines.find((f) => f[1] === '/')?.[2]).toBe('tmpfs');
+    expect(lines.find((f) => f[1] === '/proc')?.[2]).toBe('proc');
+    expect(lines.every((f) => f.length === 6)).toBe(true);
+    // Other pseudo-files read the same way, from any offset the host asks.
+    expect(await sh(`cat ${m.dir}/proc/uptime`)).toMatch(/^\d+\.\d\d \d+\.\d\d\n$/);
+    expect(await sh(`tail -c 4 ${m.dir}/proc/mounts`)).toBe(mounts.slice(-4));
+  });
+
+  it('df -P MNT shows the tmpfs root\'s real size, used and available blocks', async () => {
+    const out = await sh(`df -P ${m.dir}`);
+    const [size, used, avail] = out.trim().split('\n')[1]!.split(/\s+/).slice(1, 4).map(Number);
+    // 1024-byte blocks: half the host's memory, as a Linux tmpfs without size= has.
+    expect(size).toBe(Math.floor(os.totalmem() / 4096 / 2) * 4);
+    expect(used! + avail!).toBe(size);
+    const inodes = (await sh(`df -Pi ${m.dir}`)).trim().split('\n')[1]!.split(/\s+/).map(Number);
+    expect(inodes[1]).toBe(Math.floor(os.totalmem() / 4096 / 2));
+    expect(inodes[2]).toBeGreaterThan(0);
   });
 
   // Each write job writes with crc32c verify headers and reads everything back verified

@@ -3,7 +3,8 @@
  * `prepare`), the tarball installed into a fresh project without the network,
  * and there, with plain `node` and no tsx: import `anykernel`, boot, write and
  * read a file; every public entry loads; a worker kernel starts; the
- * `anykernel` bin answers --help and serves a kernel that `ctl ls` lists; a
+ * `anykernel` bin answers --help, boots to a shell that runs a command, and
+ * serves a kernel that `ctl ls` lists; a
  * TypeScript consumer type-checks against the shipped .d.ts. Then the root
  * entry, bundled by esbuild for a browser, reaches no Node builtin.
  *
@@ -113,6 +114,9 @@ console.log(JSON.stringify({ names, dir: (st.mode & 0o170000) === 0o040000, clea
     const bin = path.join(app, 'node_modules', '.bin', 'anykernel');
     const help = ok(run(process.execPath, [bin, '--help'], app), 'anykernel --help');
     expect(help).toMatch(/^usage: anykernel COMMAND/);
+    // The monolithic kernel: user processes run in workers from the compiled userland.
+    const shell = ok(run(process.execPath, [bin, 'boot', '-c', 'echo booted; cat /proc/self/status | grep -c Pid'], app), 'anykernel boot -c');
+    expect(shell).toContain('booted\n');
     const sock = path.join(tmp, 'ak.sock');
     const server = spawn(process.execPath, [bin, 'serve', '--listen', `unix:${sock}`], { cwd: app, env: userEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';

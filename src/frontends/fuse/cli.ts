@@ -15,8 +15,9 @@
  * it open for more than a few seconds) → release every node and file → sync every file system
  * (a backing image is written back here) → kernel shutdown, leaks reported on stderr.
  *
- * Not supported yet: --type other than tmpfs (no disk file system exists in the kernel yet;
- * ext2 is planned), so --image is refused; serving a subdirectory.
+ * Disk images: `--type ext2 [-o ro] IMAGE MOUNTPOINT` boots the kernel with the image as its
+ * root (lklfuse's use: the image is parsed by the kernel, not the host's driver).
+ * Not supported yet: other disk types; serving a subdirectory.
  */
 import { parseArgs } from 'node:util';
 import * as fs from 'node:fs';
@@ -28,18 +29,19 @@ import { FuseSession } from './session.ts';
 import { KernelFuseServer } from './server.ts';
 import { vfsOf } from '../../vfs/index.ts';
 
-export const MOUNT_USAGE = `usage: anykernel mount [--type tmpfs | --type FS --image IMG] [-o OPTIONS] MOUNTPOINT
+export const MOUNT_USAGE = `usage: anykernel mount [--type tmpfs | --type ext2 [--image] IMAGE] [-o OPTIONS] MOUNTPOINT
 
 Boot a kernel and serve its file system on MOUNTPOINT through FUSE (needs root and
 /dev/fuse). Runs until the host unmounts MOUNTPOINT ('umount MOUNTPOINT') or this
 process gets SIGINT/SIGTERM; any backing image is synced before exit.
 
-  -t, --type FS         file system to serve (default tmpfs, the kernel's root)
-  --image IMG           disk image for a disk file system type
+  -t, --type FS         file system to serve: tmpfs (default) or ext2
+  --image IMG           disk image for ext2 (or give it before MOUNTPOINT)
   --listen unix:PATH    also serve the same kernel's system calls there (socket mode
                         0600), for 'anykernel ctl' and connect() — rump_server and
                         p2k on one kernel
   -o OPTIONS            comma-separated mount options:
+                          ro                   read-only (the image is opened read-only)
                           allow_other          let every host user in (default: only root)
                           default_permissions  the host checks mode bits too
                           entry_timeout=SEC    host name cache (default 1; 0 with allow_other
@@ -72,10 +74,12 @@ interface MountOpts {
   suid: boolean;
   dev: boolean;
   writeback: boolean;
+  /** Mount the kernel's file system read-only (and the host side too). */
+  ro: boolean;
 }
 
 function parseMountOptions(list: string[]): MountOpts {
-  const o: MountOpts = { allowOther: false, defaultPermissions: false, entryTimeout: undefined, attrTimeout: 1, reader: 'worker', maxWrite: 1 << 20, suid: false, dev: false, writeback: false };
+  const o: MountOpts = { allowOther: false, defaultPermissions: false, entryTimeout: undefined, attrTimeout: 1, reader: 'worker', maxWrite: 1 << 20, suid: false, dev: false, writeback: false, ro: false };
   const secs = (k: string, v: string | undefined): number => {
     const n = Number(v);
     if (v === undefined || v === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`-o ${k}: '${v ?? ''}' is not a number of seconds`);
@@ -93,6 +97,8 @@ function parseMountOptions(list: string[]): MountOpts {
       case 'nosuid': o.suid = false; break;
       case 'dev': o.dev = true; break;
       case 'nodev': o.dev = false; break;
+      case 'ro': o.ro = true; break;
+      case 'rw': o.ro = false; break;
       case 'entry_timeout': o.entryTimeout = secs(k, v); break;
       case 'attr_timeout': o.attrTimeout = secs(k, v); break;
       case 'reader':
@@ -106,7 +112,7 @@ function parseMountOptions(list: string[]): MountOpts {
         break;
       }
       default:
-        throw new UsageError(`unknown mount option '${k}' (known: allow_other, default_permissions, entry_timeout, attr_timeout, reader, max_write, writeback_cache, suid, nosuid, dev, nodev)`);
+        throw new UsageError(`unknown mount option '${k}' (known: ro, rw, allow_other, default_permissions, entry_timeout, attr_timeout, reader, max_write, writeback_cache, suid, nosuid, dev, nodev)`);
     }
   }
   return o;
@@ -123,6 +129,37 @@ function parseMountOptions(list: string[]): MountOpts {
 export function entryTimeoutOf(o: Pick<MountOpts, 'allowOther' | 'defaultPermissions' | 'entryTimeout'>): number {
   if (o.entryTimeout !== undefined) return o.entryTimeout;
   return o.allowOther && !o.defaultPermissions ? 0 : 1;
+}
+
+/** Why MOUNTPOINT cannot be used (its stat failed), and what to do. */
+export function mountpointError(mountpoint: string, e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+  const why: Record<string, string> = {
+    ENOENT: `it does not exist; create it first (mkdir -p ${mountpoint})`,
+    ENOTDIR: 'a component of the path is not a directory',
+    EACCES: 'permission denied on a directory of the path; run as root',
+    ENOTCONN: `a dead FUSE mount is still there; detach it first (umount -l ${mountpoint})`,
+    ELOOP: 'too many symbolic links in the path',
+  };
+  return `cannot mount on ${mountpoint}: ${why[code] ?? (e as Error).message} (${code})`;
+}
+
+/** A failed FuseSession.mount, said in terms of what to do. */
+export function mountFailure(mountpoint: string, e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (err.path === '/dev/fuse') {
+    if (err.code === 'EACCES' || err.code === 'EPERM') {
+      return `cannot open /dev/fuse: permission denied (${err.code}). 'anykernel mount' mounts with mount(8) itself, which needs root: run it as root (e.g. sudo anykernel mount ${mountpoint})`;
+    }
+    if (err.code === 'ENOENT' || err.code === 'ENXIO' || err.code === 'ENODEV') {
+      return `cannot open /dev/fuse (${err.code}): the host has no FUSE device; load the module (modprobe fuse), or give a container the device (--device /dev/fuse)`;
+    }
+  }
+  const msg = err instanceof Error ? err.message : String(e);
+  if (/only root|permission denied|must be superuser|not permitted/i.test(msg)) {
+    return `mounting ${mountpoint} was refused: ${msg.trim()}. FUSE mounts by 'anykernel mount' need root: run it as root`;
+  }
+  return `mounting ${mountpoint} failed: ${msg.trim()}`;
 }
 
 /** Run `anykernel mount`; returns the exit status. */
@@ -155,9 +192,11 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     return usage((e as Error).message);
   }
+  const type = values.type ?? 'tmpfs';
+  // A disk file system takes its image as --image IMG or as the first of two operands (IMAGE MOUNTPOINT).
+  const image = values.image ?? (type !== 'tmpfs' && positionals.length === 2 ? positionals.shift() : undefined);
   if (positionals.length !== 1) return usage(positionals.length === 0 ? 'missing MOUNTPOINT' : `one MOUNTPOINT expected, got ${positionals.length}`);
   const mountpoint = path.resolve(positionals[0]!);
-  const type = values.type ?? 'tmpfs';
   const quiet = values.quiet === true;
   const say = (s: string) => {
     if (!quiet) process.stdout.write(`anykernel: ${s}\n`);
@@ -167,27 +206,36 @@ export async function main(argv: string[]): Promise<number> {
   try {
     st = fs.statSync(mountpoint);
   } catch (e) {
-    process.stderr.write(`anykernel mount: ${mountpoint}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+    process.stderr.write(`anykernel mount: ${mountpointError(mountpoint, e)}\n`);
     return 1;
   }
   if (!st.isDirectory()) {
-    process.stderr.write(`anykernel mount: ${mountpoint} is not a directory\n`);
+    process.stderr.write(`anykernel mount: cannot mount on ${mountpoint}: it is not a directory; give an empty directory (mkdir ${mountpoint}.d)\n`);
     return 1;
   }
 
-  const bk = await boot();
+  if (type === 'ext2' && image === undefined) return usage('--type ext2 needs an image: anykernel mount --type ext2 IMAGE MOUNTPOINT');
+  let bk: Awaited<ReturnType<typeof boot>>;
+  try {
+    // The served file system is the kernel's root: tmpfs, or the image for a disk file system
+    // (then without devfs and procfs, which would make /dev and /proc in the image).
+    bk = await boot(type === 'ext2' ? { root: `ext2:${path.resolve(image!)}${mo.ro ? ':ro' : ''}`, components: ['kern', 'vfs', 'tmpfs', 'dev', 'blk', 'ext2'] } : {});
+  } catch (e) {
+    process.stderr.write(`anykernel mount: ${image}: ${(e as Error).message} (see the kernel's messages above; e2fsck may help)\n`);
+    return 1;
+  }
   const k = bk.kernel;
   const vfs = vfsOf(k);
   const known = [...vfs.fstypes.keys()].sort();
-  if (type !== 'tmpfs') {
+  if (type !== 'tmpfs' && type !== 'ext2') {
     await bk.shutdown();
     const why = known.includes(type)
       ? `serving '${type}' is not supported yet`
       : `unknown file system type '${type}'`;
-    process.stderr.write(`anykernel mount: ${why}; file systems this kernel has: ${known.join(', ')} (only tmpfs can be served: run 'anykernel mount --type tmpfs DIR'; disk images need a disk file system, which this kernel does not have yet)\n`);
+    process.stderr.write(`anykernel mount: ${why}; file systems this kernel has: ${known.join(', ')} (only tmpfs can be served through FUSE so far: run 'anykernel mount DIR')\n`);
     return 1;
   }
-  if (values.image !== undefined) {
+  if (type === 'tmpfs' && image !== undefined) {
     await bk.shutdown();
     return usage('--image needs a disk file system type; tmpfs lives in memory');
   }
@@ -217,7 +265,7 @@ export async function main(argv: string[]): Promise<number> {
       reader: mo.reader,
       maxWrite: mo.maxWrite,
       writebackCache: mo.writeback,
-      mountOptions: [mo.suid ? 'suid' : 'nosuid', mo.dev ? 'dev' : 'nodev'],
+      mountOptions: [mo.suid ? 'suid' : 'nosuid', mo.dev ? 'dev' : 'nodev', ...(mo.ro ? ['ro'] : [])],
       atomicOTrunc: true,
       handleKillpriv: true, // the kernel clears set-id bits on write/truncate/chown (perm.ts)
       onError: (e) => process.stderr.write(`anykernel mount: ${e instanceof Error ? e.message : String(e)}\n`),
@@ -226,7 +274,7 @@ export async function main(argv: string[]): Promise<number> {
     await server.close();
     await sysproxy?.close();
     await bk.shutdown();
-    process.stderr.write(`anykernel mount: ${(e as Error).message}\n`);
+    process.stderr.write(`anykernel mount: ${mountFailure(mountpoint, e)}\n`);
     return 1;
   }
   if (sysproxy !== undefined) say(`system calls at ${sysproxy.address}`);

@@ -37,7 +37,7 @@ export function direntType(mode: number): number {
 }
 
 /**
- * struct fuse_entry_out. A kernel `Stat` (DESIGN.md: ino, size, blocks, atime… as {sec, nsec})
+ * struct fuse_entry_out. A kernel `Stat` (docs/ARCHITECTURE.md: ino, size, blocks, atime… as {sec, nsec})
  * already has FuseAttr's shape. Replying to LOOKUP with nodeid 0 and an entryTimeout caches a
  * negative entry (the kernel treats it as ENOENT without asking again until the timeout).
  */

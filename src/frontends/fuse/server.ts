@@ -42,14 +42,15 @@
  * FUSE_EXPORT_SUPPORT (LOOKUP of "." and "..").
  */
 import {
-  type File, type Kernel, type Lwp, type Proc, type Stat, type Timespec, CredProcs, fileFallocate, KernelError,
+  type File, type Kernel, type Lwp, type Proc, type Stat, type Timespec, CredProcs, doRead, doWrite, fileFallocate,
+  fileFsync, fileLseek, fileTruncate, KernelError,
   EBADF, EINTR, EINVAL, EISDIR, ENOTDIR, ESTALE, err,
   F_RDLCK, F_UNLCK, F_WRLCK, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT,
   O_DIRECTORY, O_NOATIME, O_NONBLOCK, O_RDONLY, UTIME_NOW, UTIME_OMIT,
 } from '../../kern/index.ts';
 import {
   type Vfs, type Vnode, fileVnode, vfsOf, vref, vrele, vn_access, vn_chmod, vn_chown, vn_link, vn_lookup,
-  vn_lookupChecked, vn_maySearch, vn_mkdir, vn_mknod, vn_open, vn_openat, vn_read, vn_readdir, vn_readlink,
+  vn_relookup, vn_maySearch, vn_mkdir, vn_mknod, vn_open, vn_openat, vn_read, vn_readdir, vn_readlink,
   vn_rename, vn_rmdir, vn_stat, vn_statfs, vn_symlink, vn_truncate, vn_unlink, vn_utimens,
 } from '../../vfs/index.ts';
 import * as P from './proto.ts';
@@ -283,7 +284,8 @@ export class KernelFuseServer implements FuseHandler {
     if (vp === null) throw err(EINVAL);
     const fh = this.nextFh++;
     this.handles.set(fh, { fp, vp });
-    return { fh, openFlags: 0 };
+    // A file whose size says nothing of its contents (procfs: 0) is read past "EOF" only uncached.
+    return { fh, openFlags: vp.mount.fstype.synthetic === true && !vp.isDir ? P.FOPEN_DIRECT_IO : 0 };
   }
 
   // ---- FuseHandler ---------------------------------------------------------------------------
@@ -337,7 +339,7 @@ export class KernelFuseServer implements FuseHandler {
   /** truncate(2) / ftruncate(2) rules: through an open file for writing, or by write permission. */
   private async truncate(td: Lwp, vp: Vnode, size: number, h: Handle | undefined): Promise<void> {
     if (h !== undefined && h.fp.writable) {
-      await h.fp.ops.truncate!(h.fp, td, size);
+      await fileTruncate(td, h.fp, size);
       return;
     }
     await vn_truncate(td, vp, size);
@@ -354,7 +356,7 @@ export class KernelFuseServer implements FuseHandler {
     const dvp = this.node(nodeid).vp;
     const td = await this.td(ctx, what);
     await call(td, dvp);
-    return this.entry(await vn_lookupChecked(td, dvp, name), td);
+    return this.entry(await vn_relookup(td, dvp, name), td);
   }
 
   symlink(req: SymlinkRequest, ctx: RequestContext): Promise<EntryOut> {
@@ -457,7 +459,7 @@ export class KernelFuseServer implements FuseHandler {
     if (req.size > MAX_WRITE_LIMIT) throw err(EINVAL);
     const buf = P.allocReplyData(req.size); // the reply is sent from this buffer without a copy
     let n: number;
-    if (h.fp.readable) n = (await h.fp.ops.read!(h.fp, await this.td(ctx, 'read'), buf, req.offset)) as number;
+    if (h.fp.readable) n = await doRead(await this.td(ctx, 'read'), h.fp, buf, req.offset);
     else if (this.writeback && h.vp.isReg) {
       // A page fill for a write-only handle (writeback cache): the host's own read, not the caller's.
       n = await vn_read(await this.td(ctx, 'read'), h.vp, buf, req.offset);
@@ -468,7 +470,7 @@ export class KernelFuseServer implements FuseHandler {
   async write(req: WriteRequest, ctx: RequestContext): Promise<number> {
     const h = this.handle(req.fh);
     if (!h.fp.writable) throw err(EBADF);
-    return (await h.fp.ops.write!(h.fp, await this.td(ctx, 'write'), req.data, req.offset)) as number;
+    return doWrite(await this.td(ctx, 'write'), h.fp, req.data, req.offset);
   }
 
   async statfs(req: StatfsRequest, ctx: RequestContext): Promise<StatfsOut> {
@@ -499,7 +501,7 @@ export class KernelFuseServer implements FuseHandler {
 
   async fsync(req: FsyncRequest, ctx: RequestContext): Promise<number> {
     const h = this.handle(req.fh);
-    await h.fp.ops.fsync!(h.fp, await this.td(ctx, 'fsync'), (req.fsyncFlags & 1) !== 0 /* FUSE_FSYNC_FDATASYNC */);
+    await fileFsync(await this.td(ctx, 'fsync'), h.fp, (req.fsyncFlags & 1) !== 0 /* FUSE_FSYNC_FDATASYNC */);
     return 0;
   }
 
@@ -542,7 +544,7 @@ export class KernelFuseServer implements FuseHandler {
       let n: Node | undefined;
       let st: Stat | undefined;
       try {
-        n = this.adopt(await vn_lookupChecked(td, dvp, d.name));
+        n = this.adopt(await vn_relookup(td, dvp, d.name));
         st = await vn_stat(td, n.vp);
       } catch (e) {
         if (n !== undefined) this.settle(n);
@@ -652,7 +654,7 @@ export class KernelFuseServer implements FuseHandler {
 
   async lseek(req: LseekRequest, ctx: RequestContext): Promise<number> {
     const h = this.handle(req.fh);
-    return (await h.fp.ops.lseek!(h.fp, await this.td(ctx, 'lseek'), req.offset, req.whence)) as number;
+    return fileLseek(h.fp, await this.td(ctx, 'lseek'), req.offset, req.whence);
   }
 
   // ---- the end ---------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { SimHost } from '../../hyper/sim/host.ts';
 import { boot, setDefaultHost } from './boot.ts';
 import { NodeHost } from '../../hyper/node/host.ts';
+import { withTrace } from '../../hyper/wrap.ts';
 import { O_CREAT, O_RDONLY, O_WRONLY } from '../../kern/index.ts';
 
 async function bootInsideRun(seed: number): Promise<{ text: string; clean: boolean; hash: string; t0: bigint }> {
@@ -31,6 +32,20 @@ async function bootInsideRun(seed: number): Promise<{ text: string; clean: boole
 }
 
 describe('boot() under a simulation host', () => {
+  // First in this file, so the dev component's module is not loaded yet and its import is real host work.
+  it('boots inside sim.run through a wrapped sim host (withTrace passes outside() on)', async () => {
+    const sim = new SimHost({ seed: 7 });
+    const names = new Set<string>();
+    const host = withTrace(sim, (name) => names.add(name));
+    const clean = await sim.run(async () => {
+      const k = await boot({ host, components: ['kern', 'dev'] });
+      return (await k.shutdown()).clean;
+    });
+    sim.dispose();
+    expect(clean).toBe(true);
+    expect(names.has('clockMonotonic')).toBe(true);
+  });
+
   it('boots inside sim.run without a false deadlock, and replays to the same hash', async () => {
     const a = await bootInsideRun(42);
     expect(a).toMatchObject({ text: 'sim', clean: true, t0: 0n });

@@ -59,10 +59,15 @@ export const defaultComponents: string[] = ['kern', 'vfs', 'tmpfs', 'dev', 'devf
  * entries (`anykernel` under the `node` export condition, `anykernel/node`)
  * install a NodeHost factory; elsewhere `boot()` needs `{ host }`.
  */
-let defaultHost: (() => Hypercalls) | null = null;
+let defaultHost: ((hints?: HostHints) => Hypercalls) | null = null;
+
+/** What boot() asks of a default host beyond the defaults: TAP interfaces (`net: { eth0: { tap } }`). */
+export interface HostHints {
+  taps?: Record<string, import('../../hyper/node/tap.ts').UdpNetifSpec>;
+}
 
 /** Install the host factory `boot()` uses when no `host` is given (null removes it). */
-export function setDefaultHost(factory: (() => Hypercalls) | null): void {
+export function setDefaultHost(factory: ((hints?: HostHints) => Hypercalls) | null): void {
   defaultHost = factory;
 }
 
@@ -76,6 +81,8 @@ export interface BootOptions {
    * host, a disk name on the sim host; append ':ro' for read-only).
    */
   root?: string;
+  /** Network interfaces to attach and configure (net_boot.ts): `{ eth0: { bus | tap | sim, addr, gateway? } }`. */
+  net?: import('./net_boot.ts').NetOptions;
 }
 
 export class BootedKernel {
@@ -189,7 +196,8 @@ export async function boot(opts: BootOptions = {}): Promise<BootedKernel> {
           'or your own Hypercalls implementation.',
       );
     }
-    host = defaultHost();
+    const taps = opts.net ? (await import('./net_boot.ts')).tapSpecs(opts.net) : undefined;
+    host = defaultHost(taps ? { taps } : undefined);
   }
   // Loading components is a dynamic import: real host work that a simulation
   // host does not model. Inside sim.run(...) it must hold the virtual clock
@@ -203,5 +211,6 @@ export async function boot(opts: BootOptions = {}): Promise<BootedKernel> {
     comps = await (hasOutside(host) ? host.outside(rooted) : rooted);
   }
   await k.boot(comps);
+  if (opts.net) await (await import('./net_boot.ts')).configureNet(k, host, opts.net);
   return new BootedKernel(k);
 }

@@ -14,7 +14,8 @@
  *     const sfs = createFs(wk);                // ... and readFileSync & co too
  *
  * The object has every name node:fs has — each `*Sync` function, `promises`,
- * streams, `opendir`/`Dir`, `cp`, `statfs`, `watch`, `readv`/`writev`,
+ * streams, `opendir`/`Dir`, `cp`, `statfs`, `watch` (on the kernel's
+ * inotify, fs_watch.ts), `readv`/`writev`,
  * `constants` and the classes. One implementation serves all three faces:
  * each operation is a generator that yields the system calls it needs
  * (fs_ops.ts) and is driven asynchronously (callbacks, promises) or
@@ -80,6 +81,8 @@ export interface Backend {
   async(): AnySys;
   /** The sys sync calls go through, or null when the source has none. */
   sync: (() => AnySys) | null;
+  /** An async sys watchers may block reading inotify events on, or null. */
+  watch: (() => AnySys) | null;
 }
 
 function sysOf(src: SysSource): AnySys {
@@ -95,14 +98,15 @@ function backendOf(src: FsSource, o: CreateFsOptions): Backend {
   if (typeof (src as { syncClient?: unknown }).syncClient === 'function') {
     let sys: AnySys | null = null;
     const get = (): AnySys => (sys ??= sysOf((src as { syncClient(): SysSource }).syncClient()));
-    return { async: get, sync: get };
+    return { async: get, sync: get, watch: () => sysOf(src as SysSource) };
   }
   if (isSyncClient(src)) {
     const sys = sysOf(src as SysSource);
-    return { async: () => sys, sync: () => sys };
+    return { async: () => sys, sync: () => sys, watch: null };
   }
   const sync = o.sync !== undefined ? sysOf(o.sync) : null;
-  return { async: () => sysOf(src as SysSource), sync: sync === null ? null : () => sync };
+  const async = (): AnySys => sysOf(src as SysSource);
+  return { async, sync: sync === null ? null : () => sync, watch: async };
 }
 
 function noSync(name: string): Error {
@@ -189,7 +193,10 @@ export function createFs(src: FsSource, o: CreateFsOptions = {}): FsApi {
   const be = backendOf(src, o);
   const fs: Record<string, unknown> = {};
 
-  const runA = <T>(op: Op<T>, first?: IteratorResult<unknown, T>): Promise<T> => runAsync(be.async(), op, first as never);
+  /** Watches being set up: asynchronous calls wait for them, so a change made after fs.watch() is seen. */
+  const settingUp = new Set<Promise<void>>();
+  const runA = <T>(op: Op<T>, first?: IteratorResult<unknown, T>): Promise<T> =>
+    settingUp.size === 0 ? runAsync(be.async(), op, first as never) : Promise.all(settingUp).then(() => runAsync(be.async(), op, first as never));
   const runS = <T>(name: string, op: Op<T>): T => {
     const first = op.next();
     if (first.done === true) return first.value;
@@ -376,7 +383,11 @@ export function createFs(src: FsSource, o: CreateFsOptions = {}): FsApi {
     createReadStream: (p: unknown, opts?: unknown) => new streams.ReadStream(p, opts),
     createWriteStream: (p: unknown, opts?: unknown) => new streams.WriteStream(p, opts),
   });
-  const watchers = makeWatchers(fs, be);
+  const hold = (p: Promise<void>): void => {
+    settingUp.add(p);
+    void p.finally(() => settingUp.delete(p));
+  };
+  const watchers = makeWatchers(fs, be.watch, be.sync === null ? null : (p) => (fs['existsSync'] as (p: string) => boolean)(p), hold);
   Object.assign(fs, { watch: watchers.watch, watchFile: watchers.watchFile, unwatchFile: watchers.unwatchFile });
   fs['promises'] = makePromises(runA, dirRunners, streams, watchers.promisesWatch);
   return fs as unknown as FsApi;

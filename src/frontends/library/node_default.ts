@@ -8,4 +8,4 @@
 import { NodeHost } from '../../hyper/node/host.ts';
 import { setDefaultHost } from './boot.ts';
 
-setDefaultHost(() => new NodeHost());
+setDefaultHost((hints) => new NodeHost(hints?.taps ? { taps: hints.taps } : {}));

@@ -35,8 +35,9 @@ function sourcesKey(): string {
 
 /** Path (or URL) of the script a user-process worker runs. */
 export async function userEntry(): Promise<URL> {
-  // A compiled package (dist/) is plain JavaScript already: workers load it as it is.
-  if (import.meta.url.endsWith('.js')) return new URL('./uproc_entry.js', import.meta.url);
+  // Compiled into dist/ (an installed package) this file is entry.js, and
+  // uproc_entry.js beside it is already plain JavaScript: no bundling, no tsx.
+  if (!import.meta.url.endsWith('.ts')) return new URL('./uproc_entry.js', import.meta.url);
   const entry = path.join(here, 'uproc_entry.ts');
   try {
     const key = sourcesKey();

@@ -27,7 +27,7 @@ import * as fs from 'node:fs';
 import { KernelError, errno as E } from '../../kern/index.ts';
 import type { Sys } from '../library/boot.ts';
 import {
-  FrameReader, FrameType, InBuf, OutBuf, PROTO_VERSION, ProtocolError, bufDirection, decodeReplyAt, decodeValue, callFrame, emitFrame, setFrameId,
+  FrameReader, FrameType, InBuf, OutBuf, PROTO_VERSION, ProtocolError, bufDirection, parseBufUses, type BufUses, decodeReplyAt, decodeValue, callFrame, emitFrame, setFrameId,
   encodeValue, errorSchema, fatalSchema, frameTypeName, welcomeSchema, Frame, type Value, type Welcome,
 } from './protocol.ts';
 import { parseAddress } from './server.ts';
@@ -81,6 +81,7 @@ export class ClientConn {
   welcome: Welcome | null = null;
   private sysIds = new Map<string, number>();
   private sysKinds = new Map<string, string[]>();
+  private sysBufs = new Map<string, BufUses | undefined>();
   /** Why the connection ended, once it has. */
   closedReason: string | null = null;
   private closedResolve!: (reason: string) => void;
@@ -253,6 +254,7 @@ export class ClientConn {
     this.welcome = w;
     this.sysIds = new Map(w.syscalls.map(([name], i) => [name, i]));
     this.sysKinds = new Map(w.syscalls.map(([name, , kinds]) => [name, kinds]));
+    this.sysBufs = new Map(w.syscalls.map(([name, , , uses]) => [name, parseBufUses(uses)]));
     return w;
   }
 
@@ -279,7 +281,8 @@ export class ClientConn {
       data = [];
       const inline = w.limits.inline;
       const kinds = this.sysKinds.get(name)!;
-      wire = args.map((a, i) => (Array.isArray(a) ? a.map((x) => wireBuf(x, name, i, kinds[i], inline, targets, data)) : wireBuf(a, name, i, kinds[i], inline, targets, data)));
+      const uses = this.sysBufs.get(name);
+      wire = args.map((a, i) => (Array.isArray(a) ? a.map((x) => wireBuf(x, uses, i, kinds[i], inline, targets, data)) : wireBuf(a, uses, i, kinds[i], inline, targets, data)));
     }
     let frame: Uint8Array;
     try {
@@ -365,9 +368,9 @@ function isBufArg(a: unknown): boolean {
 }
 
 /** How one buffer argument travels: OutBuf (length only), inline bytes, or InBuf + DATA frames. */
-function wireBuf(v: unknown, name: string, i: number, kind: string | undefined, inline: number, targets: Uint8Array[], data: Uint8Array[]): unknown {
+function wireBuf(v: unknown, uses: BufUses | undefined, i: number, kind: string | undefined, inline: number, targets: Uint8Array[], data: Uint8Array[]): unknown {
   if (!(v instanceof Uint8Array)) return v;
-  const dir = bufDirection(name, i, kind);
+  const dir = bufDirection(uses, i, kind);
   if (dir === 'out') {
     targets.push(v);
     return new OutBuf(v.byteLength);
@@ -445,11 +448,43 @@ export class RemoteKernel extends RemoteProcess {
   }
 }
 
-/** Connect over a node socket (unix or TCP). */
+/** An error of connect() itself, shaped like Node's SystemError: `code`, `syscall`, `address`. */
+export class ConnectError extends Error {
+  override name = 'ConnectError';
+  readonly code: string;
+  readonly syscall = 'connect';
+  readonly address: string;
+  constructor(address: string, code: string, message: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.code = code;
+    this.address = address;
+  }
+}
+
+function hostFailureHint(code: string | undefined): string {
+  if (code === 'ENOENT' || code === 'ECONNREFUSED') return ' (is `anykernel serve` running there?)';
+  if (code === 'EACCES') return ' (the socket is mode 0600: connect as its owner, or serve with --socket-mode)';
+  if (code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return ' (check the host and port, and any firewall between)';
+  return '';
+}
+
+/** Connect over a node socket (unix or TCP). Fails with a ConnectError, or a KernelError the server sent (EACCES for a bad token). */
 export async function connect(url: string, opts: ConnectOptions = {}): Promise<RemoteKernel> {
-  const addr = parseAddress(url);
+  let addr: ReturnType<typeof parseAddress>;
+  try {
+    addr = parseAddress(url);
+  } catch (e) {
+    throw new ConnectError(url, 'EINVAL', (e as Error).message, e);
+  }
   let token = opts.token;
-  if (token === undefined && opts.tokenFile !== undefined) token = fs.readFileSync(opts.tokenFile, 'utf8').trim();
+  if (token === undefined && opts.tokenFile !== undefined) {
+    try {
+      token = fs.readFileSync(opts.tokenFile, 'utf8').trim();
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+      throw new ConnectError(url, code, `cannot read the token file ${opts.tokenFile}: ${code}; it holds the token the server was started with (--token-file)`, e);
+    }
+  }
   // The server's frames can be as large as its maxFrame; before WELCOME, the default.
   const reader = new FrameReader(64 * 1024 * 1024);
   let conn: ClientConn | null = null;
@@ -481,7 +516,7 @@ export async function connect(url: string, opts: ConnectOptions = {}): Promise<R
   await new Promise<void>((resolve, reject) => {
     sock.once('connect', () => resolve());
     sock.once('error', (e: NodeJS.ErrnoException) => {
-      reject(new Error(`cannot connect to ${url}: ${e.code ?? e.message}${e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? ' (is `anykernel serve` running there?)' : e.code === 'EACCES' ? ' (the socket is mode 0600: connect as its owner)' : ''}`));
+      reject(new ConnectError(url, e.code ?? 'EIO', `cannot connect to ${url}: ${e.code ?? e.message}${hostFailureHint(e.code)}`, e));
     });
   });
   conn = new ClientConn({
@@ -509,7 +544,9 @@ export async function connect(url: string, opts: ConnectOptions = {}): Promise<R
     welcome = await conn.hello({ ...opts, token });
   } catch (e) {
     sock.destroy();
-    if (e instanceof KernelError && e.errno === E.ECONNRESET) throw new Error(`${url}: ${conn.closedReason ?? 'connection closed during handshake'}`);
+    if (e instanceof KernelError && e.errno === E.ECONNRESET) {
+      throw new ConnectError(url, 'ECONNRESET', `${url}: ${conn.closedReason ?? 'connection closed during handshake'} (is it an anykernel server, of a compatible version?)`, e);
+    }
     throw e;
   }
   return new RemoteKernel(conn, welcome);

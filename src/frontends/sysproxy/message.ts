@@ -5,7 +5,7 @@
  * arg kinds, and which buffer arguments travel in which direction.
  */
 import { z } from 'zod';
-import type { ArgKind, ArgSpec } from '../../kern/index.ts';
+import type { ArgKind, ArgSpec, BufUse } from '../../kern/index.ts';
 import { PROTO_VERSION, FrameType, ProtocolError, Writer } from './frame.ts';
 import { type Value, writeValue, Reader, readValue } from './value.ts';
 
@@ -85,7 +85,11 @@ export const welcomeSchema = z.object({
   version: z.literal(PROTO_VERSION),
   server: z.string(),
   pid: z.number().int(),
-  syscalls: z.array(z.tuple([z.string(), z.number().int(), z.array(z.string())])),
+  /** [name, nr, arg kinds, buffer uses] per call; the uses are the table's SyscallDef.bufs as [index, 'in' | 'out'] pairs. */
+  syscalls: z.array(z.union([
+    z.tuple([z.string(), z.number().int(), z.array(z.string())]),
+    z.tuple([z.string(), z.number().int(), z.array(z.string()), z.array(z.tuple([z.number().int().min(0).max(63), z.enum(['in', 'out'])]))]),
+  ])),
   limits: z.object({
     maxFrame: z.number().int().positive(),
     chunk: z.number().int().positive(),
@@ -164,28 +168,34 @@ export function argsValidator(specs: readonly ArgSpec[]): ArgsValidator {
 
 // ---- buffer direction ----------------------------------------------------------------------
 
-/**
- * Which 'buf'/'bufs' arguments the kernel fills (out) or only reads (in).
- * The syscall table does not record direction, so it is listed here; a
- * buffer argument of a call not listed is treated as in-out (its bytes go to
- * the server and come back), which is always correct, just slower.
- */
-const OUT_ARGS: Record<string, number[]> = {
-  read: [1], pread: [1], readv: [1], preadv: [1], getrandom: [0],
-  recv: [1], recvfrom: [1], recvmsg: [1], readlink: [1], readlinkat: [2], getdents64: [1],
-};
-const IN_ARGS: Record<string, number[]> = {
-  write: [1], pwrite: [1], writev: [1], pwritev: [1], send: [1], sendto: [1], sendmsg: [1],
-};
+/** A call's buffer uses by argument index (the syscall table's SyscallDef.bufs). */
+export type BufUses = Readonly<Record<number, BufUse>>;
 
 export type BufDir = 'in' | 'out' | 'inout';
 
-export function bufDirection(name: string, argIndex: number, kind?: string): BufDir {
-  if (OUT_ARGS[name]?.includes(argIndex)) return 'out';
-  if (IN_ARGS[name]?.includes(argIndex)) return 'in';
+/**
+ * Which way buffer argument `argIndex` travels: as the syscall table says
+ * ('out': filled by the kernel, 'in': only read), path bytes only in, and
+ * any other buffer both ways — always correct, just slower.
+ */
+export function bufDirection(uses: BufUses | undefined, argIndex: number, kind?: string): BufDir {
+  const u = uses?.[argIndex];
+  if (u !== undefined) return u;
   // Path bytes are only read; an 'any' argument given bytes (ioctl) may be filled.
   if (kind !== undefined && kind.startsWith('path')) return 'in';
   return 'inout';
+}
+
+/** The WELCOME form of a call's buffer uses, and back. */
+export function emitBufUses(uses: BufUses | undefined): [number, BufUse][] {
+  return uses === undefined ? [] : Object.entries(uses).map(([i, u]) => [Number(i), u]);
+}
+
+export function parseBufUses(pairs: readonly (readonly [number, BufUse])[] | undefined): BufUses | undefined {
+  if (pairs === undefined || pairs.length === 0) return undefined;
+  const out: Record<number, BufUse> = {};
+  for (const [i, u] of pairs) out[i] = u;
+  return out;
 }
 
 /**

@@ -9,8 +9,10 @@ import fc from 'fast-check';
 import {
   FrameReader, FrameType, HEADER_SIZE, MAX_TYPE, InBuf, OutBuf, PROTO_VERSION, ProtocolError, argsValidator, callFrame,
   decodeReplyAt, decodeReplyInto, decodeValue, emitFrame, encodeValue, parseCall, parseFrame, bufDirection, outBytesUsed, Writer, writeReply,
-  writeStat, type Value,
+  writeStat, emitBufUses, parseBufUses, type BufUses, type Value,
 } from './protocol.ts';
+import { defineSyscall, kernSyscalls } from '../../kern/index.ts';
+import { SyscallTable } from '../../kern/syscall.ts';
 
 /** Codec values, including the kinds the syscall table declares. */
 const valueArb: fc.Arbitrary<Value> = fc.letrec<{ v: Value }>((tie) => ({
@@ -395,11 +397,30 @@ describe('argument validators derived from arg kinds', () => {
 });
 
 describe('buffer directions', () => {
-  it('reads are out, writes are in, unknown calls are in-out', () => {
-    expect(bufDirection('read', 1)).toBe('out');
-    expect(bufDirection('preadv', 1)).toBe('out');
-    expect(bufDirection('write', 1)).toBe('in');
-    expect(bufDirection('ioctl', 2)).toBe('inout');
+  it('come from the syscall table: reads are out, writes are in, the rest in-out', () => {
+    const table = new Map<string, { bufs?: BufUses; args: readonly string[]; returnsStat?: boolean }>(kernSyscalls.map((d) => [d.name, d]));
+    const dir = (name: string, i: number) => bufDirection(table.get(name)!.bufs, i, table.get(name)!.args[i]);
+    expect(dir('read', 1)).toBe('out');
+    expect(dir('preadv', 1)).toBe('out');
+    expect(dir('getrandom', 0)).toBe('out');
+    expect(dir('write', 1)).toBe('in');
+    expect(dir('pwritev', 1)).toBe('in');
+    expect(dir('ioctl', 2)).toBe('inout');
+    expect(bufDirection(undefined, 0, 'path')).toBe('in');
+    // So does which calls return a struct stat (sent as a fixed T_STAT body).
+    expect([table.get('fstat')!.returnsStat, table.get('read')!.returnsStat]).toEqual([true, undefined]);
+    // Every call that names a buffer use names a buffer argument.
+    for (const d of kernSyscalls as readonly { name: string; args: readonly string[]; bufs?: BufUses }[]) {
+      for (const i of Object.keys(d.bufs ?? {}).map(Number)) expect(d.args[i], d.name).toMatch(/^(buf|bufs|any)\??$/);
+    }
+    // The table refuses a use that names no buffer.
+    const bad = defineSyscall('bad_use', -1, ['fd', 'int'], () => 0, { bufs: { 1: 'out' } });
+    expect(() => new SyscallTable().register([bad])).toThrow(/bad_use: bufs names argument 1, which is not a buffer/);
+    // WELCOME carries them as pairs, and back.
+    fc.assert(fc.property(fc.dictionary(fc.nat({ max: 63 }).map(String), fc.constantFrom('in' as const, 'out' as const)), (d) => {
+      const uses = Object.keys(d).length === 0 ? undefined : Object.fromEntries(Object.entries(d).map(([k, v]) => [Number(k), v]));
+      expect(parseBufUses(emitBufUses(uses))).toEqual(uses);
+    }));
     expect(outBytesUsed(5, 10)).toBe(5);
     expect(outBytesUsed({ x: 1 }, 10)).toBe(10);
     expect(outBytesUsed(11, 10)).toBe(10);

@@ -32,6 +32,7 @@
  */
 import * as net from 'node:net';
 import * as fs from 'node:fs';
+import { dirname as pathDirname } from 'node:path';
 import '../library/node_default.ts'; // boot() without a host gets a NodeHost
 import { boot, type BootOptions, type BootedKernel } from '../library/boot.ts';
 import type { LeakReport } from '../../kern/index.ts';
@@ -238,6 +239,64 @@ async function clearStaleSocket(path: string): Promise<void> {
   fs.rmSync(path, { force: true });
 }
 
+/** listen(2) on `addr`; resolves with the address as clients write it. */
+async function listen(server: net.Server, addr: ListenAddr, mode: number): Promise<string> {
+  if (addr.kind === 'unix') {
+    await clearStaleSocket(addr.path);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e) => reject(listenError(addr, e)));
+      // bind(2) happens inside listen(); a tight umask closes the window before chmod.
+      let old: number | null = null;
+      try {
+        old = process.umask(0o177);
+      } catch { /* not allowed in workers: chmod below still applies */ }
+      try {
+        server.listen(addr.path, () => resolve());
+      } finally {
+        if (old !== null) process.umask(old);
+      }
+    });
+    fs.chmodSync(addr.path, mode);
+    return `unix:${addr.path}`;
+  } else {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e) => reject(listenError(addr, e)));
+      server.listen(addr.port, addr.host, () => resolve());
+    });
+    const a = server.address() as net.AddressInfo;
+    return `tcp:${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+  }
+}
+
+/**
+ * A listen(2) failure as an Error that names the address, says why, and what
+ * to do, with the errno name as `code` (EADDRINUSE, EACCES, ...). Node reports
+ * a unix path whose directory is missing as EACCES, so the directory is
+ * checked first and that case is ENOENT.
+ */
+export function listenError(addr: ListenAddr, e: unknown): Error {
+  let code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+  let why: string;
+  if (addr.kind === 'unix') {
+    const dir = pathDirname(addr.path);
+    if (!fs.existsSync(dir)) {
+      code = 'ENOENT';
+      why = `the directory ${dir} does not exist; create it (mkdir -p ${dir}) or choose another path`;
+    }
+    else if (code === 'EACCES' || code === 'EPERM') why = `permission denied creating the socket in ${dir}; choose a directory you can write (e.g. $XDG_RUNTIME_DIR or /tmp)`;
+    else if (code === 'EADDRINUSE') why = `${addr.path} is in use; stop the server there or choose another path`;
+    else if (code === 'ENAMETOOLONG' || code === 'EINVAL') why = `the path is too long for a unix socket (at most 107 bytes); choose a shorter one`;
+    else why = (e as Error).message;
+  } else {
+    if (code === 'EADDRINUSE') why = `port ${addr.port} is in use; choose another port (tcp:${addr.host}:0 picks a free one)`;
+    else if (code === 'EACCES') why = `ports below 1024 need root; choose a port of 1024 or more`;
+    else if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') why = `${addr.host} is not an address of this machine; use 127.0.0.1 or 0.0.0.0`;
+    else why = (e as Error).message;
+  }
+  const where = addr.kind === 'unix' ? `unix:${addr.path}` : `tcp:${addr.host}:${addr.port}`;
+  return Object.assign(new Error(`cannot listen on ${where}: ${why} (${code})`, { cause: e }), { code });
+}
+
 /** Boot (or take) a kernel and serve its system calls. */
 export async function serve(opts: ServeOptions): Promise<SysproxyServer> {
   const addr = parseAddress(opts.listen);
@@ -256,31 +315,11 @@ export async function serve(opts: ServeOptions): Promise<SysproxyServer> {
   });
   const server = net.createServer({ noDelay: true } as net.ServerOpts);
   let address: string;
-  if (addr.kind === 'unix') {
-    await clearStaleSocket(addr.path);
-    const mode = opts.socketMode ?? 0o600;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      // bind(2) happens inside listen(); a tight umask closes the window before chmod.
-      let old: number | null = null;
-      try {
-        old = process.umask(0o177);
-      } catch { /* not allowed in workers: chmod below still applies */ }
-      try {
-        server.listen(addr.path, () => resolve());
-      } finally {
-        if (old !== null) process.umask(old);
-      }
-    });
-    fs.chmodSync(addr.path, mode);
-    address = `unix:${addr.path}`;
-  } else {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(addr.port, addr.host, () => resolve());
-    });
-    const a = server.address() as net.AddressInfo;
-    address = `tcp:${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+  try {
+    address = await listen(server, addr, opts.socketMode ?? 0o600);
+  } catch (e) {
+    if (opts.kernel === undefined) await kernel.shutdown(); // booted here: do not leave it running
+    throw e;
   }
   const srv = new SysproxyServer(service, server, address, addr.kind === 'unix' ? addr.path : null, haltedP, {
     helloTimeoutMs: opts.helloTimeoutMs, helloMaxFrame: opts.helloMaxFrame, maxConnections: opts.maxConnections,

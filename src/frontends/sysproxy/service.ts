@@ -33,7 +33,7 @@ import { errno as E, KernelError, RLIMIT_NOFILE, setRlimit, syscallInvoker, tear
 import {
   DEFAULT_LIMITS, FrameType, InBuf, OutBuf, ProtocolError, Writer, argsValidator, bufDirection, decodeValue, emitFrame,
   encodeValue, exitSchema, forkSchema, frameTypeName, helloSchema, outBytesUsed, parseCall, valueFrame, writeReply,
-  type ArgsValidator, type BufDir, type Frame, type Limits, type Value,
+  emitBufUses, type ArgsValidator, type BufDir, type BufUses, type Frame, type Limits, type Value,
 } from './protocol.ts';
 
 export interface ServiceOptions {
@@ -80,11 +80,11 @@ interface SysEntry {
   invoke: (proc: Proc, args: unknown[]) => Promise<unknown>;
   /** Returns a struct stat: a result of that shape travels as T_STAT. */
   statReply: boolean;
+  /** Buffer arguments the call only fills or only reads (SyscallDef.bufs). */
+  bufs: BufUses | undefined;
 }
 
 /** The calls whose result is a struct stat (src/kern sys_descrip.ts, src/vfs vfs_syscalls.ts). */
-const STAT_CALLS = new Set(['stat', 'lstat', 'fstat', 'newfstatat', 'fstatat']);
-
 export class SysproxyService {
   readonly kernel: BootedKernel;
   readonly limits: Limits;
@@ -117,7 +117,7 @@ export class SysproxyService {
     const k = this.kernel.kernel;
     if (this.table === null || this.table.length !== k.syscalls.byName.size) {
       this.table = [...k.syscalls.byName.values()].map((d) => ({
-        name: d.name, nr: d.nr, args: d.args.slice(), validate: argsValidator(d.args), invoke: syscallInvoker(k, d.name)!, statReply: STAT_CALLS.has(d.name),
+        name: d.name, nr: d.nr, args: d.args.slice(), validate: argsValidator(d.args), invoke: syscallInvoker(k, d.name)!, statReply: d.returnsStat === true, bufs: d.bufs,
       }));
     }
     return this.table;
@@ -399,7 +399,7 @@ export class ServerConn {
       version: 1,
       server: `anykernel on ${k.hyper.hostName}`,
       pid: proc.pid,
-      syscalls: table.map((e) => [e.name, e.nr, e.args]),
+      syscalls: table.map((e) => [e.name, e.nr, e.args, emitBufUses(e.bufs)]),
       limits: { ...svc.limits },
     }))]);
   }
@@ -468,7 +468,7 @@ export class ServerConn {
       return b;
     }
     if (v instanceof InBuf) {
-      const dir = bufDirection(entry.name, i, entry.args[i]);
+      const dir = bufDirection(entry.bufs, i, entry.args[i]);
       st.staged += v.length;
       st.inStaged += v.length;
       if (st.inStaged > lim.maxTransfer) throw new ProtocolError('EMSGSIZE', `call stages ${st.inStaged} bytes; the limit is ${lim.maxTransfer}`);
@@ -478,7 +478,7 @@ export class ServerConn {
       if (dir === 'inout') st.outs.push({ buf: b, dir });
       return b;
     }
-    if (v instanceof Uint8Array && bufDirection(entry.name, i, entry.args[i]) === 'inout') st.outs.push({ buf: v, dir: 'inout' });
+    if (v instanceof Uint8Array && bufDirection(entry.bufs, i, entry.args[i]) === 'inout') st.outs.push({ buf: v, dir: 'inout' });
     return v;
   }
 

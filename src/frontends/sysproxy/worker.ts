@@ -25,7 +25,7 @@ import { errno as E, KernelError, type LeakReport } from '../../kern/index.ts';
 import type { Sys } from '../library/boot.ts';
 import { ClientConn, RemoteKernel, type ConnectOptions } from './client.ts';
 import {
-  FrameType, OutBuf, PROTO_VERSION, ProtocolError, Writer, bufDirection, decodeReplyAt, decodeValue, emitFrame, encodeValue, postFrame,
+  FrameType, OutBuf, PROTO_VERSION, ProtocolError, Writer, bufDirection, parseBufUses, type BufUses, decodeReplyAt, decodeValue, emitFrame, encodeValue, postFrame,
   errorSchema, fatalSchema, parseFrame, welcomeSchema, writeValue, type Frame, type Value, type Welcome,
 } from './protocol.ts';
 import {
@@ -127,6 +127,7 @@ export class SyncClient {
   readonly sys: SyncSys;
   private readonly sysIds: Map<string, number>;
   private readonly sysKinds: Map<string, string[]>;
+  private readonly sysBufs: Map<string, BufUses | undefined>;
 
   constructor(init: SyncChannelInit, opts: SyncClientOptions = {}) {
     this.area = new SabArea(init.sab);
@@ -150,6 +151,7 @@ export class SyncClient {
     this.pid = w.data.pid;
     this.sysIds = new Map(w.data.syscalls.map(([name], i) => [name, i]));
     this.sysKinds = new Map(w.data.syscalls.map(([name, , kinds]) => [name, kinds]));
+    this.sysBufs = new Map(w.data.syscalls.map(([name, , , uses]) => [name, parseBufUses(uses)]));
     const sys: Record<string, (...a: unknown[]) => unknown> = Object.create(null);
     for (const [name] of w.data.syscalls) sys[name] = (...args: unknown[]) => this.call(name, args);
     this.sys = sys as unknown as SyncSys;
@@ -195,14 +197,15 @@ export class SyncClient {
 
   private wire(name: string, args: unknown[], targets: Uint8Array[]): unknown[] {
     const kinds = this.sysKinds.get(name)!;
+    const uses = this.sysBufs.get(name);
     const wire = new Array<unknown>(args.length);
     for (let i = 0; i < args.length; i++) {
       const a = args[i];
       if (Array.isArray(a)) {
         const r = new Array<unknown>(a.length);
-        for (let j = 0; j < a.length; j++) r[j] = syncWire(a[j], name, i, kinds[i], targets);
+        for (let j = 0; j < a.length; j++) r[j] = syncWire(a[j], uses, i, kinds[i], targets);
         wire[i] = r;
-      } else wire[i] = syncWire(a, name, i, kinds[i], targets);
+      } else wire[i] = syncWire(a, uses, i, kinds[i], targets);
     }
     return wire;
   }
@@ -339,9 +342,9 @@ export class SyncClient {
 const NO_BUFS: Uint8Array[] = [];
 
 /** How one argument of a sync call travels: out-buffers as their length, others as they are (all inline). */
-function syncWire(v: unknown, name: string, i: number, kind: string | undefined, targets: Uint8Array[]): unknown {
+function syncWire(v: unknown, uses: BufUses | undefined, i: number, kind: string | undefined, targets: Uint8Array[]): unknown {
   if (!(v instanceof Uint8Array)) return v;
-  const dir = bufDirection(name, i, kind);
+  const dir = bufDirection(uses, i, kind);
   if (dir !== 'in') targets.push(v);
   return dir === 'out' ? new OutBuf(v.byteLength) : v;
 }

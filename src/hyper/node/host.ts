@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import { randomFillSync } from 'node:crypto';
+import { UdpNetifs, type UdpNetifSpec } from './tap.ts';
 import { HYPER_VERSION, type BlockDevInfo, type HostErrno, type HostNetif, type HostStat, type Hypercalls, type TimerHandle } from '../types.ts';
 
 const EIO = -5, ENXIO = -6, EBADF = -9, EROFS = -30;
@@ -27,6 +28,11 @@ export interface NodeHostOptions {
     send(name: string, frame: Uint8Array): void;
     destroy(name: string): Promise<HostErrno>;
   };
+  /**
+   * Interfaces carried as UDP datagrams on loopback, by interface name; with
+   * `tap`, the host bridges them to that TAP device through socat (tap.ts).
+   */
+  taps?: Record<string, UdpNetifSpec>;
   /** What panic does after printing (default: throw, so a library caller sees it). */
   onPanic?: (msg: string) => void;
   onExit?: (status: number) => void;
@@ -51,10 +57,13 @@ export class NodeHost implements Hypercalls {
   private nextHandle = 1;
   private inputFn: ((bytes: Uint8Array) => void) | null = null;
   private stdinListener: ((b: Buffer) => void) | null = null;
+  /** The UDP/TAP interfaces (taps option), if any. */
+  readonly udpNetifs: UdpNetifs | null;
 
   constructor(opts: NodeHostOptions = {}) {
     this.opts = opts;
     this.wallOffsetNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+    this.udpNetifs = opts.taps ? new UdpNetifs(opts.taps) : null;
   }
 
   getParam(name: string): string | undefined {
@@ -64,10 +73,9 @@ export class NodeHost implements Hypercalls {
       case 'hostname': return os.hostname();
       case 'ncpu': return String(os.availableParallelism());
       case 'memlimit': return String(os.totalmem());
-      // Lock-order validation is on in tests (vitest sets VITEST) and off in
-      // production, where its stack captures would dominate every lock
-      // operation; ANYKERNEL_LOCKDEP=on|fast|strict|off overrides.
-      case 'lockdep': return process.env.ANYKERNEL_LOCKDEP ?? (process.env.VITEST ? 'on' : 'off');
+      // Lock-order validation (src/kern/README.md): off in production unless
+      // ANYKERNEL_LOCKDEP=on|strict|full|off asks; the test setup turns it on.
+      case 'lockdep': return process.env.ANYKERNEL_LOCKDEP ?? 'off';
       default: return undefined;
     }
   }
@@ -203,11 +211,17 @@ export class NodeHost implements Hypercalls {
   }
 
   async netifCreate(name: string, deliver: (frame: Uint8Array) => void): Promise<HostNetif | HostErrno> {
+    // The deliver upcall must not run inside this call: frames only arrive from socket events.
+    if (this.udpNetifs?.has(name)) return this.udpNetifs.create(name, deliver);
     if (!this.opts.netif) return ENXIO;
     return this.opts.netif.create(name, deliver);
   }
-  netifSend(name: string, frame: Uint8Array): void { this.opts.netif?.send(name, frame); }
+  netifSend(name: string, frame: Uint8Array): void {
+    if (this.udpNetifs?.has(name)) this.udpNetifs.send(name, frame);
+    else this.opts.netif?.send(name, frame);
+  }
   async netifDestroy(name: string): Promise<HostErrno> {
+    if (this.udpNetifs?.has(name)) return this.udpNetifs.destroy(name);
     if (!this.opts.netif) return ENXIO;
     return this.opts.netif.destroy(name);
   }
@@ -217,5 +231,6 @@ export class NodeHost implements Hypercalls {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     this.consoleSetInput(null);
+    this.udpNetifs?.killAll();
   }
 }

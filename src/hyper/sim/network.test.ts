@@ -95,4 +95,33 @@ describe('SimNetwork', () => {
     });
     expect(got).toEqual([2]);
   });
+
+  it('corrupts one bit of a copy per fired frame, and partitions cut a path both ways', async () => {
+    const world = new SimWorld({ seed: 9 });
+    const a = new SimHost({ world, name: 'a' });
+    const b = new SimHost({ world, name: 'b' });
+    const c = new SimHost({ world, name: 'c' });
+    const net = new SimNetwork(world, { faults: { 'net.corrupt': { probability: 1, times: 1 } } });
+    net.attach(a).attach(b).attach(c);
+    const atB: Uint8Array[] = [], atC: Uint8Array[] = [];
+    await world.run(async () => {
+      await a.netifCreate('eth0', () => {});
+      await b.netifCreate('eth0', (f) => atB.push(f));
+      await c.netifCreate('eth0', (f) => atC.push(f));
+      a.netifSend('eth0', new Uint8Array(8));
+      await world.sleep(1_000_000n);
+      net.partition(a, b);
+      a.netifSend('eth0', new Uint8Array([1]));
+      await world.sleep(1_000_000n);
+      net.heal();
+      a.netifSend('eth0', new Uint8Array([2]));
+      await world.sleep(1_000_000n);
+    });
+    const flipped = (f: Uint8Array) => f.reduce((n, x) => n + x.toString(2).split('1').length - 1, 0);
+    // Exactly one receiver's copy of the first frame has exactly one bit flipped.
+    expect(flipped(atB[0]!) + flipped(atC[0]!)).toBe(1);
+    expect(atB.map((f) => f.length)).toEqual([8, 1]);
+    expect(atC.map((f) => f.length)).toEqual([8, 1, 1]);
+    expect(net.stats()).toMatchObject({ corrupted: 1, partitioned: 1 });
+  });
 });

@@ -10,7 +10,12 @@
  *   net.dup      the receiver gets the frame twice;
  *   net.latency  extra delay on top of the segment's base latency;
  *   net.reorder  a uniform random extra delay in [0, latencyNs], so later
- *                frames can overtake earlier ones.
+ *                frames can overtake earlier ones;
+ *   net.corrupt  one bit of the receiver's copy is flipped (position drawn
+ *                from rng("net:<name>/corrupt")), as a bad cable would.
+ *
+ * `partition(a, b)` cuts the path between two hosts in both directions
+ * (frames between them are dropped and counted) until `heal()`.
  *
  * Frames larger than mtu + 14 (the Ethernet header) are dropped and counted.
  * All hosts on a segment must share one SimWorld (one virtual clock).
@@ -30,7 +35,7 @@ export interface SimNetworkOptions {
   faults?: Partial<Record<FaultSite, FaultRule>>;
 }
 
-export interface SimNetworkStats { sent: number; delivered: number; lost: number; duplicated: number; oversize: number }
+export interface SimNetworkStats { sent: number; delivered: number; lost: number; duplicated: number; oversize: number; corrupted: number; partitioned: number }
 
 interface Port {
   host: SimHost;
@@ -48,7 +53,10 @@ export class SimNetwork {
   readonly mtu: number;
   private readonly latencyNs: bigint;
   private readonly ports = new Map<string, Port>();
-  private readonly counts: SimNetworkStats = { sent: 0, delivered: 0, lost: 0, duplicated: 0, oversize: 0 };
+  private readonly counts: SimNetworkStats = { sent: 0, delivered: 0, lost: 0, duplicated: 0, oversize: 0, corrupted: 0, partitioned: 0 };
+  private readonly corruptRng;
+  /** Host-name pairs ("a|b", both orders) whose frames are dropped. */
+  private readonly cuts = new Set<string>();
 
   constructor(worldOrHost: SimWorld | SimHost, opts: SimNetworkOptions = {}) {
     this.world = 'world' in worldOrHost ? worldOrHost.world : worldOrHost;
@@ -56,6 +64,24 @@ export class SimNetwork {
     this.mtu = opts.mtu ?? 1500;
     this.latencyNs = BigInt(opts.latencyNs ?? 10_000);
     this.faults = new FaultSet(this.world.rng(`net:${this.name}/faults`), opts.faults);
+    this.corruptRng = this.world.rng(`net:${this.name}/corrupt`);
+  }
+
+  /** Cut the path between two hosts (both directions) until heal(). */
+  partition(a: SimHost, b: SimHost): this {
+    this.cuts.add(`${a.name}|${b.name}`);
+    this.cuts.add(`${b.name}|${a.name}`);
+    return this;
+  }
+
+  /** Restore every cut path (or only the one between a and b). */
+  heal(a?: SimHost, b?: SimHost): this {
+    if (a === undefined || b === undefined) this.cuts.clear();
+    else {
+      this.cuts.delete(`${a.name}|${b.name}`);
+      this.cuts.delete(`${b.name}|${a.name}`);
+    }
+    return this;
   }
 
   /** Let `host` attach interfaces to this segment (all of them, or only the names given). */
@@ -99,14 +125,22 @@ export class SimNetwork {
     if (frame.byteLength > this.mtu + 14) { this.counts.oversize++; return; }
     for (const to of this.ports.values()) {
       if (to === from) continue;
+      if (this.cuts.size > 0 && this.cuts.has(`${host.name}|${to.host.name}`)) { this.counts.partitioned++; continue; }
       if (this.faults.check('net.loss')) { this.counts.lost++; continue; }
       const copies = this.faults.check('net.dup') ? 2 : 1;
       if (copies === 2) this.counts.duplicated++;
       for (let c = 0; c < copies; c++) {
         const base = this.world.now + this.latencyNs + this.faults.latency('net.latency');
         const jitter = this.faults.jitter('net.reorder');
-        if (jitter > 0n) this.world.enqueue(base + jitter, () => this.arrive(to, frame), to.host.name);
-        else this.fifo(from, to, base, frame);
+        let copy = frame;
+        if (frame.byteLength > 0 && this.faults.check('net.corrupt')) {
+          copy = frame.slice();
+          const bit = this.corruptRng.next32() % (copy.byteLength * 8);
+          copy[bit >>> 3]! ^= 1 << (bit & 7);
+          this.counts.corrupted++;
+        }
+        if (jitter > 0n) this.world.enqueue(base + jitter, () => this.arrive(to, copy), to.host.name);
+        else this.fifo(from, to, base, copy);
       }
     }
   }

@@ -60,6 +60,8 @@ export class Ifnet {
   readonly lladdr: Uint8Array;
   /** Largest IP datagram the link carries (not counting the link header). */
   mtu: number;
+  /** The largest MTU the driver allows (SIOCSIFMTU's bound). */
+  readonly maxMtu: number;
   flags: number;
   /** IPv4 addresses, the primary first. */
   readonly addrs: IfAddr[] = [];
@@ -76,6 +78,7 @@ export class Ifnet {
     kind: IfKind;
     lladdr?: Uint8Array;
     mtu: number;
+    maxMtu?: number;
     flags: number;
     transmit: (frame: Uint8Array) => void;
     destroy?: () => Promise<void> | void;
@@ -84,6 +87,7 @@ export class Ifnet {
     this.kind = opts.kind;
     this.lladdr = opts.lladdr ?? new Uint8Array(6);
     this.mtu = opts.mtu;
+    this.maxMtu = opts.maxMtu ?? opts.mtu;
     this.flags = opts.flags;
     this.transmit = opts.transmit;
     this.destroy = opts.destroy ?? (() => {});

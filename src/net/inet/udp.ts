@@ -20,7 +20,7 @@
  * IP_PKTINFO, multicast membership, GSO/GRO.
  */
 import {
-  EACCES, EAFNOSUPPORT, EDESTADDRREQ, EINVAL, EMSGSIZE, ENOPROTOOPT, ENOTCONN, EOPNOTSUPP, EPIPE, err,
+  EACCES, EAFNOSUPPORT, EBADF, EDESTADDRREQ, EINVAL, EMSGSIZE, ENOPROTOOPT, ENOTCONN, EOPNOTSUPP, EPIPE, err,
 } from '../../kern/errno.ts';
 import { POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLLRDNORM, POLLWRNORM } from '../../kern/constants.ts';
 import type { Lwp } from '../../kern/sched.ts';
@@ -209,6 +209,7 @@ export class UdpSocket implements SocketProto {
   async recv(td: Lwp, bufs: readonly Uint8Array[], flags: number): Promise<RecvResult> {
     const nonblock = this.so.nonblocking(flags);
     for (;;) {
+      if (this.closed) throw err(EBADF); // closed under a sleeping reader
       const pending = this.so.takeError();
       if (pending !== 0) throw err(pending);
       if (this.q.length > 0) break;

@@ -25,11 +25,21 @@ export function ipNextId(ns: NetStack): number {
 }
 
 /**
+ * A payload the transport writes straight into the frame (TCP emits its
+ * segment there), saving a buffer and a copy per datagram: `len` bytes,
+ * written by `write(frame, at)` before ipOutput hands the frame on.
+ */
+export interface PayloadWriter {
+  readonly len: number;
+  write(frame: Uint8Array, at: number): void;
+}
+
+/**
  * Send one datagram. Returns 0, or an errno: ENETUNREACH / EHOSTUNREACH no
  * route, EMSGSIZE too big for the path with DF (or for IP), EACCES broadcast
  * without permission, ENETDOWN interface down, EINVAL bad source.
  */
-export function ipOutput(ns: NetStack, o: IpOutputOpts, payload: Uint8Array): number {
+export function ipOutput(ns: NetStack, o: IpOutputOpts, data: Uint8Array | PayloadWriter): number {
   ns.ipStats.outRequests++;
   const r = routeTo(ns, o.dst, o.ifp);
   if (typeof r === 'number') {
@@ -39,7 +49,8 @@ export function ipOutput(ns: NetStack, o: IpOutputOpts, payload: Uint8Array): nu
   if (r.broadcast && !o.broadcast) return EACCES;
   const src = o.src !== INADDR_ANY ? o.src : r.src;
   if (isMulticast(src) || src === 0xffffffff) return EINVAL;
-  const total = IPV4_HDR_LEN + payload.byteLength;
+  const plen = data instanceof Uint8Array ? data.byteLength : data.len;
+  const total = IPV4_HDR_LEN + plen;
   if (total > IP_MAXPACKET) return EMSGSIZE;
   const ttl = o.ttl ?? ns.config.defaultTtl;
   const tos = o.tos ?? 0;
@@ -48,12 +59,19 @@ export function ipOutput(ns: NetStack, o: IpOutputOpts, payload: Uint8Array): nu
   if (total <= r.mtu) {
     const frame = new Uint8Array(ETHER_HDR_LEN + total);
     emitIpv4Header(frame, ETHER_HDR_LEN, { tos, totalLen: total, id, df, mf: false, fragOff: 0, ttl, proto: o.proto, src, dst: o.dst });
-    frame.set(payload, ETHER_HDR_LEN + IPV4_HDR_LEN);
+    if (data instanceof Uint8Array) frame.set(data, ETHER_HDR_LEN + IPV4_HDR_LEN);
+    else data.write(frame, ETHER_HDR_LEN + IPV4_HDR_LEN);
     return ifOutput(ns, r.ifp, r.nexthop, frame, r.broadcast);
   }
   if (df) {
     ns.ipStats.fragFails++;
     return EMSGSIZE;
+  }
+  let payload: Uint8Array;
+  if (data instanceof Uint8Array) payload = data;
+  else {
+    payload = new Uint8Array(plen);
+    data.write(payload, 0);
   }
   return fragment(ns, r.ifp, r.nexthop, r.broadcast, r.mtu, { tos, id, ttl, proto: o.proto, src, dst: o.dst }, payload, 0, false);
 }

@@ -22,6 +22,7 @@ import { psignal } from '../../kern/sig_post.ts';
 import type { NetStack } from '../netstack.ts';
 import { MSG_DONTWAIT, MSG_NOSIGNAL, SOCK_STREAM } from './constants.ts';
 import type { SocketProto } from './protosw.ts';
+import { ifIoctl, isIfIoctl } from './if_ioctl.ts';
 
 /** ioctl numbers sockets answer (asm-generic/ioctls.h, linux/sockios.h). */
 export const FIONREAD = 0x541b;
@@ -189,8 +190,9 @@ export const socketOps: FileOps<Socket> = {
       throw sendError(td, so, 0, e);
     }
   },
-  ioctl(fp, _td, cmd, arg) {
+  ioctl(fp, td, cmd, arg) {
     const so = fp.data;
+    if (isIfIoctl(cmd)) return ifIoctl(so.ns, td, cmd, arg);
     switch (cmd) {
       case FIONREAD: return so.proto.readable();
       case SIOCOUTQ: return so.proto.unsent?.() ?? 0;

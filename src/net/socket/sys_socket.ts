@@ -5,7 +5,7 @@
  * addresses and option values at this edge, and calls the protocol's
  * per-socket object through the protocol switch.
  *
- * Library forms (DESIGN.md: out-values are returned):
+ * Library forms (docs/ARCHITECTURE.md: out-values are returned):
  *   socket(domain, type, protocol) → fd         type may carry SOCK_NONBLOCK | SOCK_CLOEXEC
  *   socketpair(domain, type, protocol) → [fd, fd]
  *   bind(fd, addr)  connect(fd, addr)  listen(fd, backlog)
@@ -210,10 +210,10 @@ export const socketSyscalls = [
   }),
   defineSyscall('accept', 43, ['fd'], (td, fd: number) => sysAccept4(td, fd, 0)),
   defineSyscall('accept4', 288, ['fd', 'int'], sysAccept4),
-  defineSyscall('sendto', 44, ['fd', 'buf', 'int?', 'any?'], sysSendto),
-  defineSyscall('send', -1, ['fd', 'buf', 'int?'], (td, fd: number, buf: Uint8Array, flags?: number) => sysSendto(td, fd, buf, flags ?? 0)),
-  defineSyscall('recvfrom', 45, ['fd', 'buf', 'int?'], sysRecvfrom),
-  defineSyscall('recv', -1, ['fd', 'buf', 'int?'], async (td, fd: number, buf: Uint8Array, flags?: number) => (await sysRecvfrom(td, fd, buf, flags ?? 0))[0]),
+  defineSyscall('sendto', 44, ['fd', 'buf', 'int?', 'any?'], sysSendto, { bufs: { 1: 'in' } }),
+  defineSyscall('send', -1, ['fd', 'buf', 'int?'], (td, fd: number, buf: Uint8Array, flags?: number) => sysSendto(td, fd, buf, flags ?? 0), { bufs: { 1: 'in' } }),
+  defineSyscall('recvfrom', 45, ['fd', 'buf', 'int?'], sysRecvfrom, { bufs: { 1: 'out' } }),
+  defineSyscall('recv', -1, ['fd', 'buf', 'int?'], async (td, fd: number, buf: Uint8Array, flags?: number) => (await sysRecvfrom(td, fd, buf, flags ?? 0))[0], { bufs: { 1: 'out' } }),
   defineSyscall('sendmsg', 46, ['fd', 'obj', 'int?'], sysSendmsg),
   defineSyscall('recvmsg', 47, ['fd', 'obj', 'int?'], sysRecvmsg),
   defineSyscall('shutdown', 48, ['fd', 'int'], async (td, fd: number, how: number) => {

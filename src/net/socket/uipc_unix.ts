@@ -28,7 +28,7 @@
  * @guardedBy the single virtual CPU: queue changes happen between awaits.
  */
 import {
-  EADDRINUSE, EAFNOSUPPORT, EAGAIN, ECONNREFUSED, ECONNRESET, EINTR, EINVAL, EISCONN, EMSGSIZE, ENOPROTOOPT, ENOTCONN,
+  EADDRINUSE, EAFNOSUPPORT, EAGAIN, EBADF, ECONNREFUSED, ECONNRESET, EINTR, EINVAL, EISCONN, EMSGSIZE, ENOPROTOOPT, ENOTCONN,
   EOPNOTSUPP, EPERM, EPIPE, EPROTOTYPE, err, isKernelError,
 } from '../../kern/errno.ts';
 import { POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLLRDNORM, POLLWRNORM } from '../../kern/constants.ts';
@@ -40,6 +40,11 @@ import type { Control, RecvResult, SocketInfo, SocketProto, SockoptValue } from 
 import { AF_UNIX, AF_UNSPEC, type SockAddr, type SockAddrUn } from './sockaddr.ts';
 import { sonewconn, type Socket } from './socket.ts';
 import { abstractNames, unixNamespace } from './unix_ns.ts';
+
+/** Every live AF_UNIX socket of a stack (/proc/net/unix, netstat). */
+export function unixSockets(ns: NetStack): Set<Socket> {
+  return ns.part('unix.all', () => new Set<Socket>());
+}
 
 /** net.unix.max_dgram_qlen. */
 export const UNIX_MAX_DGRAM_QLEN = 10;
@@ -87,6 +92,7 @@ export class UnixSocket implements SocketProto {
     this.so = so;
     this.stream = so.type === SOCK_STREAM;
     this.cred = cred;
+    unixSockets(so.ns).add(so);
   }
 
   private get ns(): NetStack {
@@ -200,6 +206,7 @@ export class UnixSocket implements SocketProto {
   async accept(td: Lwp, nonblock: boolean): Promise<Socket> {
     if (!this.stream) throw err(EOPNOTSUPP);
     for (;;) {
+      if (this.state === 'closed') throw err(EBADF);
       if (this.state !== 'listening') throw err(EINVAL);
       const u = this.acceptq.shift();
       if (u !== undefined) {
@@ -294,6 +301,7 @@ export class UnixSocket implements SocketProto {
     const peek = (flags & MSG_PEEK) !== 0;
     if (!this.stream) {
       for (;;) {
+        if (this.state === 'closed') throw err(EBADF); // closed under a sleeping reader
         const pending = this.so.takeError();
         if (pending !== 0) throw err(pending);
         if (this.rq.length > 0) break;
@@ -341,6 +349,7 @@ export class UnixSocket implements SocketProto {
       if (got >= want || control !== undefined) break;
       if (got > 0 && ((flags & MSG_WAITALL) === 0 || peek)) break;
       if (this.rcvShut || this.peerGone) break;
+      if (this.state === 'closed') throw err(EBADF);
       const pending = this.so.takeError();
       if (pending !== 0) {
         if (got > 0) break;
@@ -373,6 +382,7 @@ export class UnixSocket implements SocketProto {
   }
 
   close(): void {
+    unixSockets(this.ns).delete(this.so);
     const wasListening = this.state === 'listening';
     this.state = 'closed';
     if (this.name !== null) {

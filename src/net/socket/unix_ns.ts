@@ -22,6 +22,16 @@ import { UNIX_NAMESPACE, type UnixNamespace } from '../../kern/sockhooks.ts';
 import type { NetStack } from '../netstack.ts';
 
 const W_OK = 2;
+
+/** A nested system call as the caller; its errors are reported as the outer call's (bind, connect). */
+async function nested(td: Lwp, name: string, args: unknown[]): Promise<unknown> {
+  try {
+    return await invokeSyscall(td.k, td.proc, name, args);
+  } catch (e) {
+    if (isKernelError(e)) throw err(e.errno, e.path);
+    throw e;
+  }
+}
 const AT_EACCESS = 0x200;
 
 /** The fallback namespace over the system-call table. */
@@ -32,13 +42,13 @@ class SyscallUnixNamespace implements UnixNamespace {
     const k = td.k;
     if (!k.syscalls.byName.has('mknodat')) throw err(ENOENT); // no file system in this kernel
     try {
-      await invokeSyscall(k, td.proc, 'mknodat', [AT_FDCWD, path, S_IFSOCK | (mode & 0o777), 0]);
+      await nested(td, 'mknodat', [AT_FDCWD, path, S_IFSOCK | (mode & 0o777), 0]);
     } catch (e) {
       // bind(2): EADDRINUSE "the given address is already in use" — any existing name.
       if (isKernelError(e) && e.errno === EEXIST) throw err(EADDRINUSE, path);
       throw e;
     }
-    const st = (await invokeSyscall(k, td.proc, 'stat', [path])) as Stat;
+    const st = (await nested(td, 'stat', [path])) as Stat;
     const id = `${st.dev}:${st.ino}`;
     this.bound.set(id, so);
     return id;
@@ -47,10 +57,10 @@ class SyscallUnixNamespace implements UnixNamespace {
   async lookup(td: Lwp, path: string): Promise<object> {
     const k = td.k;
     if (!k.syscalls.byName.has('stat')) throw err(ENOENT);
-    const st = (await invokeSyscall(k, td.proc, 'stat', [path])) as Stat;
+    const st = (await nested(td, 'stat', [path])) as Stat;
     if ((st.mode & S_IFMT) !== S_IFSOCK) throw err(ECONNREFUSED, path);
     // connect(2) EACCES: "write permission is denied on the socket file".
-    await invokeSyscall(k, td.proc, 'faccessat', [AT_FDCWD, path, W_OK, AT_EACCESS]);
+    await nested(td, 'faccessat', [AT_FDCWD, path, W_OK, AT_EACCESS]);
     const so = this.bound.get(`${st.dev}:${st.ino}`);
     if (so === undefined) throw err(ECONNREFUSED, path);
     return so;

@@ -325,29 +325,30 @@ export class TcpStack {
 
   /**
    * An ICMP error quoted a segment we sent from laddr:lport to raddr:rport
-   * with sequence number `seq`. `kind` says what: a hard unreachable aborts a
-   * connection still in SYN-SENT (Linux: ECONNREFUSED for port unreachable);
-   * `fragNeeded` lowers the MSS to fit `mtu` and retransmits (RFC 1191).
+   * with sequence number `seq`. A hard error (RFC 1122 §4.2.3.9; Linux's
+   * icmp_err_convert "fatal") aborts a connection still in SYN-SENT with
+   * `errnoName` (port unreachable → ECONNREFUSED); otherwise it is kept as a
+   * soft error. `mtu` > 0 (fragmentation needed, RFC 1191) lowers the MSS to
+   * fit and retransmits.
    */
-  icmpError(laddr: number, lport: number, raddr: number, rport: number, seq: number, kind: 'portUnreach' | 'hostUnreach' | 'netUnreach' | 'protoUnreach' | 'fragNeeded', mtu = 0): void {
+  icmpError(laddr: number, lport: number, raddr: number, rport: number, seq: number, errnoName: string, hard: boolean, mtu = 0): void {
     const tcb = this.lookup(laddr, lport, raddr, rport);
     if (tcb === undefined) return;
     // RFC 5927 §4.1: act only on errors quoting a sequence number in flight.
     if (!(seqGe(seq, tcb.sndUna) && seqLe(seq, tcb.sndMax))) return;
-    if (kind === 'fragNeeded') {
+    if (mtu > 0) {
       const mss = Math.max(68 - 40, mtu - 40);
-      if (mtu > 0 && mss < tcb.sndMss) {
+      if (mss < tcb.sndMss) {
         tcb.sndMss = mss;
         tcb.sndNxt = tcb.sndUna; // resend what was too big
         tcpOutput(tcb);
       }
       return;
     }
-    const errno = kind === 'portUnreach' || kind === 'protoUnreach' ? 'ECONNREFUSED' : kind === 'hostUnreach' ? 'EHOSTUNREACH' : 'ENETUNREACH';
-    if (tcb.state === TcpState.SYN_SENT) {
-      if (kind === 'portUnreach' || kind === 'protoUnreach') tcb.close(errno);
-      else tcb.error = errno; // soft: reported if the connection times out
-      tcb.upcall?.(tcb);
+    if (tcb.state === TcpState.SYN_SENT && hard) {
+      tcb.close(errnoName);
+      return;
     }
+    tcb.softError = errnoName; // reported if the connection later times out
   }
 }

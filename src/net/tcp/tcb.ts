@@ -57,8 +57,12 @@ export interface TcpHost {
   now(): number;
   /** 32 random bits (initial sequence numbers, timestamp offsets, ports). */
   random32(): number;
-  /** Send one segment from local address `src` to `dst` (IPv4 as u32). */
-  output(src: number, dst: number, seg: TcpSegment): void;
+  /**
+   * Send one segment from local address `src` to `dst` (IPv4 as u32), for
+   * `tcb` (null for a RST answering a segment without a connection). The
+   * payload may view the send buffer: copy it before returning.
+   */
+  output(src: number, dst: number, seg: TcpSegment, tcb: Tcb | null): void;
   /** (Re)arm this TCB's single timer at absolute time `at` ms; Infinity disarms. */
   timer(tcb: Tcb, at: number): void;
   /** Largest segment payload the route to dst carries without fragmenting (MTU - 40). */
@@ -243,15 +247,22 @@ export class Tcb {
   keepCnt: number;
   /** TCP_MAXSEG set by the user (0 = none). */
   userMss = 0;
+  /** IP_TTL (-1 = the stack's default) and IP_TOS for this connection's datagrams. */
+  ipTtl = -1;
+  ipTos = 0;
 
   /** Pending error for SO_ERROR / the next call (Linux errno name, e.g. 'ECONNRESET'). */
   error: string | null = null;
+  /** Last ICMP soft error (RFC 1122 §4.2.3.9): what a timeout reports instead of ETIMEDOUT. */
+  softError: string | null = null;
   /** Called when readable/writable/state may have changed (the socket wakes its waiters). */
   upcall: ((tcb: Tcb) => void) | null = null;
   /** Called on every state change (the stack moves listener queues and drops CLOSED TCBs). */
   onState: ((tcb: Tcb, from: TcpState, to: TcpState) => void) | null = null;
   /** The socket was closed by its user: nobody reads any more (orphan, Linux's SOCK_DEAD). */
   orphan = false;
+  /** The socket layer's record of this connection (its port-table entry), if any. */
+  owner: unknown = null;
   /** Listener this embryonic/unaccepted connection belongs to (set by the stack). */
   listener: unknown = null;
   /** Counters for this connection (retransmits, segments). */

@@ -221,6 +221,10 @@ function checkSegment(link: SimLink, src: number, dst: number, seg: TcpSegment, 
     v.push(`in flight ${seqDiff(from.sndMax, from.sndUna)} exceeds buffered ${from.sndBuf.len} + SYN/FIN`);
   }
   if (from.rcvBuf.len > from.rcvBuf.capacity) v.push('receive buffer over capacity');
+  // The window promised never exceeds the room in the receive buffer (else data in window is dropped).
+  if (from.synchronized && !from.orphan && seqDiff(from.rcvAdv, from.rcvNxt) > from.rcvBuf.free) {
+    v.push(`promised ${seqDiff(from.rcvAdv, from.rcvNxt)} bytes with ${from.rcvBuf.free} free`);
+  }
   if (to !== undefined && seg.flags & TCP_ACK && to.state !== S.LISTEN && to.state !== S.SYN_SENT && !(seg.flags & TCP_RST)) {
     if (!seqLe(seg.ack, to.sndMax)) v.push(`ACK ${seg.ack} beyond the peer's SND.MAX ${to.sndMax}`);
   }

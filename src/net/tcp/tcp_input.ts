@@ -300,7 +300,8 @@ function segmentArrives(tcb: Tcb, seg: TcpSegment, t: number): void {
     default:
       break;
   }
-  if (tcb.sndBuf.free > 0) tcb.upcall?.(tcb);
+  // Wake writers once a third of the buffer is free (Linux sk_stream_write_space), not per ACK.
+  if (tcb.sndBuf.free >= tcb.sndBuf.capacity / 3 || tcb.sndBuf.len === 0) tcb.upcall?.(tcb);
 
   // Sixth: URG is not supported (the urgent pointer is ignored; data is delivered in line).
 
@@ -397,6 +398,7 @@ export function enterTimeWait(tcb: Tcb, t: number): void {
   tcb.rexmtAt = tcb.persistAt = tcb.keepAt = Infinity;
   tcb.closeAt = t + 2 * tcb.cfg.mslMs;
   tcb.sndBuf.release();
+  if (tcb.orphan) tcb.rcvBuf.release(); // nobody reads any more: TIME-WAIT holds no buffers
   tcb.setState(TcpState.TIME_WAIT);
 }
 

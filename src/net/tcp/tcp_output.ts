@@ -48,7 +48,9 @@ export function emitSegment(tcb: Tcb, seq: number, flags: number, payload: Uint8
   if (syn) {
     window = Math.min(wnd, 65535); // RFC 7323 §2.2: the window in a SYN is never scaled
   } else {
-    window = Math.min(65535, Math.ceil(wnd / (1 << tcb.rcvScale)));
+    // Round down (RFC 7323 §2.3): rounding up would promise bytes the buffer may not have,
+    // and repeated over many ACKs the promise would creep past the buffer.
+    window = Math.min(65535, Math.floor(wnd / (1 << tcb.rcvScale)));
   }
   const right = seqAdd(tcb.rcvNxt, syn ? window : window << tcb.rcvScale);
   if ((flags & TCP_ACK) !== 0 && seqGt(right, tcb.rcvAdv)) tcb.rcvAdv = right;
@@ -95,7 +97,7 @@ export function emitSegment(tcb: Tcb, seq: number, flags: number, payload: Uint8
     tcb.delackAt = Infinity;
     tcb.unackedSegs = 0;
   }
-  tcb.host.output(tcb.localAddr, tcb.remoteAddr, seg);
+  tcb.host.output(tcb.localAddr, tcb.remoteAddr, seg, tcb);
 }
 
 /** Send a RST for a segment that has no connection (RFC 9293 §3.10.7.1). */
@@ -125,7 +127,7 @@ export function respondRst(host: TcpHost, localAddr: number, remoteAddr: number,
     out.ack = seqAdd(seg.seq, len); // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>
     out.flags = TCP_RST | TCP_ACK;
   }
-  host.output(localAddr, remoteAddr, out);
+  host.output(localAddr, remoteAddr, out, null);
 }
 
 /** Send a RST on a connection we abort (RFC 9293 §3.10.4 ABORT: <SEQ=SND.NXT><CTL=RST>). */
@@ -165,6 +167,17 @@ export function retransmitAt(tcb: Tcb, seq: number, limit: number): number {
 export function tcpOutput(tcb: Tcb): void {
   for (let i = 0; i < OUTPUT_BURST; i++) {
     if (!outputOne(tcb)) break;
+  }
+  // Data waits (sender SWS avoidance or a lost window update) with no timer running:
+  // the persist timer forces it out (RFC 9293 §3.8.6.2.1 "override timeout"; BSD tcp_setpersist).
+  if (
+    tcb.synchronized &&
+    tcb.state !== TcpState.TIME_WAIT &&
+    tcb.rexmtAt === Infinity &&
+    tcb.persistAt === Infinity &&
+    tcb.sndBuf.len - seqDiff(tcb.sndNxt, tcb.sndBufSeq) > 0
+  ) {
+    tcb.persistAt = tcb.host.now() + persistInterval(tcb);
   }
   armTimer(tcb);
 }
@@ -280,6 +293,10 @@ function outputOne(tcb: Tcb): boolean {
     if (seqGt(tcb.sndNxt, tcb.sndMax)) tcb.sndMax = tcb.sndNxt;
     // RFC 6298 §5.1: start the retransmission timer when data goes out and it is not running.
     if (tcb.rexmtAt === Infinity && !wasProbe) tcb.rexmtAt = now + tcb.rto;
+    if (!wasProbe && tcb.sndWnd > 0) {
+      tcb.persistAt = Infinity; // the retransmission timer covers what is in flight
+      tcb.persistShift = 0;
+    }
   }
   if (wasProbe) return false;
   return space > 0;

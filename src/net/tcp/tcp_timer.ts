@@ -56,7 +56,7 @@ function retransmitTimeout(tcb: Tcb): boolean {
   const limit = synState ? tcb.cfg.synRetries : tcb.cfg.maxRetries;
   if (tcb.backoff > limit) {
     // Linux: ETIMEDOUT to the user; a passive embryonic connection just goes away.
-    tcb.close(tcb.passive && tcb.state === TcpState.SYN_RECEIVED ? null : 'ETIMEDOUT');
+    tcb.close(tcb.passive && tcb.state === TcpState.SYN_RECEIVED ? null : (tcb.softError ?? 'ETIMEDOUT'));
     return false;
   }
   rttBackoff(tcb);

@@ -87,3 +87,22 @@ export function tcpAbort(tcb: Tcb): void {
   if (tcb.state !== TcpState.SYN_SENT && tcb.state !== TcpState.TIME_WAIT) sendAbortRst(tcb);
   tcb.close(null);
 }
+
+/**
+ * RECEIVE into several buffers (recvmsg's scatter list): up to their total
+ * length of in-order bytes; `peek` leaves them queued (MSG_PEEK).
+ */
+export function tcpReadv(tcb: Tcb, bufs: readonly Uint8Array[], peek: boolean): number {
+  let n = 0;
+  for (const b of bufs) {
+    const m = Math.min(b.byteLength, tcb.rcvBuf.len - n);
+    if (m <= 0) break;
+    tcb.rcvBuf.copyOut(n, b, 0, m);
+    n += m;
+  }
+  if (!peek && n > 0) {
+    tcb.rcvBuf.drop(n);
+    if (tcb.state !== TcpState.CLOSED) tcpOutput(tcb);
+  }
+  return n;
+}

@@ -9,6 +9,7 @@
  * back. Options are kept flat on the segment (no per-option objects) so the
  * per-segment path allocates one object plus the payload view.
  */
+import { foldChecksum, pseudoHeaderSum, sum16 } from './checksum.ts';
 
 export const TCP_FIN = 0x01;
 export const TCP_SYN = 0x02;
@@ -82,28 +83,14 @@ export function tcpSegment(init: Partial<TcpSegment> & { srcPort: number; dstPor
 
 const EMPTY = new Uint8Array(0);
 
-/** Ones'-complement sum of bytes[start, end) added to `sum` (RFC 1071), not folded. */
-function sum16(bytes: Uint8Array, start: number, end: number, sum: number): number {
-  let i = start;
-  for (; i + 1 < end; i += 2) sum += (bytes[i]! << 8) | bytes[i + 1]!;
-  if (i < end) sum += bytes[i]! << 8;
-  return sum;
-}
-
-function fold(sum: number): number {
-  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
-  return sum;
-}
-
 /**
  * TCP checksum of `seg` (header and payload) with the IPv4 pseudo-header
  * (RFC 9293 §3.1: source, destination, zero, protocol 6, TCP length).
  * Returns the value to store; checking a received segment gives 0 when it is good.
  */
 export function tcpChecksum(srcAddr: number, dstAddr: number, seg: Uint8Array, start = 0, end = seg.byteLength): number {
-  let s = (srcAddr >>> 16) + (srcAddr & 0xffff) + (dstAddr >>> 16) + (dstAddr & 0xffff) + 6 + (end - start);
-  s = sum16(seg, start, end, s);
-  return ~fold(s) & 0xffff;
+  const view = start === 0 && end === seg.byteLength ? seg : seg.subarray(start, end);
+  return foldChecksum(sum16(view, pseudoHeaderSum(srcAddr, dstAddr, 6, end - start)));
 }
 
 function fixedOptionsLength(h: TcpSegment): number {

@@ -182,3 +182,17 @@ describe('bad input', () => {
     }), { numRuns: 2000 });
   });
 });
+
+describe('pcap', () => {
+  it('records round-trip through the reader', async () => {
+    const { pcapGlobalHeader, pcapRecord, parsePcap } = await import('./pcap.ts');
+    fc.assert(fc.property(fc.array(fc.tuple(bytes(200), fc.bigInt({ min: 0n, max: 4_000_000_000_000_000_000n })), { maxLength: 10 }), (recs) => {
+      const parts = [pcapGlobalHeader(), ...recs.map(([f, t]) => pcapRecord(f, t))];
+      const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      let o = 0;
+      for (const p of parts) { all.set(p, o); o += p.length; }
+      const r = parsePcap(all);
+      expect(r?.frames.map((x) => [x.data, x.timeNs / 1000n])).toEqual(recs.map(([f, t]) => [f, t / 1000n]));
+    }));
+  });
+});

@@ -68,7 +68,7 @@ export async function allocBlock(fs: Ext2Fs, td: Lwp, goal: number): Promise<num
     gd.freeBlocks--;
     sb.freeBlocksCount--;
     fs.sbDirty = true;
-    await fs.gdUpdate(td, g);
+    fs.gdDirty.add(g);
     return b;
   }
   throw err(ENOSPC);
@@ -91,7 +91,7 @@ export async function freeBlock(fs: Ext2Fs, td: Lwp, b: number): Promise<void> {
   gd.freeBlocks++;
   sb.freeBlocksCount++;
   fs.sbDirty = true;
-  await fs.gdUpdate(td, g);
+  fs.gdDirty.add(g);
 }
 
 /** Allocate an inode for a new object in directory `dirIno`. */
@@ -129,7 +129,7 @@ export async function allocInode(fs: Ext2Fs, td: Lwp, dirIno: number, isDir: boo
     if (isDir) gd.usedDirs++;
     sb.freeInodesCount--;
     fs.sbDirty = true;
-    await fs.gdUpdate(td, g);
+    fs.gdDirty.add(g);
     return base + bit + 1;
   }
   throw err(ENOSPC);
@@ -152,5 +152,5 @@ export async function freeInode(fs: Ext2Fs, td: Lwp, ino: number, isDir: boolean
   if (isDir && gd.usedDirs > 0) gd.usedDirs--;
   sb.freeInodesCount++;
   fs.sbDirty = true;
-  await fs.gdUpdate(td, g);
+  fs.gdDirty.add(g);
 }

@@ -158,3 +158,66 @@ async function freeTree(fs: Ext2Fs, td: Lwp, vp: Vnode, b: number, level: number
   }
   return false;
 }
+
+/** Make logical block n a hole again (fallocate PUNCH_HOLE), freeing its data block; indirect blocks stay. */
+export async function bunmap(fs: Ext2Fs, td: Lwp, vp: Vnode, n: number): Promise<void> {
+  const node = en(vp);
+  const path = blockPath(fs.apb, n);
+  if (path === null) return;
+  if (path.length === 1) {
+    const b = checkPtr(fs, node.ino, node.inode.block[n]!, 'mapped');
+    if (b !== 0) {
+      await freeOne(fs, td, vp, b);
+      node.inode.block[n] = 0;
+    }
+    return;
+  }
+  let b = checkPtr(fs, node.ino, node.inode.block[path[0]!]!, 'indirect');
+  for (let i = 1; i < path.length && b !== 0; i++) {
+    const bp = await fs.bread(td, b);
+    const next = checkPtr(fs, node.ino, u32(bp.data, path[i]! * 4), 'indirect');
+    if (i < path.length - 1 || next === 0) {
+      fs.bc.brelse(td, bp);
+      b = next;
+      continue;
+    }
+    put32(bp.data, path[i]! * 4, 0);
+    fs.bc.bdwrite(td, bp);
+    await freeOne(fs, td, vp, next);
+    return;
+  }
+}
+
+/**
+ * Disk blocks of logical blocks n, n+1, … (at most `max`, and no further than
+ * the end of the direct blocks or of n's indirect leaf): one walk of the map
+ * for a whole run, as a sequential reader needs. 0 entries are holes.
+ */
+export async function bmapRun(fs: Ext2Fs, td: Lwp, vp: Vnode, n: number, max: number): Promise<number[]> {
+  const node = en(vp);
+  const path = blockPath(fs.apb, n);
+  if (path === null) return [0];
+  if (path.length === 1) {
+    const out: number[] = [];
+    for (let i = n; i < N_DIRECT && out.length < max; i++) out.push(checkPtr(fs, node.ino, node.inode.block[i]!, 'mapped'));
+    return out;
+  }
+  let b = checkPtr(fs, node.ino, node.inode.block[path[0]!]!, 'indirect');
+  for (let i = 1; i < path.length - 1 && b !== 0; i++) {
+    const bp = await fs.bread(td, b);
+    const next = u32(bp.data, path[i]! * 4);
+    fs.bc.brelse(td, bp);
+    b = checkPtr(fs, node.ino, next, 'indirect');
+  }
+  const first = path[path.length - 1]!;
+  const count = Math.min(max, fs.apb - first);
+  if (b === 0) return new Array<number>(count).fill(0);
+  const bp = await fs.bread(td, b);
+  const out: number[] = [];
+  try {
+    for (let i = 0; i < count; i++) out.push(checkPtr(fs, node.ino, u32(bp.data, (first + i) * 4), 'indirect'));
+  } finally {
+    fs.bc.brelse(td, bp);
+  }
+  return out;
+}

@@ -197,6 +197,7 @@ async function recoverOrphans(fs: Ext2Fs, td: Lwp): Promise<void> {
       if (vp.nlink === 0) await releaseInode(f, t, vp);
       else f.orphanList.splice(f.orphanList.indexOf(o), 1);
     }
+    await f.flushMeta(t);
     f.orphanList.length = 0;
     f.sb.lastOrphan = 0;
     f.sbDirty = true;
@@ -214,9 +215,41 @@ async function syncFs(mp: Mount, td0: Lwp | null): Promise<void> {
   await drainPending(fs);
   await withFs(mp, td0, async (f, td) => {
     f.sb.wtime = nowSec(f.k);
+    await f.flushMeta(td);
     await f.sbUpdate(td);
     await f.bc.bflush(td, f.dev);
   });
+}
+
+/**
+ * Write everything back and mark the file system clean (EXT2_VALID_FS, unless an error
+ * was found while mounted), as umount does; afterwards the mount is read-only.
+ */
+async function quiesce(mp: Mount, td0: Lwp | null): Promise<void> {
+  const fs = mp.fsdata as Ext2Fs;
+  await drainPending(fs);
+  if (fs.readOnly) return;
+  await withFs(mp, td0, async (f, td) => {
+    if ((f.sb.state & EXT2_ERROR_FS) === 0) f.sb.state |= EXT2_VALID_FS;
+    f.sb.wtime = nowSec(f.k);
+    await f.flushMeta(td);
+    await f.sbUpdate(td);
+    await f.bc.bflush(td, f.dev);
+  });
+  fs.readOnly = true;
+}
+
+/** At kernel shutdown: every ext2 mount still mounted (the root among them) is written back and left clean. */
+async function shutdownAll(k: Kernel): Promise<void> {
+  const vfs = k.lookup<ReturnType<typeof vfsOf>>('vfs');
+  for (const mp of vfs?.mounts ?? []) {
+    if (mp.fstype !== ext2Type) continue;
+    try {
+      await quiesce(mp, null);
+    } catch (e) {
+      k.log('err', `ext2 (${(mp.fsdata as Ext2Fs).dev.name}): write-back at shutdown failed: ${String(e)}`);
+    }
+  }
 }
 
 const ext2VfsOps: VfsOps = {
@@ -237,16 +270,7 @@ const ext2VfsOps: VfsOps = {
   },
   async unmount(mp, td0) {
     const fs = mp.fsdata as Ext2Fs;
-    await drainPending(fs);
-    if (!fs.readOnly) {
-      await withFs(mp, td0, async (f, td) => {
-        // Clean again: EXT2_VALID_FS set unless an error was found while mounted.
-        if ((f.sb.state & EXT2_ERROR_FS) === 0) f.sb.state |= EXT2_VALID_FS;
-        f.sb.wtime = nowSec(f.k);
-        await f.sbUpdate(td);
-        await f.bc.bflush(td, f.dev);
-      });
-    }
+    await quiesce(mp, td0);
     fs.bc.binval(fs.dev);
     fs.vcache.clear();
     if (fs.ownsDevice) await disks(fs.k).detacher?.(fs.dev);
@@ -266,6 +290,7 @@ const ext2VfsOps: VfsOps = {
       await syncFs(mp, null);
       await withFs(mp, null, async (f, td) => {
         if ((f.sb.state & EXT2_ERROR_FS) === 0) f.sb.state |= EXT2_VALID_FS;
+        await f.flushMeta(td);
         await f.sbUpdate(td);
         await f.bc.bflush(td, f.dev);
       });
@@ -299,6 +324,7 @@ export const ext2Component: Component = {
   init(k: Kernel) {
     vfsOf(k).registerFsType(ext2Type);
   },
+  shutdown: shutdownAll,
 };
 
 /**
@@ -316,5 +342,6 @@ export function ext2RootComponent(image: string, readOnly = false): Component {
       vfs.registerFsType(ext2Type);
       await vfs.mountRoot('ext2', readOnly ? MS_RDONLY : 0, '', image);
     },
+    shutdown: shutdownAll,
   };
 }

@@ -77,6 +77,8 @@ export class Ext2Fs {
   /** The device was attached by this mount (an image path) and is detached at umount. */
   ownsDevice = false;
   sbDirty = false;
+  /** Groups whose descriptor changed since it was last written (flushMeta writes them). */
+  readonly gdDirty = new Set<number>();
   /** Unlinked inodes still referenced, head first: the in-core copy of the on-disk orphan chain. */
   readonly orphanList: number[] = [];
   readOnly: boolean;
@@ -141,6 +143,17 @@ export class Ext2Fs {
     const bp = await this.bread(td, blk);
     emitGroup(this.groups[g]!, bp.data.subarray(off % this.bs, (off % this.bs) + GD_SIZE));
     this.bc.bdwrite(td, bp);
+  }
+
+  /**
+   * Put the changed group descriptors and the superblock into their buffers (delayed
+   * writes); called before every bflush (fsync, sync, umount). Between two, the bitmaps
+   * are the truth and the counts are behind, as e2fsck expects after a crash.
+   */
+  async flushMeta(td: Lwp): Promise<void> {
+    for (const g of [...this.gdDirty].sort((a, b) => a - b)) await this.gdUpdate(td, g);
+    this.gdDirty.clear();
+    if (this.sbDirty) await this.sbUpdate(td);
   }
 
   /** Write the primary superblock into its buffer (delayed). */
@@ -273,10 +286,7 @@ export function fsThread(k: Kernel, td: Lwp | null, name: string): Lwp {
 export async function withFs<T>(mp: Mount, td0: Lwp | null, fn: (fs: Ext2Fs, td: Lwp) => Promise<T>): Promise<T> {
   const fs = mp.fsdata as Ext2Fs;
   const td = fsThread(fs.k, td0, 'ext2');
-  if (fs.lock.tryAcquire(td) === null) await fs.lock.acquire(td);
-  try {
-    return await fn(fs, td);
-  } finally {
-    fs.lock.release(td);
-  }
+  const l = fs.lock.enter(td);
+  using g = l instanceof Promise ? await l : l;
+  return await fn(fs, td);
 }

@@ -12,10 +12,11 @@
  * for a file written sequentially those are its next logical blocks.
  */
 import type { Lwp } from '../../kern/sched.ts';
-import { EFBIG, err } from '../../kern/errno.ts';
+import { EFBIG, ENOSPC, EOPNOTSUPP, err } from '../../kern/errno.ts';
+import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from '../../kern/constants.ts';
 import { type Vnode, vfsNow } from '../vnode.ts';
 import { type Ext2Fs, en } from './fs.ts';
-import { bmap, bmapAlloc, truncateBlocks } from './bmap.ts';
+import { bmap, bmapAlloc, bmapRun, bunmap, truncateBlocks } from './bmap.ts';
 
 const RA_BYTES = 128 * 1024;
 
@@ -30,19 +31,22 @@ export async function fileRead(fs: Ext2Fs, td: Lwp, vp: Vnode, buf: Uint8Array, 
   node.seqRun = seq ? node.seqRun + 1 : 0;
   const fileBlocks = Math.ceil(vp.size / bs);
   let done = 0;
-  for (let l = firstL; l <= lastL; l++) {
-    const bo = l === firstL ? off % bs : 0;
-    const len = Math.min(bs - bo, n - done);
-    const b = await bmap(fs, td, vp, l);
-    if (b === 0) buf.fill(0, done, done + len);
-    else {
-      const want = lastL - l + (node.seqRun > 0 ? Math.floor(RA_BYTES / bs) : 0);
-      const ahead = Math.min(want, fileBlocks - l - 1, 255);
-      const bp = await fs.bread(td, b, ahead);
-      buf.set(bp.data.subarray(bo, bo + len), done);
-      fs.bc.brelse(td, bp);
+  for (let l = firstL; l <= lastL; ) {
+    const run = await bmapRun(fs, td, vp, l, lastL - l + 1);
+    for (const b of run) {
+      const bo = l === firstL ? off % bs : 0;
+      const len = Math.min(bs - bo, n - done);
+      if (b === 0) buf.fill(0, done, done + len);
+      else {
+        const want = lastL - l + (node.seqRun > 0 ? Math.floor(RA_BYTES / bs) : 0);
+        const ahead = Math.min(want, fileBlocks - l - 1, 255);
+        const bp = await fs.bread(td, b, ahead);
+        buf.set(bp.data.subarray(bo, bo + len), done);
+        fs.bc.brelse(td, bp);
+      }
+      done += len;
+      l++;
     }
-    done += len;
   }
   node.nextRead = lastL + 1;
   return n;
@@ -106,4 +110,51 @@ export async function fileResize(fs: Ext2Fs, td: Lwp, vp: Vnode, size: number): 
   }
   vp.size = size;
   fs.noteLargeFile(size);
+}
+
+/**
+ * fallocate(2): mode 0 and KEEP_SIZE allocate (zeroed) blocks for [off, off+len), extending
+ * the size unless KEEP_SIZE; PUNCH_HOLE|KEEP_SIZE zeroes the range, freeing the whole blocks
+ * in it (Linux's ext2 has no fallocate; this follows ext4's answers). A range that cannot fit
+ * in the free blocks is ENOSPC before anything is allocated.
+ */
+export async function fileAllocate(fs: Ext2Fs, td: Lwp, vp: Vnode, mode: number, off: number, len: number): Promise<void> {
+  if ((mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) !== 0) throw err(EOPNOTSUPP);
+  const end = off + len;
+  if (end > fs.maxBytes) throw err(EFBIG);
+  const bs = fs.bs;
+  if ((mode & FALLOC_FL_PUNCH_HOLE) !== 0) {
+    const stop = Math.min(end, vp.size);
+    for (let pos = off; pos < stop; ) {
+      const l = Math.floor(pos / bs);
+      const bo = pos % bs;
+      const n = Math.min(bs - bo, stop - pos);
+      if (n === bs) await bunmap(fs, td, vp, l);
+      else {
+        const b = await bmap(fs, td, vp, l);
+        if (b !== 0) {
+          const bp = await fs.bread(td, b);
+          bp.data.fill(0, bo, bo + n);
+          fs.bc.bdwrite(td, bp);
+        }
+      }
+      pos += n;
+    }
+    await fs.iupdate(td, vp);
+    return;
+  }
+  const first = Math.floor(off / bs), last = Math.floor((end - 1) / bs);
+  const held = vp.blocks / (bs / 512);
+  if (last - first + 1 - held > fs.sb.freeBlocksCount) throw err(ENOSPC);
+  let goal = 0;
+  for (let l = first; l <= last; l++) {
+    const { b, fresh } = await bmapAlloc(fs, td, vp, l, goal);
+    goal = b + 1;
+    if (fresh) fs.bc.bdwrite(td, await fs.bnew(td, b));
+  }
+  if ((mode & FALLOC_FL_KEEP_SIZE) === 0 && end > vp.size) {
+    vp.size = end;
+    fs.noteLargeFile(end);
+  }
+  await fs.iupdate(td, vp);
 }

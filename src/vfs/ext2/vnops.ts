@@ -13,14 +13,14 @@
  * finish.
  */
 import type { Lwp } from '../../kern/sched.ts';
-import { EINVAL, ENAMETOOLONG, ENOENT, ENOTEMPTY, EOPNOTSUPP, err } from '../../kern/errno.ts';
+import { EINVAL, ENAMETOOLONG, ENOENT, ENOTEMPTY, err } from '../../kern/errno.ts';
 import { S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT } from '../../kern/constants.ts';
 import { major, minor } from '../../kern/devsw.ts';
 import { type NewAttrs, type Vnode, type VnodeOps, vfsNow } from '../vnode.ts';
 import { type Ext2Fs, en, fsThread, withFs } from './fs.ts';
 import { allocInode, freeBlock, freeInode } from './alloc.ts';
 import { bmapAlloc, bmap, truncateBlocks } from './bmap.ts';
-import { fileRead, fileResize, fileWrite } from './rdwr.ts';
+import { fileAllocate, fileRead, fileResize, fileWrite } from './rdwr.ts';
 import { checkLinkMax, dirAdd, dirInit, dirIsEmpty, dirList, dirLookup, dirRemove, dirRetarget } from './dirio.ts';
 import { dtypeOf, fileTypeOf } from './dir.ts';
 import { type Inode, encodeDev } from './inode.ts';
@@ -335,7 +335,8 @@ export const ext2VnodeOps: VnodeOps = {
   },
   readdir(vp, td0, cookie, emit) {
     return withFs(vp.mount, td0, async (fs, td) => {
-      if (vp.nlink === 0) throw err(ENOENT);
+      // A removed directory lists nothing (its blocks go at the last reference).
+      if (vp.nlink === 0) return true;
       return dirList(fs, td, vp, cookie, (ino, ft, name, next) => emit(ino, dtypeOf(ft), name, next));
     });
   },
@@ -343,14 +344,14 @@ export const ext2VnodeOps: VnodeOps = {
     return withFs(vp.mount, td0, async (fs, td) => {
       if (fs.readOnly) return;
       await fs.iupdate(td, vp);
-      if (fs.sbDirty) await fs.sbUpdate(td);
+      await fs.flushMeta(td);
       // Every dirty block of the device, then a cache flush: the file's data, its inode,
       // its indirect blocks and the bitmaps and directories that name it are durable.
       await fs.bc.bflush(td, fs.dev);
     });
   },
-  fallocate() {
-    throw err(EOPNOTSUPP);
+  fallocate(vp, td0, mode, offset, length) {
+    return withFs(vp.mount, td0, (fs, td) => fileAllocate(fs, td, vp, mode, offset, length));
   },
   inactive(vp) {
     const fs = vp.mount.fsdata as Ext2Fs;

@@ -9,10 +9,11 @@
 import type { TargetFactory } from '../target.ts';
 import { hostTarget } from './host.ts';
 import { kernelTarget } from './kernel.ts';
+import { ext2Target } from './ext2.ts';
 import { fuseDpTarget, fuseTarget } from './fuse.ts';
 import { remoteUnixTarget, workerAsyncTarget, workerSyncTarget } from './sysproxy.ts';
 
-export const allTargets: TargetFactory[] = [hostTarget, kernelTarget, remoteUnixTarget, workerAsyncTarget, workerSyncTarget, fuseTarget, fuseDpTarget];
+export const allTargets: TargetFactory[] = [hostTarget, kernelTarget, ext2Target, remoteUnixTarget, workerAsyncTarget, workerSyncTarget, fuseTarget, fuseDpTarget];
 
 /** The reference every differential run compares against. */
 export const referenceTarget: TargetFactory = hostTarget;

@@ -327,7 +327,7 @@ export class SysTarget implements Target {
   async teardown(): Promise<void> {}
 }
 
-class KernelTarget extends SysTarget {
+export class KernelTarget extends SysTarget {
   private readonly k: BootedKernel;
   private readonly owner: boolean;
 
@@ -355,6 +355,23 @@ async function bootKernel(): Promise<BootedKernel> {
   return boot();
 }
 
+/** What a kernel reached through the library can do (a tmpfs root). */
+export function libraryCaps(sys: SysLike): Capabilities {
+  return {
+    users: true,
+    mount: typeof sys.mount === 'function' && typeof sys.umount2 === 'function',
+    renameat2: typeof sys.renameat2 === 'function',
+    mknodDevices: true,
+    tmpfsRoot: true,
+    innerMountIdentity: true,
+    roMountMissingNameErofs: true,
+    permissionBeforeVictimType: true,
+    specialFileModeChecks: true,
+    dotdotSearchCheck: true,
+    accessAsksServer: true,
+  };
+}
+
 export const kernelTarget: TargetFactory = {
   name: 'kernel',
   async available() {
@@ -369,19 +386,6 @@ export const kernelTarget: TargetFactory = {
     await sys.mkdir!(ROOT, 0o755);
     await sys.chdir!(ROOT);
     await sys.umask!(0o022);
-    const caps: Capabilities = {
-      users: true,
-      mount: typeof sys.mount === 'function' && typeof sys.umount2 === 'function',
-      renameat2: typeof sys.renameat2 === 'function',
-      mknodDevices: true,
-      tmpfsRoot: true,
-      innerMountIdentity: true,
-      roMountMissingNameErofs: true,
-      permissionBeforeVictimType: true,
-      specialFileModeChecks: true,
-      dotdotSearchCheck: true,
-      accessAsksServer: true,
-    };
-    return new KernelTarget('kernel', caps, k, sys, true);
+    return new KernelTarget('kernel', libraryCaps(sys), k, sys, true);
   },
 };
