@@ -81,6 +81,10 @@ const SCRIPTS: string[] = [
   'while read line; do echo "got $line"; done <<EOF\nx\ny\nEOF',
   'nothere_cmd 2>/dev/null; echo $?',
   '! false; echo $?',
+  'echo "tab\\there"; echo "stop\\c here"; echo after',
+  'printf "%5s|%-3d|%x\\n" ab 7 255',
+  'x="a b  c"; for w in $x; do echo "[$w]"; done',
+  'echo "${x:-}" "${#}"; set -- 1 2 3; echo "$*"',
 ];
 
 const hasDash = spawnSync('dash', ['-c', 'true']).status === 0;

@@ -20,7 +20,7 @@
  * Usage: sh [-c COMMANDS [NAME [ARG...]] | -s [ARG...] | -i | SCRIPT [ARG...]].
  * A login shell ("-sh" as argv[0]) is interactive.
  */
-import { type Libc, errcode, strerror } from '../libc.ts';
+import { type Libc, echoEscapes, errcode, strerror } from '../libc.ts';
 import {
   F_DUPFD_CLOEXEC, F_SETPIPE_SZ, O_APPEND, O_CLOEXEC, O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SIGCONT, SIGINT, SIGQUIT,
   SIGTSTP, SIGTTIN, SIGTTOU, TIOCGPGRP, TIOCSPGRP, WEXITSTATUS, WIFEXITED, WIFSIGNALED, WIFSTOPPED, WNOHANG, WTERMSIG,
@@ -774,7 +774,8 @@ const BUILTINS = new Map<string, Builtin>([
     const args = a.slice(1);
     let nl = true;
     while (args[0] === '-n') { nl = false; args.shift(); }
-    sh.u.out(args.join(' ') + (nl ? '\n' : ''));
+    const { text, stop } = echoEscapes(args.join(' '));
+    sh.u.out(text + (nl && !stop ? '\n' : ''));
     return 0;
   }],
   ['cd', (sh, a) => {
