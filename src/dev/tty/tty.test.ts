@@ -5,8 +5,8 @@
  * stopped by SIGTTIN, TIOCSWINSZ and SIGWINCH, TIOCNOTTY's hangup.
  */
 import { describe, expect, it } from 'vitest';
-import { boot, type BootedKernel } from '../../frontends/library/boot.ts';
-import { SimHost } from '../../hyper/sim/host.ts';
+import type { BootedKernel } from '../../frontends/library/boot.ts';
+import { code, sim } from '../../../test/dev/kit.ts';
 import {
   ECHO, ICANON, O_NOCTTY, O_RDWR, SIGINT, SIGTSTP, SIGTTIN, SIGTTOU, SIGWINCH, TCGETS, TCSETS, TIOCGPGRP, TIOCGWINSZ, TIOCNOTTY,
   TIOCSPGRP, TIOCSWINSZ, WUNTRACED,
@@ -14,16 +14,6 @@ import {
 
 type S = Record<string, (...a: any[]) => Promise<any>>;
 
-async function sim<T>(seed: number, fn: (k: BootedKernel, host: SimHost) => Promise<T>): Promise<T> {
-  const host = new SimHost({ seed });
-  const k = await boot({ host });
-  try {
-    return await host.run(() => fn(k, host), { limitSteps: 1_000_000 });
-  } finally {
-    host.dispose();
-  }
-}
-const code = (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (e: { code?: string }) => e.code ?? String(e));
 const settle = async (k: BootedKernel) => { for (let i = 0; i < 20; i++) await k.sys.sched_yield(); };
 
 /** A session leader with the console as its controlling terminal, and a job in another group. */
