@@ -85,6 +85,11 @@ const SCRIPTS: string[] = [
   'printf "%5s|%-3d|%x\\n" ab 7 255',
   'x="a b  c"; for w in $x; do echo "[$w]"; done',
   'echo "${x:-}" "${#}"; set -- 1 2 3; echo "$*"',
+  'set -e; echo one; false; echo not reached',
+  'set -e; false || true; if false; then :; fi; ! true; echo survived',
+  'set -e; f() { false; echo in-f; }; f; echo after',
+  'set -e; (false); echo not reached',
+  'set -u; echo ${unset_var:-d}; echo $unset_var; echo not reached',
 ];
 
 const hasDash = spawnSync('dash', ['-c', 'true']).status === 0;

@@ -70,6 +70,10 @@ export class Shell {
   positional: string[];
   status = 0;
   interactive = false;
+  /** set -e (errexit), -u (nounset), -x (xtrace). */
+  readonly opts = { e: false, u: false, x: false };
+  /** > 0 while running a condition (if/while/until, the left of && and ||, after !): errexit does not apply there. */
+  private condDepth = 0;
   private lastBg = 0;
   private readonly jobs: Job[] = [];
   private shellPgid = 0;
@@ -90,6 +94,7 @@ export class Shell {
     const self = this;
     this.ex = new Expander({
       get: (n) => self.getVar(n),
+      peek: (n) => self.getVar(n, false),
       set: (n, v) => { self.vars.set(n, v); },
       positional: () => self.positional,
       cmdsubst: (t) => self.cmdsubst(t),
@@ -98,7 +103,7 @@ export class Shell {
     });
   }
 
-  private getVar(n: string): string | undefined {
+  private getVar(n: string, strict = true): string | undefined {
     switch (n) {
       case '?': return String(this.status);
       case '$': return String(this.u.sys.getpid!());
@@ -107,8 +112,20 @@ export class Shell {
       case '0': return this.name;
       case '-': return this.interactive ? 'i' : '';
     }
-    if (/^[1-9][0-9]*$/.test(n)) return this.positional[Number(n) - 1];
-    return this.vars.get(n);
+    const v = /^[1-9][0-9]*$/.test(n) ? this.positional[Number(n) - 1] : this.vars.get(n);
+    // set -u: expanding an unset parameter is an error (except $@ and $*, handled before here).
+    if (v === undefined && this.opts.u && strict) throw new ExpandFail(`${n}: parameter not set`);
+    return v;
+  }
+
+  /** Run fn as a condition: errexit does not apply inside it. */
+  private cond<T>(fn: () => T): T {
+    this.condDepth++;
+    try {
+      return fn();
+    } finally {
+      this.condDepth--;
+    }
   }
 
   private envp(extra: Map<string, string> = new Map()): string[] {
@@ -205,12 +222,18 @@ export class Shell {
       this.background(ao);
       return;
     }
-    let st = this.runPipeline(ao.first);
-    for (const { op, p } of ao.rest) {
-      if ((op === '&&') !== (st === 0)) continue;
-      st = this.runPipeline(p);
-    }
+    const n = ao.rest.length;
+    let st = n > 0 ? this.cond(() => this.runPipeline(ao.first)) : this.runPipeline(ao.first);
+    let last = ao.first;
+    ao.rest.forEach(({ op, p }, i) => {
+      if ((op === '&&') !== (st === 0)) return;
+      st = i < n - 1 ? this.cond(() => this.runPipeline(p)) : this.runPipeline(p);
+      last = p;
+    });
     this.status = st;
+    // set -e (XCU §2.14 set): a failing command that is not part of a condition ends the shell.
+    const ranLast = n === 0 || last === ao.rest[n - 1]!.p;
+    if (this.opts.e && st !== 0 && this.condDepth === 0 && ranLast && !last.bang) throw new ShellExit(st);
   }
 
   private background(ao: AndOr): void {
@@ -226,6 +249,7 @@ export class Shell {
   }
 
   private runPipeline(p: Pipeline): number {
+    if (p.bang && this.condDepth === 0) return this.cond(() => this.runPipeline(p));
     let st: number;
     if (p.cmds.length === 1 && this.runsInShell(p.cmds[0]!)) {
       st = this.runCommand(p.cmds[0]!);
@@ -355,6 +379,8 @@ export class Shell {
     if (this.vars.get('IFS') !== ' \t\n') s += `IFS=${sq(this.vars.get('IFS') ?? '')}\n`;
     for (const [, f] of this.funcs) s += `${f.src}\n`;
     if (this.positional.length > 0) s += `set -- ${this.positional.map(sq).join(' ')}\n`;
+    const flags = (['e', 'u', 'x'] as const).filter((f) => this.opts[f]).join('');
+    if (flags !== '') s += `set -${flags}\n`;
     if (this.status !== 0) s += `(exit ${this.status})\n`;
     return s;
   }
@@ -512,14 +538,14 @@ export class Shell {
         case 'group': return this.withRedirs(n.redirs, () => this.runList(n.body));
         case 'if': return this.withRedirs(n.redirs, () => {
           for (const arm of n.arms) {
-            if (this.runList(arm.cond) === 0) return this.runList(arm.body);
+            if (this.cond(() => this.runList(arm.cond)) === 0) return this.runList(arm.body);
           }
           return n.else !== null ? this.runList(n.else) : (this.status = 0);
         });
         case 'while': return this.withRedirs(n.redirs, () => {
           let st = 0;
           for (;;) {
-            const c = this.runList(n.cond);
+            const c = this.cond(() => this.runList(n.cond));
             if ((c === 0) === n.until) break;
             try {
               st = this.runList(n.body);
@@ -578,6 +604,7 @@ export class Shell {
 
   private simple(n: Extract<Node, { t: 'simple' }>): number {
     const words = this.ex.fields(n.words);
+    if (this.opts.x && words.length > 0) this.u.err(`+ ${words.join(' ')}\n`);
     if (words.length === 0) {
       for (const a of n.assigns) {
         const i = a.indexOf('=');
@@ -824,7 +851,17 @@ const BUILTINS = new Map<string, Builtin>([
       for (const [k, v] of [...sh.vars].sort()) sh.u.out(`${k}=${sq(v)}\n`);
       return 0;
     }
-    if (!a[1]!.startsWith('-') && !a[1]!.startsWith('+')) sh.positional = a.slice(1);
+    let i = 1;
+    for (; i < a.length; i++) {
+      const x = a[i]!;
+      if (x === '--') { sh.positional = a.slice(i + 1); return 0; }
+      if (!/^[-+][eux]+$/.test(x)) break;
+      for (const c of x.slice(1)) sh.opts[c as 'e' | 'u' | 'x'] = x[0] === '-';
+    }
+    if (i < a.length) {
+      if (a[i]!.startsWith('-') || a[i]!.startsWith('+')) { sh.u.err(`set: ${a[i]}: unsupported option (only -e, -u, -x)\n`); return 2; }
+      sh.positional = a.slice(i);
+    }
     return 0;
   }],
   ['shift', (sh, a) => {
