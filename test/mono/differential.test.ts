@@ -90,6 +90,9 @@ const SCRIPTS: string[] = [
   'set -e; f() { false; echo in-f; }; f; echo after',
   'set -e; (false); echo not reached',
   'set -u; echo ${unset_var:-d}; echo $unset_var; echo not reached',
+  'trap "echo caught USR1" USR1; kill -USR1 $$; echo after',
+  'trap "echo bye" EXIT; echo working; exit 3',
+  "trap '' INT; kill -INT $$; echo ignored",
 ];
 
 const hasDash = spawnSync('dash', ['-c', 'true']).status === 0;

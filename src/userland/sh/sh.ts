@@ -11,6 +11,9 @@
  *   - subshells, and built-ins or compound commands inside a pipeline, as a
  *     child `sh -c` whose text is prefixed with the shell's variables and
  *     functions (there is no fork for a worker-thread image);
+ *   - traps (§2.14 trap): a trapped signal's handler runs at the system-call
+ *     boundary where the kernel delivers it and only queues the signal; the
+ *     trap's commands run between commands; EXIT runs as the shell ends;
  *   - job control when interactive (§2.11, "Job Control"): each pipeline is
  *     a process group; the foreground one gets the terminal (tcsetpgrp), a
  *     stop (^Z) puts it in the job table; jobs, fg, bg, wait; the shell
@@ -72,6 +75,11 @@ export class Shell {
   interactive = false;
   /** set -e (errexit), -u (nounset), -x (xtrace). */
   readonly opts = { e: false, u: false, x: false };
+  /** trap actions by signal number (0: EXIT); '' ignores the signal. */
+  readonly traps = new Map<number, string>();
+  /** Signals caught and not yet acted on: their traps run between commands. */
+  private readonly pendingTraps: number[] = [];
+  private inTrap = false;
   /** > 0 while running a condition (if/while/until, the left of && and ||, after !): errexit does not apply there. */
   private condDepth = 0;
   private lastBg = 0;
@@ -217,7 +225,60 @@ export class Shell {
     return this.status;
   }
 
+  /** Run the traps of signals caught since the last command (XCU §2.14 trap: between commands). */
+  runTraps(): void {
+    if (this.inTrap) return;
+    this.inTrap = true;
+    try {
+      while (this.pendingTraps.length > 0) {
+        const sig = this.pendingTraps.shift()!;
+        const action = this.traps.get(sig);
+        if (action === undefined || action === '') continue;
+        const saved = this.status;
+        this.runText(action);
+        this.status = saved;
+      }
+    } finally {
+      this.inTrap = false;
+    }
+  }
+
+  /** trap ACTION SIG...: '' ignores, '-' restores the default, anything else is run when the signal comes. */
+  setTrap(action: string, sig: number): void {
+    if (sig === 0) {
+      if (action === '-') this.traps.delete(0);
+      else this.traps.set(0, action);
+      return;
+    }
+    if (action === '-') {
+      this.traps.delete(sig);
+      this.u.signal(sig, 'default');
+    } else if (action === '') {
+      this.traps.set(sig, '');
+      this.u.signal(sig, 'ignore');
+    } else {
+      this.traps.set(sig, action);
+      this.u.signal(sig, (n) => { this.pendingTraps.push(n); });
+    }
+  }
+
+  /** The EXIT trap, once, as the shell ends. */
+  exitTrap(): void {
+    const action = this.traps.get(0);
+    if (action === undefined) return;
+    this.traps.delete(0);
+    this.runText(action);
+  }
+
   private runAndOr(ao: AndOr): void {
+    try {
+      this.runAndOrBody(ao);
+    } finally {
+      if (this.pendingTraps.length > 0) this.runTraps();
+    }
+  }
+
+  private runAndOrBody(ao: AndOr): void {
     if (ao.background) {
       this.background(ao);
       return;
@@ -864,6 +925,21 @@ const BUILTINS = new Map<string, Builtin>([
     }
     return 0;
   }],
+  ['trap', (sh, a) => {
+    const names = ['EXIT', 'HUP', 'INT', 'QUIT', 'ILL', 'TRAP', 'ABRT', 'BUS', 'FPE', 'KILL', 'USR1', 'SEGV', 'USR2', 'PIPE', 'ALRM', 'TERM'];
+    if (a.length === 1) {
+      for (const [sig, act] of sh.traps) sh.u.out(`trap -- ${sq(act)} ${names[sig] ?? sig}\n`);
+      return 0;
+    }
+    const action = a[1]!;
+    let st = 0;
+    for (const x of a.slice(2)) {
+      const sig = /^\d+$/.test(x) ? Number(x) : names.indexOf(x.replace(/^SIG/, ''));
+      if (sig < 0 || sig === 9 || sig === 19 || sig >= 65) { sh.u.err(`trap: ${x}: bad trap\n`); st = 1; continue; }
+      sh.setTrap(action, sig);
+    }
+    return st;
+  }],
   ['shift', (sh, a) => {
     const n = Number(a[1] ?? 1);
     if (n > sh.positional.length) return 1;
@@ -951,7 +1027,19 @@ const BUILTINS = new Map<string, Builtin>([
 export function sh(u: Libc): number {
   const args = u.argv.slice(1);
   const login = (u.argv[0] ?? '').startsWith('-');
-  let shell: Shell;
+  let shell: Shell | undefined;
+  /** The EXIT trap runs once, whichever way the shell ends. */
+  const finish = (status: number): number => {
+    if (shell === undefined) return status;
+    shell.status = status;
+    try {
+      shell.exitTrap();
+    } catch (e) {
+      if (!(e instanceof ShellExit)) throw e;
+      return e.status;
+    }
+    return status;
+  };
   try {
     if (args[0] === '--help') {
       u.out('usage: sh [-c COMMANDS [NAME [ARG...]] | -s [ARG...] | -i | SCRIPT [ARG...]]\n');
@@ -960,7 +1048,7 @@ export function sh(u: Libc): number {
     if (args[0] === '-c') {
       if (args[1] === undefined) { u.err('sh: -c requires an argument\n'); return 2; }
       shell = new Shell(u, args[2] ?? 'sh', args.slice(3));
-      return shell.runText(args[1]);
+      return finish(shell.runText(args[1]));
     }
     if (args[0] !== undefined && args[0] !== '-s' && args[0] !== '-i') {
       let fd: number;
@@ -973,16 +1061,16 @@ export function sh(u: Libc): number {
       shell = new Shell(u, args[0], args.slice(1));
       const text = new TextDecoder().decode(u.readAll(fd));
       u.sys.close!(fd);
-      return shell.runText(text);
+      return finish(shell.runText(text));
     }
     shell = new Shell(u, 'sh', args.slice(1));
     let tty = false;
     try { u.sys.ioctl!(0, TCGETS); tty = true; } catch { /* not a terminal */ }
     if (args[0] === '-i' || (login && tty)) shell.setupInteractive();
-    return shell.runFd(0);
+    return finish(shell.runFd(0));
   } catch (e) {
-    if (e instanceof ShellExit) return e.status;
-    if (e instanceof LoopCtl || e instanceof FuncReturn) return 0;
+    if (e instanceof ShellExit) return finish(e.status);
+    if (e instanceof LoopCtl || e instanceof FuncReturn) return finish(0);
     throw e;
   }
 }
