@@ -106,8 +106,10 @@ function mayLinkTo(vp: Vnode, c: Cred): boolean {
  * by node. Linux do_linkat order: filename_create (EEXIST, ENOENT for a
  * trailing slash, EROFS), then EXDEV, then may_linkat (protected_hardlinks
  * EPERM), then vfs_link (may_create EACCES, directory EPERM, unlinked ENOENT).
+ * A dvp that is no directory (a caller naming any node) is ENOTDIR, before any lock.
  */
 export async function vn_link(td: Lwp, vp: Vnode, dvp: Vnode, name: string, trailingSlash = false): Promise<void> {
+  if (!dvp.isDir) throw err(ENOTDIR);
   const c = cred(td);
   {
     const dl = dvp.lock.enter(td, 'excl');
