@@ -203,6 +203,12 @@ const CASES: Record<string, Step[]> = {
   'TCP connect to a closed port is ECONNREFUSED': [
     ['socket', [AF_INET, SOCK_STREAM, 0], 'c'], ['connect', ['$c', lo(P + 13)]], ['getsockopt', ['$c', SOL_SOCKET, SO_ERROR]],
   ],
+  // Linux: a refused connect leaves the socket closed and unconnected — getpeername is
+  // ENOTCONN and connect may be tried again.
+  'TCP after a refused connect the socket is unconnected and may connect again': [
+    ['socket', [AF_INET, SOCK_STREAM, 0], 'c'], ['connect', ['$c', lo(P + 14)]], ['getpeername', ['$c']],
+    ['connect', ['$c', lo(P + 14)]],
+  ],
   'socketpair': [
     ['socketpair', [AF_UNIX, SOCK_STREAM, 0], ['a', 'b']], ['send', ['$a', [5, 6]]], ['recv', ['$b', 10]],
     ['getsockname', ['$a']], ['getpeername', ['$a']], ['close', ['$a']], ['recv', ['$b', 10]],
@@ -215,16 +221,7 @@ const CASES: Record<string, Step[]> = {
  * passes while the difference lasts and fails once the kernel is fixed —
  * then move the case into CASES.
  */
-// Where the kernel is known to differ from Linux: each runs as a failing test, so the day it
-// agrees the entry must move to CASES. (None at present.)
 const KNOWN_DIFFERENCES: Record<string, Step[]> = {};
-
-// Linux: a refused connect leaves the socket closed and unconnected — getpeername is
-// ENOTCONN and connect may be tried again (ECONNREFUSED again).
-CASES['TCP after a refused connect the socket is unconnected and may connect again'] = [
-  ['socket', [AF_INET, SOCK_STREAM, 0], 'c'], ['connect', ['$c', lo(P + 14)]], ['getpeername', ['$c']],
-  ['connect', ['$c', lo(P + 14)]],
-];
 
 const hasPython = spawnSync('python3', ['-c', 'import socket']).status === 0;
 if (!hasPython && process.env.CI) throw new Error('socket conformance: python3 is required in CI');
