@@ -87,7 +87,7 @@ export async function bootOs(opts: OsOptions): Promise<OsSystem> {
   const host = new NodeHost({
     ...(opts.out ? { consoleOut: opts.out } : {}),
     onExit: () => { /* the caller decides when the host process ends */ },
-    params: { lockdep: '0', hostname: 'anykernel' },
+    params: { hostname: 'anykernel' }, // lockdep: the node host's default (off; on under ANYKERNEL_LOCKDEP, as in tests)
   });
   const diskRoot = opts.root !== undefined && opts.root !== 'tmpfs';
   const bk = await boot({ host, ...(diskRoot ? { root: opts.root } : {}) });
@@ -147,6 +147,11 @@ export async function bootOs(opts: OsOptions): Promise<OsSystem> {
     },
   });
   k.provide('exec.runner', runner);
+  // What the runner does, for sysctl(8) and people watching processes come and go.
+  k.sysctl.register({ name: 'kern.uproc.running', description: 'user processes with an image running in a worker thread', get: () => runner.running.size });
+  k.sysctl.register({ name: 'kern.uproc.workers_started', description: 'worker threads started since boot', get: () => runner.started });
+  k.sysctl.register({ name: 'kern.uproc.workers_reused', description: 'images started in a worker reused after an exit(2)', get: () => runner.reused });
+  k.sysctl.register({ name: 'kern.uproc.workers_idle', description: 'warm worker threads waiting for an image', get: () => runner.idleCount });
 
   const cons = k.lookup<ConsoleDev>('console');
   if (cons === undefined) throw new Error('the kernel has no console (dev component missing)');
