@@ -137,6 +137,9 @@ export async function main(argv: string[]): Promise<number> {
   if (values['tmpfs-size'] !== undefined) params['rootfs.options'] = `size=${parseSize(values['tmpfs-size'], '--tmpfs-size')}`;
   const { NodeHost } = await import('../hyper/node/host.ts');
   const { serve } = await import('../frontends/sysproxy/server.ts');
+  // --net tap:NAME interfaces are the host's to bridge: it needs them before boot.
+  const net = values.net !== undefined ? (await import('./netspec.ts')).parseNetSpecs(values.net) : undefined;
+  const taps = net !== undefined ? (await import('../frontends/library/net_boot.ts')).tapSpecs(net) : undefined;
   const say = (s: string): void => {
     if (!values.quiet) process.stderr.write(`anykernel serve: ${s}\n`);
   };
@@ -152,9 +155,9 @@ export async function main(argv: string[]): Promise<number> {
     helloTimeoutMs: parseCount(values['hello-timeout'], '--hello-timeout'),
     frameTimeoutMs: parseCount(values['frame-timeout'], '--frame-timeout'),
     boot: {
-      host: new NodeHost({ params }),
+      host: new NodeHost({ params, ...(taps !== undefined ? { taps } : {}) }),
       ...(values.components !== undefined ? { components: values.components.split(',').filter(Boolean) } : {}),
-      ...(values.net !== undefined ? { net: (await import('./netspec.ts')).parseNetSpecs(values.net) } : {}),
+      ...(net !== undefined ? { net } : {}),
       ...(values.root !== undefined ? { root: rootOf(values.root) } : {}),
     },
   });

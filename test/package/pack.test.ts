@@ -174,6 +174,31 @@ await k.sys.open(1, 0);
     ok(run(process.execPath, [tscBin, '-p', '.'], app), 'tsc on the consumer');
   });
 
+  it('a browser consumer type-checks without @types/node (the root and kern entries need no Node types)', () => {
+    const web = path.join(app, 'web');
+    fs.mkdirSync(web, { recursive: true });
+    fs.writeFileSync(path.join(web, 'main.ts'), `
+import { boot, KernelError, O_RDONLY, type Hypercalls } from 'anykernel';
+import { Kernel, Mutex, LockClass } from 'anykernel/kern';
+
+export async function start(host: Hypercalls): Promise<number> {
+  const k = await boot({ host });
+  const fd = await k.sys.open('/', O_RDONLY).catch((e: KernelError) => -e.errno);
+  const m = new Mutex(new Kernel(host), new LockClass('web', 'a lock in a page'), 'w0');
+  void m;
+  return fd;
+}
+`);
+    fs.writeFileSync(path.join(web, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: {
+        target: 'es2022', module: 'esnext', moduleResolution: 'bundler', strict: true, noEmit: true,
+        lib: ['es2023', 'esnext.disposable', 'dom'], types: [], customConditions: ['browser'],
+      },
+      files: ['main.ts'],
+    }));
+    ok(run(process.execPath, [tscBin, '-p', '.'], web), 'tsc on a browser consumer');
+  });
+
   it('the installed root entry bundles for a browser without any Node builtin', async () => {
     const r = await bundleForBrowser({ contents: "export * from 'anykernel'; export * from 'anykernel/kern';", resolveDir: app });
     expect(r.errors).toEqual([]);

@@ -232,7 +232,7 @@ export async function main(argv: string[]): Promise<number> {
     const why = known.includes(type)
       ? `serving '${type}' is not supported yet`
       : `unknown file system type '${type}'`;
-    process.stderr.write(`anykernel mount: ${why}; file systems this kernel has: ${known.join(', ')} (only tmpfs can be served through FUSE so far: run 'anykernel mount DIR')\n`);
+    process.stderr.write(`anykernel mount: ${why}; file systems this kernel has: ${known.join(', ')} (tmpfs and ext2 can be served: 'anykernel mount DIR' or 'anykernel mount --type ext2 IMAGE DIR')\n`);
     return 1;
   }
   if (type === 'tmpfs' && image !== undefined) {

@@ -380,8 +380,9 @@ export function createFs(src: FsSource, o: CreateFsOptions = {}): FsApi {
   Object.assign(fs, {
     ReadStream: streams.ReadStream, WriteStream: streams.WriteStream,
     FileReadStream: streams.ReadStream, FileWriteStream: streams.WriteStream,
-    createReadStream: (p: unknown, opts?: unknown) => new streams.ReadStream(p, opts),
-    createWriteStream: (p: unknown, opts?: unknown) => new streams.WriteStream(p, opts),
+    // Plain functions, not arrows: code calls `new fs.createReadStream(...)` and gets the stream.
+    createReadStream: function createReadStream(p: unknown, opts?: unknown) { return new streams.ReadStream(p, opts); },
+    createWriteStream: function createWriteStream(p: unknown, opts?: unknown) { return new streams.WriteStream(p, opts); },
   });
   const hold = (p: Promise<void>): void => {
     settingUp.add(p);

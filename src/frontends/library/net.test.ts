@@ -98,7 +98,7 @@ describe('boot({ net })', () => {
   });
 
   it('explains a bad configuration', async () => {
-    await expect(boot({ components: ['kern', 'net'], net: { eth0: { addr: '10.0.0.1/24' } } })).rejects.toThrow(/exactly one of bus, tap, sim/);
+    await expect(boot({ components: ['kern', 'net'], net: { eth0: { addr: '10.0.0.1/24' } } })).rejects.toThrow(/exactly one of bus, tap, sim, virtif/);
     await expect(boot({ components: ['kern', 'net'], net: { eth0: { bus: new EtherBus(), addr: '10.0.0.300/24' } } })).rejects.toThrow(/EINVAL/);
   });
 });

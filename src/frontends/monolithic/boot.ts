@@ -87,7 +87,7 @@ export async function bootOs(opts: OsOptions): Promise<OsSystem> {
   const host = new NodeHost({
     ...(opts.out ? { consoleOut: opts.out } : {}),
     onExit: () => { /* the caller decides when the host process ends */ },
-    params: { lockdep: '0', hostname: 'anykernel' },
+    params: { hostname: 'anykernel' }, // lockdep: the node host's default (off; on under ANYKERNEL_LOCKDEP, as in tests)
   });
   const diskRoot = opts.root !== undefined && opts.root !== 'tmpfs';
   const bk = await boot({ host, ...(diskRoot ? { root: opts.root } : {}) });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AF_INET, SOCK_DGRAM, MSG_DONTWAIT, MSG_PEEK, MSG_TRUNC, SOL_SOCKET, SO_RCVBUF, SO_ERROR, SOCK_NONBLOCK, SHUT_RD, IPPROTO_UDP } from '../index.ts';
+import { AF_INET, SOCK_DGRAM, MSG_DONTWAIT, MSG_PEEK, MSG_TRUNC, SOL_SOCKET, SO_RCVBUF, SO_ERROR, SOCK_NONBLOCK, SHUT_RD, IPPROTO_UDP, SOL_IP, IP_MTU } from '../index.ts';
 import { dec, enc, expectCode, onBus } from '../testkit.ts';
 import { udpState } from './udp.ts';
 
@@ -23,7 +23,9 @@ describe('UDP sockets between two kernels on a bus', () => {
     const [m] = await a!.sys.recvfrom(c, buf);
     expect(dec(buf.subarray(0, m))).toBe('world');
     await expectCode(a!.sys.getpeername(c), 'ENOTCONN');
+    await expectCode(a!.sys.getsockopt(c, SOL_IP, IP_MTU), 'ENOTCONN');
     await a!.sys.connect(c, A('10.0.0.2', 7000));
+    expect(await a!.sys.getsockopt(c, SOL_IP, IP_MTU)).toBe(1500);
     expect(await a!.sys.getpeername(c)).toEqual(A('10.0.0.2', 7000));
     expect(await a!.sys.getsockname(c)).toEqual(A('10.0.0.1', me.port));
     await a!.sys.close(c);

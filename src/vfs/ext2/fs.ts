@@ -219,6 +219,11 @@ export class Ext2Fs {
       again.mount.refs++;
       return again;
     }
+    return this.makeVnode(ino, inode);
+  }
+
+  /** A referenced vnode for inode ino (not cached yet) from its parsed inode. */
+  makeVnode(ino: number, inode: Inode): Vnode {
     const type = inode.mode & S_IFMT;
     let rdev = 0;
     if (type === S_IFCHR || type === S_IFBLK) {
