@@ -13,10 +13,11 @@
  * one unused record filling the block, and its root hides the index inside
  * the slack of the '..' record, so reading linearly sees every name.
  *
- * `parseDirBlock` checks each record as Linux's ext2_check_page does
+ * `checkDirBlock` checks each record as Linux's ext2_check_page does
  * (minimum and aligned rec_len, room for the name, no record crossing the
- * block, inode number in range) and answers the records or what was wrong;
- * `emitDirent` writes one record.
+ * block, inode number in range) without allocating and answers what was
+ * wrong, if anything; the `dirent*` accessors then read records in place,
+ * and `parseDirBlock` answers them as values. `emitDirent` writes one record.
  */
 import { S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK } from '../../kern/constants.ts';
 import { DT_BLK, DT_CHR, DT_DIR, DT_FIFO, DT_LNK, DT_REG, DT_SOCK, DT_UNKNOWN } from '../vnode.ts';
@@ -48,24 +49,64 @@ function recLenToDisk(v: number): number {
   return v >= 65536 ? 65535 : v;
 }
 
-/** Parse every record of one directory block. */
-export function parseDirBlock(b: Uint8Array, filetype: boolean, inodesCount: number): Parsed<Dirent[]> {
+/**
+ * Check every record of one directory block without allocating: null when
+ * the block is well formed, else what is wrong. After a null answer the
+ * accessors below may walk the block (`off += direntRecLen(b, off)` from 0
+ * reaches the end exactly) for as long as its bytes do not change.
+ */
+export function checkDirBlock(b: Uint8Array, filetype: boolean, inodesCount: number): string | null {
   const bs = b.byteLength;
-  const out: Dirent[] = [];
   let off = 0;
   while (off < bs) {
-    if (off + 8 > bs) return fail(`record at ${off} runs past the block`);
+    if (off + 8 > bs) return `record at ${off} runs past the block`;
     const ino = u32(b, off);
     const recLen = recLenFromDisk(u16(b, off + 4), bs);
     const nameLen = filetype ? b[off + 6]! : u16(b, off + 6) & 0xff;
-    if (recLen < recLenFor(1)) return fail(`rec_len ${recLen} at ${off} is smaller than minimal`);
-    if ((recLen & 3) !== 0) return fail(`rec_len ${recLen} at ${off} is unaligned`);
-    if (recLen < recLenFor(ino === 0 ? 0 : nameLen)) return fail(`rec_len ${recLen} at ${off} is too small for name_len ${nameLen}`);
-    if (off + recLen > bs) return fail(`record at ${off} (rec_len ${recLen}) crosses the block end`);
-    if (ino > inodesCount) return fail(`record at ${off} names inode ${ino} (only ${inodesCount})`);
-    if (ino !== 0 && nameLen === 0) return fail(`record at ${off} has an empty name`);
-    out.push({ off, ino, recLen, name: b.subarray(off + 8, off + 8 + nameLen), fileType: filetype ? b[off + 7]! : 0 });
+    if (recLen < 12) return `rec_len ${recLen} at ${off} is smaller than minimal`;
+    if ((recLen & 3) !== 0) return `rec_len ${recLen} at ${off} is unaligned`;
+    if (recLen < recLenFor(ino === 0 ? 0 : nameLen)) return `rec_len ${recLen} at ${off} is too small for name_len ${nameLen}`;
+    if (off + recLen > bs) return `record at ${off} (rec_len ${recLen}) crosses the block end`;
+    if (ino > inodesCount) return `record at ${off} names inode ${ino} (only ${inodesCount})`;
+    if (ino !== 0 && nameLen === 0) return `record at ${off} has an empty name`;
     off += recLen;
+  }
+  return null;
+}
+
+/** Inode number of the record at `off` (0: unused). */
+export function direntIno(b: Uint8Array, off: number): number {
+  return (b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16)) + b[off + 3]! * 0x1000000;
+}
+/** rec_len of the record at `off`, decoded. */
+export function direntRecLen(b: Uint8Array, off: number): number {
+  return recLenFromDisk(b[off + 4]! | (b[off + 5]! << 8), b.byteLength);
+}
+/** name_len of the record at `off` (its low byte only without the filetype feature). */
+export function direntNameLen(b: Uint8Array, off: number): number {
+  return b[off + 6]!;
+}
+/** EXT2_FT_* of the record at `off` (0 without the filetype feature). */
+export function direntFileType(b: Uint8Array, off: number, filetype: boolean): number {
+  return filetype ? b[off + 7]! : 0;
+}
+/** Is the name of the record at `off` exactly `name`? */
+export function direntNameIs(b: Uint8Array, off: number, name: Uint8Array): boolean {
+  const n = name.byteLength;
+  if (b[off + 6] !== n) return false;
+  const p = off + 8;
+  for (let i = 0; i < n; i++) if (b[p + i] !== name[i]) return false;
+  return true;
+}
+
+/** Parse every record of one directory block (checkDirBlock, then the records). */
+export function parseDirBlock(b: Uint8Array, filetype: boolean, inodesCount: number): Parsed<Dirent[]> {
+  const why = checkDirBlock(b, filetype, inodesCount);
+  if (why !== null) return fail(why);
+  const out: Dirent[] = [];
+  for (let off = 0; off < b.byteLength; off += direntRecLen(b, off)) {
+    const nameLen = direntNameLen(b, off);
+    out.push({ off, ino: direntIno(b, off), recLen: direntRecLen(b, off), name: b.subarray(off + 8, off + 8 + nameLen), fileType: direntFileType(b, off, filetype) });
   }
   return { ok: true, value: out };
 }
@@ -110,11 +151,4 @@ const FT_TO_DT = [DT_UNKNOWN, DT_REG, DT_DIR, DT_CHR, DT_BLK, DT_FIFO, DT_SOCK, 
 /** d_type for an EXT2_FT_* value. */
 export function dtypeOf(ft: number): number {
   return FT_TO_DT[ft] ?? DT_UNKNOWN;
-}
-
-/** Do two byte strings match? */
-export function nameEq(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -2,8 +2,9 @@
  * ext2 directories on disk: look a name up, list, add, remove and retarget
  * entries, block by block through the buffer cache (Linux fs/ext2/dir.c).
  *
- * Every block is parsed (dir.ts) before use, so a corrupt record is
- * reported and answered with EUCLEAN rather than followed. A directory's
+ * Every block is checked whole (dir.ts checkDirBlock) before use, so a
+ * corrupt record is reported and answered with EUCLEAN rather than followed;
+ * the walks then read records in place, allocating nothing per entry. A directory's
  * size must be a whole number of blocks and it may have no holes.
  *
  * Adding: the first record with room after its own name (or an unused one
@@ -27,7 +28,7 @@ import { EEXIST, EMLINK, ENOENT, ENOSPC, err } from '../../kern/errno.ts';
 import type { Vnode } from '../vnode.ts';
 import { type Ext2Fs, en } from './fs.ts';
 import { bmap, bmapAlloc } from './bmap.ts';
-import { type Dirent, emitDirent, nameEq, parseDirBlock, recLenFor, setDirentIno, setDirentRecLen, setDirentType } from './dir.ts';
+import { checkDirBlock, direntFileType, direntIno, direntNameIs, direntNameLen, direntRecLen, emitDirent, recLenFor, setDirentIno, setDirentRecLen, setDirentType } from './dir.ts';
 import { EXT2_INDEX_FL } from './inode.ts';
 import type { Buf } from '../bufcache.ts';
 
@@ -39,17 +40,17 @@ async function dirBlockCount(fs: Ext2Fs, dvp: Vnode): Promise<number> {
   return dvp.size / fs.bs;
 }
 
-/** Read and parse logical block l of a directory; the buffer stays held. */
-async function dirBlock(fs: Ext2Fs, td: Lwp, dvp: Vnode, l: number): Promise<{ bp: Buf; ents: Dirent[] }> {
+/** Read and check logical block l of a directory; the buffer stays held (walk it with dir.ts's accessors). */
+async function dirBlock(fs: Ext2Fs, td: Lwp, dvp: Vnode, l: number): Promise<Buf> {
   const b = await bmap(fs, td, dvp, l);
   if (b === 0) throw fs.corrupt(`directory ${en(dvp).ino}: hole at block ${l}`);
   const bp = await fs.bread(td, b);
-  const r = parseDirBlock(bp.data, fs.filetype, fs.sb.inodesCount);
-  if (!r.ok) {
+  const why = checkDirBlock(bp.data, fs.filetype, fs.sb.inodesCount);
+  if (why !== null) {
     fs.bc.brelse(td, bp);
-    throw fs.corrupt(`directory ${en(dvp).ino}, block ${l}: ${r.why}`);
+    throw fs.corrupt(`directory ${en(dvp).ino}, block ${l}: ${why}`);
   }
-  return { bp, ents: r.value };
+  return bp;
 }
 
 export interface Found {
@@ -61,9 +62,9 @@ export interface Found {
 const INDEX_MIN_BLOCKS = 4;
 
 /** A name's bytes as a string key, one char per byte (exact for any bytes, unlike UTF-8 decoding). */
-function key(name: Uint8Array): string {
+function key(name: Uint8Array, from = 0, len = name.byteLength): string {
   let k = '';
-  for (let i = 0; i < name.byteLength; i++) k += String.fromCharCode(name[i]!);
+  for (let i = from; i < from + len; i++) k += String.fromCharCode(name[i]!);
   return k;
 }
 
@@ -76,18 +77,24 @@ export async function dirLookup(fs: Ext2Fs, td: Lwp, dvp: Vnode, name: Uint8Arra
     // One scan builds the index; later lookups in this directory are map hits.
     const names = new Map<string, Found>();
     for (let l = 0; l < nb; l++) {
-      const { bp, ents } = await dirBlock(fs, td, dvp, l);
-      for (const e of ents) if (e.ino !== 0) names.set(key(e.name), { ino: e.ino, fileType: e.fileType });
+      const bp = await dirBlock(fs, td, dvp, l);
+      const d = bp.data;
+      for (let off = 0; off < d.byteLength; off += direntRecLen(d, off)) {
+        const ino = direntIno(d, off);
+        if (ino !== 0) names.set(key(d, off + 8, direntNameLen(d, off)), { ino, fileType: direntFileType(d, off, fs.filetype) });
+      }
       fs.bc.brelse(td, bp);
     }
     node.names = names;
     return names.get(key(name)) ?? null;
   }
   for (let l = 0; l < nb; l++) {
-    const { bp, ents } = await dirBlock(fs, td, dvp, l);
-    for (const e of ents) {
-      if (e.ino !== 0 && nameEq(e.name, name)) {
-        const r = { ino: e.ino, fileType: e.fileType };
+    const bp = await dirBlock(fs, td, dvp, l);
+    const d = bp.data;
+    for (let off = 0; off < d.byteLength; off += direntRecLen(d, off)) {
+      const ino = direntIno(d, off);
+      if (ino !== 0 && direntNameIs(d, off, name)) {
+        const r = { ino, fileType: direntFileType(d, off, fs.filetype) };
         fs.bc.brelse(td, bp);
         return r;
       }
@@ -103,10 +110,14 @@ const dec = new TextDecoder();
 export async function dirList(fs: Ext2Fs, td: Lwp, dvp: Vnode, cookie: number, emit: (ino: number, ft: number, name: string, next: number) => boolean): Promise<boolean> {
   const nb = await dirBlockCount(fs, dvp);
   for (let l = Math.floor(cookie / fs.bs); l < nb; l++) {
-    const { bp, ents } = await dirBlock(fs, td, dvp, l);
+    const bp = await dirBlock(fs, td, dvp, l);
+    const d = bp.data;
     const base = l * fs.bs;
     const out: [number, number, string, number][] = [];
-    for (const e of ents) if (e.ino !== 0 && base + e.off >= cookie) out.push([e.ino, e.fileType, dec.decode(e.name), base + e.off + e.recLen]);
+    for (let off = 0; off < d.byteLength; off += direntRecLen(d, off)) {
+      const ino = direntIno(d, off);
+      if (ino !== 0 && base + off >= cookie) out.push([ino, direntFileType(d, off, fs.filetype), dec.decode(d.subarray(off + 8, off + 8 + direntNameLen(d, off))), base + off + direntRecLen(d, off)]);
+    }
     fs.bc.brelse(td, bp);
     for (const [ino, ft, name, next] of out) if (!emit(ino, ft, name, next)) return false;
   }
@@ -117,15 +128,18 @@ export async function dirList(fs: Ext2Fs, td: Lwp, dvp: Vnode, cookie: number, e
 export async function dirIsEmpty(fs: Ext2Fs, td: Lwp, dvp: Vnode): Promise<boolean> {
   const nb = await dirBlockCount(fs, dvp);
   for (let l = 0; l < nb; l++) {
-    const { bp, ents } = await dirBlock(fs, td, dvp, l);
-    fs.bc.brelse(td, bp);
-    for (const e of ents) {
-      if (e.ino === 0) continue;
-      const n = e.name;
-      const dot = n.byteLength === 1 && n[0] === 0x2e;
-      const dotdot = n.byteLength === 2 && n[0] === 0x2e && n[1] === 0x2e;
-      if (!dot && !dotdot) return false;
+    const bp = await dirBlock(fs, td, dvp, l);
+    const d = bp.data;
+    let empty = true;
+    for (let off = 0; off < d.byteLength && empty; off += direntRecLen(d, off)) {
+      if (direntIno(d, off) === 0) continue;
+      const n = direntNameLen(d, off);
+      const dot = n === 1 && d[off + 8] === 0x2e;
+      const dotdot = n === 2 && d[off + 8] === 0x2e && d[off + 9] === 0x2e;
+      if (!dot && !dotdot) empty = false;
     }
+    fs.bc.brelse(td, bp);
+    if (!empty) return false;
   }
   return true;
 }
@@ -144,18 +158,21 @@ export async function dirAdd(fs: Ext2Fs, td: Lwp, dvp: Vnode, name: Uint8Array, 
   const need = recLenFor(name.byteLength);
   const nb = await dirBlockCount(fs, dvp);
   for (let l = 0; l < nb; l++) {
-    const { bp, ents } = await dirBlock(fs, td, dvp, l);
-    for (const e of ents) {
-      if (e.ino === 0 && e.recLen >= need) {
-        emitDirent(bp.data, e.off, ino, e.recLen, name, ft, fs.filetype);
+    const bp = await dirBlock(fs, td, dvp, l);
+    const d = bp.data;
+    for (let off = 0; off < d.byteLength; off += direntRecLen(d, off)) {
+      const eIno = direntIno(d, off);
+      const recLen = direntRecLen(d, off);
+      if (eIno === 0 && recLen >= need) {
+        emitDirent(d, off, ino, recLen, name, ft, fs.filetype);
         fs.bc.bdwrite(td, bp);
         en(dvp).names?.set(key(name), { ino, fileType: ft });
         return;
       }
-      const used = recLenFor(e.name.byteLength);
-      if (e.ino !== 0 && e.recLen - used >= need) {
-        setDirentRecLen(bp.data, e.off, used);
-        emitDirent(bp.data, e.off + used, ino, e.recLen - used, name, ft, fs.filetype);
+      const used = recLenFor(direntNameLen(d, off));
+      if (eIno !== 0 && recLen - used >= need) {
+        setDirentRecLen(d, off, used);
+        emitDirent(d, off + used, ino, recLen - used, name, ft, fs.filetype);
         fs.bc.bdwrite(td, bp);
         en(dvp).names?.set(key(name), { ino, fileType: ft });
         return;
@@ -178,15 +195,17 @@ export async function dirRemove(fs: Ext2Fs, td: Lwp, dvp: Vnode, name: Uint8Arra
   await dirClearIndex(fs, td, dvp);
   const nb = await dirBlockCount(fs, dvp);
   for (let l = 0; l < nb; l++) {
-    const { bp, ents } = await dirBlock(fs, td, dvp, l);
-    for (let i = 0; i < ents.length; i++) {
-      const e = ents[i]!;
-      if (e.ino === 0 || !nameEq(e.name, name)) continue;
-      if (i > 0) setDirentRecLen(bp.data, ents[i - 1]!.off, ents[i - 1]!.recLen + e.recLen);
-      else setDirentIno(bp.data, e.off, 0);
+    const bp = await dirBlock(fs, td, dvp, l);
+    const d = bp.data;
+    let prev = -1;
+    for (let off = 0; off < d.byteLength; prev = off, off += direntRecLen(d, off)) {
+      const eIno = direntIno(d, off);
+      if (eIno === 0 || !direntNameIs(d, off, name)) continue;
+      if (prev >= 0) setDirentRecLen(d, prev, direntRecLen(d, prev) + direntRecLen(d, off));
+      else setDirentIno(d, off, 0);
       fs.bc.bdwrite(td, bp);
       en(dvp).names?.delete(key(name));
-      return e.ino;
+      return eIno;
     }
     fs.bc.brelse(td, bp);
   }
@@ -198,11 +217,12 @@ export async function dirRetarget(fs: Ext2Fs, td: Lwp, dvp: Vnode, name: Uint8Ar
   await dirClearIndex(fs, td, dvp);
   const nb = await dirBlockCount(fs, dvp);
   for (let l = 0; l < nb; l++) {
-    const { bp, ents } = await dirBlock(fs, td, dvp, l);
-    for (const e of ents) {
-      if (e.ino === 0 || !nameEq(e.name, name)) continue;
-      setDirentIno(bp.data, e.off, ino);
-      setDirentType(bp.data, e.off, ft, fs.filetype);
+    const bp = await dirBlock(fs, td, dvp, l);
+    const d = bp.data;
+    for (let off = 0; off < d.byteLength; off += direntRecLen(d, off)) {
+      if (direntIno(d, off) === 0 || !direntNameIs(d, off, name)) continue;
+      setDirentIno(d, off, ino);
+      setDirentType(d, off, ft, fs.filetype);
       fs.bc.bdwrite(td, bp);
       en(dvp).names?.set(key(name), { ino, fileType: ft });
       return;
