@@ -102,7 +102,8 @@ function debugfs(dir: string): Result {
   nfs.writeFileSync(small, SMALL);
   const cmds: string[] = [];
   for (let d = 0; d * PER_DIR < FILES; d++) {
-    cmds.push(`mkdir /d${d}`, `cd /d${d}`);
+    // debugfs's mkdir takes its path relative to the cwd even with a leading '/': go back to the root first.
+    cmds.push('cd /', `mkdir d${d}`, `cd /d${d}`);
     for (let f = 0; f < PER_DIR && d * PER_DIR + f < FILES; f++) cmds.push(`write ${small} f${f}`);
   }
   const cmdFile = path.join(dir, 'cmds');
