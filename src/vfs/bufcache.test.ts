@@ -119,4 +119,28 @@ describe('buffer cache', () => {
     await bc.bflush(td, d);
     expect(bc.dirtyOf(d)).toBe(0);
   });
+
+  it('reuses evicted buffers\' memory without leaking their bytes into other blocks', async () => {
+    const { k, bc, td } = setup();
+    k.sysctl.write('vfs.bufcache.max_bytes', 65536, k.proc0.cred);
+    const d = fakeDisk(256, 1024);
+    for (let b = 0; b < 256; b++) d.bytes.fill(b, b * 1024, (b + 1) * 1024);
+    // Three passes over four times the bound: every pass evicts and recycles.
+    for (let pass = 0; pass < 3; pass++) {
+      for (let b = 0; b < 256; b++) {
+        if (pass === 1 && b % 3 === 0) {
+          await bc.bwriteNew(td, d, b, new Uint8Array(1024).fill(255 - b));
+          continue;
+        }
+        const bp = await bc.bread(td, d, b, 1024);
+        const want = pass >= 1 && b % 3 === 0 ? 255 - b : b;
+        expect(bp.data.every((x) => x === want)).toBe(true);
+        bc.brelse(td, bp);
+      }
+      expect(bc.bytes).toBeLessThanOrEqual(65536);
+    }
+    await bc.bflush(td, d);
+    for (let b = 0; b < 256; b += 3) expect(d.bytes[b * 1024]).toBe(255 - b);
+    expect(k.sysctl.read('vfs.bufcache.evictions')).toBeGreaterThan(256);
+  });
 });

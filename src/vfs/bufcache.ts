@@ -7,7 +7,9 @@
  *
  *   1. `getblk(td, dev, blkno, size)` finds the buffer of (dev, blkno) or
  *      makes one, and returns it *locked* (BSD B_BUSY): the holder alone may
- *      read or change `data`. Its contents are valid only if `valid`.
+ *      read or change `data`. Its contents are valid only if `valid`; a new
+ *      buffer's bytes are arbitrary (its memory may be an evicted buffer's)
+ *      until the holder reads or fills the whole block.
  *   2. `bread` is getblk plus a disk read when the buffer is not valid;
  *      `breadAhead` also reads up to N following blocks that are not cached in
  *      the same transfer (read-ahead for sequential readers).
@@ -25,7 +27,11 @@
  *      reached with no clean buffer left to evict.
  *   5. Clean, unlocked buffers are evicted from the clean list's head when the cache
  *      is over `vfs.bufcache.max_bytes` (sysctl); `binval(dev)` drops every
- *      buffer of a device (after its last bflush, at umount).
+ *      buffer of a device (after its last bflush, at umount). An evicted
+ *      buffer's memory is kept for the next new buffer of its size, and new
+ *      memory comes in slabs of several blocks (BSD's buffer memory is a
+ *      fixed arena for the same reason): a streaming writer then allocates
+ *      nothing per block once the cache is full.
  *
  * A buffer's lock is a `Mutex` of class `buf`, so lockdep sees every
  * acquisition. Rule: a thread holds at most one buffer at a time (the file
@@ -52,6 +58,8 @@ export const BUF_CLASS = new LockClass('buf', "a cached disk block's contents an
 const DEFAULT_MAX = 64 * 1024 * 1024;
 /** Longest single transfer when clustering writes or reading ahead. */
 const MAX_CLUSTER_BYTES = 1024 * 1024;
+/** Bytes of buffer memory allocated at once (blocks of one size share a slab). */
+const SLAB_BYTES = 256 * 1024;
 
 export class Buf {
   readonly dev: BlockDevice;
@@ -82,11 +90,11 @@ export class Buf {
   next: Buf | null = null;
   list: BufList | null = null;
 
-  constructor(k: Kernel, dev: BlockDevice, blkno: number, size: number) {
+  constructor(k: Kernel, dev: BlockDevice, blkno: number, size: number, data: Uint8Array = new Uint8Array(size)) {
     this.dev = dev;
     this.blkno = blkno;
     this.size = size;
-    this.data = new Uint8Array(size);
+    this.data = data;
     this.k = k;
   }
 }
@@ -141,6 +149,13 @@ export class BufCache {
   private readonly maxCell: { value: string | number };
   bytes = 0;
   dirtyCount = 0;
+  /** Memory of evicted buffers, by block size, for the next new buffers. */
+  private readonly spare = new Map<number, Uint8Array[]>();
+  /** The slab new buffer memory is carved from, and how far. */
+  private slab: Uint8Array | null = null;
+  private slabUsed = 0;
+  /** Cluster buffers of writeDirty no write is using (one per concurrent flusher). */
+  private readonly scratch: Uint8Array[] = [];
   readonly stats: BufStats = { hits: 0, misses: 0, reads: 0, readAhead: 0, writes: 0, writeClusters: 0, evictions: 0 };
 
   constructor(k: Kernel) {
@@ -168,6 +183,20 @@ export class BufCache {
     return this.maxCell.value as number;
   }
 
+  /** Memory for a new buffer of `size` bytes: an evicted buffer's, else carved from a slab. Contents arbitrary. */
+  private memory(size: number): Uint8Array {
+    const m = this.spare.get(size)?.pop();
+    if (m !== undefined) return m;
+    if (size > SLAB_BYTES / 4) return new Uint8Array(size);
+    if (this.slab === null || this.slabUsed + size > this.slab.byteLength || this.slabUsed % size !== 0) {
+      this.slab = new Uint8Array(SLAB_BYTES);
+      this.slabUsed = 0;
+    }
+    const m2 = this.slab.subarray(this.slabUsed, this.slabUsed + size);
+    this.slabUsed += size;
+    return m2;
+  }
+
   private table(dev: BlockDevice): Map<number, Buf> {
     let t = this.devs.get(dev);
     if (t === undefined) this.devs.set(dev, (t = new Map()));
@@ -184,7 +213,7 @@ export class BufCache {
       if (this.bytes + size > this.maxBytes) await this.reclaim(td, size);
       bp = t.get(blkno); // the writes above may have slept while someone else made it
       if (bp === undefined) {
-        bp = new Buf(this.k, dev, blkno, size);
+        bp = new Buf(this.k, dev, blkno, size, this.memory(size));
         t.set(blkno, bp);
         this.count++;
         this.bytes += size;
@@ -257,7 +286,7 @@ export class BufCache {
     const extra: Buf[] = [];
     for (let i = 1; i <= n; i++) {
       if (t.has(blkno + i)) break;
-      const xb = new Buf(this.k, dev, blkno + i, size);
+      const xb = new Buf(this.k, dev, blkno + i, size, this.memory(size));
       xb.lock.tryAcquire(td); // a second buffer, against the one-at-a-time rule: new, so free, and a trylock
       t.set(blkno + i, xb);
       this.count++;
@@ -310,7 +339,7 @@ export class BufCache {
       this.bdwrite(td, bp);
       return;
     }
-    bp = new Buf(this.k, dev, blkno, size);
+    bp = new Buf(this.k, dev, blkno, size, this.memory(size));
     t.set(blkno, bp);
     this.count++;
     this.bytes += size;
@@ -395,7 +424,9 @@ export class BufCache {
       while (j + 1 < dirty.length && dirty[j + 1]!.blkno === dirty[j]!.blkno + 1 && (j + 2 - i) * size <= MAX_CLUSTER_BYTES) j++;
       // Copy each buffer into the cluster under its lock, one at a time (never two buffers
       // held); one cleaned meanwhile by someone else splits the cluster there.
-      const out = new Uint8Array((j - i + 1) * size);
+      let whole = this.scratch.pop();
+      if (whole === undefined || whole.byteLength < MAX_CLUSTER_BYTES) whole = new Uint8Array(Math.max(MAX_CLUSTER_BYTES, size));
+      const out = whole.subarray(0, (j - i + 1) * size);
       const taken: Buf[] = [];
       const at: number[] = [];
       for (let m = i; m <= j; m++) {
@@ -437,6 +468,8 @@ export class BufCache {
           }
         }
         throw e;
+      } finally {
+        this.scratch.push(whole); // every write from it has finished (or failed)
       }
     }
   }
@@ -452,6 +485,12 @@ export class BufCache {
       this.bytes -= bp.size;
     }
     this.devs.delete(dev);
+    if (this.count === 0) {
+      // Nothing cached any more: give the spare memory back.
+      this.spare.clear();
+      this.slab = null;
+      this.scratch.length = 0;
+    }
   }
 
   /** Dirty buffers of a device (tests, umount checks). */
@@ -485,6 +524,10 @@ export class BufCache {
         }
         this.forget(bp);
         this.stats.evictions++;
+        // Nobody holds, waits for or writes it, and its Buf is unreachable from the cache now.
+        let pool = this.spare.get(bp.size);
+        if (pool === undefined) this.spare.set(bp.size, (pool = []));
+        pool.push(bp.data);
       }
       if (this.bytes + need <= this.maxBytes || this.dirtyList.head === null) return;
       await this.writeDirty(td, this.dirtyList.head.dev, Infinity);
