@@ -147,7 +147,8 @@ async function makeNode(dvp: Vnode, td0: Lwp | null, name: string, attrs: NewAtt
     try {
       if (isDir) await dirInit(fs, td, vp, en(dvp).ino);
       if (target !== undefined) await writeSymlink(fs, td, vp, target);
-      await fs.iupdate(td, vp);
+      // newInode wrote the inode; only a first block (directory, slow symlink) or a size changed it since.
+      if (isDir || target !== undefined) await fs.iupdate(td, vp);
       await dirAdd(fs, td, dvp, nb, en(vp).ino, fileTypeOf(attrs.mode));
     } catch (e) {
       await abandon(fs, td, vp);
