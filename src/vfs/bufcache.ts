@@ -326,28 +326,49 @@ export class BufCache {
    * other thread can have reached, so no lock is taken; otherwise as getblk + bdwrite.
    */
   async bwriteNew(td: Lwp, dev: BlockDevice, blkno: number, data: Uint8Array): Promise<void> {
-    const size = data.byteLength;
+    if (await this.newDirty(td, dev, blkno, data.byteLength, (d) => d.set(data))) return;
+    const bp = await this.getblk(td, dev, blkno, data.byteLength);
+    bp.data.set(data);
+    this.bdwrite(td, bp);
+  }
+
+  /**
+   * Delayed write of a block the caller just allocated, built in place: `fill` gets the
+   * block zeroed and writes what it holds, synchronously. Like bwriteNew, a block not
+   * cached becomes a new dirty buffer without a lock; a cached one is taken with getblk.
+   */
+  async bzeroNew(td: Lwp, dev: BlockDevice, blkno: number, size: number, fill: (data: Uint8Array) => void): Promise<void> {
+    const zeroFill = (d: Uint8Array): void => {
+      d.fill(0);
+      fill(d);
+    };
+    if (await this.newDirty(td, dev, blkno, size, zeroFill)) return;
+    const bp = await this.getblk(td, dev, blkno, size);
+    zeroFill(bp.data);
+    this.bdwrite(td, bp);
+  }
+
+  /**
+   * When (dev, blkno) is not cached: make room, then — with no await between the check,
+   * `fill` and the buffer going on the dirty list, so no other thread sees it half made —
+   * a new valid dirty buffer filled by `fill`; true. False when it is cached.
+   */
+  private async newDirty(td: Lwp, dev: BlockDevice, blkno: number, size: number, fill: (data: Uint8Array) => void): Promise<boolean> {
     const t = this.table(dev);
-    if (t.get(blkno) === undefined) {
-      if (this.dirtyCount * size > this.maxBytes / 2) await this.writeDirty(td, this.dirtyList.head?.dev ?? dev, Infinity);
-      if (this.bytes + size > this.maxBytes) await this.reclaim(td, size);
-    }
-    let bp = t.get(blkno);
-    if (bp !== undefined) {
-      bp = await this.getblk(td, dev, blkno, size);
-      bp.data.set(data);
-      this.bdwrite(td, bp);
-      return;
-    }
-    bp = new Buf(this.k, dev, blkno, size, this.memory(size));
+    if (t.get(blkno) !== undefined) return false;
+    if (this.dirtyCount * size > this.maxBytes / 2) await this.writeDirty(td, this.dirtyList.head?.dev ?? dev, Infinity);
+    if (this.bytes + size > this.maxBytes) await this.reclaim(td, size);
+    if (t.get(blkno) !== undefined) return false; // made by someone else while this thread slept
+    const bp = new Buf(this.k, dev, blkno, size, this.memory(size));
     t.set(blkno, bp);
     this.count++;
     this.bytes += size;
-    bp.data.set(data);
+    fill(bp.data);
     bp.valid = true;
     bp.dirty = true;
     this.dirtyCount++;
     this.dirtyList.append(bp);
+    return true;
   }
 
   /** Give a buffer back unchanged (or already marked). */

@@ -74,7 +74,7 @@ export async function bmapAlloc(fs: Ext2Fs, td: Lwp, vp: Vnode, n: number, goal:
   if (b === 0) {
     b = await alloc();
     node.inode.block[path[0]!] = b;
-    if (path.length > 1) fs.bc.bdwrite(td, await fs.bnew(td, b));
+    if (path.length > 1) await fs.bnew(td, b);
     else fresh = true;
   }
   for (let i = 1; i < path.length; i++) {
@@ -88,7 +88,7 @@ export async function bmapAlloc(fs: Ext2Fs, td: Lwp, vp: Vnode, n: number, goal:
     fs.bc.brelse(td, bp);
     next = await alloc();
     const last = i === path.length - 1;
-    if (!last) fs.bc.bdwrite(td, await fs.bnew(td, next));
+    if (!last) await fs.bnew(td, next);
     else fresh = true;
     const pp = await fs.bread(td, b);
     put32(pp.data, path[i]! * 4, next);

@@ -182,9 +182,7 @@ export async function dirAdd(fs: Ext2Fs, td: Lwp, dvp: Vnode, name: Uint8Array, 
   }
   if (dvp.size + fs.bs > MAX_DIR_BYTES) throw err(ENOSPC);
   const { b } = await bmapAlloc(fs, td, dvp, nb, 0);
-  const bp = await fs.bnew(td, b);
-  emitDirent(bp.data, 0, ino, fs.bs, name, ft, fs.filetype);
-  fs.bc.bdwrite(td, bp);
+  await fs.bnew(td, b, (d) => emitDirent(d, 0, ino, fs.bs, name, ft, fs.filetype));
   en(dvp).names?.set(key(name), { ino, fileType: ft });
   dvp.size += fs.bs;
   await fs.iupdate(td, dvp);
@@ -235,10 +233,10 @@ export async function dirRetarget(fs: Ext2Fs, td: Lwp, dvp: Vnode, name: Uint8Ar
 /** The first block of a new directory: '.' and '..' (Linux ext2_make_empty). */
 export async function dirInit(fs: Ext2Fs, td: Lwp, vp: Vnode, parentIno: number): Promise<void> {
   const { b } = await bmapAlloc(fs, td, vp, 0, 0);
-  const bp = await fs.bnew(td, b);
-  emitDirent(bp.data, 0, en(vp).ino, 12, new Uint8Array([0x2e]), 2, fs.filetype);
-  emitDirent(bp.data, 12, parentIno, fs.bs - 12, new Uint8Array([0x2e, 0x2e]), 2, fs.filetype);
-  fs.bc.bdwrite(td, bp);
+  await fs.bnew(td, b, (d) => {
+    emitDirent(d, 0, en(vp).ino, 12, new Uint8Array([0x2e]), 2, fs.filetype);
+    emitDirent(d, 12, parentIno, fs.bs - 12, new Uint8Array([0x2e, 0x2e]), 2, fs.filetype);
+  });
   vp.size = fs.bs;
 }
 

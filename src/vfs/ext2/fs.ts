@@ -134,12 +134,14 @@ export class Ext2Fs {
     return ahead > 0 ? this.bc.breadAhead(td, this.dev, b, this.bs, ahead) : this.bc.bread(td, this.dev, b, this.bs);
   }
 
-  /** A buffer for block b whose old contents do not matter (a new block): zeroed, valid. */
-  async bnew(td: Lwp, b: number): Promise<Buf> {
-    const bp = await this.bc.getblk(td, this.dev, b, this.bs);
-    bp.data.fill(0);
-    bp.valid = true;
-    return bp;
+  /**
+   * Write a block just allocated (old contents do not matter), delayed: `fill` gets it
+   * zeroed and writes what it holds (synchronously). No read, and no buffer lock when the
+   * block is not cached (bufcache bzeroNew).
+   */
+  bnew(td: Lwp, b: number, fill: (data: Uint8Array) => void = () => {}): Promise<void> {
+    if (!this.validBlock(b)) throw this.corrupt(`new block ${b} is outside the data area`);
+    return this.bc.bzeroNew(td, this.dev, b, this.bs, fill);
   }
 
   // ---- group descriptors and superblock --------------------------------------------------

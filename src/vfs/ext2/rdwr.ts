@@ -91,9 +91,13 @@ export async function fileWrite(fs: Ext2Fs, td: Lwp, vp: Vnode, buf: Uint8Array,
       const { b, fresh } = await bmapAlloc(fs, td, vp, l, goal);
       goal = b + 1;
       const whole = bo === 0 && len === bs;
-      const bp = fresh ? await fs.bnew(td, b) : whole ? await fs.bc.getblk(td, fs.dev, b, bs) : await fs.bread(td, b);
-      bp.data.set(buf.subarray(done, done + len), bo);
-      fs.bc.bdwrite(td, bp);
+      const piece = buf.subarray(done, done + len);
+      if (fresh) await fs.bnew(td, b, (d) => d.set(piece, bo));
+      else {
+        const bp = whole ? await fs.bc.getblk(td, fs.dev, b, bs) : await fs.bread(td, b);
+        bp.data.set(piece, bo);
+        fs.bc.bdwrite(td, bp);
+      }
       done += len;
     }
   } catch (e) {
@@ -168,7 +172,7 @@ export async function fileAllocate(fs: Ext2Fs, td: Lwp, vp: Vnode, mode: number,
   for (let l = first; l <= last; l++) {
     const { b, fresh } = await bmapAlloc(fs, td, vp, l, goal);
     goal = b + 1;
-    if (fresh) fs.bc.bdwrite(td, await fs.bnew(td, b));
+    if (fresh) await fs.bnew(td, b);
   }
   if ((mode & FALLOC_FL_KEEP_SIZE) === 0 && end > vp.size) {
     vp.size = end;

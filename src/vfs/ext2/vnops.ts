@@ -173,9 +173,7 @@ async function writeSymlink(fs: Ext2Fs, td: Lwp, vp: Vnode, target: string): Pro
     for (let k = 0; k < 15; k++) i.block[k] = dv.getUint32(k * 4, true);
   } else {
     const { b } = await bmapAlloc(fs, td, vp, 0, 0);
-    const bp = await fs.bnew(td, b);
-    bp.data.set(t);
-    fs.bc.bdwrite(td, bp);
+    await fs.bnew(td, b, (d) => d.set(t));
   }
   vp.size = t.byteLength;
 }
