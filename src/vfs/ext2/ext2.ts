@@ -272,6 +272,7 @@ const ext2VfsOps: VfsOps = {
     const fs = mp.fsdata as Ext2Fs;
     await quiesce(mp, td0);
     fs.bc.binval(fs.dev);
+    fs.dropIdle();
     fs.vcache.clear();
     if (fs.ownsDevice) await disks(fs.k).detacher?.(fs.dev);
     fs.k.log('info', `ext2 (${fs.dev.name}): unmounted`);

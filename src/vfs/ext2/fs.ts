@@ -12,7 +12,9 @@
  * the single virtual CPU runs one at a time anyway; only disk waits overlap.
  *
  * Inodes in core: a vnode per inode in use, made by `iget` from the inode
- * table and kept in `vcache` while referenced; `iupdate` writes the vnode's
+ * table and kept in `vcache` while referenced (a directory also after
+ * that, among the last IDLE_MAX released: `keepIdle`, revived by iget);
+ * `iupdate` writes the vnode's
  * attributes and block map back into the inode-table buffer (delayed write)
  * after every change, so eviction at `inactive` needs no write.
  *
@@ -37,6 +39,9 @@ import { type Mount, Vnode, type VnodeOps } from '../vnode.ts';
 import { type Superblock, INCOMPAT_FILETYPE, RO_COMPAT_LARGE_FILE, SB_OFFSET, EXT2_ERROR_FS, emitSuperblock } from './superblock.ts';
 import { type GroupDesc, GD_SIZE, emitGroup } from './groups.ts';
 import { type Inode, ROOT_INO, decodeDev, emitInode, parseInode } from './inode.ts';
+
+/** Idle directory vnodes kept per mount. */
+const IDLE_MAX = 1024;
 
 /** Inode-table read-ahead on a miss (bytes). */
 const INODE_READAHEAD_BYTES = 128 * 1024;
@@ -80,6 +85,12 @@ export class Ext2Fs {
   readonly filetype: boolean;
   readonly lock: Mutex;
   readonly vcache = new Map<number, Vnode>();
+  /**
+   * Vnodes of linked directories nobody references, still in vcache, least recently
+   * released first (BSD's vnode free list): the next iget revives one without reading and
+   * parsing its inode again, and it keeps its name index between path walks.
+   */
+  private readonly idle = new Map<number, Vnode>();
   /** Inode frees started by inactive, awaited by sync and umount. */
   readonly pending = new Set<Promise<void>>();
   /** The device was attached by this mount (an image path) and is detached at umount. */
@@ -227,6 +238,7 @@ export class Ext2Fs {
   async iget(td: Lwp, ino: number, from = 0): Promise<Vnode> {
     const cached = this.vcache.get(ino);
     if (cached !== undefined) {
+      this.idle.delete(ino);
       cached.usecount++;
       cached.mount.refs++;
       return cached;
@@ -239,11 +251,29 @@ export class Ext2Fs {
     }
     const again = this.vcache.get(ino); // made by someone else while this thread read
     if (again !== undefined) {
+      this.idle.delete(ino);
       again.usecount++;
       again.mount.refs++;
       return again;
     }
     return this.makeVnode(ino, inode);
+  }
+
+  /** Keep vp (a directory just made inactive, still linked) cached for a later iget; the oldest idle ones go past IDLE_MAX. */
+  keepIdle(vp: Vnode): void {
+    this.idle.delete(vp.ino);
+    this.idle.set(vp.ino, vp);
+    for (const [ino, old] of this.idle) {
+      if (this.idle.size <= IDLE_MAX) break;
+      this.idle.delete(ino);
+      if (old.usecount === 0 && this.vcache.get(ino) === old) this.vcache.delete(ino);
+    }
+  }
+
+  /** Forget every idle vnode (umount). */
+  dropIdle(): void {
+    for (const [ino, vp] of this.idle) if (vp.usecount === 0 && this.vcache.get(ino) === vp) this.vcache.delete(ino);
+    this.idle.clear();
   }
 
   /** A referenced vnode for inode ino (not cached yet) from its parsed inode. */

@@ -16,7 +16,7 @@ import type { Lwp } from '../../kern/sched.ts';
 import { EINVAL, ENAMETOOLONG, ENOENT, ENOTEMPTY, err } from '../../kern/errno.ts';
 import { S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT } from '../../kern/constants.ts';
 import { major, minor } from '../../kern/devsw.ts';
-import { type NewAttrs, type Vnode, type VnodeOps, vfsNow } from '../vnode.ts';
+import { type NewAttrs, type Vnode, type VnodeOps, vfsNow, vrele } from '../vnode.ts';
 import { type Ext2Fs, en, fsThread, withFs } from './fs.ts';
 import { allocInode, freeBlock, freeInode } from './alloc.ts';
 import { bmapAlloc, bmap, truncateBlocks } from './bmap.ts';
@@ -156,7 +156,13 @@ async function makeNode(dvp: Vnode, td0: Lwp | null, name: string, attrs: NewAtt
     }
     if (isDir) dvp.nlink++;
     dvp.mtime = dvp.ctime = vp.ctime;
-    await fs.iupdate(td, dvp);
+    try {
+      await fs.iupdate(td, dvp);
+    } catch (e) {
+      // The name is in place; the caller gets the error and no vnode, so drop its reference.
+      vrele(vp);
+      throw e;
+    }
     return vp;
   });
 }
@@ -355,6 +361,10 @@ export const ext2VnodeOps: VnodeOps = {
   },
   inactive(vp) {
     const fs = vp.mount.fsdata as Ext2Fs;
+    if (vp.nlink > 0 && vp.isDir && fs.vcache.get(vp.ino) === vp) {
+      fs.keepIdle(vp);
+      return;
+    }
     if (fs.vcache.get(vp.ino) === vp) fs.vcache.delete(vp.ino);
     if (vp.nlink > 0 || fs.readOnly) return;
     // The last reference of an unlinked inode: free it now, in the background of the caller.
