@@ -46,7 +46,7 @@ import { promisify } from 'node:util';
 import {
   type AnySys, type NodeFsError, type Op, BigIntStats, Dirent, StatFs, Stats, constants, runAsync, runSync,
 } from './fs_support.ts';
-import { ops, realpathOp, finishRead, readOp, readSyncArgs, readvOp, validateBufferArray, writeOp, writeSyncArgs, writevOp, type OpName } from './fs_ops.ts';
+import { ops, realpathOp, writeFileOp, finishRead, readOp, readSyncArgs, readvOp, validateBufferArray, writeOp, writeSyncArgs, writevOp, type OpName } from './fs_ops.ts';
 import { errCode, toUnixTimestamp, validFd, validPath, validateBuffer, validateFunction, validateInteger, validateObject, errArgType } from './fs_validate.ts';
 import { FileHandle } from './fs_filehandle.ts';
 import { Dir, opendirOp, type DirRunners } from './fs_dir.ts';
@@ -420,6 +420,8 @@ function makePromises(runA: RunA, dirRunners: DirRunners, streams: StreamClasses
       if (name === 'stat' || name === 'lstat') args[1] = asyncStatOpts(args[1]);
       // fs.promises.realpath is realpath(3), as realpath.native.
       if (name === 'realpath') return runA(realpathOp(args[0], args[1], true));
+      // fs.promises.writeFile and appendFile also take iterables and streams of chunks.
+      if (name === 'writeFile' || name === 'appendFile') return runA(writeFileOp(args[0], args[1], args[2], name === 'writeFile' ? 'w' : 'a', true));
       return runA(f(...args));
     };
   }

@@ -59,6 +59,10 @@ function common(self: Self, path: unknown, o: Record<string, unknown>, defFs: Fs
     if (fd !== null) validateInteger(fd, 'fd', 0, 2147483647);
     self.fd = fd;
   }
+  // An options.fs must have what the stream will call (writev is optional, but a function when given).
+  if (o['fs'] !== undefined && fsObj['writev'] !== undefined && fsObj['writev'] !== null && needed.includes('write')) {
+    validateFunction(fsObj['writev'], 'options.fs.writev');
+  }
   if (self.fd === null) {
     for (const n of needed) validateFunction(fsObj[n], `options.fs.${n}`);
     self.path = pathText(validPath(path));
@@ -72,6 +76,13 @@ function common(self: Self, path: unknown, o: Record<string, unknown>, defFs: Fs
   self.pos = self.start;
   self.flush = o['flush'] === undefined ? false : o['flush'];
   validateBoolean(self.flush, 'options.flush');
+}
+
+/** errorOrDestroy: a stream with autoDestroy off (autoClose: false) reports the error and stays open. */
+function errorOrDestroy(stream: Self, err: unknown): void {
+  const st = stream._readableState ?? stream._writableState;
+  if (st?.autoDestroy !== false) stream.destroy(err);
+  else process.nextTick(() => stream.emit('error', err));
 }
 
 function construct(this: Self, callback: (e?: unknown) => void): void {
@@ -222,7 +233,7 @@ export function makeStreamClasses(fsObj: FsLike): StreamClasses {
           return;
         }
         if (er) {
-          this.destroy(er);
+          errorOrDestroy(this, er);
           return;
         }
         if (bytesRead > 0) {
