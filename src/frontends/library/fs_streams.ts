@@ -15,7 +15,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { Readable, Writable, finished } from 'node:stream';
-import { errRange, getOptions, validPath, validateFunction, validateInteger, validateBoolean, pathText } from './fs_validate.ts';
+import { errCode, errRange, getOptions, validPath, validateFunction, validateInteger, validateBoolean, pathText } from './fs_validate.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Cb = (...a: any[]) => void;
@@ -53,8 +53,11 @@ function common(self: Self, path: unknown, o: Record<string, unknown>, defFs: Fs
   self[kIo] = false;
   const fd = o['fd'] ?? null;
   if (isHandle(fd)) {
+    if (o['fs'] !== undefined) throw errCode(new Error('The FileHandle with fs method is not implemented'), 'ERR_METHOD_NOT_IMPLEMENTED');
     self[kHandle] = fd;
     self.fd = fd.fd;
+    // A handle closed from outside closes the stream (node:fs listens the same way).
+    (fd as unknown as { on?(ev: string, f: () => void): void }).on?.('close', () => self.close());
   } else {
     if (fd !== null) validateInteger(fd, 'fd', 0, 2147483647);
     self.fd = fd;
