@@ -71,8 +71,13 @@ export interface OsSystem {
   halted: Promise<Halted>;
 }
 
-export const DEFAULT_RC = `# /etc/rc: run by init before the console shell.
-hostname anykernel
+/**
+ * The default /etc/rc: nothing to start yet (the host name comes from the
+ * host parameter, the file systems are mounted by the kernel's components),
+ * so booting starts no program the prompt would wait for.
+ */
+export const DEFAULT_RC = `# /etc/rc: run by /bin/sh for init before the console shell starts.
+# Put commands here to run at every boot (mount, sysctl, daemons with &).
 `;
 
 async function writeFile(sys: Record<string, (...a: any[]) => Promise<any>>, path: string, data: Uint8Array | string, mode: number): Promise<void> {

@@ -90,10 +90,12 @@ export function wc(u: Libc): number {
     const r = { l: 0, w: 0, c: 0 };
     const buf = new Uint8Array(IO_CHUNK);
     let inWord = false;
+    const bytesOnly = sel.length === 1 && sel[0] === 'c';
     for (;;) {
       const n = u.read(0, buf);
       if (n === 0) break;
       r.c += n;
+      if (bytesOnly) continue; // wc -c need not look at the bytes
       for (let i = 0; i < n; i++) {
         const b = buf[i]!;
         if (b === 10) r.l++;
