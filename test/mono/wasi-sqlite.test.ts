@@ -20,14 +20,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { WASI } from 'node:wasi';
-
-/** The WebAssembly JS API (the project's TypeScript libs do not declare it). */
-const WA = (globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => object; Instance: new (m: object, i: object) => object } }).WebAssembly;
+import { hasClang, nodeWasi } from './wasi/reference.ts';
 
 const run = promisify(execFile);
 const here = path.dirname(new URL(import.meta.url).pathname);
-const hasClang = spawnSync('clang', ['--target=wasm32-wasi', '-O2', '-o', '/dev/null', '-x', 'c', '-'], { input: 'int main(void){return 0;}' }).status === 0;
 
 /**
  * wasi-libc needs threads off and the emulated mman/getpid/clock/signal
@@ -79,22 +75,6 @@ async function buildShell(): Promise<string> {
   }
 }
 
-/** Run a module under node:wasi with `dir` preopened as "/" (also its working directory), stdin from a file. */
-function nodeWasi(wasm: string, dir: string, args: string[], stdinFile: string): { out: string; status: number } {
-  const outPath = path.join(os.tmpdir(), `ak-sqlite-out-${process.pid}`);
-  const inFd = fs.openSync(stdinFile, 'r'), outFd = fs.openSync(outPath, 'w');
-  try {
-    const wasi = new WASI({ version: 'preview1', args: ['sqlite3', ...args], env: {}, preopens: { '/': dir }, returnOnExit: true, stdin: inFd, stdout: outFd });
-    const inst = new WA.Instance(new WA.Module(fs.readFileSync(wasm)), wasi.getImportObject());
-    const status = wasi.start(inst as Parameters<WASI['start']>[0]);
-    return { out: fs.readFileSync(outPath, 'utf8'), status };
-  } finally {
-    fs.closeSync(inFd);
-    fs.closeSync(outFd);
-    fs.rmSync(outPath, { force: true });
-  }
-}
-
 describe.skipIf(!hasClang && process.env.CI !== 'true')('SQLite shell as a WASI process', () => {
   it('prints the same on the kernel as under node:wasi, and each reads the database the other wrote', async () => {
     const wasm = await buildShell();
@@ -107,7 +87,7 @@ describe.skipIf(!hasClang && process.env.CI !== 'true')('SQLite shell as a WASI 
       for (const s of ['create', 'query']) fs.copyFileSync(path.join(here, 'wasi', `sqlite-${s}.sql`), path.join(bin, `${s}.sql`));
 
       // The reference run first, so the kernel can read the database it wrote.
-      const create = nodeWasi(wasm, ref, ['node.db'], path.join(bin, 'create.sql'));
+      const create = nodeWasi(wasm, ref, fs.readFileSync(path.join(bin, 'create.sql'), 'utf8'), ['node.db']);
       expect(create.status).toBe(0);
       expect(create.out).toContain('│ green │');
       fs.copyFileSync(path.join(ref, 'node.db'), path.join(bin, 'node.db'));
@@ -133,7 +113,7 @@ describe.skipIf(!hasClang && process.env.CI !== 'true')('SQLite shell as a WASI 
 
       // Each side queries the database the other side wrote.
       fs.copyFileSync(path.join(out, 'kernel.db'), path.join(ref, 'other.db'));
-      const query = nodeWasi(wasm, ref, ['other.db'], path.join(bin, 'query.sql'));
+      const query = nodeWasi(wasm, ref, fs.readFileSync(path.join(bin, 'query.sql'), 'utf8'), ['other.db']);
       expect(query.status).toBe(0);
       expect(query.out).toContain('CREATE TABLE item(');
       expect(fs.readFileSync(path.join(out, 'query.out'), 'utf8')).toBe(query.out);
