@@ -75,6 +75,9 @@ async function buildShell(): Promise<string> {
   }
 }
 
+/** A script that fails half-way (no such table). */
+const BAIL = 'SELECT name FROM item WHERE id = 1;\nSELECT * FROM nosuch;\nSELECT 2;\n';
+
 describe.skipIf(!hasClang && process.env.CI !== 'true')('SQLite shell as a WASI process', () => {
   it('prints the same on the kernel as under node:wasi, and each reads the database the other wrote', async () => {
     const wasm = await buildShell();
@@ -99,6 +102,8 @@ describe.skipIf(!hasClang && process.env.CI !== 'true')('SQLite shell as a WASI 
         'cp node.db /o/kernel.db',
         'rm node.db; cp /w/node.db other.db',
         '/w/sqlite3.wasm other.db < /w/query.sql > /o/query.out; echo $? > /o/query.st',
+        // An error with -bail: the statements before it print, the exit status says so. Input from a pipe.
+        `printf '${BAIL.replace(/\n/g, '\\n')}' | /w/sqlite3.wasm -bail other.db > /o/bail.out; echo $? > /o/bail.st`,
         'ls > /o/ls.out',
       ].join('\n');
       const r = spawnSync('npx', ['tsx', 'src/cli/main.ts', 'boot', '--bind', `${bin}:/w`, '--bind', `${out}:/o:rw`, '-c', script], { encoding: 'utf8', timeout: 120_000 });
@@ -118,6 +123,10 @@ describe.skipIf(!hasClang && process.env.CI !== 'true')('SQLite shell as a WASI 
       expect(query.out).toContain('CREATE TABLE item(');
       expect(fs.readFileSync(path.join(out, 'query.out'), 'utf8')).toBe(query.out);
       expect(Number(fs.readFileSync(path.join(out, 'query.st'), 'utf8'))).toBe(query.status);
+      const bail = nodeWasi(wasm, ref, BAIL, ['-bail', 'other.db']);
+      expect(bail).toEqual({ out: 'anvil\n', status: 1 });
+      expect(fs.readFileSync(path.join(out, 'bail.out'), 'utf8')).toBe(bail.out);
+      expect(Number(fs.readFileSync(path.join(out, 'bail.st'), 'utf8'))).toBe(bail.status);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
