@@ -28,8 +28,8 @@ const here = path.dirname(new URL(import.meta.url).pathname);
 /**
  * wasi-libc needs threads off and the emulated mman/getpid/clock/signal
  * libraries; sqlite3.c itself turns on its WASI port (SQLITE_WASI: no WAL,
- * no mmap, dot-file locking) when it sees __wasi__. -Os: about half of the
- * CPU time of -O2 for this source, and still an optimised build.
+ * no mmap, dot-file locking) when it sees __wasi__. -Os: about two thirds
+ * of the CPU time of -O2 for this source, and still an optimised build.
  */
 const EMULATED = ['MMAN', 'GETPID', 'PROCESS_CLOCKS', 'SIGNAL'];
 const CFLAGS = ['--target=wasm32-wasi', '-Os', '-w', '-DSQLITE_THREADSAFE=0', '-DSQLITE_OMIT_LOAD_EXTENSION', ...EMULATED.map((e) => `-D_WASI_EMULATED_${e}`)];
