@@ -13,6 +13,9 @@
  *     from its page pool), overwrite of the same file, and read back (page cache dropped
  *     first). The first round's write and read are printed on their own as cold figures.
  * Goal: FUSE sequential ≥ 500 MB/s. Needs root, /dev/fuse and fio; prints why when it cannot run.
+ * Then the ext2 comparison with fuse2fs (bench/fuse_meta.ts), when fuse2fs and mkfs.ext2 are
+ * installed. The machine may be shared: each comparison runs its sides back to back in one run,
+ * so read the ratios rather than the absolute figures.
  * Benchmarks print figures and ratios; they never assert on time.
  */
 import * as fs from 'node:fs';
@@ -21,6 +24,7 @@ import * as path from 'node:path';
 import { execFile } from 'node:child_process';
 import { medianOf, printTable, type Row } from './lib.ts';
 import { fusePrerequisite, haveProgram, startMount, type Mounted } from '../test/fuse/mount.ts';
+import { makeExt2, makeTree, metaRows, metaWorkloads, stageLine, startAnykernelExt2, startFuse2fs } from './fuse_meta.ts';
 
 const MiB = 1 << 20;
 const SEQ_SIZE = '256m';
@@ -140,6 +144,51 @@ export async function run(): Promise<void> {
     await cached?.stop();
     await uncached?.stop();
     fs.rmSync(shm, { recursive: true, force: true });
+  }
+  await versusFuse2fs();
+}
+
+/** anykernel mount --type ext2 against fuse2fs on alike images, defaults and uncached. */
+export async function versusFuse2fs(): Promise<void> {
+  if (!haveProgram('fuse2fs') || !haveProgram('mkfs.ext2')) {
+    console.log('\n## FUSE ext2: anykernel vs fuse2fs\n  skipped: fuse2fs or mkfs.ext2 is not installed');
+    return;
+  }
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'akbench-ext2-'));
+  const shm = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'akbench-'));
+  const stages = path.join(work, 'stages.json');
+  const stops: (() => Promise<unknown>)[] = [];
+  try {
+    const src = makeTree(shm);
+    const host = await metaWorkloads(shm, src);
+    const UNCACHED = ['attr_timeout=0', 'entry_timeout=0'];
+    const side = async (name: string, start: (img: string) => Promise<{ dir: string; stop(): Promise<unknown> }>) => {
+      const img = path.join(work, `${name}.img`);
+      await makeExt2(img);
+      const m = await start(img);
+      stops.push(() => m.stop());
+      const f = await metaWorkloads(m.dir, src);
+      await m.stop();
+      stops.pop();
+      fs.rmSync(img);
+      return f;
+    };
+    // Sides alternate (C peer, anykernel, C peer, anykernel) so a change in load weighs on both.
+    const f2Uncached = await side('f2u', (img) => startFuse2fs(img, [...UNCACHED, 'negative_timeout=0']));
+    const akUncached = await side('aku', (img) => startAnykernelExt2(img, UNCACHED, stages));
+    const f2Default = await side('f2d', (img) => startFuse2fs(img, []));
+    const akDefault = await side('akd', (img) => startAnykernelExt2(img, []));
+    printTable('FUSE ext2: anykernel mount --type ext2 vs fuse2fs (same-run ratios; a shared machine makes absolute figures noisy)', metaRows(host, [
+      { name: 'fuse2fs, attr/entry_timeout=0', f: f2Uncached },
+      { name: 'anykernel, attr/entry_timeout=0', f: akUncached, peer: f2Uncached },
+      { name: 'fuse2fs, defaults', f: f2Default },
+      { name: 'anykernel, defaults', f: akDefault, peer: f2Default },
+    ]));
+    console.log(`  anykernel per-request stages (uncached side): ${stageLine(stages)}`);
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    fs.rmSync(shm, { recursive: true, force: true });
+    fs.rmSync(work, { recursive: true, force: true });
   }
 }
 

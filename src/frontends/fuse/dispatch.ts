@@ -156,6 +156,31 @@ export function requestedMaxWrite(opts: DispatchOptions): number {
   return w;
 }
 
+/** f(v) now when v is a value, or once it settles when it is a promise (one `then`, no async frame). */
+function then<T>(v: T | Promise<T>, f: (v: T) => Uint8Array): Uint8Array | Promise<Uint8Array> {
+  if (v instanceof Promise) return v.then(f);
+  if (typeof (v as { then?: unknown } | null)?.then === 'function') return Promise.resolve(v).then(f); // a foreign thenable
+  return f(v as T);
+}
+
+/** Wall-clock milliseconds with sub-µs resolution, comparable across threads (for stage timing). */
+export function stageNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/**
+ * Where a request's time goes, summed over `requests` handler requests (µs), when enabled with
+ * `dispatcher.timeStages()`: read(2) returning in the reader → received on this thread →
+ * parsed → handler's reply ready → reply written.
+ */
+export interface StageTotals {
+  requests: number;
+  readToReceived: number;
+  receivedToParsed: number;
+  parsedToHandled: number;
+  handledToWritten: number;
+}
+
 class Ctx implements RequestContext {
   interrupted = false;
   private ac: AbortController | undefined;
@@ -185,6 +210,8 @@ export class FuseDispatcher {
   // @guardedBy main thread (single-threaded; no locks)
   private isClosed = false;
   private readonly inflight = new Map<bigint, Ctx>();
+  /** Per-stage time sums, when timeStages() asked for them. */
+  private stages: StageTotals | undefined;
   private resolveReady!: (c: ConnInfo) => void;
   private rejectReady!: (e: Error) => void;
   private readonly onError: (err: unknown) => void;
@@ -225,11 +252,13 @@ export class FuseDispatcher {
    * looks at `buf` any more (after the reply is written, or at once for requests without a
    * reply), so the reader can reuse the buffer.
    */
-  onRequest(buf: Uint8Array, done?: () => void): void {
+  onRequest(buf: Uint8Array, done?: () => void, readAt = 0): void {
     if (this.isClosed) {
       done?.();
       return;
     }
+    const st = this.stages;
+    const tRecv = st === undefined ? 0 : stageNow();
     this.stats.requests++;
     const r = P.parseRequest(buf);
     if (!r.ok) {
@@ -271,25 +300,40 @@ export class FuseDispatcher {
     }
     const unique = req.header.unique;
     const ctx = new Ctx(req.header);
-    this.inflight.set(unique, ctx);
-    let p: Promise<Uint8Array>;
-    try {
-      p = this.dispatch(req, ctx);
-    } catch (e) {
-      p = Promise.reject(e);
-    }
-    p.then(
-      (reply) => {
-        this.inflight.delete(unique);
+    const tParsed = st === undefined ? 0 : stageNow();
+    const finish = (reply: Uint8Array): void => {
+      this.inflight.delete(unique);
+      if (st === undefined) {
         this.send(reply);
-        done?.();
-      },
-      (e) => {
-        this.inflight.delete(unique);
-        this.send(P.emitError(unique, this.errnoOf(e)));
-        done?.();
-      },
-    );
+      } else {
+        const tHandled = stageNow();
+        this.send(reply);
+        st.requests++;
+        st.readToReceived += readAt > 0 ? (tRecv - readAt) * 1000 : 0;
+        st.receivedToParsed += (tParsed - tRecv) * 1000;
+        st.parsedToHandled += (tHandled - tParsed) * 1000;
+        st.handledToWritten += (stageNow() - tHandled) * 1000;
+      }
+      done?.();
+    };
+    let out: Uint8Array | Promise<Uint8Array>;
+    try {
+      out = this.dispatch(req, ctx);
+    } catch (e) {
+      out = P.emitError(unique, this.errnoOf(e));
+    }
+    if (out instanceof Uint8Array) {
+      finish(out); // answered in the same turn: never in flight
+      return;
+    }
+    this.inflight.set(unique, ctx);
+    out.then(finish, (e) => finish(P.emitError(unique, this.errnoOf(e))));
+  }
+
+  /** Start (or restart) summing per-stage times; returns the live totals. */
+  timeStages(): StageTotals {
+    this.stages = { requests: 0, readToReceived: 0, receivedToParsed: 0, parsedToHandled: 0, handledToWritten: 0 };
+    return this.stages;
   }
 
   private forget(nodeid: number, nlookup: number): void {
@@ -357,25 +401,20 @@ export class FuseDispatcher {
     this.resolveReady(conn);
   }
 
-  private async dispatch(req: FuseRequest, ctx: Ctx): Promise<Uint8Array> {
+  /**
+   * The handler call and its reply. A handler that answers at once (a value, not a promise) gets
+   * its reply emitted in the same turn, without a promise; one that returns a promise gets one
+   * `then` to the reply.
+   */
+  private dispatch(req: FuseRequest, ctx: Ctx): Uint8Array | Promise<Uint8Array> {
     const h = this.handler;
     const u = req.header.unique;
     const enosys = () => P.emitError(u, ENOSYS);
     const status = (r: number): Uint8Array => (r === 0 ? P.emitEmpty(u) : this.errorReply(u, r, req.op));
-    const entry = async (r: Result<EntryOut>) => {
-      const v = await r;
-      return typeof v === 'number' ? this.errorReply(u, v, req.op) : P.emitEntryOut(u, v);
-    };
-    const open = async (r: Result<OpenOut>) => {
-      const v = await r;
-      return typeof v === 'number' ? this.errorReply(u, v, req.op) : P.emitOpenOut(u, v);
-    };
-    const attr = async (r: Result<AttrOut>) => {
-      const v = await r;
-      return typeof v === 'number' ? this.errorReply(u, v, req.op) : P.emitAttrOut(u, v);
-    };
-    const data = async (r: Result<Uint8Array>, max: number) => {
-      const v = await r;
+    const entry = (v: EntryOut | number) => (typeof v === 'number' ? this.errorReply(u, v, req.op) : P.emitEntryOut(u, v));
+    const open = (v: OpenOut | number) => (typeof v === 'number' ? this.errorReply(u, v, req.op) : P.emitOpenOut(u, v));
+    const attr = (v: AttrOut | number) => (typeof v === 'number' ? this.errorReply(u, v, req.op) : P.emitAttrOut(u, v));
+    const data = (max: number) => (v: Uint8Array | number) => {
       if (typeof v === 'number') return this.errorReply(u, v, req.op);
       if (v.length > max) {
         this.onError(new Error(`fuse: ${req.op} handler returned ${v.length} bytes for a ${max}-byte request`));
@@ -385,69 +424,55 @@ export class FuseDispatcher {
     };
 
     switch (req.op) {
-      case 'lookup': return h.lookup ? entry(h.lookup(req, ctx)) : enosys();
-      case 'getattr': return h.getattr ? attr(h.getattr(req, ctx)) : enosys();
-      case 'setattr': return h.setattr ? attr(h.setattr(req, ctx)) : enosys();
-      case 'readlink': {
-        if (!h.readlink) return enosys();
-        const v = await h.readlink(req, ctx);
-        return typeof v === 'number' ? this.errorReply(u, v, req.op) : P.emitReadlink(u, v);
-      }
-      case 'symlink': return h.symlink ? entry(h.symlink(req, ctx)) : enosys();
-      case 'mknod': return h.mknod ? entry(h.mknod(req, ctx)) : enosys();
-      case 'mkdir': return h.mkdir ? entry(h.mkdir(req, ctx)) : enosys();
-      case 'unlink': return h.unlink ? status(await h.unlink(req, ctx)) : enosys();
-      case 'rmdir': return h.rmdir ? status(await h.rmdir(req, ctx)) : enosys();
-      case 'rename': return h.rename ? status(await h.rename(req, ctx)) : enosys();
-      case 'link': return h.link ? entry(h.link(req, ctx)) : enosys();
-      case 'open': return h.open ? open(h.open(req, ctx)) : P.emitOpenOut(u, { fh: 0, openFlags: 0 });
-      case 'opendir': return h.opendir ? open(h.opendir(req, ctx)) : P.emitOpenOut(u, { fh: 0, openFlags: 0 });
-      case 'read': return h.read ? data(h.read(req, ctx), req.size) : enosys();
-      case 'readdir': return h.readdir ? data(h.readdir(req, ctx), req.size) : enosys();
-      case 'readdirplus': return h.readdirplus ? data(h.readdirplus(req, ctx), req.size) : enosys();
+      case 'lookup': return h.lookup ? then(h.lookup(req, ctx), entry) : enosys();
+      case 'getattr': return h.getattr ? then(h.getattr(req, ctx), attr) : enosys();
+      case 'setattr': return h.setattr ? then(h.setattr(req, ctx), attr) : enosys();
+      case 'readlink':
+        return h.readlink ? then(h.readlink(req, ctx), (v) => (typeof v === 'number' ? this.errorReply(u, v, req.op) : P.emitReadlink(u, v))) : enosys();
+      case 'symlink': return h.symlink ? then(h.symlink(req, ctx), entry) : enosys();
+      case 'mknod': return h.mknod ? then(h.mknod(req, ctx), entry) : enosys();
+      case 'mkdir': return h.mkdir ? then(h.mkdir(req, ctx), entry) : enosys();
+      case 'unlink': return h.unlink ? then(h.unlink(req, ctx), status) : enosys();
+      case 'rmdir': return h.rmdir ? then(h.rmdir(req, ctx), status) : enosys();
+      case 'rename': return h.rename ? then(h.rename(req, ctx), status) : enosys();
+      case 'link': return h.link ? then(h.link(req, ctx), entry) : enosys();
+      case 'open': return h.open ? then(h.open(req, ctx), open) : P.emitOpenOut(u, { fh: 0, openFlags: 0 });
+      case 'opendir': return h.opendir ? then(h.opendir(req, ctx), open) : P.emitOpenOut(u, { fh: 0, openFlags: 0 });
+      case 'read': return h.read ? then(h.read(req, ctx), data(req.size)) : enosys();
+      case 'readdir': return h.readdir ? then(h.readdir(req, ctx), data(req.size)) : enosys();
+      case 'readdirplus': return h.readdirplus ? then(h.readdirplus(req, ctx), data(req.size)) : enosys();
       case 'write': {
         if (!h.write) return enosys();
-        const v = await h.write(req, ctx);
-        if (v < 0) return this.errorReply(u, v, req.op);
-        if (v > req.data.length) {
-          this.onError(new Error(`fuse: write handler claims ${v} of ${req.data.length} bytes`));
-          return P.emitError(u, EIO);
-        }
-        return P.emitWriteOut(u, v);
+        const len = req.data.length;
+        return then(h.write(req, ctx), (v) => {
+          if (v < 0) return this.errorReply(u, v, req.op);
+          if (v > len) {
+            this.onError(new Error(`fuse: write handler claims ${v} of ${len} bytes`));
+            return P.emitError(u, EIO);
+          }
+          return P.emitWriteOut(u, v);
+        });
       }
       case 'statfs': {
         if (!h.statfs) return P.emitStatfsOut(u, { blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, bsize: 4096, namelen: 255, frsize: 4096 });
-        const v = await h.statfs(req, ctx);
-        return typeof v === 'number' ? this.errorReply(u, v, req.op) : P.emitStatfsOut(u, v);
+        return then(h.statfs(req, ctx), (v) => (typeof v === 'number' ? this.errorReply(u, v, req.op) : P.emitStatfsOut(u, v)));
       }
-      case 'release': return h.release ? status(await h.release(req, ctx)) : P.emitEmpty(u);
-      case 'releasedir': return h.releasedir ? status(await h.releasedir(req, ctx)) : P.emitEmpty(u);
-      case 'flush': return h.flush ? status(await h.flush(req, ctx)) : P.emitEmpty(u);
-      case 'fsync': return h.fsync ? status(await h.fsync(req, ctx)) : enosys();
-      case 'fsyncdir': return h.fsyncdir ? status(await h.fsyncdir(req, ctx)) : enosys();
-      case 'getlk': {
-        if (!h.getlk) return enosys();
-        const v = await h.getlk(req, ctx);
-        return typeof v === 'number' ? this.errorReply(u, v, req.op) : P.emitLkOut(u, v);
-      }
-      case 'setlk': return h.setlk ? status(await h.setlk(req, ctx)) : enosys();
-      case 'access': return h.access ? status(await h.access(req, ctx)) : enosys();
-      case 'create': {
-        if (!h.create) return enosys();
-        const v = await h.create(req, ctx);
-        return typeof v === 'number' ? this.errorReply(u, v, req.op) : P.emitCreateOut(u, v.entry, v.open);
-      }
-      case 'bmap': {
-        if (!h.bmap) return enosys();
-        const v = await h.bmap(req, ctx);
-        return typeof v === 'number' ? this.errorReply(u, v, req.op) : P.emitBmapOut(u, v);
-      }
-      case 'fallocate': return h.fallocate ? status(await h.fallocate(req, ctx)) : enosys();
-      case 'lseek': {
-        if (!h.lseek) return enosys();
-        const v = await h.lseek(req, ctx);
-        return v < 0 ? this.errorReply(u, v, req.op) : P.emitLseekOut(u, v);
-      }
+      case 'release': return h.release ? then(h.release(req, ctx), status) : P.emitEmpty(u);
+      case 'releasedir': return h.releasedir ? then(h.releasedir(req, ctx), status) : P.emitEmpty(u);
+      case 'flush': return h.flush ? then(h.flush(req, ctx), status) : P.emitEmpty(u);
+      case 'fsync': return h.fsync ? then(h.fsync(req, ctx), status) : enosys();
+      case 'fsyncdir': return h.fsyncdir ? then(h.fsyncdir(req, ctx), status) : enosys();
+      case 'getlk':
+        return h.getlk ? then(h.getlk(req, ctx), (v) => (typeof v === 'number' ? this.errorReply(u, v, req.op) : P.emitLkOut(u, v))) : enosys();
+      case 'setlk': return h.setlk ? then(h.setlk(req, ctx), status) : enosys();
+      case 'access': return h.access ? then(h.access(req, ctx), status) : enosys();
+      case 'create':
+        return h.create ? then(h.create(req, ctx), (v) => (typeof v === 'number' ? this.errorReply(u, v, req.op) : P.emitCreateOut(u, v.entry, v.open))) : enosys();
+      case 'bmap':
+        return h.bmap ? then(h.bmap(req, ctx), (v) => (typeof v === 'number' ? this.errorReply(u, v, req.op) : P.emitBmapOut(u, v))) : enosys();
+      case 'fallocate': return h.fallocate ? then(h.fallocate(req, ctx), status) : enosys();
+      case 'lseek':
+        return h.lseek ? then(h.lseek(req, ctx), (v) => (v < 0 ? this.errorReply(u, v, req.op) : P.emitLseekOut(u, v))) : enosys();
       // Declined: extended attributes, and opcodes beyond what we implement (IOCTL, POLL, STATX, …).
       case 'setxattr': case 'getxattr': case 'listxattr': case 'removexattr': case 'unsupported':
         return enosys();

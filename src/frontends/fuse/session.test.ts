@@ -125,7 +125,7 @@ const dir = process.argv[1];
 `;
 
 describe.skipIf(missing !== undefined && process.env.CI !== 'true')('FuseSession on the host kernel', () => {
-  for (const reader of ['worker', 'async'] as const) {
+  for (const reader of ['worker', 'port', 'async'] as const) {
     it(`serves stat, readdir, read and statfs, and sees a host umount (${reader} reader)`, async () => {
       if (missing) throw new Error(`CI=true but the FUSE prerequisites are missing: ${missing}`);
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anykernel-fuse-'));

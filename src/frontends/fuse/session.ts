@@ -23,7 +23,8 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { FuseDispatcher, requestedMaxWrite } from './dispatch.ts';
-import type { ConnInfo, DispatchOptions, FuseHandler } from './dispatch.ts';
+import type { ConnInfo, DispatchOptions, FuseHandler, StageTotals } from './dispatch.ts';
+import { COPY_BELOW, lenAt, makeRing, queueAt, RING_READER_SOURCE, stateAt, TAIL, type RingShape } from './ring.ts';
 
 export type * from './dispatch.ts';
 export { FuseDispatcher, MAX_WRITE, MAX_WRITE_LIMIT } from './dispatch.ts';
@@ -36,8 +37,23 @@ export interface FuseSessionOptions extends DispatchOptions {
   allowOther?: boolean;
   /** Have the host kernel check mode bits itself (then ACCESS is never sent). */
   defaultPermissions?: boolean;
-  /** How requests are read off /dev/fuse. Default 'worker'. */
-  reader?: 'worker' | 'async';
+  /**
+   * How requests are read off /dev/fuse and reach this thread. 'worker' (default): a reader
+   * thread blocked in read(2) hands them over through shared memory (ring.ts); 'port': the same
+   * thread posts each one over a MessagePort; 'async': one outstanding fs.read on the libuv pool.
+   * The environment variable ANYKERNEL_FUSE_READER overrides it (for A/B measurements).
+   */
+  reader?: 'worker' | 'port' | 'async';
+  /**
+   * After serving a batch, with nothing in flight, sleep on the ring's futex this many µs for the
+   * next request before going back to the event loop (worker reader only; 0: never). A waking
+   * futex costs a fraction of an event-loop wake-up, and a synchronous caller's next request
+   * usually comes within tens of µs. The event loop (timers, signals, I/O) waits at most this
+   * long. Default 200; ANYKERNEL_FUSE_LINGER_US overrides it.
+   */
+  lingerUs?: number;
+  /** Sum per-stage times (dispatcher.timeStages()); ANYKERNEL_FUSE_STAGES=FILE also writes them there at close. */
+  timeStages?: boolean;
   /** Extra `-o` mount options, e.g. ['fsname=foo']. */
   mountOptions?: string[];
 }
@@ -105,7 +121,8 @@ for (;;) {
   if (n === 0) { parentPort.postMessage({ end: 'EOF' }); break; }
   if (n < COPY_BELOW) {
     const req = buf.slice(0, n);
-    parentPort.postMessage(req, [req.buffer]);
+    if (workerData.timing) parentPort.postMessage({ req, t: performance.timeOrigin + performance.now() }, [req.buffer]);
+    else parentPort.postMessage(req, [req.buffer]);
   } else {
     const ab = buf.buffer;
     parentPort.postMessage({ ab, n }, [ab]);
@@ -124,6 +141,10 @@ export class FuseSession {
   private fd: number;
   private isClosed = false;
   private worker: Worker | undefined;
+  private ring: RingShape | undefined;
+  private lingerMs = 0;
+  private stages: StageTotals | undefined;
+  private stagesFile: string | undefined;
   /** Request buffers go back to the reader through this port. */
   private backPort: MessagePort | undefined;
   private resolveClosed!: (why: string) => void;
@@ -175,7 +196,14 @@ export class FuseSession {
       throw new Error(`fuse: mounting ${mountpoint} failed (${why})`);
     }
     const s = new FuseSession(mountpoint, handler, opts, fd);
-    s.startReader(opts.reader ?? 'worker', readBufferSize(opts));
+    const env = process.env;
+    const reader = (env.ANYKERNEL_FUSE_READER as FuseSessionOptions['reader']) || opts.reader || 'worker';
+    if (reader !== 'worker' && reader !== 'port' && reader !== 'async') throw new Error(`fuse: unknown reader ${String(reader)}`);
+    const linger = env.ANYKERNEL_FUSE_LINGER_US !== undefined ? Number(env.ANYKERNEL_FUSE_LINGER_US) : (opts.lingerUs ?? 200);
+    s.lingerMs = Number.isFinite(linger) && linger > 0 ? linger / 1000 : 0;
+    if (opts.timeStages || env.ANYKERNEL_FUSE_STAGES) s.stages = s.dispatcher.timeStages();
+    s.stagesFile = env.ANYKERNEL_FUSE_STAGES || undefined;
+    s.startReader(reader, readBufferSize(opts));
     try {
       await s.ready;
       s.connId = await s.connectionId();
@@ -188,14 +216,19 @@ export class FuseSession {
 
   // --- reading --------------------------------------------------------------------------------
 
-  private startReader(kind: 'worker' | 'async', bufSize: number): void {
+  private startReader(kind: 'worker' | 'port' | 'async', bufSize: number): void {
     if (kind === 'worker') {
+      this.startRing(bufSize);
+      return;
+    }
+    if (kind === 'port') {
       const { port1, port2 } = new MessageChannel();
-      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { fd: this.fd, size: bufSize, back: port2 }, transferList: [port2] });
+      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { fd: this.fd, size: bufSize, back: port2, timing: this.stages !== undefined }, transferList: [port2] });
       this.worker = w;
       this.backPort = port1;
-      w.on('message', (m: Uint8Array | { ab: ArrayBuffer; n: number } | { end: string }) => {
+      w.on('message', (m: Uint8Array | { req: Uint8Array; t: number } | { ab: ArrayBuffer; n: number } | { end: string }) => {
         if (m instanceof Uint8Array) this.dispatcher.onRequest(m);
+        else if ('req' in m) this.dispatcher.onRequest(m.req, undefined, m.t);
         else if ('ab' in m) {
           const ab = m.ab;
           this.dispatcher.onRequest(new Uint8Array(ab, 0, m.n), () => {
@@ -225,9 +258,83 @@ export class FuseSession {
     next();
   }
 
+  /**
+   * The shared-memory reader (ring.ts). This thread serves every request published so far in one
+   * go (a batch per wake-up), then lets the replies of asynchronous handlers run (setImmediate:
+   * microtasks first), and, when nothing is in flight, sleeps on the ring's futex up to
+   * `lingerMs` for the next request; otherwise, or after that, it goes back to its event loop
+   * with an Atomics.waitAsync pending on the same word.
+   */
+  private startRing(bufSize: number): void {
+    const count = Math.max(4, Math.min(16, Math.floor((32 << 20) / bufSize)));
+    const ring = makeRing(count, bufSize);
+    this.ring = ring;
+    const ctl = new Int32Array(ring.ctl);
+    const times = new Float64Array(ring.times);
+    const views: Uint8Array[] = [];
+    for (let i = 0; i < count; i++) views.push(new Uint8Array(ring.slots, i * bufSize, bufSize));
+    const timing = this.stages !== undefined;
+    let head = 0;
+    const d = this.dispatcher;
+    const drain = (): number => {
+      let served = 0;
+      while (head !== Atomics.load(ctl, TAIL) && !this.isClosed) {
+        const i = ctl[queueAt(count, head)]!;
+        head++;
+        const n = ctl[lenAt(count, i)]!;
+        const t = timing ? times[i]! : 0;
+        served++;
+        if (n < COPY_BELOW) {
+          const req = views[i]!.slice(0, n); // a plain buffer of its own: the slot is free at once
+          Atomics.store(ctl, stateAt(i), 0);
+          d.onRequest(req, undefined, t);
+        } else {
+          d.onRequest(views[i]!.subarray(0, n), () => Atomics.store(ctl, stateAt(i), 0), t);
+        }
+      }
+      return served;
+    };
+    const step = (): void => {
+      if (this.isClosed) return;
+      if (drain() > 0) {
+        setImmediate(step);
+        return;
+      }
+      if (this.lingerMs > 0 && d.inFlight === 0 && Atomics.wait(ctl, TAIL, head, this.lingerMs) !== 'timed-out') {
+        drain();
+        setImmediate(step);
+        return;
+      }
+      const w = Atomics.waitAsync(ctl, TAIL, head);
+      if (w.async) void w.value.then(step);
+      else setImmediate(step);
+    };
+    const wk = new Worker(RING_READER_SOURCE, { eval: true, workerData: { fd: this.fd, ring, timing } });
+    this.worker = wk;
+    wk.on('message', (m: { req: Uint8Array; t: number } | { end: string }) => {
+      if ('req' in m) this.dispatcher.onRequest(m.req, undefined, m.t);
+      else {
+        drain(); // requests published before the end still get their replies
+        this.close(m.end);
+      }
+    });
+    wk.on('error', (e) => {
+      this.close(`reader failed: ${e.message}`);
+    });
+    step();
+  }
+
   private close(why: string): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    if (this.ring !== undefined) Atomics.notify(new Int32Array(this.ring.ctl), TAIL); // settle a pending waitAsync
+    if (this.stagesFile !== undefined && this.stages !== undefined) {
+      try {
+        fs.writeFileSync(this.stagesFile, JSON.stringify(this.stages) + '\n');
+      } catch {
+        // a measurement aid: nothing to do about a bad path here
+      }
+    }
     // No reply may be written after this: the fd number could be reused by an unrelated open.
     this.dispatcher.shutdown(why);
     const fd = this.fd;
