@@ -12,31 +12,9 @@ import { spawnSync, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { WASI } from 'node:wasi';
-
-/** The WebAssembly JS API (the project's TypeScript libs do not declare it). */
-const WA = (globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => object; Instance: new (m: object, i: object) => object } }).WebAssembly;
+import { hasClang, nodeWasi } from './wasi/reference.ts';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
-const hasClang = spawnSync('clang', ['--target=wasm32-wasi', '-O2', '-o', '/dev/null', '-x', 'c', '-'], { input: 'int main(void){return 0;}' }).status === 0;
-
-/** Run a module under node:wasi with `dir` preopened as "/", stdin from a string. */
-function nodeWasi(wasm: string, dir: string, input: string): { out: string; status: number } {
-  const inPath = path.join(dir, '.stdin'), outPath = path.join(dir, '.stdout');
-  fs.writeFileSync(inPath, input);
-  const inFd = fs.openSync(inPath, 'r'), outFd = fs.openSync(outPath, 'w');
-  try {
-    const wasi = new WASI({ version: 'preview1', args: [path.basename(wasm)], env: {}, preopens: { '/': dir }, returnOnExit: true, stdin: inFd, stdout: outFd });
-    const inst = new WA.Instance(new WA.Module(fs.readFileSync(wasm)), wasi.getImportObject());
-    const status = wasi.start(inst as Parameters<WASI['start']>[0]);
-    return { out: fs.readFileSync(outPath, 'utf8'), status };
-  } finally {
-    fs.closeSync(inFd);
-    fs.closeSync(outFd);
-    fs.rmSync(inPath);
-    fs.rmSync(outPath);
-  }
-}
 
 describe.skipIf(!hasClang && process.env.CI !== 'true')('C programs as WASI processes', () => {
   it('print the same on the kernel as under node:wasi, alone and in a pipeline', () => {

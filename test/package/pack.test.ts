@@ -91,7 +91,7 @@ console.log(JSON.stringify({ text: new TextDecoder().decode(buf.subarray(0, n)),
   it('every public entry loads under plain node; a worker kernel runs without tsx', () => {
     fs.writeFileSync(path.join(app, 'entries.mjs'), `
 const names = {};
-for (const e of ['anykernel', 'anykernel/node', 'anykernel/fs', 'anykernel/sim', 'anykernel/remote', 'anykernel/kern']) names[e] = Object.keys(await import(e)).sort();
+for (const e of ['anykernel', 'anykernel/node', 'anykernel/fs', 'anykernel/sim', 'anykernel/remote', 'anykernel/kern', 'anykernel/net']) names[e] = Object.keys(await import(e)).sort();
 const { startWorkerKernel } = await import('anykernel/remote');
 const wk = await startWorkerKernel();
 const st = wk.syncClient().sys.stat('/');
@@ -106,6 +106,7 @@ console.log(JSON.stringify({ names, dir: (st.mode & 0o170000) === 0o040000, clea
     expect(r.names['anykernel/sim']).toEqual(expect.arrayContaining(['SimHost', 'SimWorld']));
     expect(r.names['anykernel/remote']).toEqual(expect.arrayContaining(['connect', 'serve', 'startWorkerKernel', 'SyncClient']));
     expect(r.names['anykernel/kern']).toEqual(expect.arrayContaining(['Kernel', 'Mutex', 'Lockdep', 'WaitQueue', 'Callout', 'withTrace']));
+    expect(r.names['anykernel/net']).toEqual(expect.arrayContaining(['createNet', 'EtherBus', 'capture', 'ifconfig', 'ping']));
     expect(r.dir).toBe(true);
     expect(r.clean).toBe(true);
   });

@@ -15,7 +15,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { Readable, Writable, finished } from 'node:stream';
-import { errRange, getOptions, validPath, validateFunction, validateInteger, validateBoolean, pathText } from './fs_validate.ts';
+import { errCode, errRange, getOptions, validPath, validateFunction, validateInteger, validateBoolean, pathText } from './fs_validate.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Cb = (...a: any[]) => void;
@@ -53,11 +53,18 @@ function common(self: Self, path: unknown, o: Record<string, unknown>, defFs: Fs
   self[kIo] = false;
   const fd = o['fd'] ?? null;
   if (isHandle(fd)) {
+    if (o['fs'] !== undefined) throw errCode(new Error('The FileHandle with fs method is not implemented'), 'ERR_METHOD_NOT_IMPLEMENTED');
     self[kHandle] = fd;
     self.fd = fd.fd;
+    // A handle closed from outside closes the stream (node:fs listens the same way).
+    (fd as unknown as { on?(ev: string, f: () => void): void }).on?.('close', () => self.close());
   } else {
     if (fd !== null) validateInteger(fd, 'fd', 0, 2147483647);
     self.fd = fd;
+  }
+  // An options.fs must have what the stream will call (writev is optional, but a function when given).
+  if (o['fs'] !== undefined && fsObj['writev'] !== undefined && fsObj['writev'] !== null && needed.includes('write')) {
+    validateFunction(fsObj['writev'], 'options.fs.writev');
   }
   if (self.fd === null) {
     for (const n of needed) validateFunction(fsObj[n], `options.fs.${n}`);
@@ -72,6 +79,13 @@ function common(self: Self, path: unknown, o: Record<string, unknown>, defFs: Fs
   self.pos = self.start;
   self.flush = o['flush'] === undefined ? false : o['flush'];
   validateBoolean(self.flush, 'options.flush');
+}
+
+/** errorOrDestroy: a stream with autoDestroy off (autoClose: false) reports the error and stays open. */
+function errorOrDestroy(stream: Self, err: unknown): void {
+  const st = stream._readableState ?? stream._writableState;
+  if (st?.autoDestroy !== false) stream.destroy(err);
+  else process.nextTick(() => stream.emit('error', err));
 }
 
 function construct(this: Self, callback: (e?: unknown) => void): void {
@@ -222,7 +236,7 @@ export function makeStreamClasses(fsObj: FsLike): StreamClasses {
           return;
         }
         if (er) {
-          this.destroy(er);
+          errorOrDestroy(this, er);
           return;
         }
         if (bytesRead > 0) {

@@ -44,6 +44,8 @@ export interface Bind {
 }
 
 export interface OsOptions {
+  /** Extra host parameters, e.g. memlimit and rootfs.options from --memory / --tmpfs-size. */
+  params?: Record<string, string>;
   /** The console is a terminal (echo, editing, signals) rather than a pipe. */
   interactive: boolean;
   binds?: Bind[];
@@ -92,7 +94,7 @@ export async function bootOs(opts: OsOptions): Promise<OsSystem> {
   const host = new NodeHost({
     ...(opts.out ? { consoleOut: opts.out } : {}),
     onExit: () => { /* the caller decides when the host process ends */ },
-    params: { hostname: 'anykernel' }, // lockdep: the node host's default (off; on under ANYKERNEL_LOCKDEP, as in tests)
+    params: { hostname: 'anykernel', ...opts.params }, // lockdep: the node host's default (off; on under ANYKERNEL_LOCKDEP, as in tests)
   });
   const diskRoot = opts.root !== undefined && opts.root !== 'tmpfs';
   const bk = await boot({ host, ...(diskRoot ? { root: opts.root } : {}) });

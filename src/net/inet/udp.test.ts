@@ -124,3 +124,18 @@ describe('UDP sockets between two kernels on a bus', () => {
     expect([dec(buf.subarray(0, n2)), (f2 as { addr: string }).addr]).toEqual(['own', '10.0.0.1']);
   }));
 });
+
+describe('UDP on a jumbo EtherBus (MTU 65535)', () => {
+  it('a 60000-byte datagram goes out in one frame and arrives whole', () => onBus(2, async ([a, b]) => {
+    const s = await b!.sys.socket(AF_INET, SOCK_DGRAM, 0);
+    await b!.sys.bind(s, A('0.0.0.0', 9));
+    const c = await a!.sys.socket(AF_INET, SOCK_DGRAM, 0);
+    const data = new Uint8Array(60000).map((_, i) => i % 251);
+    await a!.sys.sendto(c, data, 0, A('10.0.0.2', 9));
+    const buf = new Uint8Array(65536);
+    const [n] = await b!.sys.recvfrom(s, buf);
+    expect(buf.subarray(0, n)).toEqual(data);
+    expect(a!.ns.ipStats.fragCreates).toBe(0);
+    expect(b!.ns.ipStats.reasmReqds).toBe(0);
+  }, { mtu: 65535 }));
+});
