@@ -39,7 +39,8 @@ const variants: Variant[] = [
   { name: 'port (MessagePort)', opts: { reader: 'port' } },
   { name: 'ring, no linger', opts: { reader: 'worker', lingerUs: 0 } },
   { name: 'ring, linger 200 µs', opts: { reader: 'worker', lingerUs: 200 } },
-  { name: 'ring, linger 200 µs, async handler', opts: { reader: 'worker', lingerUs: 200 }, async: true },
+  { name: "ring, direct (read on the kernel thread)", opts: { reader: "worker", direct: true } },
+  { name: "ring, direct, async handler", opts: { reader: "worker", direct: true }, async: true },
 ];
 
 const results = new Map<string, number[]>();
