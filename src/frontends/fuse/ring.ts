@@ -35,7 +35,12 @@ export const STOP = 5;
 /** The waker's and the reader's thread ids: the pid in the header of their wake-up requests. */
 export const WAKER_TID = 6;
 export const READER_TID = 7;
-const HEADER = 8;
+/**
+ * Wake-up requests under way (statfs(2) calls of the reader or the waker not yet returned). The
+ * kernel thread keeps reading while this is non-zero: it is the only one that can answer them.
+ */
+export const WAKING = 8;
+const HEADER = 12;
 
 
 
@@ -92,7 +97,9 @@ function freeSlot() {
 }
 for (;;) {
   // Direct mode: the kernel thread reads for now.
-  while (Atomics.load(ctl, ${MODE}) === 1) Atomics.wait(ctl, ${MODE}, 1);
+  while (Atomics.load(ctl, ${MODE}) === 1 && Atomics.load(ctl, ${STOP}) === 0) Atomics.wait(ctl, ${MODE}, 1);
+  // Over: the fd may be closed (or its number reused), so no read after this.
+  if (Atomics.load(ctl, ${STOP}) === 1) break;
   const i = freeSlot();
   const buf = i >= 0 ? views[i] : (spare ??= new Uint8Array(size));
   let n;
@@ -123,7 +130,11 @@ for (;;) {
   // The kernel thread went into a read of its own meanwhile: it must wake to see this request.
   // Only a new request ends that read, so send one (and never leave it to the waker: the request
   // just published may be the waker's own, and it waits for its reply).
-  if (mountpoint && Atomics.load(ctl, ${BLOCKED}) === 1) { try { fs.statfsSync(mountpoint); } catch {} }
+  if (mountpoint) {
+    Atomics.add(ctl, ${WAKING}, 1); // before looking at BLOCKED: the kernel thread looks the other way round
+    if (Atomics.load(ctl, ${BLOCKED}) === 1) { try { fs.statfsSync(mountpoint); } catch {} }
+    Atomics.sub(ctl, ${WAKING}, 1);
+  }
 }
 `;
 
@@ -150,9 +161,11 @@ while (Atomics.load(ctl, ${STOP}) === 0) {
   if (Atomics.load(ctl, ${MODE}) === 0) { Atomics.wait(ctl, ${MODE}, 0); seen = -1; continue; }
   Atomics.wait(ctl, ${KICK}, 0, tickMs);
   const reads = Atomics.load(ctl, ${READS});
+  Atomics.add(ctl, ${WAKING}, 1);
   if (Atomics.load(ctl, ${BLOCKED}) === 1 && reads === seen) {
     try { fs.statfsSync(mountpoint); } catch {}
   }
+  Atomics.sub(ctl, ${WAKING}, 1);
   seen = reads;
 }
 `;

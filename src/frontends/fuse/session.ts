@@ -31,7 +31,7 @@ import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { FuseDispatcher, requestedMaxWrite, stageNow } from './dispatch.ts';
 import type { ConnInfo, DispatchOptions, FuseHandler, StageTotals } from './dispatch.ts';
 import {
-  BLOCKED, COPY_BELOW, isWake, KICK, lenAt, makeRing, MODE, queueAt, READS, RING_READER_SOURCE, stateAt, STOP, TAIL, WAKER_SOURCE, type RingShape,
+  BLOCKED, COPY_BELOW, isWake, KICK, lenAt, makeRing, MODE, queueAt, READS, RING_READER_SOURCE, stateAt, STOP, TAIL, WAKER_SOURCE, WAKING, type RingShape,
 } from './ring.ts';
 import { emitError } from './reply.ts';
 
@@ -379,6 +379,13 @@ export class FuseSession {
           return;
         }
       }
+      if (Atomics.load(ctl, MODE) === 1 && Atomics.load(ctl, WAKING) > 0) {
+        // A wake-up request is under way and only this thread reads now: take it (it comes at
+        // once) before handing reading back, or nobody would ever answer it.
+        readHere();
+        setImmediate(step);
+        return;
+      }
       leaveDirect();
       if (!this.direct && this.lingerMs > 0 && d.inFlight === 0 && Atomics.wait(ctl, TAIL, head, this.lingerMs) !== 'timed-out') {
         drain();
@@ -414,13 +421,8 @@ export class FuseSession {
    * own; the reader thread reads from here on.
    */
   private endDirect(): void {
-    if (!this.direct) return;
+    // The next step hands reading back to the reader thread (after any wake-up under way).
     this.direct = false;
-    if (this.ring !== undefined) {
-      const ctl = new Int32Array(this.ring.ctl);
-      Atomics.store(ctl, MODE, 0);
-      Atomics.notify(ctl, MODE);
-    }
   }
 
   /** The waker's STATFS: ENOENT, outside the dispatcher (no handler, no stats). */
