@@ -40,6 +40,10 @@ export const READER_TID = 7;
  * kernel thread keeps reading while this is non-zero: it is the only one that can answer them.
  */
 export const WAKING = 8;
+/** 1 while the reader thread is (about to be) in read(2): the kernel thread then does not read itself. */
+export const READER_IN = 9;
+/** An event count: bumped and notified at every publish and every park of the reader. */
+export const EVENTS = 10;
 const HEADER = 12;
 
 
@@ -97,7 +101,16 @@ function freeSlot() {
 }
 for (;;) {
   // Direct mode: the kernel thread reads for now.
-  while (Atomics.load(ctl, ${MODE}) === 1 && Atomics.load(ctl, ${STOP}) === 0) Atomics.wait(ctl, ${MODE}, 1);
+  // READER_IN before looking at MODE (the kernel thread stores MODE, then looks at READER_IN):
+  // at least one of us sees the other. Before parking, wake the kernel thread so it looks again.
+  Atomics.store(ctl, ${READER_IN}, 1);
+  if (Atomics.load(ctl, ${MODE}) === 1) {
+    Atomics.store(ctl, ${READER_IN}, 0);
+    Atomics.add(ctl, ${EVENTS}, 1);
+    Atomics.notify(ctl, ${EVENTS});
+    while (Atomics.load(ctl, ${MODE}) === 1 && Atomics.load(ctl, ${STOP}) === 0) Atomics.wait(ctl, ${MODE}, 1);
+    Atomics.store(ctl, ${READER_IN}, 1);
+  }
   // Over: the fd may be closed (or its number reused), so no read after this.
   if (Atomics.load(ctl, ${STOP}) === 1) break;
   const i = freeSlot();
@@ -127,6 +140,8 @@ for (;;) {
   ctl[HEADER + 2 * count + (tail % count)] = i;
   Atomics.store(ctl, 0, tail + 1);
   Atomics.notify(ctl, 0);
+  Atomics.add(ctl, ${EVENTS}, 1);
+  Atomics.notify(ctl, ${EVENTS});
   // The kernel thread went into a read of its own meanwhile: it must wake to see this request.
   // Only a new request ends that read, so send one (and never leave it to the waker: the request
   // just published may be the waker's own, and it waits for its reply).
@@ -176,4 +191,16 @@ export function isWake(buf: Uint8Array, n: number, ctl: Int32Array): boolean {
   if (n !== 40 || buf[4] !== 17 /* FUSE_STATFS */ || buf[5] !== 0) return false;
   const pid = buf[32]! | (buf[33]! << 8) | (buf[34]! << 16) | (buf[35]! << 24);
   return pid !== 0 && (pid === Atomics.load(ctl, WAKER_TID) || pid === Atomics.load(ctl, READER_TID));
+}
+
+/**
+ * A bulk transfer: a request with WRITE data in it (≥ COPY_BELOW bytes) or a READ of 64 KiB or
+ * more. Those come several at a time (readahead, big writes) and gain from the reader thread
+ * reading the next one while this one is served, so direct mode pauses while they flow.
+ */
+export function isBulk(buf: Uint8Array, n: number): boolean {
+  if (n >= COPY_BELOW) return true;
+  // FUSE_READ (15): fuse_read_in { u64 fh; u64 offset; u32 size; … } after the 40-byte header.
+  if (n < 60 || buf[4] !== 15 || buf[5] !== 0) return false;
+  return (buf[56]! | (buf[57]! << 8) | (buf[58]! << 16) | (buf[59]! << 24)) >>> 0 >= 65536;
 }

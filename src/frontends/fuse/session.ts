@@ -31,7 +31,7 @@ import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { FuseDispatcher, requestedMaxWrite, stageNow } from './dispatch.ts';
 import type { ConnInfo, DispatchOptions, FuseHandler, StageTotals } from './dispatch.ts';
 import {
-  BLOCKED, COPY_BELOW, isWake, KICK, lenAt, makeRing, MODE, queueAt, READS, RING_READER_SOURCE, stateAt, STOP, TAIL, WAKER_SOURCE, WAKING, type RingShape,
+  BLOCKED, COPY_BELOW, isBulk, isWake, KICK, lenAt, makeRing, MODE, queueAt, READS, RING_READER_SOURCE, stateAt, STOP, TAIL, WAKER_SOURCE, WAKING, READER_IN, EVENTS, type RingShape,
 } from './ring.ts';
 import { emitError } from './reply.ts';
 
@@ -308,6 +308,7 @@ export class FuseSession {
         const n = ctl[lenAt(count, i)]!;
         const t = timing ? times[i]! : 0;
         served++;
+        bulk = isBulk(views[i]!, n);
         if (isWake(views[i]!, n, ctl)) {
           this.answerWake(views[i]!);
           Atomics.store(ctl, stateAt(i), 0);
@@ -329,11 +330,14 @@ export class FuseSession {
       Atomics.notify(ctl, MODE); // the reader reads again; the waker sleeps
     };
     /** One read(2) on this thread: 'served' a request, 'ring' has requests, 'idle' (woken), 'again'. */
-    const readHere = (): 'served' | 'ring' | 'idle' | 'again' => {
+    const readHere = (): 'served' | 'ring' | 'idle' | 'again' | 'wait' => {
       if (Atomics.load(ctl, MODE) === 0) {
         Atomics.store(ctl, MODE, 1);
         Atomics.notify(ctl, MODE); // the waker starts ticking
       }
+      // The reader is in (or on its way into) read(2): it takes the next request, then parks.
+      // Reading here too would only make it send a wake-up request; wait for it instead.
+      if (Atomics.load(ctl, READER_IN) === 1) return 'wait';
       // BLOCKED before looking at TAIL: either we see the reader's request or it sees us blocked
       // (and sends a request to end our read). Both are sequentially consistent stores/loads.
       Atomics.store(ctl, BLOCKED, 1);
@@ -362,19 +366,29 @@ export class FuseSession {
         this.answerWake(own);
         return 'idle';
       }
+      bulk = isBulk(own, n);
       d.onRequest(n < COPY_BELOW ? own.slice(0, n) : own.subarray(0, n), undefined, t);
       return 'served';
     };
+    let ev = 0;
+    /** The last request served was a bulk transfer (ring.ts isBulk): no direct read for now. */
+    let bulk = false;
     const step = (): void => {
       if (this.isClosed) return;
+      ev = Atomics.load(ctl, EVENTS); // before looking at anything: a later event changes it
       if (drain() > 0) {
         setImmediate(step);
         return;
       }
-      if (this.direct && d.inFlight === 0) {
+      if (this.direct && d.inFlight === 0 && !bulk) {
         // Nothing in flight (so `own` is free, and no handler waits on the event loop): read here.
         // The event loop runs between two reads (setImmediate), a blocked read ends by the waker.
-        if (readHere() !== 'idle') {
+        const r = readHere();
+        if (r === 'wait') {
+          waitRing(); // the reader publishes its request and parks; then this thread reads
+          return;
+        }
+        if (r !== 'idle') {
           setImmediate(step);
           return;
         }
@@ -382,8 +396,8 @@ export class FuseSession {
       if (Atomics.load(ctl, MODE) === 1 && Atomics.load(ctl, WAKING) > 0) {
         // A wake-up request is under way and only this thread reads now: take it (it comes at
         // once) before handing reading back, or nobody would ever answer it.
-        readHere();
-        setImmediate(step);
+        if (readHere() === 'wait') waitRing();
+        else setImmediate(step);
         return;
       }
       leaveDirect();
@@ -392,7 +406,11 @@ export class FuseSession {
         setImmediate(step);
         return;
       }
-      const w = Atomics.waitAsync(ctl, TAIL, head);
+      waitRing();
+    };
+    /** Back to the event loop until the reader publishes (or parks: it notifies then too). */
+    const waitRing = (): void => {
+      const w = Atomics.waitAsync(ctl, EVENTS, ev);
       if (w.async) void w.value.then(step);
       else setImmediate(step);
     };
@@ -445,7 +463,8 @@ export class FuseSession {
       Atomics.store(ctl, MODE, 0);
       Atomics.notify(ctl, MODE); // the reader reads (and fails), the waker exits
       Atomics.notify(ctl, KICK);
-      Atomics.notify(ctl, TAIL); // settle a pending waitAsync
+      Atomics.add(ctl, EVENTS, 1);
+      Atomics.notify(ctl, EVENTS); // settle a pending waitAsync
     }
     if (this.stagesFile !== undefined && this.stages !== undefined) {
       try {
