@@ -7,7 +7,7 @@
  *
  * Goals: prompt ≤ 300 ms; a user-process system call ≤ 5 µs; the pipeline
  * at least half the host's throughput. BOOT_BENCH_MB sets the file size
- * (default 64 MiB; the issue's figure is 1 GiB). On a shared machine the
+ * (default 64 MiB; 1 GiB is the figure to aim for). On a shared machine the
  * figures move a lot: read them as orders of magnitude.
  */
 import * as fs from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * Kernel core benchmarks (issue: kernel core): null syscall, 1-byte pipe round
+ * Kernel core benchmarks: null syscall, 1-byte pipe round
  * trip between two threads, boot time of a core-only kernel — each beside the
  * host's equivalent measured in the same run.
  */

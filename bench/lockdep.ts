@@ -10,45 +10,64 @@ import { boot } from '../src/entry/index.node.ts';
 import { NodeHost } from '../src/hyper/node/host.ts';
 import { Mutex } from '../src/kern/lock.ts';
 import { Lwp } from '../src/kern/sched.ts';
-import { type Row, median, printTable, timeAsync, timeSync } from './lib.ts';
+import { type Row, medianOf, printTable, timeAsync, timeSync } from './lib.ts';
 
 const MODES = ['off', 'on', 'full'] as const;
+/** Rounds; each measures every mode once, so load and JIT warm-up fall on all alike. */
+const ROUNDS = 3;
 
-async function measure(mode: string): Promise<{ locks: number; vfs: number }> {
+interface Subject {
+  locks(): number;
+  vfs(): Promise<number>;
+  done(): Promise<unknown>;
+}
+
+async function subject(mode: string): Promise<Subject> {
   const k = await boot({ host: new NodeHost({ params: { lockdep: mode } }) });
   const kernel = k.kernel;
   const td = new Lwp(kernel, kernel.proc0, 'bench');
   const a = new Mutex(kernel, 'bench_a'), b = new Mutex(kernel, 'bench_b');
-  const locks = await median(3, () => timeSync(100_000, () => {
-    const ga = a.enter(td) as { release(): void };
-    const gb = b.enter(td) as { release(): void };
-    gb.release();
-    ga.release();
-  }));
   const sys = k.sys as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
   await sys.mkdir!('/from', 0o755);
   await sys.mkdir!('/to', 0o755);
-  const vfs = await median(3, () => timeAsync(2_000, async (i) => {
-    await sys.mkdir!(`/from/d${i}`, 0o755);
-    await sys.rename!(`/from/d${i}`, `/to/d${i}`);
-    await sys.rmdir!(`/to/d${i}`);
-  }, 1_000));
-  await k.shutdown();
-  return { locks, vfs };
+  return {
+    locks: () => timeSync(100_000, () => {
+      const ga = a.enter(td) as { release(): void };
+      const gb = b.enter(td) as { release(): void };
+      gb.release();
+      ga.release();
+    }),
+    vfs: () => timeAsync(2_000, async (i) => {
+      await sys.mkdir!(`/from/d${i}`, 0o755);
+      await sys.rename!(`/from/d${i}`, `/to/d${i}`);
+      await sys.rmdir!(`/to/d${i}`);
+    }, 500),
+    done: () => k.shutdown(),
+  };
 }
 
 export async function run(): Promise<void> {
-  const got: Record<string, { locks: number; vfs: number }> = {};
-  for (const m of MODES) got[m] = await measure(m);
-  const off = got.off!;
+  const subjects = new Map<string, Subject>();
+  for (const m of MODES) subjects.set(m, await subject(m));
+  const locks = new Map<string, number[]>(MODES.map((m) => [m, []]));
+  const vfs = new Map<string, number[]>(MODES.map((m) => [m, []]));
+  for (let r = -1; r < ROUNDS; r++) {
+    for (const m of MODES) {
+      const l = subjects.get(m)!.locks();
+      const v = await subjects.get(m)!.vfs();
+      if (r < 0) continue; // round -1 warms every mode up and is not counted
+      locks.get(m)!.push(l);
+      vfs.get(m)!.push(v);
+    }
+  }
+  for (const s of subjects.values()) await s.done();
   const rows: Row[] = [];
-  for (const m of MODES) {
-    const r = got[m]!;
-    rows.push({ name: `lockdep=${m}: enter+release of 2 nested mutexes`, nsPerOp: r.locks, note: m === 'off' ? '' : `${(r.locks / off.locks).toFixed(2)}x off` });
+  for (const [what, samples] of [['enter+release of 2 nested mutexes', locks], ['mkdir + rename + rmdir (tmpfs)', vfs]] as const) {
+    const off = medianOf(samples.get('off')!);
+    for (const m of MODES) {
+      const v = medianOf(samples.get(m)!);
+      rows.push({ name: `lockdep=${m}: ${what}`, nsPerOp: v, note: m === 'off' ? '' : `${(v / off).toFixed(2)}x off` });
+    }
   }
-  for (const m of MODES) {
-    const r = got[m]!;
-    rows.push({ name: `lockdep=${m}: mkdir + rename + rmdir (tmpfs)`, nsPerOp: r.vfs, note: m === 'off' ? '' : `${(r.vfs / off.vfs).toFixed(2)}x off` });
-  }
-  printTable('lockdep cost (same run)', rows);
+  printTable('lockdep cost (same run, modes interleaved)', rows);
 }

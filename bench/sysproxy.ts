@@ -1,5 +1,5 @@
 /**
- * Remote syscall latency (issue: microkernel frontends): stat and 4 KiB pread
+ * Remote syscall latency (microkernel frontends): stat and 4 KiB pread
  * p50/p99 in library mode, over the unix socket, the worker's MessagePort and
  * the synchronous SharedArrayBuffer client, then 100 concurrent clients. The
  * measurement lives beside the transport (src/frontends/sysproxy/measure.ts);

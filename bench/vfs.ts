@@ -1,5 +1,5 @@
 /**
- * VFS benchmarks (issue: VFS, tmpfs): metadata operations with 1k, 16k and
+ * VFS benchmarks (tmpfs): metadata operations with 1k, 16k and
  * 64k entries in one directory, and sequential 64 KiB writes and reads of
  * 256 MiB — the kernel's tmpfs through library syscalls beside memfs,
  * @zenfs/core (InMemory) and node:fs on the host's /dev/shm, in the same run.

@@ -1,5 +1,5 @@
 /**
- * Bad input (issue: kernel core, acceptance "Bad input"): every registered
+ * Bad input: every registered
  * system call is called with random argument values — wrong types, negative
  * and huge numbers, NaN, bad fds, missing or absurd buffers, hostile paths —
  * on a fully booted kernel under the sim host. Each call must settle with a

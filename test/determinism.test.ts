@@ -1,6 +1,5 @@
 /**
- * Determinism of the whole kernel base under the sim host (issue: kernel core,
- * acceptance "Determinism"): kernels boot on SimHosts and run a random
+ * Determinism of the whole kernel base under the sim host: kernels boot on SimHosts and run a random
  * workload of kernel threads contending on locks, processes talking through
  * pipes, sleeping on timers and signalling each other. The same seed must give
  * an identical hypercall hash log and an identical observed event order;

@@ -1,5 +1,5 @@
 /**
- * Kernel-object properties from the core issue: several kernels in one
+ * Kernel-object properties: several kernels in one
  * process are independent; components boot in dependency order; a kernel
  * booted without a faction loads none of its code.
  */

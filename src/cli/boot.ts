@@ -7,6 +7,7 @@
  *
  * `--demo` runs the scripted library-mode tour instead (demo.ts).
  */
+import { memoryParams } from '../frontends/library/memory_opts.ts';
 import { parseArgs } from 'node:util';
 import { bootOs, hostWinsize, type Bind } from '../frontends/monolithic/boot.ts';
 import { UsageError } from './main.ts';
@@ -23,6 +24,8 @@ options:
   --bind HOSTDIR:PATH[:rw]  show a host directory at PATH (read-only unless :rw)
   -c COMMANDS               run these shell commands instead of an interactive shell
   --root ext2:IMAGE[:ro]    an ext2 image as the root file system (default tmpfs)
+  --memory SIZE             the kernel's memory limit, e.g. 1G (default: the host's memory)
+  --tmpfs-size SIZE         size of the root tmpfs (default: half of --memory)
   --demo                    the scripted library-mode tour instead
   -h, --help                this text
 
@@ -53,6 +56,8 @@ export async function main(argv: string[]): Promise<number> {
     options: {
       bind: { type: 'string', multiple: true },
       root: { type: 'string' },
+      memory: { type: 'string' },
+      'tmpfs-size': { type: 'string' },
       c: { type: 'string', short: 'c' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -66,11 +71,17 @@ export async function main(argv: string[]): Promise<number> {
     throw new UsageError(`--root wants tmpfs or ext2:IMAGE[:ro], not '${values.root}'`);
   }
   const binds = (values.bind ?? []).map(parseBind);
+  let params: Record<string, string>;
+  try {
+    params = memoryParams(values.memory, values['tmpfs-size']);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
   const tty = process.stdin.isTTY === true && values.c === undefined;
   const out = (b: Uint8Array): void => { process.stdout.write(b); };
   const rc = undefined;
   if (tty) process.stdout.write(BANNER);
-  const os = await bootOs({ interactive: tty, binds, out, ...(rc ? { rc } : {}), ...(values.root !== undefined ? { root: values.root } : {}) });
+  const os = await bootOs({ interactive: tty, binds, out, params, ...(rc ? { rc } : {}), ...(values.root !== undefined ? { root: values.root } : {}) });
   const cons = os.console;
   if (tty) {
     process.stdin.setRawMode(true);

@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { memoryParams } from '../frontends/library/memory_opts.ts';
 import { UsageError } from './main.ts';
 
 export const SERVE_USAGE = `usage: anykernel serve --listen ADDRESS [OPTIONS]
@@ -131,12 +132,17 @@ export async function main(argv: string[]): Promise<number> {
   }
   const token = values['token-file'] !== undefined ? readToken(values['token-file']) : undefined;
   // A served kernel answers untrusted clients: it gets a memory limit of its own, not the host's RAM.
-  const memory = values.memory !== undefined ? parseSize(values.memory, '--memory') : DEFAULT_SERVE_MEMORY;
-  if (memory < 16 * 1024 * 1024) throw new UsageError('--memory must be at least 16M');
-  const params: Record<string, string> = { memlimit: String(memory) };
-  if (values['tmpfs-size'] !== undefined) params['rootfs.options'] = `size=${parseSize(values['tmpfs-size'], '--tmpfs-size')}`;
+  let params: Record<string, string>;
+  try {
+    params = memoryParams(values.memory, values['tmpfs-size'], DEFAULT_SERVE_MEMORY);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
   const { NodeHost } = await import('../hyper/node/host.ts');
   const { serve } = await import('../frontends/sysproxy/server.ts');
+  // --net tap:NAME interfaces are the host's to bridge: it needs them before boot.
+  const net = values.net !== undefined ? (await import('./netspec.ts')).parseNetSpecs(values.net) : undefined;
+  const taps = net !== undefined ? (await import('../frontends/library/net_boot.ts')).tapSpecs(net) : undefined;
   const say = (s: string): void => {
     if (!values.quiet) process.stderr.write(`anykernel serve: ${s}\n`);
   };
@@ -152,9 +158,9 @@ export async function main(argv: string[]): Promise<number> {
     helloTimeoutMs: parseCount(values['hello-timeout'], '--hello-timeout'),
     frameTimeoutMs: parseCount(values['frame-timeout'], '--frame-timeout'),
     boot: {
-      host: new NodeHost({ params }),
+      host: new NodeHost({ params, ...(taps !== undefined ? { taps } : {}) }),
       ...(values.components !== undefined ? { components: values.components.split(',').filter(Boolean) } : {}),
-      ...(values.net !== undefined ? { net: (await import('./netspec.ts')).parseNetSpecs(values.net) } : {}),
+      ...(net !== undefined ? { net } : {}),
       ...(values.root !== undefined ? { root: rootOf(values.root) } : {}),
     },
   });

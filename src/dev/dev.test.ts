@@ -4,23 +4,12 @@
  * console(4) per test.
  */
 import { describe, expect, it } from 'vitest';
-import { boot, type BootedKernel } from '../frontends/library/boot.ts';
-import { SimHost } from '../hyper/sim/host.ts';
+import { code, sim } from '../../test/dev/kit.ts';
 import {
   O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY, POLLIN, POLLOUT, S_IFCHR, S_IFMT, SEEK_CUR, SEEK_SET, SIGUSR1,
 } from '../kern/constants.ts';
 import { makedev, major, minor } from '../kern/devsw.ts';
 
-async function sim<T>(seed: number, fn: (k: BootedKernel, host: SimHost) => Promise<T>): Promise<T> {
-  const host = new SimHost({ seed });
-  const k = await boot({ host });
-  try {
-    return await host.run(() => fn(k, host), { limitSteps: 1_000_000 });
-  } finally {
-    host.dispose();
-  }
-}
-const code = (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (e: { code?: string }) => e.code ?? String(e));
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 describe('device nodes', () => {

@@ -10,6 +10,7 @@ export { Kernel, PID_MAX, type KThread, type LeakReport, type LeakCheck } from '
 export { Lwp, Sleeper, WaitQueue, sleepOn, yieldCpu, type SleepOpts, type WakeReason } from '../kern/sched.ts';
 export { Mutex, RwLock, CondVar, Semaphore, SEM_VALUE_MAX, LockClass, type LockOpts, type LockGuard } from '../kern/lock.ts';
 export { Lockdep, formatSite, threadName, type LockdepEdge, type LockdepReport, type LockdepReportKind, type HeldMode } from '../kern/lockdep.ts';
+export { LOCK_ORDER } from '../kern/lock_order.ts';
 export { Callout } from '../kern/callout.ts';
 export { Ktrace, formatKtrace, type KtraceRecord } from '../kern/ktrace.ts';
 export { Proc, Cred, type ProcState } from '../kern/proc.ts';

@@ -298,7 +298,7 @@ export interface SpawnAttrs {
   sigmask?: unknown;
   /** POSIX_SPAWN_SETSIGDEF: signals reset to SIG_DFL. */
   sigdefault?: unknown;
-  /** Credentials stay the caller's; a comm for ps until exec sets it. */
+  /** posix_spawn_file_actions_t: applied in order, as the child (credentials stay the caller's). */
   actions?: SpawnAction[];
 }
 

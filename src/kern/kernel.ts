@@ -84,7 +84,7 @@ export class Kernel {
   readonly registry = new Map<string, unknown>();
   /** Pages for file data (pagepool.ts); free pages kept up to the host parameter pagepool_max (bytes). */
   readonly pages: PagePool;
-  /** Lock-order validator (lockdep.ts): on unless the host parameter lockdep=0; set in the constructor. */
+  /** Lock-order validator (lockdep.ts), null when off: the host parameter `lockdep`, read in the constructor (defaults: README). */
   lockdep: Lockdep | null = null;
   private nextPid = 1;
   private bootDone = false;

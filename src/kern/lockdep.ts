@@ -395,7 +395,8 @@ export class Lockdep {
 
   private nodeOf(lock: LockdepLock, subclass: number): number {
     let id = lock.lockdepClass;
-    if (id < 0) {
+    // The cached id is this validator's only if its name matches (a kernel may get a new Lockdep).
+    if (id < 0 || this.classNames[id] !== lock.lockClass.name) {
       const cls = lock.lockClass;
       let known = this.classIds.get(cls.name);
       if (known === undefined) {

@@ -44,8 +44,18 @@ function sysctls(k: Kernel, ns: NetStack): void {
   };
   bool('net.ipv4.ip_forward', 'forward datagrams between interfaces', 'ipForward');
   num('net.ipv4.ip_default_ttl', 'TTL of datagrams this host sends', 'defaultTtl', 1, 255);
-  num('net.ipv4.ip_local_port_range_lo', 'lowest ephemeral port', 'portLo', 1, 65535);
-  num('net.ipv4.ip_local_port_range_hi', 'highest ephemeral port', 'portHi', 1, 65535);
+  // Linux's "LO<tab>HI" text (ip-sysctl.rst: ip_local_port_range).
+  k.sysctl.register({
+    name: 'net.ipv4.ip_local_port_range', description: 'ephemeral ports: "LOW HIGH"',
+    get: () => `${ns.config.portLo}\t${ns.config.portHi}`,
+    set: (v) => {
+      const m = typeof v === 'string' ? /^\s*(\d+)\s+(\d+)\s*$/.exec(v) : null;
+      const lo = m ? Number(m[1]) : NaN, hi = m ? Number(m[2]) : NaN;
+      if (!(lo >= 1 && hi <= 65535 && lo <= hi)) throw err(EINVAL);
+      ns.config.portLo = lo;
+      ns.config.portHi = hi;
+    },
+  });
   num('net.ipv4.icmp_ratelimit', 'ms between ICMP errors to one destination', 'icmpRatelimitMs', 0, 3_600_000);
   bool('net.ipv4.icmp_echo_ignore_all', 'do not answer pings', 'icmpEchoIgnoreAll');
   num('net.ipv4.ipfrag_time', 'seconds a fragment waits for the rest of its datagram', 'ipfragTimeS', 1, 3600);

@@ -67,3 +67,21 @@ describe('/proc/net', () => {
     world.dispose();
   });
 });
+
+describe('net sysctls', () => {
+  it('ip_local_port_range reads and writes as Linux prints it', async () => {
+    const world = new SimWorld({ seed: 3, keepLog: false });
+    await world.run(async () => {
+      const h = await netKernel(new SimHost({ world, name: 'a' }));
+      const cred = h.k.proc0.cred;
+      expect(h.k.sysctl.read('net.ipv4.ip_local_port_range')).toBe('32768\t60999');
+      h.k.sysctl.write('net.ipv4.ip_local_port_range', '40000 40000', cred);
+      const s = await h.sys.socket(AF_INET, SOCK_DGRAM, 0);
+      await h.sys.bind(s, { family: AF_INET, addr: '0.0.0.0', port: 0 });
+      expect(await h.sys.getsockname(s)).toMatchObject({ port: 40000 });
+      expect(() => h.k.sysctl.write('net.ipv4.ip_local_port_range', '5 4', cred)).toThrow(/EINVAL/);
+      expect(h.k.sysctl.read('net.ipv4.ip_forward')).toBe(0);
+    }, { limitSteps: 100_000 });
+    world.dispose();
+  });
+});

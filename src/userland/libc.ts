@@ -70,6 +70,11 @@ export function errcode(e: unknown): string | null {
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const FLUSH_AT = 64 * 1024;
+/**
+ * The buffer size of bulk copies (cat, cp, wc): each system call crosses
+ * threads, so fewer, larger transfers go faster (a pipe holds up to 1 MiB).
+ */
+export const IO_CHUNK = 1024 * 1024;
 
 /** A buffered output stream on a descriptor (stdio's FILE, line-buffered on request). */
 export class OutStream {
@@ -343,4 +348,37 @@ export function getopt(u: Libc, args: string[], spec: string, usage: string): { 
     }
   }
   return { opts, rest: args.slice(i) };
+}
+
+/**
+ * echo's backslash escapes (POSIX XSI echo, as dash's echo has them): \a \b
+ * \c (stop output, no newline) \f \n \r \t \v \\ and \0nnn (octal).
+ * Returns the text and whether \c ended it.
+ */
+export function echoEscapes(s: string): { text: string; stop: boolean } {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c !== '\\' || i + 1 >= s.length) { out += c; continue; }
+    const n = s[++i]!;
+    switch (n) {
+      case 'a': out += '\x07'; break;
+      case 'b': out += '\b'; break;
+      case 'c': return { text: out, stop: true };
+      case 'f': out += '\f'; break;
+      case 'n': out += '\n'; break;
+      case 'r': out += '\r'; break;
+      case 't': out += '\t'; break;
+      case 'v': out += '\v'; break;
+      case '\\': out += '\\'; break;
+      case '0': {
+        const m = /^[0-7]{0,3}/.exec(s.slice(i + 1))![0];
+        out += String.fromCharCode(parseInt(m || '0', 8) & 0xff);
+        i += m.length;
+        break;
+      }
+      default: out += '\\' + n;
+    }
+  }
+  return { text: out, stop: false };
 }

@@ -7,7 +7,10 @@
  *
  * Preopens: "/" (the root, opened at start-up) and "." (the working
  * directory), at the lowest free descriptors from 3, which is where
- * wasi-libc looks for them (fd_prestat_get from 3 until EBADF).
+ * wasi-libc looks for them (fd_prestat_get from 3 until EBADF). wasi-libc
+ * strips both names to the empty prefix and, on a tie, prefers the preopen
+ * it registered last, so every path a module names — relative or absolute —
+ * resolves against the working directory; the two agree when that is "/".
  *
  * Mapped: args_*, environ_*, clock_res_get/clock_time_get, fd_advise (no
  * effect), fd_allocate, fd_close, fd_datasync/fd_sync, fd_fdstat_get,
@@ -17,7 +20,8 @@
  * path_create_directory, path_filestat_get, path_filestat_set_times,
  * path_link, path_open, path_readlink, path_remove_directory, path_rename,
  * path_symlink, path_unlink_file, poll_oneoff (clocks and fd readiness),
- * proc_exit, proc_raise, random_get, sched_yield.
+ * proc_exit, proc_raise (WASI signal numbers translated to Linux's),
+ * random_get, sched_yield.
  * Not supported (ENOSYS): sock_* — there is no network faction yet. Rights
  * are not enforced beyond what the kernel's permission checks do.
  */
@@ -45,7 +49,7 @@ const WASI_ERRNO = ['SUCCESS', '2BIG', 'ACCES', 'ADDRINUSE', 'ADDRNOTAVAIL', 'AF
   'NOPROTOOPT', 'NOSPC', 'NOSYS', 'NOTCONN', 'NOTDIR', 'NOTEMPTY', 'NOTRECOVERABLE', 'NOTSOCK', 'NOTSUP', 'NOTTY', 'NXIO', 'OVERFLOW',
   'OWNERDEAD', 'PERM', 'PIPE', 'PROTO', 'PROTONOSUPPORT', 'PROTOTYPE', 'RANGE', 'ROFS', 'SPIPE', 'SRCH', 'STALE', 'TIMEDOUT', 'TXTBSY',
   'XDEV', 'NOTCAPABLE'];
-const E_BADF = 8, E_NOSYS = 52, E_IO = 29;
+const E_BADF = 8, E_INVAL = 28, E_NOSYS = 52, E_IO = 29;
 
 /** A failed call as a WASI errno (anything that is not a system-call error is EIO). */
 function wasiErrno(e: unknown): number {
@@ -74,6 +78,17 @@ function filetype(mode: number): number {
 const DT_TO_FT: Record<number, number> = { 1: FT_UNKNOWN, 2: FT_CHAR, 4: FT_DIR, 6: FT_BLOCK, 8: FT_REG, 10: FT_SYMLINK, 12: FT_SOCK_STREAM };
 
 interface KStat { dev: number; ino: number; mode: number; nlink: number; size: number; atime: { sec: number; nsec: number }; mtime: { sec: number; nsec: number }; ctime: { sec: number; nsec: number } }
+
+/**
+ * A WASI signal number (wasi_snapshot_preview1 $signal) as Linux's, or null
+ * if there is none. The two agree up to SIGTERM (15); WASI has no SIGSTKFLT
+ * (Linux 16), so from SIGCHLD on each WASI number is one less than Linux's
+ * (signal(7)), up to SIGSYS: WASI 30, Linux 31.
+ */
+export function wasiSignal(sig: number): number | null {
+  if (!Number.isInteger(sig) || sig < 0 || sig > 30) return null;
+  return sig < 16 ? sig : sig + 1;
+}
 
 const tsNs = (t: { sec: number; nsec: number }): bigint => BigInt(t.sec) * 1_000_000_000n + BigInt(t.nsec);
 const nsTs = (ns: bigint): { sec: number; nsec: number } => ({ sec: Number(ns / 1_000_000_000n), nsec: Number(ns % 1_000_000_000n) });
@@ -318,7 +333,11 @@ export function runWasi(u: Libc, bytes: Uint8Array): number {
       dv.setUint32(nevents, k, true);
     }),
     proc_exit: (code: number): never => { throw new ExitRequest(code); },
-    proc_raise: wrap((sig: number) => void sys.kill!(sys.getpid!(), sig)),
+    proc_raise: wrap((sig: number) => {
+      const linux = wasiSignal(sig);
+      if (linux === null) return E_INVAL;
+      sys.kill!(sys.getpid!(), linux);
+    }),
     random_get: wrap((buf: number, len: number) => {
       const tmp = new Uint8Array(len);
       for (let o = 0; o < len;) o += sys.getrandom!(tmp.subarray(o), 0) as number;

@@ -44,6 +44,19 @@ describe('buffer cache', () => {
     expect(k.sysctl.read('vfs.bufcache.misses')).toBe(1);
   });
 
+  it('peek gives a valid idle buffer without a lock, and nothing for a held or missing one', async () => {
+    const { bc, td } = setup();
+    const d = fakeDisk(8, 1024);
+    expect(bc.peek(d, 2, 1024)).toBeNull();
+    const bp = await bc.bread(td, d, 2, 1024);
+    expect(bc.peek(d, 2, 1024)).toBeNull(); // held
+    bc.brelse(td, bp);
+    expect(bc.peek(d, 2, 1024)).toBe(bp.data);
+    await bc.bwriteNew(td, d, 5, new Uint8Array(1024).fill(3));
+    expect(bc.peek(d, 5, 1024)![0]).toBe(3);
+    expect(bc.dirtyOf(d)).toBe(1);
+  });
+
   it('delayed writes go out in ascending order, adjacent blocks in one transfer, then a flush', async () => {
     const { bc, td } = setup();
     const d = fakeDisk(32, 1024);

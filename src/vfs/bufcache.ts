@@ -15,13 +15,15 @@
  *      three ways: `brelse` (unchanged, or changed by someone else's rule),
  *      `bdwrite` (changed: mark dirty, write later — delayed write), or
  *      `bwrite` (changed: write now and wait).
- *   4. A released buffer goes to the tail of the LRU list. Dirty buffers are
+ *   4. A released buffer goes to the tail of one of two LRU lists (BSD's
+ *      bqueues): clean or dirty; a held buffer is on neither. Dirty buffers are
  *      written by `bflush(dev)` (fsync, sync, umount: every dirty buffer of
  *      the device in ascending block order, adjacent blocks clustered into one
  *      transfer, then a device cache flush — so when bflush returns, every
- *      write that preceded the call is durable), or when the cache is over its
- *      memory bound and the oldest buffers are dirty.
- *   5. Clean, unlocked buffers are evicted from the LRU head when the cache
+ *      write that preceded the call is durable), when dirty data passes half the
+ *      memory bound (write-behind, in the writer's getblk), or when the bound is
+ *      reached with no clean buffer left to evict.
+ *   5. Clean, unlocked buffers are evicted from the clean list's head when the cache
  *      is over `vfs.bufcache.max_bytes` (sysctl); `binval(dev)` drops every
  *      buffer of a device (after its last bflush, at umount).
  *
@@ -63,7 +65,18 @@ export class Buf {
   dirty = false;
   /** Writes of a snapshot of this buffer in flight (never evicted meanwhile). */
   writing = 0;
-  readonly lock: Mutex;
+  private readonly k: Kernel;
+  /** Made on first use: a block written once and evicted never needs one. */
+  private mutex: Mutex | null = null;
+  get lock(): Mutex {
+    return (this.mutex ??= new Mutex(this.k, BUF_CLASS, 'buf'));
+  }
+
+  /** Held by a thread, or wanted by one. */
+  get busy(): boolean {
+    return this.mutex !== null && (this.mutex.owner !== null || this.mutex.waiting > 0);
+  }
+
   /** Links of the free list it is on (clean or dirty LRU), or null/none while held. */
   prev: Buf | null = null;
   next: Buf | null = null;
@@ -74,7 +87,7 @@ export class Buf {
     this.blkno = blkno;
     this.size = size;
     this.data = new Uint8Array(size);
-    this.lock = new Mutex(k, BUF_CLASS, 'buf');
+    this.k = k;
   }
 }
 
@@ -184,6 +197,23 @@ export class BufCache {
     return bp;
   }
 
+  /**
+   * The contents of a cached, valid buffer nobody holds, for a caller that copies them out
+   * at once without awaiting (then no lock is needed: one virtual CPU, nothing can change
+   * them meanwhile); null otherwise (use bread). Counts as a hit and refreshes its LRU place.
+   */
+  peek(dev: BlockDevice, blkno: number, size: number): Uint8Array | null {
+    const bp = this.devs.get(dev)?.get(blkno);
+    if (bp === undefined || !bp.valid || bp.busy || bp.size !== size) return null;
+    this.stats.hits++;
+    const list = bp.list;
+    if (list !== null) {
+      list.remove(bp);
+      list.append(bp);
+    }
+    return bp.data;
+  }
+
   /** getblk, then read the block if the buffer is not valid. A failed read throws (buffer released). */
   async bread(td: Lwp, dev: BlockDevice, blkno: number, size: number): Promise<Buf> {
     const bp = await this.getblk(td, dev, blkno, size);
@@ -261,6 +291,36 @@ export class BufCache {
     return bp;
   }
 
+  /**
+   * Delayed write of a whole block the caller just allocated (its old contents do not
+   * matter): with no buffer cached for it, the data goes into a new dirty buffer that no
+   * other thread can have reached, so no lock is taken; otherwise as getblk + bdwrite.
+   */
+  async bwriteNew(td: Lwp, dev: BlockDevice, blkno: number, data: Uint8Array): Promise<void> {
+    const size = data.byteLength;
+    const t = this.table(dev);
+    if (t.get(blkno) === undefined) {
+      if (this.dirtyCount * size > this.maxBytes / 2) await this.writeDirty(td, this.dirtyList.head?.dev ?? dev, Infinity);
+      if (this.bytes + size > this.maxBytes) await this.reclaim(td, size);
+    }
+    let bp = t.get(blkno);
+    if (bp !== undefined) {
+      bp = await this.getblk(td, dev, blkno, size);
+      bp.data.set(data);
+      this.bdwrite(td, bp);
+      return;
+    }
+    bp = new Buf(this.k, dev, blkno, size);
+    t.set(blkno, bp);
+    this.count++;
+    this.bytes += size;
+    bp.data.set(data);
+    bp.valid = true;
+    bp.dirty = true;
+    this.dirtyCount++;
+    this.dirtyList.append(bp);
+  }
+
   /** Give a buffer back unchanged (or already marked). */
   brelse(td: Lwp, bp: Buf): void {
     bp.lock.release(td);
@@ -270,7 +330,7 @@ export class BufCache {
   /** Put a released buffer at the tail of its free list (or forget an invalid one). */
   private relist(bp: Buf): void {
     bp.list?.remove(bp);
-    if (!bp.valid && !bp.dirty && bp.writing === 0 && bp.lock.owner === null) {
+    if (!bp.valid && !bp.dirty && bp.writing === 0 && !bp.busy) {
       this.forget(bp);
       return;
     }
@@ -333,39 +393,42 @@ export class BufCache {
       const size = dirty[i]!.size;
       let j = i;
       while (j + 1 < dirty.length && dirty[j + 1]!.blkno === dirty[j]!.blkno + 1 && (j + 2 - i) * size <= MAX_CLUSTER_BYTES) j++;
-      // Snapshot each buffer under its lock, one at a time (never two buffers held);
-      // one cleaned meanwhile by someone else splits the run.
-      const snaps: { bp: Buf; bytes: Uint8Array }[] = [];
+      // Copy each buffer into the cluster under its lock, one at a time (never two buffers
+      // held); one cleaned meanwhile by someone else splits the cluster there.
+      const out = new Uint8Array((j - i + 1) * size);
+      const taken: Buf[] = [];
+      const at: number[] = [];
       for (let m = i; m <= j; m++) {
         const bp = dirty[m]!;
         const l = bp.lock.enter(td);
         if (l instanceof Promise) await l;
         if (bp.dirty) {
-          snaps.push({ bp, bytes: bp.data.slice() });
+          out.set(bp.data, (m - i) * size);
           bp.dirty = false;
           this.dirtyCount--;
           bp.writing++;
+          taken.push(bp);
+          at.push(m - i);
         }
         this.brelse(td, bp);
       }
+      const base = dirty[i]!.blkno;
       i = j + 1;
       let a = 0;
       try {
-        while (a < snaps.length) {
+        while (a < taken.length) {
           let b = a + 1;
-          while (b < snaps.length && snaps[b]!.bp.blkno === snaps[b - 1]!.bp.blkno + 1) b++;
-          const out = b - a === 1 ? snaps[a]!.bytes : new Uint8Array((b - a) * size);
-          if (b - a > 1) for (let m = a; m < b; m++) out.set(snaps[m]!.bytes, (m - a) * size);
-          await dev.write(snaps[a]!.bp.blkno * size, out);
+          while (b < taken.length && at[b] === at[b - 1]! + 1) b++;
+          await dev.write((base + at[a]!) * size, out.subarray(at[a]! * size, (at[b - 1]! + 1) * size));
           this.stats.writes += b - a;
           this.stats.writeClusters++;
           written += b - a;
-          for (let m = a; m < b; m++) snaps[m]!.bp.writing--;
+          for (let m = a; m < b; m++) taken[m]!.writing--;
           a = b;
         }
       } catch (e) {
-        for (let m = a; m < snaps.length; m++) {
-          const bp = snaps[m]!.bp;
+        for (let m = a; m < taken.length; m++) {
+          const bp = taken[m]!;
           bp.writing--;
           if (!bp.dirty) {
             bp.dirty = true;
@@ -415,7 +478,7 @@ export class BufCache {
       let budget = this.clean.length;
       while (this.bytes + need > this.maxBytes && this.clean.head !== null && budget-- > 0) {
         const bp = this.clean.head;
-        if (bp.writing > 0 || bp.lock.owner !== null || bp.lock.waiting > 0) {
+        if (bp.writing > 0 || bp.busy) {
           this.clean.remove(bp);
           this.clean.append(bp);
           continue;

@@ -22,7 +22,7 @@ export { etfsComponent, Etfs } from './etfs.ts';
 export { vfsSyscalls, type Dirent64 } from './vfs_syscalls.ts';
 export { Vfs, vfsOf } from './vfs.ts';
 export { Mount, Vnode, vref, vrele, type Statfs } from './vnode.ts';
-export { type At, fileVnode, readlinkVnode as vn_readlink } from './namei.ts';
+export { type At, fileVnode } from './namei.ts';
 export { vn_openat, vn_open, vn_access } from './sys_open.ts';
 export { vn_truncate, vn_chmod, vn_chown, vn_utimens } from './sys_attr.ts';
 export {
@@ -30,7 +30,7 @@ export {
   rmdirAt as vn_rmdir, renameAt2 as vn_rename,
 } from './sys_namei.ts';
 export { vn_statfs } from './sys_statfs.ts';
-export { vn_lookup, vn_relookup, vn_stat, vn_read, vn_readdir, vn_maySearch } from './vn_node.ts';
+export { vn_lookup, vn_relookup, vn_stat, vn_read, vn_readdir, vn_readlink, vn_maySearch } from './vn_node.ts';
 export { ext2Component, ext2RootComponent, ext2Type } from './ext2/ext2.ts';
 export { bufcache } from './bufcache.ts';
 export { mkfsExt2, type MkfsOptions } from './ext2/mkfs.ts';

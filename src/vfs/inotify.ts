@@ -17,6 +17,7 @@ import { AT_FDCWD, O_RDONLY, POLLIN, POLLRDNORM } from '../kern/constants.ts';
 import { type Vnode, vrele } from './vnode.ts';
 import { MAY_READ, checkAccess } from './perm.ts';
 import { cred, installFile, resolveAt } from './sys_internal.ts';
+import { readdirLocked } from './vfs_getcwd.ts';
 import {
   IN_ALL_EVENTS, IN_CLOEXEC, IN_DONT_FOLLOW, IN_MASK_ADD, IN_MASK_CREATE, IN_NONBLOCK, IN_ONLYDIR, Inotify, WATCH_FLAGS, type Watch,
   dropWatch, service,
@@ -99,7 +100,8 @@ async function readChildren(td: Lwp, dvp: Vnode): Promise<Map<number, Set<string
   // Bounded: a directory of 2^20 entries is read in at most that many steps.
   for (let steps = 0; steps < 1 << 20; steps++) {
     let last = cookie;
-    const r = dvp.ops.readdir(dvp, td, cookie, (ino, _t, name, next) => {
+    // Under dvp's shared lock, as the vnode lock rule asks (vnode.ts).
+    const eof = await readdirLocked(td, dvp, cookie, (ino, _t, name, next) => {
       last = next;
       if (name !== '.' && name !== '..') {
         let s = out.get(ino);
@@ -108,7 +110,6 @@ async function readChildren(td: Lwp, dvp: Vnode): Promise<Map<number, Set<string
       }
       return true;
     });
-    const eof = r instanceof Promise ? await r : r;
     if (eof || last === cookie) break;
     cookie = last;
   }

@@ -49,6 +49,13 @@ const TD_ARG: Partial<Record<keyof VnodeOps, number>> = {
   readlink: 1, setattr: 1, getattr: 1, read: 1, write: 1, readdir: 1, fsync: 1, fallocate: 1,
 };
 
+/** Where the VOP was called from: the first frames outside this file. */
+function callerSite(): string {
+  const e = new Error('vop');
+  e.stack = (e.stack ?? '').split('\n').filter((l) => !l.includes('lockcheck.ts')).join('\n');
+  return formatSite(e);
+}
+
 export interface LockChecked {
   readonly type: FsType;
   /** "VOP arg N (vnode …) not held [exclusive] by … at site". */
@@ -87,7 +94,7 @@ export function lockCheckedType(inner: FsType, name = `${inner.name}_lockcheck`)
       const lock = vp.lock;
       const mode = td === undefined ? (lock.owner !== null ? 'excl' : lock.readers > 0 ? 'shared' : null) : td === null ? null : lock.heldBy(td);
       if (mode === 'excl' || (mode === 'shared' && need === 'shared')) continue;
-      violations.push(`VOP ${op} argument ${at} (${lock.name}) not held${need === 'excl' ? ' exclusive' : ''} by ${td === undefined ? 'anyone' : td === null ? 'a caller without a thread' : `${td.name}[${td.tid}]`} (${mode ?? 'unlocked'}) at ${formatSite(new Error('vop'))}`);
+      violations.push(`VOP ${op} argument ${at} (${lock.name}) not held${need === 'excl' ? ' exclusive' : ''} by ${td === undefined ? 'anyone' : td === null ? 'a caller without a thread' : `${td.name}[${td.tid}]`} (${mode ?? 'unlocked'}) at ${callerSite()}`);
     }
   };
 

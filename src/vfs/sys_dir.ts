@@ -9,7 +9,6 @@ import { AT_FDCWD, O_NOATIME, O_PATH } from '../kern/constants.ts';
 import { type Vnode, readsUnlocked, touchAtime, vref, vrele } from './vnode.ts';
 import { fileVnode, lookupPath, procFs } from './namei.ts';
 import { MAY_EXEC, checkAccess } from './perm.ts';
-import { vlock, vunlock } from './vfs_vnops.ts';
 import { cred } from './sys_internal.ts';
 import { dirPath } from './vfs_getcwd.ts';
 
@@ -61,9 +60,9 @@ async function getdents64(td: Lwp, fd: number, arg: unknown): Promise<Dirent64[]
   const dv = buf === null ? null : new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let used = 0;
   let tooSmall = false;
-  const locked = !readsUnlocked(vp);
-  if (locked) { const lw = vlock(td, vp, false); if (lw !== undefined) await lw; }
-  try {
+  {
+    const l = readsUnlocked(vp) ? null : vp.lock.enter(td, 'shared');
+    using g = l instanceof Promise ? await l : l;
     const r = vp.ops.readdir(vp, td, fp.offset, (ino, type, name, next) => {
       const nlen = utf8Length(name);
       const nameBytes = nlen === name.length || dv === null ? null : enc.encode(name);
@@ -86,8 +85,6 @@ async function getdents64(td: Lwp, fd: number, arg: unknown): Promise<Dirent64[]
       return true;
     });
     if (r instanceof Promise) await r;
-  } finally {
-    if (locked) vunlock(td, vp);
   }
   // getdents(2) EINVAL: "Result buffer is too small".
   if (tooSmall) throw err(EINVAL);

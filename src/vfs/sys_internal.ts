@@ -10,7 +10,6 @@ import { AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_FOLLOW, AT_SYMLINK_NOFOLLOW, O_PATH
 import type { Cred } from '../kern/proc.ts';
 import { type Vnode, vref } from './vnode.ts';
 import { type At, fileVnode, lookupPath, procFs } from './namei.ts';
-import { vlock, vunlock } from './vfs_vnops.ts';
 import { type Vfs, vfsOf } from './vfs.ts';
 
 export const __O_TMPFILE = 0o20000000;
@@ -67,10 +66,7 @@ export function checkFlags(flags: number, allowed: number): void {
 
 /** Run fn with vp locked exclusively. */
 export async function withLocked<T>(td: Lwp, vp: Vnode, fn: () => Promise<T> | T): Promise<T> {
-  { const lw = vlock(td, vp, true); if (lw !== undefined) await lw; }
-  try {
-    return await fn();
-  } finally {
-    vunlock(td, vp);
-  }
+  const l = vp.lock.enter(td, 'excl');
+  using g = l instanceof Promise ? await l : l;
+  return await fn();
 }

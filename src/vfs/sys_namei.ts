@@ -13,7 +13,6 @@ import type { Cred } from '../kern/proc.ts';
 import { type Vnode, vrele } from './vnode.ts';
 import { type At, type NameiResult, namei, procFs, releaseResult } from './namei.ts';
 import { MAY_EXEC, MAY_READ, MAY_WRITE, checkAccess, checkDelete, isOwner, newOwner, vaccess } from './perm.ts';
-import { vlock, vunlock } from './vfs_vnops.ts';
 import { cred, relookup, resolveAt, checkFlags } from './sys_internal.ts';
 import { ancestorBelow } from './vfs_getcwd.ts';
 import { fsnotifyCreate, fsnotifyDelete, fsnotifyRename } from './inotify_hooks.ts';
@@ -34,8 +33,9 @@ async function createName(
   try {
     if (r.last !== 'norm') throw err(EEXIST);
     const dvp = r.dvp!;
-    { const lw = vlock(td, dvp, true); if (lw !== undefined) await lw; }
-    try {
+    {
+      const dl = dvp.lock.enter(td, 'excl');
+      using dg = dl instanceof Promise ? await dl : dl;
       let existing = relookup(td, dvp, r.name);
       if (existing instanceof Promise) existing = await existing;
       if (existing !== null) {
@@ -49,8 +49,6 @@ async function createName(
       const nvp = await make(dvp, r.name);
       fsnotifyCreate(td.k, dvp, r.name, nvp); // inotify(7)
       vrele(nvp);
-    } finally {
-      vunlock(td, dvp);
     }
   } finally {
     releaseResult(r);
@@ -108,11 +106,14 @@ function mayLinkTo(vp: Vnode, c: Cred): boolean {
  * by node. Linux do_linkat order: filename_create (EEXIST, ENOENT for a
  * trailing slash, EROFS), then EXDEV, then may_linkat (protected_hardlinks
  * EPERM), then vfs_link (may_create EACCES, directory EPERM, unlinked ENOENT).
+ * A dvp that is no directory (a caller naming any node) is ENOTDIR, before any lock.
  */
 export async function vn_link(td: Lwp, vp: Vnode, dvp: Vnode, name: string, trailingSlash = false): Promise<void> {
+  if (!dvp.isDir) throw err(ENOTDIR);
   const c = cred(td);
-  { const lw = vlock(td, dvp, true); if (lw !== undefined) await lw; }
-  try {
+  {
+    const dl = dvp.lock.enter(td, 'excl');
+    using dg = dl instanceof Promise ? await dl : dl;
     let existing = relookup(td, dvp, name);
     if (existing instanceof Promise) existing = await existing;
     if (existing !== null) {
@@ -127,16 +128,13 @@ export async function vn_link(td: Lwp, vp: Vnode, dvp: Vnode, name: string, trai
     if (dvp.nlink === 0) throw err(ENOENT);
     if (vp.isDir) throw err(EPERM); // link(2): oldpath is a directory
     if (vp.nlink === 0) throw err(ENOENT); // unlinked file (reached via AT_EMPTY_PATH)
-    { const lw = vlock(td, vp, true); if (lw !== undefined) await lw; }
-    try {
+    {
+      const l = vp.lock.enter(td, 'excl');
+      using g = l instanceof Promise ? await l : l;
       const lr = dvp.ops.link(dvp, td, vp, name);
       if (lr instanceof Promise) await lr;
       fsnotifyCreate(td.k, dvp, name, vp, true); // inotify(7)
-    } finally {
-      vunlock(td, vp);
     }
-  } finally {
-    vunlock(td, dvp);
   }
 }
 
@@ -198,8 +196,9 @@ export async function rmdirAt(td: Lwp, dirfd: At, path: string): Promise<number>
 async function removeName(td: Lwp, r: NameiResult, dir: boolean): Promise<void> {
   const dvp = r.dvp!;
   if (dvp.mount.readOnly) throw err(EROFS);
-  { const lw = vlock(td, dvp, true); if (lw !== undefined) await lw; }
-  try {
+  {
+    const dl = dvp.lock.enter(td, 'excl');
+    using dg = dl instanceof Promise ? await dl : dl;
     let vp = relookup(td, dvp, r.name);
     if (vp instanceof Promise) vp = await vp;
     if (vp === null) throw err(ENOENT);
@@ -218,19 +217,16 @@ async function removeName(td: Lwp, r: NameiResult, dir: boolean): Promise<void> 
         if (vp.isDir) throw err(EISDIR);
         if (vp.mountedHere !== null) throw err(EBUSY);
       }
-      { const lw = vlock(td, vp, true, vp.isDir ? 1 : 0); if (lw !== undefined) await lw; }
-      try {
+      {
+        const l = vp.lock.enter(td, 'excl', { subclass: vp.isDir ? 1 : 0 });
+        using g = l instanceof Promise ? await l : l;
         const rr = dir ? dvp.ops.rmdir(dvp, td, vp, r.name) : dvp.ops.unlink(dvp, td, vp, r.name);
         if (rr instanceof Promise) await rr;
         fsnotifyDelete(td.k, dvp, r.name, vp); // inotify(7)
-      } finally {
-        vunlock(td, vp);
       }
     } finally {
       vrele(vp);
     }
-  } finally {
-    vunlock(td, dvp);
   }
 }
 

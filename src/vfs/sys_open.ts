@@ -21,7 +21,7 @@ import { type Vnode, vref, vrele } from './vnode.ts';
 import { type At, crossMounts, lookupPath, namei, releaseResult } from './namei.ts';
 import { MAY_EXEC, MAY_READ, MAY_WRITE, checkAccess, newOwner } from './perm.ts';
 import { fsnotifyCreate, fsnotifyOpen } from './inotify_hooks.ts';
-import { openDevice, openFifo, truncateVnode, vlock, vnodeFile, vunlock } from './vfs_vnops.ts';
+import { openDevice, openFifo, truncateVnode, vnodeFile } from './vfs_vnops.ts';
 import { __O_TMPFILE, V, cred, relookup, installFile, resolveAt, checkFlags } from './sys_internal.ts';
 
 // ---- open ------------------------------------------------------------------------
@@ -63,8 +63,9 @@ export async function vn_openat(td: Lwp, dirfd: At, path: string, flags: number,
       // open(2) EISDIR: O_CREAT with a trailing slash.
       if (r.trailingSlash) throw err(EISDIR);
       const dvp = r.dvp!;
-      { const lw = vlock(td, dvp, true); if (lw !== undefined) await lw; }
-      try {
+      {
+        const dl = dvp.lock.enter(td, 'excl');
+        using dg = dl instanceof Promise ? await dl : dl;
         let existing = relookup(td, dvp, r.name);
         if (existing instanceof Promise) existing = await existing;
         // An existing name may be a mount point (a file mounted on a file): open what is mounted there.
@@ -85,8 +86,6 @@ export async function vn_openat(td: Lwp, dirfd: At, path: string, flags: number,
           created = true;
           fsnotifyCreate(td.k, dvp, r.name, vp); // inotify(7)
         }
-      } finally {
-        vunlock(td, dvp);
       }
     } finally {
       releaseResult(r);

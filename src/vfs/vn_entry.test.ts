@@ -6,7 +6,8 @@
  * access(2), truncate(2), chmod(2), chown(2) and utimensat(2) give on its
  * path, on twin objects, on a writable and a read-only mount. The namespace
  * forms (vn_mkdir ... started at a directory vnode) are checked the same way
- * against the `*at` calls. Cases: VN_ENTRY_RUNS (default 150).
+ * against the `*at` calls. Cases: VN_ENTRY_RUNS (default 150). vn_lookup,
+ * vn_stat, vn_read and vn_readdir have their own checks.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -21,8 +22,8 @@ import { MS_RDONLY, MS_REMOUNT, vrele } from './vnode.ts';
 import { lookupPath } from './namei.ts';
 import { vn_access, vn_open, vn_openat } from './sys_open.ts';
 import { vn_chmod, vn_chown, vn_truncate, vn_utimens } from './sys_attr.ts';
-import { mkdirAt, renameAt2, rmdirAt, symlinkAt, unlinkAt } from './sys_namei.ts';
-import { vn_lookup } from './vn_node.ts';
+import { mkdirAt, renameAt2, rmdirAt, symlinkAt, unlinkAt, vn_link } from './sys_namei.ts';
+import { vn_lookup, vn_read, vn_readdir, vn_readlink, vn_stat } from './vn_node.ts';
 import { type Sys, code, simKernel, writeFile } from './testkit.ts';
 
 const RUNS = Number(process.env.VN_ENTRY_RUNS ?? 150);
@@ -248,4 +249,61 @@ describe('vnode-level entry points', () => {
       }
       await cp.close();
     }), 120_000);
+
+  it('vn_lookup, vn_stat, vn_read and vn_readdir: the walk step\'s checks, stat(2), pread(2), getdents(2)', () =>
+    simKernel(async (k) => {
+      const s = k.sys;
+      const cp = new CredProcs(k.kernel, { comm: 'vn' });
+      const root = cp.thread(cp.proc(0, 0, []), 'vn_test');
+      const user = cp.thread(cp.proc(1000, 1000, []), 'vn_test');
+      await s.mkdir('/d', 0o755);
+      await writeFile(s, '/d/f', 'hello world');
+      await s.mkdir('/d/closed', 0o700);
+      await writeFile(s, '/d/closed/secret', 'x');
+      const d = await lookupPath(root, AT_FDCWD, '/d', true);
+      const f = await vn_lookup(user, d, 'f');
+      const closed = await vn_lookup(root, d, 'closed');
+      try {
+        expect(await code(vn_lookup(user, f, 'x'))).toBe('ENOTDIR');
+        expect(await code(vn_lookup(user, d, 'missing'))).toBe('ENOENT');
+        expect(await code(vn_lookup(user, d, 'a'.repeat(256)))).toBe('ENAMETOOLONG');
+        // NAME_MAX counts UTF-8 bytes: 85 three-byte characters fit (255), 86 do not.
+        expect(await code(vn_lookup(user, d, '\u20ac'.repeat(85)))).toBe('ENOENT');
+        expect(await code(vn_lookup(user, d, '\u20ac'.repeat(86)))).toBe('ENAMETOOLONG');
+        expect(await code(vn_lookup(user, closed, 'secret'))).toBe('EACCES');
+        expect(await code(vn_lookup(root, closed, 'secret').then(vrele))).toBe('ok');
+        expect(await vn_stat(user, f)).toEqual(await s.stat('/d/f'));
+        const buf = new Uint8Array(5);
+        expect(await vn_read(user, f, buf, 6)).toBe(5);
+        expect(new TextDecoder().decode(buf)).toBe('world');
+        expect(await vn_read(user, f, buf, 11)).toBe(0);
+        const names: string[] = [];
+        await vn_readdir(user, d, 0, false, (_ino, _type, name) => {
+          names.push(name);
+          return true;
+        });
+        expect(names.sort()).toEqual(['.', '..', 'closed', 'f']);
+        // Stopping early, then resuming at the cookie given, lists each name once.
+        const firstTwo: [string, number][] = [];
+        await vn_readdir(user, d, 0, true, (_ino, _type, name, next) => {
+          firstTwo.push([name, next]);
+          return firstTwo.length < 2;
+        });
+        const rest: string[] = [];
+        await vn_readdir(user, d, firstTwo[1]![1], true, (_ino, _type, name) => {
+          rest.push(name);
+          return true;
+        });
+        expect([...firstTwo.map(([n]) => n), ...rest].sort()).toEqual(['.', '..', 'closed', 'f']);
+        expect(await code(vn_readdir(user, f, 0, false, () => true))).toBe('ENOTDIR');
+        expect(await code(vn_readlink(user, f))).toBe('EINVAL');
+        // vn_link into a node that is no directory (a FUSE LINK may name any node).
+        expect(await code(vn_link(user, f, f, 'x'))).toBe('ENOTDIR');
+      } finally {
+        vrele(f);
+        vrele(closed);
+        vrele(d);
+      }
+      await cp.close();
+    }));
 });

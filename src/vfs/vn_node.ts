@@ -1,8 +1,8 @@
 /**
  * Vnode-level entry points that are no system call's guts: looking up one
- * name in a directory, stat and readdir of a vnode, and reading a vnode
- * without an open file (NetBSD vn_rdwr). Frontends that address files by
- * vnode (the FUSE server; later the monolithic frontend's own namecache)
+ * name in a directory, stat, readlink and readdir of a vnode, and reading a
+ * vnode without an open file (NetBSD vn_rdwr). Frontends that address files
+ * by vnode (the FUSE server; later the monolithic frontend's own namecache)
  * call these, so the VFS's locking and permission rules are applied in one
  * place. The system calls' own vnode-level entry points live beside them:
  * vn_openat/vn_open/vn_access (sys_open.ts), vn_truncate/vn_chmod/vn_chown/
@@ -11,10 +11,10 @@
 import type { Lwp } from '../kern/sched.ts';
 import type { Stat } from '../kern/file.ts';
 import type { Cred } from '../kern/proc.ts';
-import { ENAMETOOLONG, ENOENT, ENOTDIR, err } from '../kern/errno.ts';
+import { EINVAL, ENAMETOOLONG, ENOENT, ENOTDIR, err } from '../kern/errno.ts';
 import { NAME_MAX } from '../kern/constants.ts';
 import { type Vnode, readsUnlocked, touchAtime } from './vnode.ts';
-import { type FsState, lookupStep } from './namei.ts';
+import { type FsState, lookupStep, readlinkVnode } from './namei.ts';
 import { MAY_EXEC, checkAccess, vaccess } from './perm.ts';
 import { refreshAttrs, vnodeStat } from './vfs_vnops.ts';
 import { readdirLocked } from './vfs_getcwd.ts';
@@ -45,6 +45,12 @@ export async function vn_relookup(td: Lwp, dvp: Vnode, name: string): Promise<Vn
   const vp = r instanceof Promise ? await r : r;
   if (vp === null || vp === undefined) throw err(ENOENT);
   return vp;
+}
+
+/** readlink(2) of a vnode: EINVAL unless it is a symlink, else its target (reading it is an access). */
+export function vn_readlink(td: Lwp, vp: Vnode): Promise<string> {
+  if (!vp.isLnk) return Promise.reject(err(EINVAL));
+  return readlinkVnode(td, vp);
 }
 
 /** stat(2) of a vnode: attributes refreshed from file systems that compute them (procfs, etfs). */

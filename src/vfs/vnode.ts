@@ -41,17 +41,20 @@
  * Each vnode has an `RwLock` (kern/lock.ts, checked by lockdep): class
  * `vnode_dir` for directories, `vnode` for everything else. The rule:
  *
- *   A VOP that reads a vnode (lookup, readdir, readlink, read, nameOf)
- *   runs under that vnode's lock, shared; a VOP that changes it (create,
- *   mkdir, symlink, link, unlink, rmdir, rename, setattr, write, fallocate,
- *   and getattr, which rewrites the in-core attributes) runs under it
- *   exclusive — for a directory operation,
- *   the directory's lock, plus the victim's for link, unlink and rmdir.
+ *   A VOP that reads a vnode (lookup, readdir, readlink, read, nameOf,
+ *   seekHole, fsync) runs under that vnode's lock, shared; a VOP that
+ *   changes it (create, mkdir, symlink, link, unlink, rmdir, rename,
+ *   setattr, write, fallocate, and getattr, which rewrites the in-core
+ *   attributes) runs under it exclusive — for a directory operation the
+ *   directory's lock, plus the victim's for link, unlink and rmdir; for
+ *   rename both directories' (not the entries'). `lockcheck.ts` holds the
+ *   same rule as a table and checks it VOP by VOP in tests.
  *   Whoever calls the VOP takes the lock: the VFS for system calls, the
  *   FUSE server for its requests, and any code that walks *another* vnode
  *   (getcwd, rename's ancestor check, /proc paths: vfs_getcwd.ts) does it
  *   through the helpers that lock (namei.ts `lookupLocked`,
- *   vfs_getcwd.ts `readdirLocked`), never by calling `vp.ops.*` bare.
+ *   vfs_getcwd.ts `readdirLocked` and `nameIn`, vfs_vnops.ts
+ *   `refreshAttrs`), never by calling `vp.ops.*` bare.
  *
  * Exceptions, each deliberate:
  *   - a nonblocking file system (FsType.nonblocking: tmpfs, devfs) gets no

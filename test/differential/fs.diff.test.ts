@@ -1,8 +1,8 @@
 /**
  * Differential property test: random sequences of file system calls over a
  * small name space run on a fresh reference target (the host, through
- * node:fs) and on a fresh target under test (the kernel; later the issue-4
- * frontends), as root and as an unprivileged user. Every call must give the
+ * node:fs) and on a fresh target under test (the kernel, directly or through
+ * a frontend), as root and as an unprivileged user. Every call must give the
  * same result or the same errno, and the trees left behind must match:
  * names, types, permission bits, owners, link counts, file sizes and
  * contents, symlink targets. (Directory sizes and inode numbers are file

@@ -54,7 +54,9 @@ describe('documentation code blocks', () => {
         fs.writeFileSync(path.join(dir, f), runnableModule(b.code));
         return f;
       });
-      const base = JSON.parse(fs.readFileSync(path.join(repoRoot, 'tsconfig.json'), 'utf8')) as { compilerOptions: Record<string, unknown> };
+      // tsconfig.json is JSON with // comments (on lines of their own).
+      const text = fs.readFileSync(path.join(repoRoot, 'tsconfig.json'), 'utf8').replace(/^\s*\/\/.*$/gm, '');
+      const base = JSON.parse(text) as { compilerOptions: Record<string, unknown> };
       fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
         compilerOptions: { ...base.compilerOptions, noEmit: true, typeRoots: [path.join(repoRoot, 'node_modules', '@types')] },
         files,

@@ -81,6 +81,7 @@ export const ENTRY_SOURCES: Record<string, string> = {
   'anykernel/sim': 'src/entry/sim.ts',
   'anykernel/remote': 'src/entry/remote.ts',
   'anykernel/kern': 'src/entry/kern.ts',
+  'anykernel/net': 'src/entry/net.ts',
 };
 
 /** A ts block as a runnable module: package imports point at this checkout's entry files. */

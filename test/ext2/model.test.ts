@@ -254,3 +254,54 @@ describe.skipIf(!ok)('ext2 writes against a model', () => {
     );
   });
 });
+
+describe.skipIf(!ok)('a large directory (several blocks, looked up through the in-core name index)', () => {
+  it('lookups, readdir and e2fsck agree after creates, unlinks, renames and links', async () => {
+    const img = join(work, 'bigdir');
+    mkfs(img, '8M', { bs: 1024 });
+    const k = await boot();
+    await k.sys.mkdir('/mnt', 0o755);
+    await k.sys.mount(img, '/mnt', 'ext2', 0, '');
+    await k.sys.mkdir('/mnt/big', 0o755);
+    const want = new Set<string>();
+    for (let i = 0; i < 600; i++) {
+      await k.sys.close(await k.sys.open(`/mnt/big/file-${i}`, O_CREAT | O_WRONLY, 0o644));
+      want.add(`file-${i}`);
+    }
+    expect((await k.sys.stat('/mnt/big/file-0')).size).toBe(0); // builds the index
+    for (let i = 0; i < 600; i += 3) {
+      await k.sys.unlink(`/mnt/big/file-${i}`);
+      want.delete(`file-${i}`);
+    }
+    for (let i = 1; i < 600; i += 5) {
+      if (!want.has(`file-${i}`)) continue;
+      await k.sys.rename(`/mnt/big/file-${i}`, `/mnt/big/renamed-${i}`);
+      want.delete(`file-${i}`);
+      want.add(`renamed-${i}`);
+    }
+    for (let i = 2; i < 600; i += 7) {
+      if (!want.has(`file-${i}`)) continue;
+      await k.sys.link(`/mnt/big/file-${i}`, `/mnt/big/link-${i}`);
+      want.add(`link-${i}`);
+    }
+    await k.sys.rename('/mnt/big/renamed-11', '/mnt/big/file-4'); // over an existing name
+    want.delete('renamed-11');
+    for (let i = 0; i < 600; i++) {
+      for (const n of [`file-${i}`, `renamed-${i}`, `link-${i}`]) {
+        expect({ n, found: await errno(k.sys.stat(`/mnt/big/${n}`)) }).toEqual({ n, found: want.has(n) ? 'ok' : 'ENOENT' });
+      }
+    }
+    const fd = await k.sys.open('/mnt/big', 0o200000);
+    const seen: string[] = [];
+    for (;;) {
+      const ents = (await k.sys.getdents64(fd, 65536)) as { name: string }[];
+      if (ents.length === 0) break;
+      for (const e of ents) if (e.name !== '.' && e.name !== '..') seen.push(e.name);
+    }
+    await k.sys.close(fd);
+    expect(seen.sort()).toEqual([...want].sort());
+    await k.sys.umount2('/mnt', 0);
+    await k.shutdown();
+    expect(fsck(img).status).toBe(0);
+  });
+});

@@ -17,6 +17,7 @@ import { chownSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, r
 import { join } from 'node:path';
 import { boot, type BootedKernel } from '../../src/frontends/library/boot.ts';
 import { O_RDONLY } from '../../src/kern/constants.ts';
+import { NodeHost } from '../../src/hyper/node/host.ts';
 import { debugfs, fsck, haveE2fsprogs, mkfs, rmTree, tmpDir } from './kit.ts';
 
 const ok = haveE2fsprogs();
@@ -190,6 +191,29 @@ describe.skipIf(!ok).each(variants)('mkfs.ext2 -b $bs -I $isz image', ({ bs, isz
     await k.sys.close(fd);
     expect(names.size).toBe(10002);
     for (let i = 0; i < 10000; i += 997) expect((await k.sys.stat(`/mnt/many/entry-${i}`)).size).toBe(0);
+  });
+});
+
+describe.skipIf(!ok)('block devices and statistics', () => {
+  it('a boot-time host disk is /dev/loop0; mounting it fills /proc/sys/vfs/bufcache and hw/disk counters', async () => {
+    const dir = tmpDir('devnode');
+    try {
+      const img = join(dir, 'img');
+      mkfs(img, '4M');
+      const k = await boot({ host: new NodeHost({ params: { 'blk.disks': img } }) });
+      expect((await k.sys.stat('/dev/loop0')).mode & 0o170000).toBe(0o060000);
+      await k.sys.mkdir('/mnt', 0o755);
+      await k.sys.mount('/dev/loop0', '/mnt', 'ext2', 1 /* MS_RDONLY */, '');
+      expect((await k.sys.stat('/mnt/lost+found')).nlink).toBe(2);
+      const num = async (p: string): Promise<number> => Number(new TextDecoder().decode(await readAll(k, p, 64)).trim());
+      expect(await num('/proc/sys/vfs/bufcache/misses')).toBeGreaterThan(0);
+      expect(await num('/proc/sys/hw/disk/loop0/reads')).toBeGreaterThan(0);
+      await k.sys.umount2('/mnt', 0);
+      await expect(k.sys.mount('/dev/null', '/mnt', 'ext2', 0, '')).rejects.toMatchObject({ code: 'ENOTBLK' });
+      expect((await k.shutdown()).clean).toBe(true);
+    } finally {
+      rmTree(dir);
+    }
   });
 });
 

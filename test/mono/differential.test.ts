@@ -81,6 +81,18 @@ const SCRIPTS: string[] = [
   'while read line; do echo "got $line"; done <<EOF\nx\ny\nEOF',
   'nothere_cmd 2>/dev/null; echo $?',
   '! false; echo $?',
+  'echo "tab\\there"; echo "stop\\c here"; echo after',
+  'printf "%5s|%-3d|%x\\n" ab 7 255',
+  'x="a b  c"; for w in $x; do echo "[$w]"; done',
+  'echo "${x:-}" "${#}"; set -- 1 2 3; echo "$*"',
+  'set -e; echo one; false; echo not reached',
+  'set -e; false || true; if false; then :; fi; ! true; echo survived',
+  'set -e; f() { false; echo in-f; }; f; echo after',
+  'set -e; (false); echo not reached',
+  'set -u; echo ${unset_var:-d}; echo $unset_var; echo not reached',
+  'trap "echo caught USR1" USR1; kill -USR1 $$; echo after',
+  'trap "echo bye" EXIT; echo working; exit 3',
+  "trap '' INT; kill -INT $$; echo ignored",
 ];
 
 const hasDash = spawnSync('dash', ['-c', 'true']).status === 0;

@@ -21,7 +21,7 @@ function keys(...k: string[]): void {
 }
 
 /** Wait until the screen matches (polling tmux, at most `ms`); returns the screen. */
-async function waitFor(re: RegExp, ms = 20_000): Promise<string> {
+async function waitFor(re: RegExp, ms = 45_000): Promise<string> {
   const end = Date.now() + ms;
   for (;;) {
     const s = screen();
@@ -95,5 +95,5 @@ describe.skipIf(!hasTmux && process.env.CI !== 'true')('a terminal session on th
     const end = await waitFor(/EXIT=\d+/, 30_000);
     expect(end).toMatch(/halted: leak report clean/);
     expect(end).toMatch(/EXIT=0/);
-  }, 180_000);
+  }, 400_000);
 });

@@ -4,38 +4,17 @@
  * preopened host temp directory): a program that creates, writes, reads
  * back, renames, lists and deletes files, and a stdin→stdout filter inside a
  * pipeline with the TypeScript userland. Each must print the same and exit
- * with the same status.
+ * with the same status. And two that must not wedge the kernel: one spinning
+ * without system calls (SIGKILL ends it) and one that traps.
  */
 import { describe, expect, it } from 'vitest';
 import { spawnSync, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { WASI } from 'node:wasi';
-
-/** The WebAssembly JS API (the project's TypeScript libs do not declare it). */
-const WA = (globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => object; Instance: new (m: object, i: object) => object } }).WebAssembly;
+import { hasClang, nodeWasi } from './wasi/reference.ts';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
-const hasClang = spawnSync('clang', ['--target=wasm32-wasi', '-O2', '-o', '/dev/null', '-x', 'c', '-'], { input: 'int main(void){return 0;}' }).status === 0;
-
-/** Run a module under node:wasi with `dir` preopened as "/", stdin from a string. */
-function nodeWasi(wasm: string, dir: string, input: string): { out: string; status: number } {
-  const inPath = path.join(dir, '.stdin'), outPath = path.join(dir, '.stdout');
-  fs.writeFileSync(inPath, input);
-  const inFd = fs.openSync(inPath, 'r'), outFd = fs.openSync(outPath, 'w');
-  try {
-    const wasi = new WASI({ version: 'preview1', args: [path.basename(wasm)], env: {}, preopens: { '/': dir }, returnOnExit: true, stdin: inFd, stdout: outFd });
-    const inst = new WA.Instance(new WA.Module(fs.readFileSync(wasm)), wasi.getImportObject());
-    const status = wasi.start(inst as Parameters<WASI['start']>[0]);
-    return { out: fs.readFileSync(outPath, 'utf8'), status };
-  } finally {
-    fs.closeSync(inFd);
-    fs.closeSync(outFd);
-    fs.rmSync(inPath);
-    fs.rmSync(outPath);
-  }
-}
 
 describe.skipIf(!hasClang && process.env.CI !== 'true')('C programs as WASI processes', () => {
   it('print the same on the kernel as under node:wasi, alone and in a pipeline', () => {
@@ -44,7 +23,7 @@ describe.skipIf(!hasClang && process.env.CI !== 'true')('C programs as WASI proc
       const bin = path.join(dir, 'bin'), out = path.join(dir, 'out');
       fs.mkdirSync(bin);
       fs.mkdirSync(out);
-      for (const p of ['fileops', 'filter']) {
+      for (const p of ['fileops', 'filter', 'spin', 'trap']) {
         execFileSync('clang', ['--target=wasm32-wasi', '-O2', '-o', path.join(bin, `${p}.wasm`), path.join(here, 'wasi', `${p}.c`)]);
         fs.chmodSync(path.join(bin, `${p}.wasm`), 0o755);
       }
@@ -55,6 +34,10 @@ describe.skipIf(!hasClang && process.env.CI !== 'true')('C programs as WASI proc
         `printf '${input.replace(/\n/g, '\\n')}' | /w/filter.wasm | cat > /o/filter.out; echo $? > /o/filter.st`,
         // In a pipeline between TypeScript programs, both ways round.
         `printf 'a b\\nc\\n' | /w/filter.wasm | tr A-Z a-z | /w/filter.wasm > /o/mixed.out`,
+        // A module that never makes a system call is still ended by SIGKILL; one that traps dies alone.
+        '/w/spin.wasm & pid=$!; sleep 0.3; kill -9 $pid; wait $pid; echo "spin $?" > /o/robust.out',
+        '/w/trap.wasm >> /o/robust.out 2>/dev/null; echo "trap $?" >> /o/robust.out',
+        'echo "kernel still here" >> /o/robust.out',
       ].join('\n');
       const r = spawnSync('npx', ['tsx', 'src/cli/main.ts', 'boot', '--bind', `${bin}:/w`, '--bind', `${out}:/o:rw`, '-c', script], { encoding: 'utf8', timeout: 120_000 });
       expect(r.status, r.stderr + r.stdout).toBe(0);
@@ -69,6 +52,7 @@ describe.skipIf(!hasClang && process.env.CI !== 'true')('C programs as WASI proc
         const first = nodeWasi(path.join(bin, 'filter.wasm'), work, 'a b\nc\n');
         const second = nodeWasi(path.join(bin, 'filter.wasm'), work, first.out.toLowerCase());
         expect(fs.readFileSync(path.join(out, 'mixed.out'), 'utf8')).toBe(second.out);
+        expect(fs.readFileSync(path.join(out, 'robust.out'), 'utf8')).toBe('spin 137\nabout to trap\ntrap 134\nkernel still here\n');
       } finally {
         fs.rmSync(work, { recursive: true, force: true });
       }

@@ -98,6 +98,30 @@ suite('Linux interop through a TAP device in a network namespace', () => {
     expect(closed.stdout).toMatch(/Connection refused/);
   });
 
+  it('anykernel serve --net attaches a TAP; Linux pings it; ctl ifconfig and halt work from outside', async () => {
+    const sock = path.join(dir, 'serve.sock');
+    const bin = path.join(import.meta.dirname, '..', '..', 'bin', 'anykernel.mjs');
+    const srv = spawn('ip', ['netns', 'exec', NS, process.execPath, bin, 'serve', '--listen', `unix:${sock}`, '--components', 'kern,vfs,tmpfs,procfs,net',
+      '--net', 'eth0=tap:ak1,addr=10.78.0.2/24,hostaddr=10.78.0.1/24'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    srv.stderr!.on('data', (b: Buffer) => { err += b.toString(); });
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!err.includes('serving on')) {
+        if (srv.exitCode !== null || Date.now() > deadline) throw new Error(`serve did not start: ${err}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(nsx('ping', '-c', '2', '-i', '0.2', '-W', '2', '10.78.0.2').stdout).toMatch(/2 received/);
+      const ctl = (...a: string[]) => spawnSync(process.execPath, [bin, 'ctl', '--server', `unix:${sock}`, ...a], { encoding: 'utf8', timeout: 30_000 });
+      expect(ctl('ifconfig', 'eth0').stdout).toMatch(/inet 10\.78\.0\.2  netmask 255\.255\.255\.0/);
+      expect(ctl('ping', '-c', '1', '10.78.0.1').stdout).toMatch(/1 received/);
+      ctl('halt');
+      await Promise.race([once(srv, 'exit'), new Promise((r) => setTimeout(r, 10_000))]);
+    } finally {
+      if (srv.exitCode === null) srv.kill('SIGKILL');
+    }
+  });
+
   it('the capture on the TAP has no malformed frames or bad checksums', async () => {
     tshark.kill('SIGINT');
     await once(tshark, 'exit');
@@ -107,6 +131,6 @@ suite('Linux interop through a TAP device in a network namespace', () => {
     expect(bad.stdout.trim()).toBe('');
     const all = spawnSync('tshark', ['-r', pcap, ...opts], { encoding: 'utf8' }).stdout;
     expect(all).toMatch(new RegExp(`${KADDR.replace(/\./g, '\\.')} → ${HADDR.replace(/\./g, '\\.')} +ICMP .*Echo \\(ping\\) reply`));
-    expect(all).toMatch(/ARP .* is at /);
+    expect(all).toMatch(/UDP/);
   });
 });

@@ -91,7 +91,7 @@ console.log(JSON.stringify({ text: new TextDecoder().decode(buf.subarray(0, n)),
   it('every public entry loads under plain node; a worker kernel runs without tsx', () => {
     fs.writeFileSync(path.join(app, 'entries.mjs'), `
 const names = {};
-for (const e of ['anykernel', 'anykernel/node', 'anykernel/fs', 'anykernel/sim', 'anykernel/remote', 'anykernel/kern']) names[e] = Object.keys(await import(e)).sort();
+for (const e of ['anykernel', 'anykernel/node', 'anykernel/fs', 'anykernel/sim', 'anykernel/remote', 'anykernel/kern', 'anykernel/net']) names[e] = Object.keys(await import(e)).sort();
 const { startWorkerKernel } = await import('anykernel/remote');
 const wk = await startWorkerKernel();
 const st = wk.syncClient().sys.stat('/');
@@ -106,6 +106,7 @@ console.log(JSON.stringify({ names, dir: (st.mode & 0o170000) === 0o040000, clea
     expect(r.names['anykernel/sim']).toEqual(expect.arrayContaining(['SimHost', 'SimWorld']));
     expect(r.names['anykernel/remote']).toEqual(expect.arrayContaining(['connect', 'serve', 'startWorkerKernel', 'SyncClient']));
     expect(r.names['anykernel/kern']).toEqual(expect.arrayContaining(['Kernel', 'Mutex', 'Lockdep', 'WaitQueue', 'Callout', 'withTrace']));
+    expect(r.names['anykernel/net']).toEqual(expect.arrayContaining(['createNet', 'EtherBus', 'capture', 'ifconfig', 'ping']));
     expect(r.dir).toBe(true);
     expect(r.clean).toBe(true);
   });
@@ -172,6 +173,31 @@ await k.sys.open(1, 0);
       files: ['consumer.ts'],
     }));
     ok(run(process.execPath, [tscBin, '-p', '.'], app), 'tsc on the consumer');
+  });
+
+  it('a browser consumer type-checks without @types/node (the root and kern entries need no Node types)', () => {
+    const web = path.join(app, 'web');
+    fs.mkdirSync(web, { recursive: true });
+    fs.writeFileSync(path.join(web, 'main.ts'), `
+import { boot, KernelError, O_RDONLY, type Hypercalls } from 'anykernel';
+import { Kernel, Mutex, LockClass } from 'anykernel/kern';
+
+export async function start(host: Hypercalls): Promise<number> {
+  const k = await boot({ host });
+  const fd = await k.sys.open('/', O_RDONLY).catch((e: KernelError) => -e.errno);
+  const m = new Mutex(new Kernel(host), new LockClass('web', 'a lock in a page'), 'w0');
+  void m;
+  return fd;
+}
+`);
+    fs.writeFileSync(path.join(web, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: {
+        target: 'es2022', module: 'esnext', moduleResolution: 'bundler', strict: true, noEmit: true,
+        lib: ['es2023', 'esnext.disposable', 'dom'], types: [], customConditions: ['browser'],
+      },
+      files: ['main.ts'],
+    }));
+    ok(run(process.execPath, [tscBin, '-p', '.'], web), 'tsc on a browser consumer');
   });
 
   it('the installed root entry bundles for a browser without any Node builtin', async () => {

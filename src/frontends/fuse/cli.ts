@@ -19,6 +19,8 @@
  * root (lklfuse's use: the image is parsed by the kernel, not the host's driver).
  * Not supported yet: other disk types; serving a subdirectory.
  */
+import { memoryParams } from '../library/memory_opts.ts';
+import { NodeHost } from '../../hyper/node/host.ts';
 import { parseArgs } from 'node:util';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -37,6 +39,8 @@ process gets SIGINT/SIGTERM; any backing image is synced before exit.
 
   -t, --type FS         file system to serve: tmpfs (default) or ext2
   --image IMG           disk image for ext2 (or give it before MOUNTPOINT)
+  --memory SIZE         the kernel's memory limit, e.g. 1G (default: the host's memory)
+  --tmpfs-size SIZE     size of the served tmpfs (default: half of --memory)
   --listen unix:PATH    also serve the same kernel's system calls there (socket mode
                         0600), for 'anykernel ctl' and connect() — rump_server and
                         p2k on one kernel
@@ -171,6 +175,8 @@ export async function main(argv: string[]): Promise<number> {
       allowPositionals: true,
       options: {
         type: { type: 'string', short: 't' },
+        memory: { type: 'string' },
+        'tmpfs-size': { type: 'string' },
         image: { type: 'string' },
         listen: { type: 'string' },
         o: { type: 'string', short: 'o', multiple: true },
@@ -214,12 +220,19 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
 
+  let params: Record<string, string>;
+  try {
+    params = memoryParams(values.memory, values['tmpfs-size']);
+  } catch (e) {
+    return usage((e as Error).message);
+  }
   if (type === 'ext2' && image === undefined) return usage('--type ext2 needs an image: anykernel mount --type ext2 IMAGE MOUNTPOINT');
   let bk: Awaited<ReturnType<typeof boot>>;
   try {
     // The served file system is the kernel's root: tmpfs, or the image for a disk file system
     // (then without devfs and procfs, which would make /dev and /proc in the image).
-    bk = await boot(type === 'ext2' ? { root: `ext2:${path.resolve(image!)}${mo.ro ? ':ro' : ''}`, components: ['kern', 'vfs', 'tmpfs', 'dev', 'blk', 'ext2'] } : {});
+    const host = new NodeHost({ params });
+    bk = await boot(type === 'ext2' ? { host, root: `ext2:${path.resolve(image!)}${mo.ro ? ':ro' : ''}`, components: ['kern', 'vfs', 'tmpfs', 'dev', 'blk', 'ext2'] } : { host });
   } catch (e) {
     process.stderr.write(`anykernel mount: ${image}: ${(e as Error).message} (see the kernel's messages above; e2fsck may help)\n`);
     return 1;
@@ -232,7 +245,7 @@ export async function main(argv: string[]): Promise<number> {
     const why = known.includes(type)
       ? `serving '${type}' is not supported yet`
       : `unknown file system type '${type}'`;
-    process.stderr.write(`anykernel mount: ${why}; file systems this kernel has: ${known.join(', ')} (only tmpfs can be served through FUSE so far: run 'anykernel mount DIR')\n`);
+    process.stderr.write(`anykernel mount: ${why}; file systems this kernel has: ${known.join(', ')} (tmpfs and ext2 can be served: 'anykernel mount DIR' or 'anykernel mount --type ext2 IMAGE DIR')\n`);
     return 1;
   }
   if (type === 'tmpfs' && image !== undefined) {

@@ -347,7 +347,6 @@ export class KernelFuseServer implements FuseHandler {
 
   async readlink(req: ReadlinkRequest, ctx: RequestContext): Promise<string> {
     const vp = this.node(req.header.nodeid).vp;
-    if (!vp.isLnk) throw err(EINVAL);
     return vn_readlink(await this.td(ctx, 'readlink'), vp);
   }
 
@@ -400,8 +399,7 @@ export class KernelFuseServer implements FuseHandler {
     const vp = this.node(req.oldnodeid).vp;
     const dvp = this.node(req.header.nodeid).vp;
     const td = await this.td(ctx, 'link');
-    // The "directory" may be any node the host names (garbage included); lock only real ones.
-    if (!dvp.isDir) throw err(ENOTDIR);
+    // The "directory" may be any node the host names (garbage included): vn_link says ENOTDIR.
     await vn_link(td, vp, dvp, req.name);
     return this.entry(vref(vp), td);
   }

@@ -46,7 +46,7 @@ import { promisify } from 'node:util';
 import {
   type AnySys, type NodeFsError, type Op, BigIntStats, Dirent, StatFs, Stats, constants, runAsync, runSync,
 } from './fs_support.ts';
-import { ops, realpathOp, finishRead, readOp, readSyncArgs, readvOp, validateBufferArray, writeOp, writeSyncArgs, writevOp, type OpName } from './fs_ops.ts';
+import { ops, realpathOp, writeFileOp, finishRead, readOp, readSyncArgs, readvOp, validateBufferArray, writeOp, writeSyncArgs, writevOp, type OpName } from './fs_ops.ts';
 import { errCode, toUnixTimestamp, validFd, validPath, validateBuffer, validateFunction, validateInteger, validateObject, errArgType } from './fs_validate.ts';
 import { FileHandle } from './fs_filehandle.ts';
 import { Dir, opendirOp, type DirRunners } from './fs_dir.ts';
@@ -83,6 +83,20 @@ export interface Backend {
   sync: (() => AnySys) | null;
   /** An async sys watchers may block reading inotify events on, or null. */
   watch: (() => AnySys) | null;
+  /**
+   * How callbacks are called: from the event loop's check phase, as libuv's
+   * completions run from the loop, so timers get their turn between one I/O
+   * and the next even when the kernel answered at once (a stream reading a
+   * file a timer appends to sees the appends, as with node:fs). Under a host
+   * that models time (SimHost), through its own scheduler.
+   */
+  later(f: () => void): void;
+}
+
+/** A kernel on a host that models time (SimHost has outside()). */
+function simHyper(src: FsSource): { schedule(f: () => void): void } | null {
+  const h = (src as { hyper?: { schedule?: unknown; outside?: unknown } }).hyper;
+  return h !== undefined && typeof h.outside === 'function' && typeof h.schedule === 'function' ? (h as { schedule(f: () => void): void }) : null;
 }
 
 function sysOf(src: SysSource): AnySys {
@@ -98,15 +112,16 @@ function backendOf(src: FsSource, o: CreateFsOptions): Backend {
   if (typeof (src as { syncClient?: unknown }).syncClient === 'function') {
     let sys: AnySys | null = null;
     const get = (): AnySys => (sys ??= sysOf((src as { syncClient(): SysSource }).syncClient()));
-    return { async: get, sync: get, watch: () => sysOf(src as SysSource) };
+    return { async: get, sync: get, watch: () => sysOf(src as SysSource), later: setImmediate };
   }
   if (isSyncClient(src)) {
     const sys = sysOf(src as SysSource);
-    return { async: () => sys, sync: () => sys, watch: null };
+    return { async: () => sys, sync: () => sys, watch: null, later: setImmediate };
   }
   const sync = o.sync !== undefined ? sysOf(o.sync) : null;
   const async = (): AnySys => sysOf(src as SysSource);
-  return { async, sync: sync === null ? null : () => sync, watch: async };
+  const sim = simHyper(src);
+  return { async, sync: sync === null ? null : () => sync, watch: async, later: sim !== null ? (f) => sim.schedule(f) : setImmediate };
 }
 
 function noSync(name: string): Error {
@@ -167,6 +182,7 @@ const CB: Record<Exclude<OpName, 'exists' | 'readv' | 'writev'>, CbSpec> = {
 
 type Cb = (...a: unknown[]) => void;
 
+
 /** Split a callback call's arguments into (operation arguments, callback). */
 function splitCb(args: unknown[], spec: CbSpec): [unknown[], unknown] {
   const n = args.length;
@@ -191,6 +207,7 @@ export type FsApi = typeof import('node:fs') & { promises: typeof import('node:f
 /** A node:fs-compatible module object over a kernel. */
 export function createFs(src: FsSource, o: CreateFsOptions = {}): FsApi {
   const be = backendOf(src, o);
+  const later = be.later;
   const fs: Record<string, unknown> = {};
 
   /** Watches being set up: asynchronous calls wait for them, so a change made after fs.watch() is seen. */
@@ -209,7 +226,7 @@ export function createFs(src: FsSource, o: CreateFsOptions = {}): FsApi {
     return first.done === true ? Promise.resolve(first.value) : runA(op, first);
   };
   const deliver = (p: Promise<unknown>, cb: Cb): void => {
-    p.then((v) => process.nextTick(() => (v === undefined ? cb(null) : cb(null, v))), (e: unknown) => process.nextTick(() => cb(e)));
+    p.then((v) => later(() => (v === undefined ? cb(null) : cb(null, v))), (e: unknown) => later(() => cb(e)));
   };
 
   // ---- callbacks and *Sync, table-driven -----------------------------------------------------
@@ -230,7 +247,7 @@ export function createFs(src: FsSource, o: CreateFsOptions = {}): FsApi {
   fs['exists'] = function exists(p: unknown, cb: unknown): void {
     validateFunction(cb, 'cb');
     const op = ops.exists(p);
-    start(op).then((b) => process.nextTick(() => (cb as Cb)(b)), () => process.nextTick(() => (cb as Cb)(false)));
+    start(op).then((b) => later(() => (cb as Cb)(b)), () => later(() => (cb as Cb)(false)));
   };
   Object.defineProperty(fs['exists'], promisify.custom, {
     value: (p: unknown) => new Promise((res) => (fs['exists'] as (p: unknown, cb: Cb) => void)(p, res)),
@@ -281,7 +298,7 @@ export function createFs(src: FsSource, o: CreateFsOptions = {}): FsApi {
       process.nextTick(() => done(null, 0, buf));
       return;
     }
-    runA(readOp(r.fd, r.target, r.position)).then((got) => process.nextTick(() => done(null, got, buf)), (e: unknown) => process.nextTick(() => done(e)));
+    runA(readOp(r.fd, r.target, r.position)).then((got) => later(() => done(null, got, buf)), (e: unknown) => later(() => done(e)));
   };
   Object.defineProperty(fs['read'], promisify.custom, {
     value: (...args: unknown[]) => new Promise((res, rej) => (fs['read'] as Cb)(...args, (e: unknown, bytesRead: number, buffer: unknown) => (e ? rej(e) : res({ bytesRead, buffer })))),
@@ -315,7 +332,7 @@ export function createFs(src: FsSource, o: CreateFsOptions = {}): FsApi {
     }
     const done = cb as Cb;
     const data = w.buffer;
-    runA(writeOp(w.fd, w.data, w.position)).then((n) => process.nextTick(() => done(null, n, data)), (e: unknown) => process.nextTick(() => done(e)));
+    runA(writeOp(w.fd, w.data, w.position)).then((n) => later(() => done(null, n, data)), (e: unknown) => later(() => done(e)));
   };
   Object.defineProperty(fs['write'], promisify.custom, {
     value: (...args: unknown[]) => new Promise((res, rej) => (fs['write'] as Cb)(...args, (e: unknown, bytesWritten: number, buffer: unknown) => (e ? rej(e) : res({ bytesWritten, buffer })))),
@@ -331,7 +348,7 @@ export function createFs(src: FsSource, o: CreateFsOptions = {}): FsApi {
       const cb = (typeof position === 'function' ? position : callback) as Cb;
       validateFunction(cb, 'cb');
       const pos = typeof position === 'function' ? null : position;
-      runA(opf(fd, buffers, pos)).then((n) => process.nextTick(() => cb(null, n, buffers)), (e: unknown) => process.nextTick(() => cb(e)));
+      runA(opf(fd, buffers, pos)).then((n) => later(() => cb(null, n, buffers)), (e: unknown) => later(() => cb(e)));
     };
     Object.defineProperty(fs[name], promisify.custom, {
       value: (...args: unknown[]) => new Promise((res, rej) => (fs[name] as Cb)(...args, (e: unknown, n: number, buffers: unknown) => (e ? rej(e) : res({ [key]: n, buffers })))),
@@ -380,8 +397,9 @@ export function createFs(src: FsSource, o: CreateFsOptions = {}): FsApi {
   Object.assign(fs, {
     ReadStream: streams.ReadStream, WriteStream: streams.WriteStream,
     FileReadStream: streams.ReadStream, FileWriteStream: streams.WriteStream,
-    createReadStream: (p: unknown, opts?: unknown) => new streams.ReadStream(p, opts),
-    createWriteStream: (p: unknown, opts?: unknown) => new streams.WriteStream(p, opts),
+    // Plain functions, not arrows: code calls `new fs.createReadStream(...)` and gets the stream.
+    createReadStream: function createReadStream(p: unknown, opts?: unknown) { return new streams.ReadStream(p, opts); },
+    createWriteStream: function createWriteStream(p: unknown, opts?: unknown) { return new streams.WriteStream(p, opts); },
   });
   const hold = (p: Promise<void>): void => {
     settingUp.add(p);
@@ -419,6 +437,8 @@ function makePromises(runA: RunA, dirRunners: DirRunners, streams: StreamClasses
       if (name === 'stat' || name === 'lstat') args[1] = asyncStatOpts(args[1]);
       // fs.promises.realpath is realpath(3), as realpath.native.
       if (name === 'realpath') return runA(realpathOp(args[0], args[1], true));
+      // fs.promises.writeFile and appendFile also take iterables and streams of chunks.
+      if (name === 'writeFile' || name === 'appendFile') return runA(writeFileOp(args[0], args[1], args[2], name === 'writeFile' ? 'w' : 'a', true));
       return runA(f(...args));
     };
   }

@@ -7,47 +7,23 @@
  * and Stats. Each scenario runs on node:fs in a host directory and on the
  * facade (in-process and over a worker kernel) and must give the same result.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import realFs from 'node:fs';
-import * as os from 'node:os';
-import * as nodePath from 'node:path';
 import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
-import { boot, type BootedKernel } from './boot.ts';
-import { createFs } from './fs.ts';
-import { startWorkerKernel, type WorkerKernel } from '../sysproxy/worker.ts';
+import { type Fs, useKernels } from './fs_testkit.ts';
 
-type Fs = typeof realFs;
-let T = '';
-let k: BootedKernel;
-let wk: WorkerKernel;
-let kfs: Fs;
-let wfs: Fs;
-
-beforeAll(async () => {
-  T = realFs.mkdtempSync(nodePath.join(os.tmpdir(), 'akfs-classes-'));
-  k = await boot();
-  wk = await startWorkerKernel();
-  kfs = createFs(k) as unknown as Fs;
-  wfs = createFs(wk) as unknown as Fs;
-  for (const fs of [realFs, kfs, wfs]) {
-    await fs.promises.mkdir(`${T}/d/sub`, { recursive: true });
-    for (const n of ['a', 'b', 'c']) await fs.promises.writeFile(`${T}/d/${n}`, n.repeat(3));
-    await fs.promises.writeFile(`${T}/lines`, 'one\ntwo\r\nthree\n\nlast');
-  }
-}, 30_000);
-
-afterAll(async () => {
-  realFs.rmSync(T, { recursive: true, force: true });
-  await k?.shutdown();
-  await wk?.halt();
+const kit = useKernels('akfs-classes-', async (fs, T) => {
+  await fs.promises.mkdir(`${T}/d/sub`, { recursive: true });
+  for (const n of ['a', 'b', 'c']) await fs.promises.writeFile(`${T}/d/${n}`, n.repeat(3));
+  await fs.promises.writeFile(`${T}/lines`, 'one\ntwo\r\nthree\n\nlast');
 });
 
 /** The same scenario on node:fs, the in-process facade and the worker facade. */
 async function same<R>(f: (fs: Fs) => Promise<R>): Promise<R> {
   const want = await f(realFs);
-  expect(await f(kfs), 'in-process').toEqual(want);
-  expect(await f(wfs), 'worker').toEqual(want);
+  expect(await f(kit.kfs), 'in-process').toEqual(want);
+  expect(await f(kit.wfs), 'worker').toEqual(want);
   return want;
 }
 
@@ -56,7 +32,7 @@ const errOf = async (p: Promise<unknown> | (() => unknown)): Promise<string> => 
     await (typeof p === 'function' ? p() : p);
     return 'ok';
   } catch (e) {
-    return `${(e as { code?: string }).code} ${(e as Error).message.split(T).join('<T>')}`;
+    return `${(e as { code?: string }).code} ${(e as Error).message.split(kit.T).join('<T>')}`;
   }
 };
 
@@ -64,28 +40,28 @@ describe('fs.Dir', () => {
   it('opendir: for await, read(cb), recursive, and the errors of a closed handle', async () => {
     const r = await same(async (fs) => {
       const out: string[] = [];
-      for await (const d of await fs.promises.opendir(`${T}/d`)) out.push(`${d.name}:${d.isDirectory()}:${d.parentPath.split(T).join('<T>')}`);
-      const dir = await new Promise<realFs.Dir>((res, rej) => fs.opendir(`${T}/d`, { encoding: 'utf8' }, (e, d) => (e ? rej(e) : res(d))));
+      for await (const d of await fs.promises.opendir(`${kit.T}/d`)) out.push(`${d.name}:${d.isDirectory()}:${d.parentPath.split(kit.T).join('<T>')}`);
+      const dir = await new Promise<realFs.Dir>((res, rej) => fs.opendir(`${kit.T}/d`, { encoding: 'utf8' }, (e, d) => (e ? rej(e) : res(d))));
       const viaCb = await new Promise<string | null>((res, rej) => dir.read((e, d) => (e ? rej(e) : res(d?.name ?? null))));
       await dir.close();
       const closedRead = await errOf(() => dir.read());
       const closedClose = await errOf(() => dir.close());
       const rec: string[] = [];
-      for await (const d of await fs.promises.opendir(`${T}/d`, { recursive: true })) rec.push(d.name);
-      return { all: out.sort(), viaCb: viaCb !== null, closedRead, closedClose, rec: rec.sort(), path: dir.path.split(T).join('<T>') };
+      for await (const d of await fs.promises.opendir(`${kit.T}/d`, { recursive: true })) rec.push(d.name);
+      return { all: out.sort(), viaCb: viaCb !== null, closedRead, closedClose, rec: rec.sort(), path: dir.path.split(kit.T).join('<T>') };
     });
     expect(r.all).toHaveLength(4);
   });
 
   it('opendirSync over a worker kernel reads what node:fs reads', () => {
     const names = (fs: Fs): string[] => {
-      const dir = fs.opendirSync(`${T}/d`);
+      const dir = fs.opendirSync(`${kit.T}/d`);
       const out: string[] = [];
       for (let d = dir.readSync(); d !== null; d = dir.readSync()) out.push(d.name);
       dir.closeSync();
       return out.sort();
     };
-    expect(names(wfs)).toEqual(names(realFs));
+    expect(names(kit.wfs)).toEqual(names(realFs));
   });
 });
 
@@ -93,7 +69,7 @@ describe('ReadStream and WriteStream', () => {
   it('are callable without new, instanceof works, and subclasses may call them with apply', async () => {
     await same(async (fs) => {
       const RS = fs.ReadStream as unknown as (p: string, o?: object) => realFs.ReadStream;
-      const rs = RS(`${T}/d/a`, { encoding: 'utf8' });
+      const rs = RS(`${kit.T}/d/a`, { encoding: 'utf8' });
       let s = '';
       for await (const c of rs) s += c as string;
       // graceful-fs's way of extending the class.
@@ -101,13 +77,13 @@ describe('ReadStream and WriteStream', () => {
         (fs.ReadStream as unknown as { apply(t: unknown, a: unknown[]): void }).apply(this, [p, o]);
       }
       Legacy.prototype = Object.create(fs.ReadStream.prototype);
-      const ls = new (Legacy as unknown as new (p: string, o: object) => realFs.ReadStream)(`${T}/d/b`, { encoding: 'utf8' });
+      const ls = new (Legacy as unknown as new (p: string, o: object) => realFs.ReadStream)(`${kit.T}/d/b`, { encoding: 'utf8' });
       let l = '';
       for await (const c of ls) l += c as string;
-      const ws = (fs.WriteStream as unknown as (p: string) => realFs.WriteStream)(`${T}/w1`);
+      const ws = (fs.WriteStream as unknown as (p: string) => realFs.WriteStream)(`${kit.T}/w1`);
       ws.end('written');
       await once(ws, 'close');
-      return { s, l, isRs: rs instanceof fs.ReadStream, isLs: ls instanceof fs.ReadStream, w: await fs.promises.readFile(`${T}/w1`, 'utf8'), bytes: ws.bytesWritten };
+      return { s, l, isRs: rs instanceof fs.ReadStream, isLs: ls instanceof fs.ReadStream, w: await fs.promises.readFile(`${kit.T}/w1`, 'utf8'), bytes: ws.bytesWritten };
     });
   });
 
@@ -121,10 +97,10 @@ describe('ReadStream and WriteStream', () => {
       };
       try {
         let s = '';
-        for await (const c of fs.createReadStream(`${T}/d/c`, { encoding: 'utf8' })) s += c as string;
+        for await (const c of fs.createReadStream(`${kit.T}/d/c`, { encoding: 'utf8' })) s += c as string;
         const custom = { ...fs, open: (...a: unknown[]) => { calls.push('custom-open'); return (fs.open as (...x: unknown[]) => void)(...a); } };
         let t = '';
-        for await (const c of fs.createReadStream(`${T}/d/a`, { encoding: 'utf8', fs: custom } as never)) t += c as string;
+        for await (const c of fs.createReadStream(`${kit.T}/d/a`, { encoding: 'utf8', fs: custom } as never)) t += c as string;
         return { s, t, calls: [...new Set(calls)].sort() };
       } finally {
         (fs as { read: unknown }).read = origRead;
@@ -134,19 +110,19 @@ describe('ReadStream and WriteStream', () => {
 
   it('a stream reading a file that grows ends at the end of file it meets, and copies with start/end', async () => {
     await same(async (fs) => {
-      await fs.promises.writeFile(`${T}/grow`, 'x'.repeat(100_000));
-      const rs = fs.createReadStream(`${T}/grow`, { highWaterMark: 16_384 });
+      await fs.promises.writeFile(`${kit.T}/grow`, 'x'.repeat(100_000));
+      const rs = fs.createReadStream(`${kit.T}/grow`, { highWaterMark: 16_384 });
       let n = 0;
       let appended = false;
       for await (const c of rs) {
         n += (c as Buffer).length;
         if (!appended) {
           appended = true;
-          await fs.promises.appendFile(`${T}/grow`, 'y'.repeat(50_000));
+          await fs.promises.appendFile(`${kit.T}/grow`, 'y'.repeat(50_000));
         }
       }
-      await pipeline(fs.createReadStream(`${T}/grow`, { start: 10, end: 99_999 }), fs.createWriteStream(`${T}/grow2`));
-      return { n, copied: (await fs.promises.stat(`${T}/grow2`)).size };
+      await pipeline(fs.createReadStream(`${kit.T}/grow`, { start: 10, end: 99_999 }), fs.createWriteStream(`${kit.T}/grow2`));
+      return { n, copied: (await fs.promises.stat(`${kit.T}/grow2`)).size };
     });
   });
 });
@@ -154,15 +130,15 @@ describe('ReadStream and WriteStream', () => {
 describe('FileHandle', () => {
   it('is an EventEmitter with streams, readLines, read({ ... }), and EBADF once closed', async () => {
     await same(async (fs) => {
-      const h = await fs.promises.open(`${T}/lines`, 'r');
+      const h = await fs.promises.open(`${kit.T}/lines`, 'r');
       const events: string[] = [];
       (h as unknown as NodeJS.EventEmitter).on('close', () => events.push('close'));
       const r1 = await h.read({ buffer: Buffer.alloc(3), position: 0 });
       const r2 = await h.read(Buffer.alloc(10), { offset: 2, length: 3, position: 4 } as never);
       const lines: string[] = [];
-      const h2 = await fs.promises.open(`${T}/lines`, 'r');
+      const h2 = await fs.promises.open(`${kit.T}/lines`, 'r');
       for await (const line of h2.readLines()) lines.push(line);
-      const h3 = await fs.promises.open(`${T}/lines`, 'r');
+      const h3 = await fs.promises.open(`${kit.T}/lines`, 'r');
       let streamed = '';
       for await (const c of h3.createReadStream({ encoding: 'utf8', start: 4 })) streamed += c as string;
       await h.close();
@@ -180,14 +156,70 @@ describe('statfs and Stats', () => {
     const shape = async (fs: Fs): Promise<unknown> => {
       const s = await fs.promises.statfs('/');
       const b = await new Promise<realFs.BigIntStatsFs>((res, rej) => fs.statfs('/', { bigint: true }, (e, v) => (e ? rej(e) : res(v))));
-      const st = fs.statSync === undefined ? null : await fs.promises.stat(`${T}/d/a`);
+      const st = fs.statSync === undefined ? null : await fs.promises.stat(`${kit.T}/d/a`);
       return { keys: Object.keys(s), kinds: Object.values(s).map((v) => typeof v), big: Object.values(b).map((v) => typeof v), stats: st instanceof fs.Stats, bs: s.bsize > 0 };
     };
     const want = await shape(realFs);
-    expect(await shape(kfs)).toEqual(want);
-    expect(await shape(wfs)).toEqual(want);
-    const kst = wfs.statfsSync('/');
-    const raw = await wk.sys.statfs('/') as { bsize: number; blocks: number; type: number };
+    expect(await shape(kit.kfs)).toEqual(want);
+    expect(await shape(kit.wfs)).toEqual(want);
+    const kst = kit.wfs.statfsSync('/');
+    const raw = await kit.wk.sys.statfs('/') as { bsize: number; blocks: number; type: number };
     expect([kst.bsize, kst.blocks, kst.type]).toEqual([raw.bsize, raw.blocks, raw.type]);
+  });
+});
+
+describe('stream details Node\'s own fs tests check', () => {
+  it('new fs.createReadStream, inherited options, and a failing read that closes through the module object', async () => {
+    await same(async (fs) => {
+      const viaNew = new (fs.createReadStream as unknown as new (p: string, o: object) => realFs.ReadStream)(`${kit.T}/d/a`, { encoding: 'utf8' });
+      let a = '';
+      for await (const c of viaNew) a += c as string;
+      // Options are read with inherited properties (copyObject), as node:fs reads them.
+      const inherited = fs.createReadStream(`${kit.T}/d/b`, Object.create({ start: 1, encoding: 'utf8' }) as object);
+      let b = '';
+      for await (const c of inherited) b += c as string;
+      // A read that fails destroys the stream; fs.close is called with the descriptor still set.
+      const rs = fs.createReadStream(`${kit.T}/d/c`) as realFs.ReadStream & { fd: number | null };
+      rs.resume();
+      const origRead = fs.read;
+      const origClose = fs.close;
+      const seen: string[] = [];
+      (fs as { read: unknown }).read = (...args: unknown[]) => {
+        const cb = args[args.length - 1] as (e: Error) => void;
+        process.nextTick(() => cb(new Error('BAM')));
+      };
+      (fs as { close: unknown }).close = (fd: number, cb: () => void) => {
+        seen.push(`close ${fd === rs.fd}`);
+        process.nextTick(cb);
+      };
+      try {
+        const err = await new Promise<Error>((res) => rs.on('error', res));
+        await new Promise((res) => process.nextTick(res));
+        seen.push(`fd ${String(rs.fd)}`, err.message);
+      } finally {
+        (fs as { read: unknown }).read = origRead;
+        (fs as { close: unknown }).close = origClose;
+      }
+      return { a, b, seen };
+    });
+  });
+
+  it('a FileHandle write stream writes through the handle\'s own methods', async () => {
+    await same(async (fs) => {
+      const h = await fs.promises.open(`${kit.T}/fh-out`, 'w');
+      const calls: string[] = [];
+      for (const m of ['write', 'writev'] as const) {
+        const orig = (h as unknown as Record<string, (...a: unknown[]) => unknown>)[m]!.bind(h);
+        (h as unknown as Record<string, unknown>)[m] = (...a: unknown[]) => {
+          calls.push(m);
+          return orig(...a);
+        };
+      }
+      const ws = h.createWriteStream();
+      ws.write('abc');
+      ws.end('def');
+      await new Promise<void>((res) => ws.on('close', () => res()));
+      return { used: calls.length > 0, text: await fs.promises.readFile(`${kit.T}/fh-out`, 'utf8'), closedFd: h.fd };
+    });
   });
 });

@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import { createInterface, type Interface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { type BigIntStats, type Op, type Stats } from './fs_support.ts';
-import { finishRead, ops, readOp, readvOp, writeOp, writeSyncArgs, writevOp, validateBufferArray } from './fs_ops.ts';
+import { finishRead, ops, readOp, writeFileOp, readvOp, writeOp, writeSyncArgs, writevOp, validateBufferArray } from './fs_ops.ts';
 import { validateBuffer, validateObject } from './fs_validate.ts';
 import type { StreamClasses } from './fs_streams.ts';
 
@@ -95,8 +95,8 @@ export class FileHandle extends EventEmitter {
   }
 
   readFile(o?: unknown): Promise<string | Buffer> { return this.#call('read', (fd) => ops.readFile(fd, o)); }
-  writeFile(d: unknown, o?: unknown): Promise<void> { return this.#call('write', (fd) => ops.writeFile(fd, d, o)); }
-  appendFile(d: unknown, o?: unknown): Promise<void> { return this.#call('write', (fd) => ops.appendFile(fd, d, o)); }
+  writeFile(d: unknown, o?: unknown): Promise<void> { return this.#call('write', (fd) => writeFileOp(fd, d, o, 'w', true)); }
+  appendFile(d: unknown, o?: unknown): Promise<void> { return this.#call('write', (fd) => writeFileOp(fd, d, o, 'a', true)); }
   stat(o?: unknown): Promise<Stats | BigIntStats> { return this.#call('fstat', (fd) => ops.fstat(fd, o)); }
   truncate(len?: unknown): Promise<void> { return this.#call('ftruncate', (fd) => ops.ftruncate(fd, len)); }
   chmod(mode: unknown): Promise<void> { return this.#call('fchmod', (fd) => ops.fchmod(fd, mode)); }

@@ -170,9 +170,16 @@ function dataBytes(data: unknown, encoding: Encoding): Uint8Array {
   return Buffer.from(data, encoding === 'buffer' || encoding === null || encoding === undefined ? 'utf8' : encoding);
 }
 
-export function* writeFileOp(p: unknown, data: unknown, options: unknown, defFlag: 'w' | 'a'): Op<void> {
+/** fs.promises.writeFile's data may also be an (async) iterable of chunks, a stream among them. */
+function isIterableData(d: unknown): d is Iterable<unknown> | AsyncIterable<unknown> {
+  return typeof d === 'object' && d !== null && !ArrayBuffer.isView(d) &&
+    (typeof (d as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function' || typeof (d as Iterable<unknown>)[Symbol.iterator] === 'function');
+}
+
+export function* writeFileOp(p: unknown, data: unknown, options: unknown, defFlag: 'w' | 'a', iterables = false): Op<void> {
   const o = getOptions(options, { encoding: 'utf8' as Encoding, mode: 0o666 as number | string, flag: defFlag as string | number, flush: false });
   if (o.flush !== undefined) validateBoolean(o.flush, 'options.flush');
+  if (iterables && isIterableData(data)) return yield* writeChunks(p, data, o, defFlag);
   const bytes = dataBytes(data, o.encoding);
   const signal = o.signal;
   if (isFd(p)) {
@@ -188,6 +195,22 @@ export function* writeFileOp(p: unknown, data: unknown, options: unknown, defFla
     yield* writeAllFd(fd, bytes, null, signal);
     if (o.flush === true) yield* call(['fsync'], 'fsync', fd);
   });
+}
+
+/** writeFile from an iterable: each chunk (a string in the options' encoding, or bytes) written in turn. */
+function* writeChunks(p: unknown, data: Iterable<unknown> | AsyncIterable<unknown>, o: { encoding?: Encoding | null; mode?: number | string; flag?: string | number; signal?: AbortSignal }, defFlag: 'w' | 'a'): Op<void> {
+  const it = Symbol.asyncIterator in data ? (data as AsyncIterable<unknown>)[Symbol.asyncIterator]() : (data as Iterable<unknown>)[Symbol.iterator]();
+  const body = function* (fd: number): Op<void> {
+    for (;;) {
+      const r = (yield* waitFor(it.next())) as IteratorResult<unknown>;
+      if (r.done === true) break;
+      checkAborted(o.signal);
+      yield* writeAllFd(fd, dataBytes(r.value, o.encoding), null, o.signal);
+    }
+  };
+  if (isFd(p)) return yield* body(validFd(p, 'fd'));
+  const path = validPath(p);
+  yield* withFd(path, stringToFlags(o.flag || defFlag), validMode(o.mode, 'mode', 0o666), body);
 }
 
 // ---- directories ----------------------------------------------------------------------------
@@ -294,6 +317,7 @@ function* mkdirp(path: string, mode: number, orig: string): Op<string | undefine
 function* mkdtempOp(prefix: unknown, options: unknown): Op<string | Buffer> {
   const o = getOptions(options, {});
   const pre = pathText(validPath(prefix, 'prefix'));
+  if (pre.endsWith('X')) warnOnce('mkdtemp-X', 'mkdtemp() templates ending with X are not portable. For details see: https://nodejs.org/api/fs.html', 'Warning');
   const chars = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
   for (let tries = 0; tries < 100; tries++) {
     const rnd = new Uint8Array(6);
@@ -356,14 +380,26 @@ function* rmTree(dir: string): Op<void> {
   yield* call(['rmdir', dir], 'rmdir', dir);
 }
 
+const warnedOnce = new Set<string>();
+/** A warning node:fs gives once per process. */
+function warnOnce(code: string, message: string, type = 'DeprecationWarning'): void {
+  if (warnedOnce.has(code)) return;
+  warnedOnce.add(code);
+  process.emitWarning(message, type, code === 'mkdtemp-X' ? undefined : code);
+}
+
 function* rmdirOp(p: unknown, options: unknown): Op<void> {
   const path = validPath(p);
   const o = (options ?? {}) as { recursive?: unknown };
+  const text = pathText(path);
   if (o.recursive === true) {
+    warnOnce('DEP0147', 'In future versions of Node.js, fs.rmdir(path, { recursive: true }) will be removed. Use fs.rm(path, { recursive: true }) instead');
     rmOptions(options);
-    return yield* rmOp(path, { recursive: true });
+    // A path that is not a directory gets rmdir(2)'s own answer (ENOTDIR), as node:fs does.
+    const s = yield* call<KStatx>(['rmdir', text], 'statx', AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, 1);
+    if ((s.mode & C.S_IFMT) === C.S_IFDIR) return yield* rmTree(text);
   }
-  yield* call(['rmdir', pathText(path)], 'rmdir', path);
+  yield* call(['rmdir', text], 'rmdir', path);
 }
 
 // ---- copies ---------------------------------------------------------------------------------
@@ -731,7 +767,10 @@ export const ops = {
     return yield* statOp(path, true, so.bigint, 'stat', so.throwIfNoEntry);
   },
   statfs: (p: unknown, o?: unknown) => statfsOp(p, o),
-  symlink: function* (target: unknown, p: unknown, _type?: unknown): Op<void> {
+  symlink: function* (target: unknown, p: unknown, type?: unknown): Op<void> {
+    if (typeof type === 'string' && type !== 'dir' && type !== 'file' && type !== 'junction') {
+      throw errCode(new Error(`Symlink type must be one of "dir", "file", or "junction". Received "${type}"`), 'ERR_FS_INVALID_SYMLINK_TYPE');
+    }
     const t = validPath(target, 'target');
     const l = validPath(p);
     yield* call(['symlink', pathText(t), pathText(l)], 'symlink', t, l);

@@ -15,13 +15,20 @@
  */
 import { Buffer } from 'node:buffer';
 import { Readable, Writable, finished } from 'node:stream';
-import { errRange, getOptions, validPath, validateFunction, validateInteger, validateBoolean, pathText } from './fs_validate.ts';
+import { errCode, errRange, getOptions, validPath, validateFunction, validateInteger, validateBoolean, pathText } from './fs_validate.ts';
 
-type Cb = (...a: unknown[]) => void;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Cb = (...a: any[]) => void;
 type FsLike = Record<string, unknown>;
 
-/** What a FileHandle gives a stream: its descriptor and its close. */
-interface HandleLike { fd: number; close(): Promise<void> }
+/** What a FileHandle gives a stream: its descriptor, I/O and close (node:fs streams use them for a FileHandle). */
+interface HandleLike {
+  fd: number;
+  close(): Promise<void>;
+  read(b: Buffer, off: number, len: number, pos: number | null): Promise<{ bytesRead: number }>;
+  write(b: Buffer, off: number, len: number, pos: number | null): Promise<{ bytesWritten: number }>;
+  writev(bs: Buffer[], pos: number | null): Promise<{ bytesWritten: number }>;
+}
 
 const kFs = Symbol('kFs');
 const kIo = Symbol('kIsPerformingIO');
@@ -46,11 +53,18 @@ function common(self: Self, path: unknown, o: Record<string, unknown>, defFs: Fs
   self[kIo] = false;
   const fd = o['fd'] ?? null;
   if (isHandle(fd)) {
+    if (o['fs'] !== undefined) throw errCode(new Error('The FileHandle with fs method is not implemented'), 'ERR_METHOD_NOT_IMPLEMENTED');
     self[kHandle] = fd;
     self.fd = fd.fd;
+    // A handle closed from outside closes the stream (node:fs listens the same way).
+    (fd as unknown as { on?(ev: string, f: () => void): void }).on?.('close', () => self.close());
   } else {
     if (fd !== null) validateInteger(fd, 'fd', 0, 2147483647);
     self.fd = fd;
+  }
+  // An options.fs must have what the stream will call (writev is optional, but a function when given).
+  if (o['fs'] !== undefined && fsObj['writev'] !== undefined && fsObj['writev'] !== null && needed.includes('write')) {
+    validateFunction(fsObj['writev'], 'options.fs.writev');
   }
   if (self.fd === null) {
     for (const n of needed) validateFunction(fsObj[n], `options.fs.${n}`);
@@ -65,6 +79,13 @@ function common(self: Self, path: unknown, o: Record<string, unknown>, defFs: Fs
   self.pos = self.start;
   self.flush = o['flush'] === undefined ? false : o['flush'];
   validateBoolean(self.flush, 'options.flush');
+}
+
+/** errorOrDestroy: a stream with autoDestroy off (autoClose: false) reports the error and stays open. */
+function errorOrDestroy(stream: Self, err: unknown): void {
+  const st = stream._readableState ?? stream._writableState;
+  if (st?.autoDestroy !== false) stream.destroy(err);
+  else process.nextTick(() => stream.emit('error', err));
 }
 
 function construct(this: Self, callback: (e?: unknown) => void): void {
@@ -110,16 +131,25 @@ function closeStream(stream: Self, err: unknown, cb: (e: unknown) => void): void
     handle.close().then(() => cb(err), (e: unknown) => cb(err ?? e));
     return;
   }
-  if (stream.fd === null || stream.fd === undefined) {
+  // node:fs's own test: a descriptor 0 counts as none (lib/internal/fs/streams.js close()).
+  if (!stream.fd) {
     cb(err);
     return;
   }
-  const fd = stream.fd;
-  stream.fd = null;
   const fsObj = stream[kFs];
-  const doClose = (): void => (fsObj.close as Cb)(fd, (er: unknown) => cb(er ?? err));
-  if (stream.flush === true && typeof fsObj.fsync === 'function') (fsObj.fsync as Cb)(fd, (er: unknown) => (er ? cb(er) : doClose()));
-  else doClose();
+  if (stream.flush === true && typeof fsObj.fsync === 'function') {
+    (fsObj.fsync as Cb)(stream.fd, (er: unknown) => {
+      if (er) cb(er);
+      else {
+        (fsObj.close as Cb)(stream.fd, (er2: unknown) => cb(er2 ?? err));
+        stream.fd = null;
+      }
+    });
+    return;
+  }
+  // The module's close is called with the descriptor still set, which is cleared after (as node:fs does).
+  (fsObj.close as Cb)(stream.fd, (er: unknown) => cb(er ?? err));
+  stream.fd = null;
 }
 
 function destroyImpl(this: Self, err: unknown, cb: (e: unknown) => void): void {
@@ -132,21 +162,36 @@ function closeMethod(this: Self, cb?: Cb): void {
   this.destroy();
 }
 
+/** copyObject: own and inherited enumerable options, as node:fs reads them. */
+function copyOptions(src: object): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (const k in src) o[k] = (src as Record<string, unknown>)[k];
+  return o;
+}
+
 /** instanceof without narrowing (the constructors below are plain functions). */
 function isInstance(x: unknown, ctor: (...a: never[]) => unknown): boolean {
   return x instanceof ctor;
 }
 
-/** The prototype `open` node:fs has (a no-op kept for code that calls or patches it). */
-function openRead(): void { /* opening happens in _construct */ }
-function openWrite(): void { /* opening happens in _construct */ }
+const warned = new Set<string>();
+/** DEP0135, once per process as util.deprecate warns. */
+function dep0135(what: string): void {
+  if (warned.has(what)) return;
+  warned.add(what);
+  process.emitWarning(`${what}.prototype.open() is deprecated`, 'DeprecationWarning', 'DEP0135');
+}
+
+/** The prototype `open` node:fs has: deprecated, a no-op (opening happens in _construct); code may patch it. */
+function openRead(): void { dep0135('ReadStream'); }
+function openWrite(): void { dep0135('WriteStream'); }
 
 /** ReadStream and WriteStream classes whose default module object is `fsObj`. */
 export function makeStreamClasses(fsObj: FsLike): StreamClasses {
   function ReadStream(this: Self, path: unknown, options?: unknown): Self {
     const self: Self = this;
     if (!isInstance(self, ReadStream)) return new (ReadStream as unknown as new (p: unknown, o: unknown) => unknown)(path, options);
-    const o = { ...getOptions(options, {}) } as Record<string, unknown>;
+    const o = copyOptions(getOptions(options, {}));
     if (o['highWaterMark'] === undefined) o['highWaterMark'] = 64 * 1024;
     if (o['autoDestroy'] === undefined) o['autoDestroy'] = o['autoClose'] === undefined ? true : o['autoClose'];
     common(self, path, o, fsObj, 'r', ['open', 'read', 'close']);
@@ -180,14 +225,18 @@ export function makeStreamClasses(fsObj: FsLike): StreamClasses {
       }
       const buf = Buffer.allocUnsafeSlow(want);
       this[kIo] = true;
-      (this[kFs].read as Cb)(this.fd, buf, 0, want, this.pos ?? null, (er: unknown, bytesRead: number, b: Buffer) => {
+      const handle = this[kHandle] as HandleLike | undefined;
+      const read = handle !== undefined
+        ? (cb: Cb) => handle.read(buf, 0, want, this.pos ?? null).then((r) => cb(null, r.bytesRead, buf), (e: unknown) => cb(e))
+        : (cb: Cb) => (this[kFs].read as Cb)(this.fd, buf, 0, want, this.pos ?? null, cb);
+      read((er: unknown, bytesRead: number, b: Buffer) => {
         this[kIo] = false;
         if (this.destroyed) {
           this.emit(kIoDone, er);
           return;
         }
         if (er) {
-          this.destroy(er);
+          errorOrDestroy(this, er);
           return;
         }
         if (bytesRead > 0) {
@@ -204,7 +253,7 @@ export function makeStreamClasses(fsObj: FsLike): StreamClasses {
   function WriteStream(this: Self, path: unknown, options?: unknown): Self {
     const self: Self = this;
     if (!isInstance(self, WriteStream)) return new (WriteStream as unknown as new (p: unknown, o: unknown) => unknown)(path, options);
-    const o = { ...getOptions(options, {}) } as Record<string, unknown>;
+    const o = copyOptions(getOptions(options, {}));
     o['decodeStrings'] = true;
     if (o['autoDestroy'] === undefined) o['autoDestroy'] = o['autoClose'] === undefined ? true : o['autoClose'];
     common(self, path, o, fsObj, 'w', ['open', 'write', 'close']);
@@ -226,7 +275,11 @@ export function makeStreamClasses(fsObj: FsLike): StreamClasses {
     _construct: construct,
     _write(this: Self, data: Buffer, _enc: string, cb: (e?: unknown) => void): void {
       this[kIo] = true;
-      (this[kFs].write as Cb)(this.fd, data, 0, data.length, this.pos ?? null, (er: unknown, bytes: number) => {
+      const handle = this[kHandle] as HandleLike | undefined;
+      const write = handle !== undefined
+        ? (cb: Cb) => handle.write(data, 0, data.length, this.pos ?? null).then((r) => cb(null, r.bytesWritten), (e: unknown) => cb(e))
+        : (cb: Cb) => (this[kFs].write as Cb)(this.fd, data, 0, data.length, this.pos ?? null, cb);
+      write((er: unknown, bytes: number) => {
         this[kIo] = false;
         if (this.destroyed) {
           cb(er);
@@ -255,7 +308,9 @@ export function makeStreamClasses(fsObj: FsLike): StreamClasses {
         this.bytesWritten += bytes;
         cb();
       };
-      if (typeof writev === 'function') writev(this.fd, data, this.pos ?? null, done);
+      const handle = this[kHandle] as HandleLike | undefined;
+      if (handle !== undefined) handle.writev(data, this.pos ?? null).then((r) => done(null, r.bytesWritten), (e: unknown) => done(e, 0));
+      else if (typeof writev === 'function') writev(this.fd, data, this.pos ?? null, done);
       else (this[kFs].write as Cb)(this.fd, Buffer.concat(data), 0, size, this.pos ?? null, done);
       if (this.pos !== undefined) this.pos += size;
     },

@@ -200,7 +200,18 @@ export class Stats {
   blksize: number; blocks: number; atimeMs: number; mtimeMs: number; ctimeMs: number; birthtimeMs: number;
   atime: Date; mtime: Date; ctime: Date; birthtime: Date;
 
-  constructor(s: KStatx) {
+  /**
+   * From a kernel statx, or — as `new fs.Stats(...)` is still called — node:fs's
+   * positional form (dev, mode, nlink, uid, gid, rdev, blksize, ino, size, blocks,
+   * atimeMs, mtimeMs, ctimeMs, birthtimeMs).
+   */
+  constructor(s: KStatx | number, ...rest: number[]) {
+    if (typeof s === 'number') {
+      const [mode, nlink, uid, gid, rdev, blksize, ino, size, blocks, a, m, c, b] = rest.map((x) => x ?? 0) as number[];
+      const ts = (ms: number): { sec: number; nsec: number } => ({ sec: Math.floor(ms / 1e3), nsec: Math.round((ms % 1e3) * 1e6) });
+      s = { dev: s, mode: mode!, nlink: nlink!, uid: uid!, gid: gid!, rdev: rdev!, blksize: blksize!, ino: ino!, size: size!, blocks: blocks!,
+        atime: ts(a!), mtime: ts(m!), ctime: ts(c!), btime: ts(b!) };
+    }
     this.dev = s.dev ?? makedev(s.dev_major ?? 0, s.dev_minor ?? 0);
     this.ino = s.ino;
     this.mode = s.mode;

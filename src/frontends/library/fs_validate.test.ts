@@ -279,3 +279,25 @@ describe('node:fs validation and shapes, host vs facade over a worker kernel', (
     expect(diffs.join('\n')).toBe('');
   });
 });
+
+describe('deprecation warnings', () => {
+  it('fs.truncate with a descriptor warns DEP0081 once, as node:fs does', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error & { code?: string }): void => {
+      if (w.code === 'DEP0081') warnings.push(`${w.name} ${w.code} ${w.message}`);
+    };
+    process.on('warning', onWarning);
+    try {
+      for (const c of [host as Ctx, kern as Ctx]) {
+        for (let i = 0; i < 2; i++) await new Promise<void>((res, rej) => c.fs.truncate!(c.wfd, 0, (e: unknown) => (e ? rej(e) : res())));
+      }
+      await new Promise((res) => setImmediate(res));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    // node:fs warned at most once in this process (an earlier test may have made it warn already), the facade once.
+    expect(warnings.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(warnings).size).toBe(1);
+    expect(warnings[0]).toBe('DeprecationWarning DEP0081 Using fs.truncate with a file descriptor is deprecated. Please use fs.ftruncate with a file descriptor instead.');
+  });
+});

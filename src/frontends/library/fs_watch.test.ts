@@ -6,34 +6,13 @@
  * (an event, not a sleep), so both read the same batches. Changes made
  * through another frontend (a second sysproxy connection) are seen too.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import realFs from 'node:fs';
-import * as os from 'node:os';
 import * as nodePath from 'node:path';
-import { boot, type BootedKernel } from './boot.ts';
 import { createFs } from './fs.ts';
-import { startWorkerKernel, type WorkerKernel } from '../sysproxy/worker.ts';
+import { type Fs, useKernels } from './fs_testkit.ts';
 
-type Fs = typeof realFs;
-let T = '';
-let k: BootedKernel;
-let wk: WorkerKernel;
-let kfs: Fs;
-let wfs: Fs;
-
-beforeAll(async () => {
-  T = realFs.mkdtempSync(nodePath.join(os.tmpdir(), 'akfs-watch-'));
-  k = await boot();
-  wk = await startWorkerKernel();
-  kfs = createFs(k) as unknown as Fs;
-  wfs = createFs(wk) as unknown as Fs;
-}, 30_000);
-
-afterAll(async () => {
-  realFs.rmSync(T, { recursive: true, force: true });
-  await k?.shutdown();
-  await wk?.halt();
-});
+const kit = useKernels('akfs-watch-');
 
 /** Run steps in a watched directory; after each, wait for a marker's event; return the other events. */
 async function record(fs: Fs, dir: string, steps: ((d: string) => Promise<unknown>)[], actor: Fs = fs): Promise<string[]> {
@@ -86,18 +65,18 @@ const STEPS = (fs: Fs): ((d: string) => Promise<unknown>)[] => [
 
 describe('fs.watch on the kernel, against node:fs on the host', () => {
   it('a watched directory: the same events, in-process and over a worker kernel', async () => {
-    const want = await record(realFs, `${T}/host`, STEPS(realFs));
+    const want = await record(realFs, `${kit.T}/host`, STEPS(realFs));
     expect(want.length).toBeGreaterThan(8);
-    expect(await record(kfs, `${T}/host`, STEPS(kfs))).toEqual(want);
-    expect(await record(wfs, `${T}/host`, STEPS(wfs))).toEqual(want);
+    expect(await record(kit.kfs, `${kit.T}/host`, STEPS(kit.kfs))).toEqual(want);
+    expect(await record(kit.wfs, `${kit.T}/host`, STEPS(kit.wfs))).toEqual(want);
   });
 
   it('changes made through another frontend (a second sysproxy connection) are seen', async () => {
-    const rk = await wk.connect();
+    const rk = await kit.wk.connect();
     try {
       const other = createFs(rk) as unknown as Fs;
-      const want = await record(realFs, `${T}/remote`, STEPS(realFs));
-      expect(await record(wfs, `${T}/remote`, STEPS(other), other)).toEqual(want);
+      const want = await record(realFs, `${kit.T}/remote`, STEPS(realFs));
+      expect(await record(kit.wfs, `${kit.T}/remote`, STEPS(other), other)).toEqual(want);
     } finally {
       await rk.close();
     }
@@ -105,7 +84,7 @@ describe('fs.watch on the kernel, against node:fs on the host', () => {
 
   it('a watched file: change on write, and the events of its deletion; close ends the watcher', async () => {
     const run = async (fs: Fs): Promise<string[]> => {
-      const f = `${T}/file-${fs === realFs ? 'h' : fs === kfs ? 'k' : 'w'}`;
+      const f = `${kit.T}/file-${fs === realFs ? 'h' : fs === kit.kfs ? 'k' : 'w'}`;
       await fs.promises.writeFile(f, '');
       const events: string[] = [];
       let want = 0;
@@ -130,47 +109,47 @@ describe('fs.watch on the kernel, against node:fs on the host', () => {
       return events.slice(0, 2);
     };
     const want = await run(realFs);
-    expect(await run(kfs)).toEqual(want);
-    expect(await run(wfs)).toEqual(want);
+    expect(await run(kit.kfs)).toEqual(want);
+    expect(await run(kit.wfs)).toEqual(want);
   });
 
   it('errors: a missing path throws ENOENT at once where the facade can tell (worker), else emits it', async () => {
     let err: NodeJS.ErrnoException | undefined;
     try {
-      realFs.watch(`${T}/missing`);
+      realFs.watch(`${kit.T}/missing`);
     } catch (e) {
       err = e as NodeJS.ErrnoException;
     }
     let kerr: NodeJS.ErrnoException | undefined;
     try {
-      wfs.watch(`${T}/missing`);
+      kit.wfs.watch(`${kit.T}/missing`);
     } catch (e) {
       kerr = e as NodeJS.ErrnoException;
     }
-    expect([kerr?.code, kerr?.syscall, kerr?.message.split(T).join('<T>')]).toEqual([err?.code, err?.syscall, err?.message.split(T).join('<T>')]);
-    const w = kfs.watch(`${T}/missing`);
+    expect([kerr?.code, kerr?.syscall, kerr?.message.split(kit.T).join('<T>')]).toEqual([err?.code, err?.syscall, err?.message.split(kit.T).join('<T>')]);
+    const w = kit.kfs.watch(`${kit.T}/missing`);
     const e = await new Promise<NodeJS.ErrnoException>((res) => w.on('error', res));
     expect([e.code, e.syscall]).toEqual(['ENOENT', 'watch']);
-    expect(() => kfs.watch(`${T}/x`, { recursive: 1 } as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => kit.kfs.watch(`${kit.T}/x`, { recursive: 1 } as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
   });
 });
 
 describe('fs.promises.watch and fs.watchFile on the kernel', () => {
   it('promises.watch yields { eventType, filename } and ends with AbortError on abort', async () => {
-    const dir = `${T}/pw`;
-    await kfs.promises.mkdir(dir, { recursive: true });
+    const dir = `${kit.T}/pw`;
+    await kit.kfs.promises.mkdir(dir, { recursive: true });
     const ac = new AbortController();
-    const it = kfs.promises.watch(dir, { signal: ac.signal })[Symbol.asyncIterator]();
+    const it = kit.kfs.promises.watch(dir, { signal: ac.signal })[Symbol.asyncIterator]();
     const first = it.next();
     await new Promise((res) => setImmediate(res));
-    await kfs.promises.writeFile(`${dir}/new`, 'x');
+    await kit.kfs.promises.writeFile(`${dir}/new`, 'x');
     expect((await first).value).toEqual({ eventType: 'rename', filename: 'new' });
     ac.abort();
     await expect(it.next()).rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
   });
 
   it('watchFile reports (curr, prev) on a change and when the file appears, without polling', async () => {
-    const f = `${T}/wf`;
+    const f = `${kit.T}/wf`;
     const seen: [number, number][] = [];
     let next: (() => void) | null = null;
     const listener = (curr: realFs.Stats, prev: realFs.Stats): void => {
@@ -179,15 +158,15 @@ describe('fs.promises.watch and fs.watchFile on the kernel', () => {
     };
     const got = (): Promise<void> => new Promise((res) => { next = res; });
     const created = got();
-    kfs.watchFile(f, { interval: 1 << 30 }, listener);
+    kit.kfs.watchFile(f, { interval: 1 << 30 }, listener);
     await created; // the missing file is reported once, with zeroed Stats
     const appeared = got();
-    await kfs.promises.writeFile(f, 'abc');
+    await kit.kfs.promises.writeFile(f, 'abc');
     await appeared;
     const grew = got();
-    await kfs.promises.appendFile(f, 'defg');
+    await kit.kfs.promises.appendFile(f, 'defg');
     await grew;
-    kfs.unwatchFile(f, listener);
+    kit.kfs.unwatchFile(f, listener);
     expect(seen[0]).toEqual([0, 0]);
     expect(seen.at(-1)).toEqual([7, 3]);
   });

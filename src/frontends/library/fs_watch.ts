@@ -29,7 +29,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
-import { type AnySys, Stats, uvException } from './fs_support.ts';
+import { type AnySys, BigIntStats, Stats, uvException } from './fs_support.ts';
 import { abortError, errCode, getOptions, pathText, validPath, validateBoolean, validateFunction, validateUint32 } from './fs_validate.ts';
 import { KernelError } from '../../kern/index.ts';
 
@@ -142,6 +142,8 @@ class InotifyReader {
 
 /** node:fs's FSWatcher: 'change' (eventType, filename), 'error', 'close'. */
 export class FSWatcher extends EventEmitter {
+  /** node:fs's handle field, which code reaches into to close a watcher; null once closed. */
+  _handle: { close(): void } | null = { close: () => this.close() };
   #reader: InotifyReader | null = null;
   #keepAlive: ReturnType<typeof setInterval> | null = null;
   #closed = false;
@@ -212,6 +214,7 @@ export class FSWatcher extends EventEmitter {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this._handle = null;
     if (this.#keepAlive !== null) clearInterval(this.#keepAlive);
     this.#keepAlive = null;
     const r = this.#reader;
@@ -236,29 +239,34 @@ const ZERO = new Stats({
   ctime: { sec: 0, nsec: 0 }, btime: { sec: 0, nsec: 0 }, dev: 0, rdev: 0,
 });
 
-function same(a: Stats, b: Stats): boolean {
+function same(a: Stats | BigIntStats, b: Stats | BigIntStats): boolean {
   return a.ino === b.ino && a.size === b.size && a.mode === b.mode && a.nlink === b.nlink && a.uid === b.uid && a.gid === b.gid &&
     a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.dev === b.dev;
 }
 
-type StatFn = (p: string, cb: (e: unknown, s?: Stats) => void) => void;
+type StatFn = (p: string, o: { bigint: boolean }, cb: (e: unknown, s?: Stats | BigIntStats) => void) => void;
+const ZERO_BIG = new BigIntStats({
+  mode: 0, ino: 0, nlink: 0, uid: 0, gid: 0, size: 0, blocks: 0, blksize: 0, atime: { sec: 0, nsec: 0 }, mtime: { sec: 0, nsec: 0 },
+  ctime: { sec: 0, nsec: 0 }, btime: { sec: 0, nsec: 0 }, dev: 0, rdev: 0,
+});
 
 /** node:fs's StatWatcher, told of changes by inotify on the file's directory. */
 class StatWatcher extends EventEmitter {
   #reader: InotifyReader | null = null;
   #keepAlive: ReturnType<typeof setInterval> | null = null;
-  #prev: Stats | null = null;
+  #prev: Stats | BigIntStats | null = null;
   #checking: Promise<void> = Promise.resolve();
 
   /** Start; resolves once the file was first checked and its directory is watched. */
-  start(sys: Sys, stat: StatFn, path: string, persistent: boolean): Promise<void> {
+  start(sys: Sys, stat: StatFn, path: string, persistent: boolean, bigint: boolean): Promise<void> {
     if (persistent) this.#keepAlive = setInterval(() => undefined, 2 ** 31 - 1);
-    const check = (): Promise<void> => new Promise((res) => stat(path, (e, s) => {
-      const curr = e ? ZERO : s!;
+    const zero = bigint ? ZERO_BIG : ZERO;
+    const check = (): Promise<void> => new Promise((res) => stat(path, { bigint }, (e, s) => {
+      const curr = e ? zero : s!;
       const prev = this.#prev;
       this.#prev = curr;
       if (prev === null) {
-        if (e) this.emit('change', curr, ZERO); // a missing file is reported once, as node:fs does
+        if (e) this.emit('change', curr, zero); // a missing file is reported once, as node:fs does
       } else if (!same(curr, prev)) this.emit('change', curr, prev);
       res();
     }));
@@ -285,7 +293,7 @@ class StatWatcher extends EventEmitter {
     if (this.#keepAlive !== null) clearInterval(this.#keepAlive);
     this.#keepAlive = null;
     void this.#reader?.close();
-    this.emit('stop');
+    process.nextTick(() => this.emit('stop')); // node:fs emits 'stop' on the next tick
   }
 
   ref(): this { this.#keepAlive?.ref(); return this; }
@@ -347,7 +355,7 @@ export function makeWatchers(
   const statWatchers = new Map<string, StatWatcher>();
   const watchFile = (filename: unknown, options: unknown, listener?: unknown): StatWatcher => {
     const path = pathText(validPath(filename, 'filename'));
-    let o = options as { interval?: number; persistent?: boolean } | undefined;
+    let o = options as { interval?: number; persistent?: boolean; bigint?: boolean } | undefined;
     let l = listener;
     if (typeof options === 'function') {
       l = options;
@@ -361,7 +369,7 @@ export function makeWatchers(
     let w = statWatchers.get(path);
     if (w === undefined) {
       w = new StatWatcher();
-      hold(w.start(watchSys() as Sys, fsObj['stat'] as StatFn, path, opts.persistent));
+      hold(w.start(watchSys() as Sys, fsObj['stat'] as StatFn, path, opts.persistent, opts.bigint === true));
       statWatchers.set(path, w);
     }
     w.addListener('change', l as (...a: unknown[]) => void);

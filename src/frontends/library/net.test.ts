@@ -98,8 +98,32 @@ describe('boot({ net })', () => {
   });
 
   it('explains a bad configuration', async () => {
-    await expect(boot({ components: ['kern', 'net'], net: { eth0: { addr: '10.0.0.1/24' } } })).rejects.toThrow(/exactly one of bus, tap, sim/);
+    await expect(boot({ components: ['kern', 'net'], net: { eth0: { addr: '10.0.0.1/24' } } })).rejects.toThrow(/exactly one of bus, tap, sim, virtif/);
     await expect(boot({ components: ['kern', 'net'], net: { eth0: { bus: new EtherBus(), addr: '10.0.0.300/24' } } })).rejects.toThrow(/EINVAL/);
+  });
+});
+
+describe('anykernel/net facade over TCP', () => {
+  it('connect with localAddress/localPort; remote and local addresses; ECONNREFUSED', async () => {
+    const bus = new EtherBus();
+    const a = await boot({ components: ['kern', 'net'], net: { eth0: { bus, addr: '10.0.0.1/24' } } });
+    const b = await boot({ components: ['kern', 'net'], net: { eth0: { bus, addr: '10.0.0.2/24' } } });
+    const server = createNet(a).createServer((s) => {
+      s.end(`${s.remoteAddress}:${s.remotePort}`);
+    });
+    server.listen(7000, '10.0.0.1');
+    await once(server, 'listening');
+    expect(server.address()).toEqual({ address: '10.0.0.1', family: 'IPv4', port: 7000 });
+    const c = createNet(b).connect({ port: 7000, host: '10.0.0.1', localAddress: '10.0.0.2', localPort: 45678 });
+    await once(c, 'connect');
+    expect([c.localAddress, c.localPort, c.remoteAddress, c.remotePort, c.remoteFamily]).toEqual(['10.0.0.2', 45678, '10.0.0.1', 7000, 'IPv4']);
+    expect(await readAll(c)).toBe('10.0.0.2:45678');
+    const refused = createNet(b).connect(7001, '10.0.0.1');
+    const [e] = await once(refused, 'error') as [NodeJS.ErrnoException & { address?: string; port?: number }];
+    expect([e.code, e.syscall, e.address, e.port]).toEqual(['ECONNREFUSED', 'connect', '10.0.0.1', 7001]);
+    await new Promise<void>((r) => server.close(() => r()));
+    await a.shutdown();
+    await b.shutdown();
   });
 });
 

@@ -41,7 +41,7 @@ export interface SysProvider {
   readonly sys: unknown;
 }
 
-type Addr = { port?: number; host?: string; path?: string };
+type Addr = { port?: number; host?: string; path?: string; localAddress?: string; localPort?: number };
 
 const READ_SIZE = 65536;
 
@@ -74,8 +74,11 @@ function normalize(args: unknown[]): { addr: Addr; cb: (() => void) | undefined;
   const cb = typeof args[args.length - 1] === 'function' ? (args.pop() as () => void) : undefined;
   const [a0, a1, a2] = args;
   if (typeof a0 === 'object' && a0 !== null) {
-    const o = a0 as { port?: number | string; host?: string; path?: string; backlog?: number };
-    return { addr: { port: o.port === undefined ? undefined : Number(o.port), host: o.host, path: o.path }, cb, backlog: o.backlog };
+    const o = a0 as { port?: number | string; host?: string; path?: string; backlog?: number; localAddress?: string; localPort?: number };
+    return {
+      addr: { port: o.port === undefined ? undefined : Number(o.port), host: o.host, path: o.path, localAddress: o.localAddress, localPort: o.localPort },
+      cb, backlog: o.backlog,
+    };
   }
   if (typeof a0 === 'string' && !/^\d+$/.test(a0)) return { addr: { path: a0 }, cb, backlog: typeof a1 === 'number' ? a1 : undefined };
   return {
@@ -100,6 +103,8 @@ export interface SocketOptions {
   allowHalfOpen?: boolean;
   /** @internal an already-connected kernel descriptor (from accept). */
   kfd?: number;
+  /** @internal its addresses, known before the 'connection' event (node:net has them then). */
+  names?: { local: UserSockAddr | null; remote: UserSockAddr | null };
 }
 
 export class Socket extends Duplex {
@@ -123,7 +128,11 @@ export class Socket extends Duplex {
     this.sys = sys;
     if (opts.kfd !== undefined) {
       this.fd = opts.kfd;
-      void this.fetchNames();
+      this.local = opts.names?.local ?? null;
+      this.remote = opts.names?.remote ?? null;
+      // As node:net's Socket: start reading at once, so EOF is noticed (and the socket
+      // closes) even when nobody listens for data.
+      this.read(0);
     }
   }
 
@@ -180,12 +189,16 @@ export class Socket extends Duplex {
     try {
       const sa = sockaddrOf(a);
       this.fd = await this.sys.socket(sa.family === AF_UNIX ? AF_UNIX : AF_INET, SOCK_STREAM, 0);
+      if (sa.family === AF_INET && (a.localAddress !== undefined || a.localPort !== undefined)) {
+        await this.sys.bind(this.fd, { family: AF_INET, addr: a.localAddress ?? '0.0.0.0', port: a.localPort ?? 0 });
+      }
       await this.sys.connect(this.fd, sa);
       await this.fetchNames();
       this.connecting = false;
       this.emit('connect');
       this.emit('ready');
       if (this.readWanted) this.pump();
+      else if (!this.isPaused()) this.read(0);
     } catch (e) {
       this.connecting = false;
       this.destroy(decorate(e, a));
@@ -211,6 +224,7 @@ export class Socket extends Duplex {
       this.touch();
       if (n === 0) {
         this.push(null);
+        this.read(0); // as node:net: lets 'end' fire on a stream nobody reads
         return;
       }
       this.bytesRead += n;
@@ -363,7 +377,12 @@ export class Server extends EventEmitter {
         await this.sys.close(kfd).catch(() => {});
         continue;
       }
-      const s = new Socket(this.sys, { kfd, allowHalfOpen: this.allowHalfOpen });
+      const names = { local: null as UserSockAddr | null, remote: null as UserSockAddr | null };
+      try {
+        names.local = (await this.sys.getsockname(kfd)) as UserSockAddr;
+        names.remote = (await this.sys.getpeername(kfd)) as UserSockAddr;
+      } catch { /* the peer is already gone: the socket will read EOF */ }
+      const s = new Socket(this.sys, { kfd, allowHalfOpen: this.allowHalfOpen, names });
       s.server = this;
       this.conns.add(s);
       s.once('close', () => {

@@ -4,6 +4,7 @@
  *   boot({ net: { eth0: { bus, addr: '10.0.0.1/24', gateway? } } })   an in-process EtherBus
  *   boot({ net: { eth0: { tap: 'ak0', addr: '10.0.0.2/24' } } })       a host TAP through socat (node host)
  *   boot({ host: sim, net: { eth0: { sim: network, addr } } })          the sim host's network
+ *   boot({ host, net: { eth0: { virtif: true, addr } } })               the given host's own interface eth0
  *
  * Each interface comes up with its address and, with `gateway`, a default
  * route through it. Loopback is always there.
@@ -25,6 +26,8 @@ export interface NetIfOptions extends IfConfig {
   hostAddr?: string;
   /** The sim host's network (the kernel's host must be a SimHost in the same world). */
   sim?: SimNetwork;
+  /** Whatever interface of this name the given host provides (its netifCreate): e.g. a NodeHost's `taps` entry. */
+  virtif?: true;
   /** Interface MTU (default: the wire's). */
   mtu?: number;
   /** MAC address ("02:00:00:00:00:01"); default random, locally administered. */
@@ -54,8 +57,8 @@ function fail(name: string, what: string): never {
 export async function configureNet(k: Kernel, host: Hypercalls, net: NetOptions): Promise<void> {
   const ns = netOf(k);
   for (const [name, o] of Object.entries(net)) {
-    const kinds = [o.bus, o.tap, o.sim].filter((x) => x !== undefined).length;
-    if (kinds !== 1) fail(name, 'give exactly one of bus, tap, sim');
+    const kinds = [o.bus, o.tap, o.sim, o.virtif].filter((x) => x !== undefined).length;
+    if (kinds !== 1) fail(name, 'give exactly one of bus, tap, sim, virtif');
     let mac: Uint8Array | undefined;
     if (o.mac !== undefined) {
       const m = parseMac(o.mac);

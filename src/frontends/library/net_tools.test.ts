@@ -50,6 +50,10 @@ describe('net tools over system calls', () => {
     const l = await k.sys.socket(AF_UNIX, SOCK_STREAM, 0);
     await k.sys.bind(l, { family: AF_UNIX, path: '/run.sock' });
     await k.sys.listen(l, 4);
+    const t = await k.sys.socket(AF_INET, SOCK_STREAM, 0);
+    await k.sys.bind(t, { family: AF_INET, addr: '0.0.0.0', port: 8080 });
+    await k.sys.listen(t, 8);
+    expect(await netstat(k.sys as unknown as ToolSys, ['-a', '-t'])).toMatch(/^tcp\s+0\s+\d+ 0\.0\.0\.0:8080\s+0\.0\.0\.0:\*\s+LISTEN$/m);
     const out = await netstat(k.sys as unknown as ToolSys, ['-a', '-u', '-x']);
     expect(out).toMatch(/^udp\s+0\s+0 0\.0\.0\.0:5353\s+0\.0\.0\.0:\*\s*$/m);
     expect(out).toMatch(/^unix  2      \[ ACC \]\s+STREAM\s+LISTENING\s+\d+\s+\/run\.sock$/m);

@@ -44,6 +44,8 @@ export interface Bind {
 }
 
 export interface OsOptions {
+  /** Extra host parameters, e.g. memlimit and rootfs.options from --memory / --tmpfs-size. */
+  params?: Record<string, string>;
   /** The console is a terminal (echo, editing, signals) rather than a pipe. */
   interactive: boolean;
   binds?: Bind[];
@@ -71,8 +73,13 @@ export interface OsSystem {
   halted: Promise<Halted>;
 }
 
-export const DEFAULT_RC = `# /etc/rc: run by init before the console shell.
-hostname anykernel
+/**
+ * The default /etc/rc: nothing to start yet (the host name comes from the
+ * host parameter, the file systems are mounted by the kernel's components),
+ * so booting starts no program the prompt would wait for.
+ */
+export const DEFAULT_RC = `# /etc/rc: run by /bin/sh for init before the console shell starts.
+# Put commands here to run at every boot (mount, sysctl, daemons with &).
 `;
 
 async function writeFile(sys: Record<string, (...a: any[]) => Promise<any>>, path: string, data: Uint8Array | string, mode: number): Promise<void> {
@@ -87,7 +94,7 @@ export async function bootOs(opts: OsOptions): Promise<OsSystem> {
   const host = new NodeHost({
     ...(opts.out ? { consoleOut: opts.out } : {}),
     onExit: () => { /* the caller decides when the host process ends */ },
-    params: { lockdep: '0', hostname: 'anykernel' },
+    params: { hostname: 'anykernel', ...opts.params }, // lockdep: the node host's default (off; on under ANYKERNEL_LOCKDEP, as in tests)
   });
   const diskRoot = opts.root !== undefined && opts.root !== 'tmpfs';
   const bk = await boot({ host, ...(diskRoot ? { root: opts.root } : {}) });
@@ -147,6 +154,11 @@ export async function bootOs(opts: OsOptions): Promise<OsSystem> {
     },
   });
   k.provide('exec.runner', runner);
+  // What the runner does, for sysctl(8) and people watching processes come and go.
+  k.sysctl.register({ name: 'kern.uproc.running', description: 'user processes with an image running in a worker thread', get: () => runner.running.size });
+  k.sysctl.register({ name: 'kern.uproc.workers_started', description: 'worker threads started since boot', get: () => runner.started });
+  k.sysctl.register({ name: 'kern.uproc.workers_reused', description: 'images started in a worker reused after an exit(2)', get: () => runner.reused });
+  k.sysctl.register({ name: 'kern.uproc.workers_idle', description: 'warm worker threads waiting for an image', get: () => runner.idleCount });
 
   const cons = k.lookup<ConsoleDev>('console');
   if (cons === undefined) throw new Error('the kernel has no console (dev component missing)');

@@ -4,7 +4,8 @@
  * ES module with esbuild, so a worker starts in about 50 ms instead of the
  * 300 ms that registering tsx in every worker costs. The bundle is cached in
  * the host's temporary directory under a key made of the sources' sizes and
- * modification times, so only the first boot after a change pays for it.
+ * modification times, so only the first boot after a change pays for it
+ * (bundles of sources older than a day are removed).
  * Without esbuild it falls back to uproc_tsx.mjs (tsx in each worker).
  */
 import * as fs from 'node:fs';
@@ -33,6 +34,23 @@ function sourcesKey(): string {
   return h.digest('hex').slice(0, 16);
 }
 
+/**
+ * Bundles of older sources pile up in the temporary directory: remove those
+ * not touched for a day (a kernel still running from one started its workers
+ * long ago, or keeps the file it loads open).
+ */
+function pruneOldBundles(keep: string): void {
+  const dir = path.dirname(keep);
+  const day = 24 * 3600 * 1000;
+  try {
+    for (const name of fs.readdirSync(dir)) {
+      if (!/^anykernel-uproc-[0-9a-f]{16}\.mjs$/.test(name) || path.join(dir, name) === keep) continue;
+      const p = path.join(dir, name);
+      if (Date.now() - fs.statSync(p).mtimeMs > day) fs.rmSync(p, { force: true });
+    }
+  } catch { /* best effort */ }
+}
+
 /** Path (or URL) of the script a user-process worker runs. */
 export async function userEntry(): Promise<URL> {
   // Compiled into dist/ (an installed package) this file is entry.js, and
@@ -51,6 +69,7 @@ export async function userEntry(): Promise<URL> {
         banner: { js: "import { createRequire as __akCreateRequire } from 'node:module'; const require = __akCreateRequire(import.meta.url);" },
       });
       fs.renameSync(tmp, out);
+      pruneOldBundles(out);
     }
     return new URL(`file://${out}`);
   } catch {

@@ -84,6 +84,11 @@ export class WorkerRunner implements ImageRunner {
     for (let i = 0; i < this.poolSize; i++) this.pool.push(this.spawnWorker());
   }
 
+  /** Warm workers waiting for an image. */
+  get idleCount(): number {
+    return this.pool.length;
+  }
+
   private spawnWorker(): Worker {
     const w = new Worker(this.entry);
     this.started++;

@@ -173,92 +173,94 @@ describe('a hostile client cannot grow the server', () => {
     }
   });
 
-  it('back-pressures replies: a client that stops reading cannot queue 64 MiB reads without bound', async () => {
-    const s = await startServer('unix');
-    await stillAnswers(s);
-    const base = rssBytes(s.child.pid!);
-    const { sock, k } = await rawClient(s); // a plain socket, so that it can stop reading
-    const fd = await k.sys.open('/dev/zero', O_RDONLY);
-    sock.pause();
-    // Twelve 64 MiB reads it never reads back: 768 MiB if the server held every reply.
-    const reads = Array.from({ length: 12 }, () => k.sys.read(fd, new Uint8Array(64 * MiB)).catch(() => -1));
-    await new Promise((r) => setTimeout(r, 1500));
-    const grown = rssBytes(s.child.pid!) - base;
-    await stillAnswers(s);
-    expect(grown).toBeLessThan(256 * MiB);
-    sock.resume();
-    const got = await Promise.all(reads);
-    for (const n of got) expect(n).toBeGreaterThan(0); // every read completed, some of them short
-    await k.close();
-  });
+  for (const kind of ['unix', 'tcp'] as const) {
+    it(`back-pressures replies: a client that stops reading cannot queue 64 MiB reads without bound (${kind})`, async () => {
+      const s = await startServer(kind);
+      await stillAnswers(s);
+      const base = rssBytes(s.child.pid!);
+      const { sock, k } = await rawClient(s); // a plain socket, so that it can stop reading
+      const fd = await k.sys.open('/dev/zero', O_RDONLY);
+      sock.pause();
+      // Twelve 64 MiB reads it never reads back: 768 MiB if the server held every reply.
+      const reads = Array.from({ length: 12 }, () => k.sys.read(fd, new Uint8Array(64 * MiB)).catch(() => -1));
+      await new Promise((r) => setTimeout(r, 1500));
+      const grown = rssBytes(s.child.pid!) - base;
+      await stillAnswers(s);
+      expect(grown).toBeLessThan(256 * MiB);
+      sock.resume();
+      const got = await Promise.all(reads);
+      for (const n of got) expect(n).toBeGreaterThan(0); // every read completed, some of them short
+      await k.close();
+    });
 
-  it('bounds the elements a frame may decode into', async () => {
-    const s = await startServer('unix');
-    const c = await connect(s.url, { token: s.token });
-    // A sysctl value (an `any` argument) holding half a million nulls.
-    const r = await c.sys.sysctl('kern.hostname', new Array(1 << 19).fill(null) as unknown as string).then(() => 'ok', (e: Error) => e.message);
-    expect(r).toMatch(/ECONNRESET/);
-    expect(await c.conn.closed).toMatch(/E2BIG: value holds more than 262144/);
-    await stillAnswers(s);
-  });
+    it(`bounds the elements a frame may decode into (${kind})`, async () => {
+      const s = await startServer(kind);
+      const c = await connect(s.url, { token: s.token });
+      // A sysctl value (an `any` argument) holding half a million nulls.
+      const r = await c.sys.sysctl('kern.hostname', new Array(1 << 19).fill(null) as unknown as string).then(() => 'ok', (e: Error) => e.message);
+      expect(r).toMatch(/ECONNRESET/);
+      expect(await c.conn.closed).toMatch(/E2BIG: value holds more than 262144/);
+      await stillAnswers(s);
+    });
 
-  it('--max-fds is a hard limit an unprivileged client cannot raise', async () => {
-    const s = await startServer('unix', ['--max-fds', '64', '--cred', '1000:1000']);
-    const c = await connect(s.url, { token: s.token });
-    expect(await c.sys.prlimit64(0, RLIMIT_NOFILE)).toEqual({ cur: 64, max: 64 });
-    const up = await c.sys.prlimit64(0, RLIMIT_NOFILE, { cur: 1 << 20, max: 1 << 20 }).then(() => 'ok', (e: { code: string }) => e.code);
-    expect(up).toBe('EPERM');
-    let opened = 0;
-    let last = 'ok';
-    while (last === 'ok' && opened < 1000) last = await c.sys.open('/', O_RDONLY).then(() => { opened++; return 'ok'; }, (e: { code: string }) => e.code);
-    expect(last).toBe('EMFILE');
-    expect(opened).toBe(64);
-    await c.close();
-  });
+    it(`--max-fds is a hard limit an unprivileged client cannot raise (${kind})`, async () => {
+      const s = await startServer(kind, ['--max-fds', '64', '--cred', '1000:1000']);
+      const c = await connect(s.url, { token: s.token });
+      expect(await c.sys.prlimit64(0, RLIMIT_NOFILE)).toEqual({ cur: 64, max: 64 });
+      const up = await c.sys.prlimit64(0, RLIMIT_NOFILE, { cur: 1 << 20, max: 1 << 20 }).then(() => 'ok', (e: { code: string }) => e.code);
+      expect(up).toBe('EPERM');
+      let opened = 0;
+      let last = 'ok';
+      while (last === 'ok' && opened < 1000) last = await c.sys.open('/', O_RDONLY).then(() => { opened++; return 'ok'; }, (e: { code: string }) => e.code);
+      expect(last).toBe('EMFILE');
+      expect(opened).toBe(64);
+      await c.close();
+    });
 
-  it('an unprivileged client cannot fork without end (RLIMIT_NPROC)', async () => {
-    const s = await startServer('unix', ['--memory', '64M', '--cred', '1000:1000']);
-    const base = rssBytes(s.child.pid!);
-    const c = await connect(s.url, { token: s.token });
-    const { cur } = await c.sys.prlimit64(0, RLIMIT_NPROC);
-    expect(cur).toBe(512); // one process per 128 KiB of a 64 MiB kernel
-    let forks = 0;
-    let last = 'ok';
-    while (last === 'ok' && forks < 100_000) last = await c.sys.fork().then(() => { forks++; return 'ok'; }, (e: { code: string }) => e.code);
-    expect(last).toBe('EAGAIN');
-    expect(forks).toBe(cur - 1); // the client's own process counts
-    expect(rssBytes(s.child.pid!) - base).toBeLessThan(128 * MiB);
-    await stillAnswers(s);
-    await c.close();
-  });
+    it(`an unprivileged client cannot fork without end (RLIMIT_NPROC) (${kind})`, async () => {
+      const s = await startServer(kind, ['--memory', '64M', '--cred', '1000:1000']);
+      const base = rssBytes(s.child.pid!);
+      const c = await connect(s.url, { token: s.token });
+      const { cur } = await c.sys.prlimit64(0, RLIMIT_NPROC);
+      expect(cur).toBe(512); // one process per 128 KiB of a 64 MiB kernel
+      let forks = 0;
+      let last = 'ok';
+      while (last === 'ok' && forks < 100_000) last = await c.sys.fork().then(() => { forks++; return 'ok'; }, (e: { code: string }) => e.code);
+      expect(last).toBe('EAGAIN');
+      expect(forks).toBe(cur - 1); // the client's own process counts
+      expect(rssBytes(s.child.pid!) - base).toBeLessThan(128 * MiB);
+      await stillAnswers(s);
+      await c.close();
+    });
 
-  it('the root tmpfs of a served kernel is bounded: ENOSPC for data and for inodes, within --memory', async () => {
-    const s = await startServer('unix', ['--memory', '64M']);
-    const base = rssBytes(s.child.pid!);
-    const c = await connect(s.url, { token: s.token });
-    // Data: 1 MiB writes until the kernel refuses (tmpfs has no blocks reserved for root).
-    const fd = await c.sys.open('/tmp-fill', O_CREAT | O_WRONLY, 0o600);
-    let wrote = 0;
-    let last: string = 'ok';
-    const chunk = new Uint8Array(MiB).fill(1);
-    while (last === 'ok' && wrote < 640 * MiB) {
-      last = await c.sys.write(fd, chunk).then((n) => { wrote += n as number; return n === chunk.byteLength ? 'ok' : 'short'; }, (e: { code: string }) => e.code);
-    }
-    expect(['ENOSPC', 'short']).toContain(last);
-    expect(wrote).toBeLessThan(64 * MiB);
-    expect(rssBytes(s.child.pid!) - base).toBeLessThan(192 * MiB);
-    await stillAnswers(s);
-    await c.sys.close(fd);
-    await c.sys.unlink('/tmp-fill');
-    // Inodes: empty files until the kernel refuses (a million were never refused before).
-    let files = 0;
-    last = 'ok';
-    while (last === 'ok' && files < 1_000_000) {
-      last = await c.sys.open(`/e${files}`, O_CREAT | O_WRONLY, 0o600).then((f) => c.sys.close(f as number)).then(() => { files++; return 'ok'; }, (e: { code: string }) => e.code);
-    }
-    expect(last).toBe('ENOSPC');
-    expect(files).toBeLessThan(70_000);
-    await stillAnswers(s);
-    await c.close();
-  }, 120_000);
+    it(`the root tmpfs of a served kernel is bounded: ENOSPC for data and for inodes, within --memory (${kind})`, async () => {
+      const s = await startServer(kind, ['--memory', '64M']);
+      const base = rssBytes(s.child.pid!);
+      const c = await connect(s.url, { token: s.token });
+      // Data: 1 MiB writes until the kernel refuses (tmpfs has no blocks reserved for root).
+      const fd = await c.sys.open('/tmp-fill', O_CREAT | O_WRONLY, 0o600);
+      let wrote = 0;
+      let last: string = 'ok';
+      const chunk = new Uint8Array(MiB).fill(1);
+      while (last === 'ok' && wrote < 640 * MiB) {
+        last = await c.sys.write(fd, chunk).then((n) => { wrote += n as number; return n === chunk.byteLength ? 'ok' : 'short'; }, (e: { code: string }) => e.code);
+      }
+      expect(['ENOSPC', 'short']).toContain(last);
+      expect(wrote).toBeLessThan(64 * MiB);
+      expect(rssBytes(s.child.pid!) - base).toBeLessThan(192 * MiB);
+      await stillAnswers(s);
+      await c.sys.close(fd);
+      await c.sys.unlink('/tmp-fill');
+      // Inodes: empty files until the kernel refuses (a million were never refused before).
+      let files = 0;
+      last = 'ok';
+      while (last === 'ok' && files < 1_000_000) {
+        last = await c.sys.open(`/e${files}`, O_CREAT | O_WRONLY, 0o600).then((f) => c.sys.close(f as number)).then(() => { files++; return 'ok'; }, (e: { code: string }) => e.code);
+      }
+      expect(last).toBe('ENOSPC');
+      expect(files).toBeLessThan(70_000);
+      await stillAnswers(s);
+      await c.close();
+    }, 120_000);
+  }
 });

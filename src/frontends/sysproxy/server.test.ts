@@ -15,7 +15,7 @@ import { boot, type BootedKernel } from '../library/boot.ts';
 import { defineSyscall, KernelError } from '../../kern/index.ts';
 import { serve, parseAddress, type SysproxyServer } from './server.ts';
 import { connect, type RemoteKernel } from './client.ts';
-import { FrameReader, FrameType, PROTO_VERSION, decodeValue, emitFrame, encodeValue, type Frame } from './protocol.ts';
+import { FrameReader, FrameType, PROTO_VERSION, decodeValue, emitFrame, encodeValue, parseFrame, type Frame } from './protocol.ts';
 
 /** Test-only calls: echo every argument kind back, and a buffer call the proxy knows nothing about. */
 const KINDS = ['int', 'uint', 'fd', 'off', 'path', 'str', 'buf', 'bufs', 'ints', 'obj', 'any'] as const;
@@ -261,6 +261,20 @@ describe('connection lifecycle', () => {
     expect(byPid.get(killed)).toMatchObject({ ppid: a.pid, state: 'zombie' });
     // Renaming nothing and matching no name, the disconnect ends and reaps all of them.
     expect(await leaks()).toEqual([]);
+  });
+
+  it('a process the kernel only lends to a connection (accept\'s adopt) is neither made a subreaper nor ended', async () => {
+    const p = k.rfork({ comm: 'lent' }).proc;
+    const sent: Uint8Array[] = [];
+    const conn = srv.service.accept({ send: (fs) => sent.push(...fs), send1: (f) => sent.push(f), close: () => {} }, 'lent', { adopt: p });
+    conn.receive(parseFrame(hello(), 1 << 20));
+    expect(sent.map((f) => parseFrame(f, 1 << 26).type)).toEqual([FrameType.WELCOME]);
+    expect(p.subreaper).toBe(false);
+    conn.lost('test over');
+    await srv.service.whenIdle();
+    expect(p.state).toBe('alive');
+    await k.kernel.exitProc(p, 0);
+    k.kernel.reap(p);
   });
 
   it('halt: refused to a non-root client, honoured for root, with a clean leak report', async () => {

@@ -389,8 +389,9 @@ export class ServerConn {
     const svc = this.service;
     const k = svc.kernel.kernel;
     // Orphans of the connection's forked contexts are adopted here, not by
-    // init, so teardown finds the whole tree (Linux PR_SET_CHILD_SUBREAPER).
-    proc.subreaper = true;
+    // init, so teardown finds the whole tree (Linux PR_SET_CHILD_SUBREAPER) —
+    // unless the process is the kernel's, only served here (accept's adopt).
+    if (proc !== this.adopted) proc.subreaper = true;
     this.procs.set(0, proc);
     svc.owners.set(proc, this);
     this.state = 'open';

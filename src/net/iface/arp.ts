@@ -41,6 +41,8 @@ export const ARP_MAX_TRIES = 3;
 export const ARP_MAX_ENTRIES = 1024;
 export const ARP_HOLD_FRAMES = 32;
 export const ARP_HOLD_BYTES = 256 * 1024;
+/** RFC 5227 §1.1 DEFEND_INTERVAL. */
+export const ARP_DEFEND_INTERVAL_NS = 10_000_000_000n;
 
 export type ArpState = 'incomplete' | 'resolved' | 'static';
 
@@ -58,6 +60,8 @@ export interface ArpEntry {
 /** The per-stack ARP tables. */
 class ArpTables {
   readonly byIf = new Map<Ifnet, Map<InAddr, ArpEntry>>();
+  /** When each of our addresses was last defended (RFC 5227 §2.4: at most once per DEFEND_INTERVAL). */
+  readonly defended = new Map<InAddr, bigint>();
   /** Requests sent, replies sent, entries that failed, frames dropped from hold queues. */
   readonly stats = { requests: 0, replies: 0, failed: 0, holdDrops: 0, conflicts: 0 };
 }
@@ -210,8 +214,14 @@ export function arpInput(ns: NetStack, ifp: Ifnet, payload: Uint8Array): void {
   if (a.spa !== 0 && ifp.hasAddr(a.spa)) {
     tables(ns).stats.conflicts++;
     ns.k.log('warning', `${ifp.name}: ${formatMac(a.sha)} claims our address ${formatIp4(a.spa)}`);
-    // RFC 5227 §2.4 (c): defend once by announcing again.
-    arpAnnounce(ns, ifp, a.spa);
+    // RFC 5227 §2.4 (b): defend by announcing again, but at most once per
+    // DEFEND_INTERVAL — two hosts defending forever would flood the link.
+    const now = ns.k.hyper.clockMonotonic();
+    const last = tables(ns).defended.get(a.spa);
+    if (last === undefined || now - last >= ARP_DEFEND_INTERVAL_NS) {
+      tables(ns).defended.set(a.spa, now);
+      arpAnnounce(ns, ifp, a.spa);
+    }
     return;
   }
   const forUs = ifp.hasAddr(a.tpa);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AF_INET, SOCK_DGRAM, MSG_DONTWAIT, MSG_PEEK, MSG_TRUNC, SOL_SOCKET, SO_RCVBUF, SO_ERROR, SOCK_NONBLOCK, SHUT_RD, IPPROTO_UDP } from '../index.ts';
+import { AF_INET, SOCK_DGRAM, MSG_DONTWAIT, MSG_PEEK, MSG_TRUNC, SOL_SOCKET, SO_RCVBUF, SO_ERROR, SOCK_NONBLOCK, SHUT_RD, IPPROTO_UDP, SOL_IP, IP_MTU } from '../index.ts';
 import { dec, enc, expectCode, onBus } from '../testkit.ts';
 import { udpState } from './udp.ts';
 
@@ -23,7 +23,9 @@ describe('UDP sockets between two kernels on a bus', () => {
     const [m] = await a!.sys.recvfrom(c, buf);
     expect(dec(buf.subarray(0, m))).toBe('world');
     await expectCode(a!.sys.getpeername(c), 'ENOTCONN');
+    await expectCode(a!.sys.getsockopt(c, SOL_IP, IP_MTU), 'ENOTCONN');
     await a!.sys.connect(c, A('10.0.0.2', 7000));
+    expect(await a!.sys.getsockopt(c, SOL_IP, IP_MTU)).toBe(1500);
     expect(await a!.sys.getpeername(c)).toEqual(A('10.0.0.2', 7000));
     expect(await a!.sys.getsockname(c)).toEqual(A('10.0.0.1', me.port));
     await a!.sys.close(c);
@@ -121,4 +123,19 @@ describe('UDP sockets between two kernels on a bus', () => {
     const [n2, f2] = await a!.sys.recvfrom(s, buf);
     expect([dec(buf.subarray(0, n2)), (f2 as { addr: string }).addr]).toEqual(['own', '10.0.0.1']);
   }));
+});
+
+describe('UDP on a jumbo EtherBus (MTU 65535)', () => {
+  it('a 60000-byte datagram goes out in one frame and arrives whole', () => onBus(2, async ([a, b]) => {
+    const s = await b!.sys.socket(AF_INET, SOCK_DGRAM, 0);
+    await b!.sys.bind(s, A('0.0.0.0', 9));
+    const c = await a!.sys.socket(AF_INET, SOCK_DGRAM, 0);
+    const data = new Uint8Array(60000).map((_, i) => i % 251);
+    await a!.sys.sendto(c, data, 0, A('10.0.0.2', 9));
+    const buf = new Uint8Array(65536);
+    const [n] = await b!.sys.recvfrom(s, buf);
+    expect(buf.subarray(0, n)).toEqual(data);
+    expect(a!.ns.ipStats.fragCreates).toBe(0);
+    expect(b!.ns.ipStats.reasmReqds).toBe(0);
+  }, { mtu: 65535 }));
 });

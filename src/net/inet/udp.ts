@@ -32,7 +32,7 @@ import { ipOutput } from '../ip/ip_output.ts';
 import { IPPROTO_UDP, type IcmpNotice, type IpInfo } from '../ip/ip_var.ts';
 import type { NetStack } from '../netstack.ts';
 import {
-  IP_MTU_DISCOVER, IP_TOS, IP_TTL, MSG_PEEK, MSG_TRUNC, SHUT_RD, SHUT_RDWR, SHUT_WR, SOCK_DGRAM, SOL_IP,
+  IP_MTU, IP_MTU_DISCOVER, IP_TOS, IP_TTL, MSG_PEEK, MSG_TRUNC, SHUT_RD, SHUT_RDWR, SHUT_WR, SOCK_DGRAM, SOL_IP,
 } from '../socket/constants.ts';
 import type { RecvResult, SocketInfo, SocketProto, SockoptValue } from '../socket/protosw.ts';
 import { AF_INET, AF_UNSPEC, sockaddrIn, type SockAddr } from '../socket/sockaddr.ts';
@@ -274,6 +274,13 @@ export class UdpSocket implements SocketProto {
       if (name === IP_TTL) return this.ttl >= 0 ? this.ttl : this.ns.config.defaultTtl;
       if (name === IP_TOS) return this.tos;
       if (name === IP_MTU_DISCOVER) return 1; // IP_PMTUDISC_WANT
+      if (name === IP_MTU) {
+        // ip(7) IP_MTU: the path MTU of a connected socket; ENOTCONN otherwise.
+        if (this.pcb.faddr === 0) throw err(ENOTCONN);
+        const r = routeTo(this.ns, this.pcb.faddr, this.boundIfp());
+        if (typeof r === 'number') throw err(r);
+        return r.mtu;
+      }
     }
     throw err(ENOPROTOOPT);
   }

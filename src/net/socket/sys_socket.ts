@@ -168,11 +168,21 @@ async function sysRecvmsg(td: Lwp, fd: number, msg: { iov: Uint8Array[] }, flags
   const iov = msgIov(msg.iov);
   const r = await so.proto.recv(td, iov, so.nonblocking(flags) ? flags | MSG_DONTWAIT : flags);
   const control: UserRecvResult['control'] = [];
+  const files = (r.control ?? []).flatMap((c) => ('files' in c ? c.files : []));
+  const fds: number[] = [];
+  try {
+    for (const f of files) fds.push(td.proc.fdt.alloc(f, (flags & MSG_CMSG_CLOEXEC) !== 0));
+  } catch {
+    // EMFILE part way: the descriptors not installed are dropped (Linux sets MSG_CTRUNC).
+    for (const f of files.slice(fds.length)) await f.release(td);
+    r.flags |= 0x8; // MSG_CTRUNC
+  }
+  let next = 0;
   for (const c of r.control ?? []) {
     if ('files' in c) {
-      const fds: number[] = [];
-      for (const f of c.files) fds.push(td.proc.fdt.alloc(f, (flags & MSG_CMSG_CLOEXEC) !== 0));
-      control.push({ level: c.level, type: c.type, fds });
+      const mine = fds.slice(next, next + c.files.length);
+      next += c.files.length;
+      control.push({ level: c.level, type: c.type, fds: mine });
     } else control.push({ level: c.level, type: c.type, data: c.data });
   }
   return { n: r.fullLength ?? r.n, name: r.from === null ? null : toUserSockaddr(r.from), flags: r.flags, control };

@@ -73,7 +73,7 @@ describe('AF_UNIX stream', () => {
     const d = await sys.socket(AF_UNIX, SOCK_DGRAM, 0);
     await sys.bind(d, U('/dg'));
     await expectCode(sys.connect(a, U('/dg')), 'EPROTOTYPE');
-    await expectCode(sys.shutdown(a, SHUT_WR), 'ENOTCONN');
+    await sys.shutdown(a, SHUT_WR); // Linux: no ENOTCONN for AF_UNIX
     await expectCode(sys.send(a, enc('x')), 'ENOTCONN');
     await expectCode(sys.getpeername(a), 'ENOTCONN');
     await expectCode(sys.listen(d, 1), 'EOPNOTSUPP');

@@ -368,7 +368,7 @@ export class UnixSocket implements SocketProto {
   // ---- teardown ---------------------------------------------------------------------------------
 
   shutdown(_td: Lwp, how: number): void {
-    if (this.state !== 'connected') throw err(ENOTCONN);
+    // unix_shutdown: no ENOTCONN — an unconnected socket just records the shutdown.
     if (how === SHUT_RD || how === SHUT_RDWR) this.rcvShut = true;
     if (how === SHUT_WR || how === SHUT_RDWR) this.sndShut = true;
     // unix_shutdown: the peer of a stream sees the mirror image.

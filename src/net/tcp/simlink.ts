@@ -144,6 +144,8 @@ export class SimLink {
   /** FNV-1a over every frame put on the wire (time, direction, bytes). */
   traceHash = 0x811c9dc5;
   frames = 0;
+  /** Drop this frame (after onSegment, before the random impairments): targeted losses in tests. */
+  dropIf: ((from: number, seg: TcpSegment) => boolean) | null = null;
   /** Called with every segment a stack sends (before impairment). */
   onSegment: ((from: number, to: number, seg: TcpSegment) => void) | null = null;
   mtu = 1500;
@@ -191,6 +193,7 @@ export class SimLink {
     for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
     this.traceHash = h >>> 0;
     this.frames++;
+    if (this.dropIf?.(src, seg) === true) return;
     const im = this.impair;
     if (this.rng.float() < im.loss) return;
     const copies = this.rng.float() < im.dup ? 2 : 1;

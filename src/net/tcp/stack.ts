@@ -1,8 +1,9 @@
 /**
  * The TCP stack of one kernel: the table of connections and listeners, the
  * demultiplexing of arriving segments (RFC 9293 §3.10.7.1 CLOSED and
- * §3.10.7.2 LISTEN are handled here), ports, initial sequence numbers, and
- * ICMP error delivery. It is independent of IP: segments arrive through
+ * §3.10.7.2 LISTEN are handled here), initial sequence numbers, and ICMP
+ * error delivery. Port allocation and bind rules are the socket layer's
+ * (inet/in_pcb.ts). It is independent of IP: segments arrive through
  * `input(src, dst, seg)` and leave through `TcpHost.output`, so two stacks
  * can be wired together directly in a test.
  *
@@ -18,10 +19,6 @@ import { DEFAULT_TCP_CONFIG, Tcb, TcpState, TCP_MAX_WSCALE, type TcpConfig, type
 import { takeSynOptions, tcpInput } from './tcp_input.ts';
 import { respondRst, sendAbortRst, tcpOutput } from './tcp_output.ts';
 import { tcpTimer } from './tcp_timer.ts';
-
-/** Linux's default ephemeral range (net.ipv4.ip_local_port_range). */
-export const EPHEMERAL_LOW = 32768;
-export const EPHEMERAL_HIGH = 60999;
 
 /** A listening endpoint: its SYN queue and accept queue (RFC 9293 §3.10.7.2). */
 export class Listener {
@@ -93,18 +90,6 @@ export class TcpStack {
     for (const b of this.listeners.values()) yield* b;
   }
 
-  /** Is local port `port` on `addr` used by any connection or listener? */
-  portInUse(addr: number, port: number, includeConns = true): boolean {
-    for (const l of this.listeners.get(port) ?? []) {
-      if (l.addr === 0 || addr === 0 || l.addr === addr) return true;
-    }
-    if (!includeConns) return false;
-    for (const t of this.connections()) {
-      if (t.localPort === port && (addr === 0 || t.localAddr === addr)) return true;
-    }
-    return false;
-  }
-
   private insert(tcb: Tcb): void {
     const k = this.key(tcb.localPort, tcb.remotePort);
     let b = this.conns.get(k);
@@ -143,29 +128,12 @@ export class TcpStack {
     if (to === TcpState.CLOSED) this.remove(tcb);
   }
 
-  // ---- initial sequence numbers and ports -------------------------------------
+  // ---- initial sequence numbers ------------------------------------------------
 
   /** An ISN from the host's randomness (RFC 9293 §3.4.1 asks that ISNs be unpredictable). */
   isn(): number {
     return this.host.random32() >>> 0;
   }
-
-  /** A free ephemeral port for a connection to raddr:rport (random start, linear probe). */
-  ephemeralPort(laddr: number, raddr: number, rport: number): number | null {
-    const span = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
-    const start = this.host.random32() % span;
-    for (let i = 0; i < span; i++) {
-      const p = EPHEMERAL_LOW + ((start + i) % span);
-      if (this.portInUse(laddr, p, false)) continue;
-      if (this.lookup(laddr, p, raddr, rport) !== undefined) continue;
-      if (this.portReserved?.(p) === true) continue;
-      return p;
-    }
-    return null;
-  }
-
-  /** Extra check the socket layer installs for ports bound but not yet connected or listening. */
-  portReserved: ((port: number) => boolean) | null = null;
 
   private newTcb(laddr: number, lport: number, raddr: number, rport: number): Tcb {
     const tcb = new Tcb(this.host, this.cfg, laddr, lport, raddr, rport);

@@ -142,6 +142,76 @@ describe('tcp engine scenarios', () => {
     expect(gaps).toEqual([1000, 2000, 4000]); // RFC 6298 §5.5: doubling from the 1 s initial RTO
   });
 
+  it('a new SYN with a higher sequence number reopens a TIME-WAIT connection (RFC 9293 §3.6.1)', () => {
+    const link = new SimLink(12, CLEAN_LINK);
+    const { ta, tb } = established(link);
+    tcpShutdownWrite(tb); // the server closes first and holds TIME-WAIT
+    link.run(() => ta.state === TcpState.CLOSE_WAIT);
+    tcpShutdownWrite(ta);
+    link.run(() => tb.state === TcpState.TIME_WAIT && ta.state === TcpState.CLOSED);
+    const old = tb.rcvNxt;
+    link.a.stack.isn = () => seqAdd(old, 100_000);
+    const l = [...link.b.stack.allListeners()][0]!;
+    const t0 = link.now;
+    const again = link.a.stack.connect(ADDR_A, 40000, ADDR_B, 80);
+    expect(link.run(() => again.state === TcpState.ESTABLISHED && l.acceptQueue.length === 1)).toBe(true);
+    expect(link.now - t0).toBeLessThan(100); // no SYN retransmission was needed
+    expect(tb.state).toBe(TcpState.CLOSED);
+  });
+
+  it('Nagle holds small writes while data is unacknowledged; TCP_NODELAY sends each (RFC 9293 §3.7.4)', () => {
+    for (const nodelay of [false, true]) {
+      const link = new SimLink(13, { ...CLEAN_LINK, delayMs: 20 });
+      const { ta, tb } = established(link);
+      ta.nodelay = nodelay;
+      const sizes: number[] = [];
+      link.onSegment = (src, _dst, seg) => { if (src === ADDR_A && seg.payload.length > 0) sizes.push(seg.payload.length); };
+      for (let i = 0; i < 11; i++) tcpSend(ta, new Uint8Array(1));
+      link.run(() => tb.readable === 11);
+      expect(sizes).toEqual(nodelay ? Array(11).fill(1) : [1, 10]);
+    }
+  });
+
+  it('delayed ACK: one small segment is ACKed after the delay, two full ones at once (RFC 5681 §4.2)', () => {
+    const link = new SimLink(14, { ...CLEAN_LINK, delayMs: 1 });
+    const { ta, tb } = established(link);
+    const acks: number[] = [];
+    link.onSegment = (src, _dst, seg) => { if (src === ADDR_B && seg.payload.length === 0) acks.push(link.now); };
+    let t0 = link.now;
+    tcpSend(ta, new Uint8Array(10));
+    link.run(() => acks.length === 1);
+    expect(acks[0]! - t0).toBeGreaterThanOrEqual(link.b.stack.cfg.delackMs);
+    acks.length = 0;
+    t0 = link.now;
+    tcpSend(ta, new Uint8Array(2 * ta.payloadMss(12)));
+    link.run(() => acks.length === 1);
+    expect(acks[0]! - t0).toBeLessThan(5);
+    void tb;
+  });
+
+  it('SACK recovery retransmits exactly the lost segments within the first RTO', () => {
+    for (const sack of [true, false]) {
+      const link = new SimLink(15, { ...CLEAN_LINK, delayMs: 5 }, { sack });
+      const { ta, tb } = established(link);
+      const mss = ta.payloadMss(ta.tsOk ? 12 : 0);
+      const base = ta.sndNxt;
+      const lost = new Set([3, 6, 9].map((i) => seqAdd(base, i * mss)));
+      const seen = new Map<number, number>();
+      link.dropIf = (src, seg) => {
+        if (src !== ADDR_A || seg.payload.length === 0) return false;
+        const n = (seen.get(seg.seq) ?? 0) + 1;
+        seen.set(seg.seq, n);
+        return n === 1 && lost.has(seg.seq);
+      };
+      const t0 = link.now;
+      tcpSend(ta, new Uint8Array(20 * mss));
+      expect(link.run(() => tb.readable === 20 * mss)).toBe(true);
+      const resent = [...seen.entries()].filter(([, n]) => n > 1).map(([q]) => q).sort((x, y) => x - y);
+      expect(resent).toEqual([...lost].sort((x, y) => x - y));
+      if (sack) expect(link.now - t0).toBeLessThan(ta.cfg.rtoMinMs); // all holes repaired in fast recovery
+    }
+  });
+
   it('hostile segments never throw, never grow the tables past their bounds, keep the invariants (property)', () => {
     fc.assert(
       fc.property(

@@ -107,13 +107,9 @@ export class TcpNet {
   private timer(tcb: Tcb, at: number): void {
     const k = this.ns.k;
     let c = this.callouts.get(tcb);
-    if (at === Infinity) {
-      if (c !== undefined) {
-        c.callout.stop(k);
-        this.callouts.delete(tcb);
-      }
-      return;
-    }
+    // Nothing due: a pending callout is left to fire and find nothing (cheaper than
+    // cancelling and re-arming around every ACK); closing the TCB stops it.
+    if (at === Infinity) return;
     if (c !== undefined && c.callout.pending && c.at <= at) return;
     if (c === undefined) {
       c = { callout: new Callout('tcp'), at };
@@ -124,7 +120,11 @@ export class TcpNet {
     const now = Number(k.hyper.clockMonotonic()) / 1e6;
     entry.callout.reset(k, BigInt(Math.max(0, Math.ceil((at - now) * 1e6))), () => {
       const due = tcb.deadline;
-      if (due > Number(k.hyper.clockMonotonic()) / 1e6 + 0.001 && due !== Infinity && tcb.state !== TcpState.CLOSED) {
+      if (due === Infinity || tcb.state === TcpState.CLOSED) {
+        this.callouts.delete(tcb);
+        return;
+      }
+      if (due > Number(k.hyper.clockMonotonic()) / 1e6 + 0.001) {
         // Fired for an earlier deadline that has since moved: sleep until the real one.
         this.timer(tcb, due);
         return;

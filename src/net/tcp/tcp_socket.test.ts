@@ -98,6 +98,7 @@ describe('TCP sockets between two kernels on a bus', () => {
     await expectCode(a!.sys.connect(n, A('10.0.0.2', 90)), 'EINPROGRESS');
     await a!.sys.poll([{ fd: n, events: POLLOUT }], 5000);
     expect(await a!.sys.getsockopt(n, SOL_SOCKET, SO_ERROR)).toBe(0);
+    await expectCode(a!.sys.connect(n, A('10.0.0.2', 90)), 'ok'); // Linux reports the completion once
     await expectCode(a!.sys.connect(n, A('10.0.0.2', 90)), 'EISCONN');
     await expectCode(a!.sys.recvfrom(n, new Uint8Array(4), MSG_DONTWAIT), 'EAGAIN');
     const s = await b!.sys.accept(l);

@@ -14,7 +14,7 @@
  * @guardedBy the single virtual CPU: state changes between awaits only.
  */
 import {
-  EAFNOSUPPORT, EAGAIN, EADDRNOTAVAIL, EALREADY, EINPROGRESS, EINVAL, EISCONN, ENOPROTOOPT, ENOTCONN, EPIPE, errno, err,
+  EAFNOSUPPORT, EAGAIN, EADDRNOTAVAIL, EALREADY, ECONNABORTED, EINPROGRESS, EINVAL, EISCONN, ENOPROTOOPT, ENOTCONN, EPIPE, errno, err,
   type ErrnoCode,
 } from '../../kern/errno.ts';
 import { POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLLRDNORM, POLLWRNORM } from '../../kern/constants.ts';
@@ -58,8 +58,8 @@ export class TcpSocket implements SocketProto {
   listener: Listener | null = null;
   private shutRd = false;
   private shutWr = false;
-  /** The connection reached ESTABLISHED at some point (recv then ends in EOF, not ENOTCONN). */
-  private wasConnected = false;
+  /** Linux's sock->state: where connect(2) stands, apart from the TCP state. */
+  private sockState: 'unconnected' | 'connecting' | 'connected' = 'unconnected';
   /** TCP-level options, applied to each connection this socket makes or accepts. */
   private nodelay = false;
   private userMss = 0;
@@ -92,7 +92,6 @@ export class TcpSocket implements SocketProto {
       t.error = null;
       return;
     }
-    if (t.synchronized) this.wasConnected = true;
     this.so.notify();
   };
 
@@ -124,7 +123,6 @@ export class TcpSocket implements SocketProto {
     this.pcb.tcb = t;
     t.owner = this.pcb;
     t.upcall = this.wake;
-    if (t.synchronized || t.state === TcpState.CLOSED) this.wasConnected = true;
     if (t.error !== null) {
       this.so.error = errnoOf(t.error);
       t.error = null;
@@ -174,23 +172,37 @@ export class TcpSocket implements SocketProto {
     this.so.listening = true;
   }
 
+  /**
+   * connect(2) as Linux's inet_stream_connect, by the socket-level state:
+   * unconnected starts an attempt (EINPROGRESS when non-blocking);
+   * connecting waits (EALREADY when non-blocking) and reports the outcome
+   * once — 0 when established, the error (or ECONNABORTED) when it failed,
+   * after which the socket is unconnected again; connected is EISCONN.
+   */
   async connect(td: Lwp, addr: SockAddr, nonblock: boolean): Promise<void> {
     if (addr.family !== AF_INET) throw err(EAFNOSUPPORT);
-    if (this.listener !== null) throw err(EISCONN);
-    if (this.tcb !== null) {
-      const st = this.tcb.state;
-      // Linux inet_stream_connect: a connection attempt in progress is EALREADY, blocking or not.
-      if (st === TcpState.SYN_SENT || st === TcpState.SYN_RECEIVED) throw err(EALREADY);
-      if (st !== TcpState.CLOSED || this.wasConnected) throw err(EISCONN);
-      // A failed attempt: report its error once, else start over.
-      const e = this.so.takeError();
-      if (e !== 0) throw err(e);
-      this.tcb = null;
-      this.pcb.tcb = null;
-      this.pcb.faddr = 0;
-      this.pcb.fport = 0;
+    if (this.listener !== null || this.sockState === 'connected') throw err(EISCONN);
+    let inProgress = EALREADY;
+    if (this.sockState === 'unconnected') {
+      this.startConnect(addr.addr, addr.port);
+      this.sockState = 'connecting';
+      inProgress = EINPROGRESS;
     }
-    const dst = addr.addr === INADDR_ANY ? INADDR_LOOPBACK : addr.addr;
+    const t = this.tcb!;
+    if (t.state === TcpState.SYN_SENT || t.state === TcpState.SYN_RECEIVED) {
+      if (nonblock) throw err(inProgress);
+      await this.waitConnected(td);
+    }
+    if (isClosed(t)) {
+      const e = this.so.takeError();
+      this.disconnect();
+      throw err(e !== 0 ? e : ECONNABORTED);
+    }
+    this.sockState = 'connected';
+  }
+
+  private startConnect(addr: InAddr, fport: number): void {
+    const dst = addr === INADDR_ANY ? INADDR_LOOPBACK : addr;
     const dev = this.so.opts.bindToDevice;
     const r = routeTo(this.ns, dst, dev !== '' ? this.ns.ifnets.get(dev) ?? null : null);
     if (typeof r === 'number') throw err(r);
@@ -198,33 +210,35 @@ export class TcpSocket implements SocketProto {
     const tn = this.tn;
     this.syncPcb();
     if (this.pcb.lport === 0) {
-      const port = tn.table.ephemeral(this.pcb, laddr, { faddr: dst, fport: addr.port });
+      const port = tn.table.ephemeral(this.pcb, laddr, { faddr: dst, fport });
       if (port === 0) throw err(EADDRNOTAVAIL); // Linux: the ephemeral range is exhausted
       tn.table.insert(this.pcb, INADDR_ANY, port);
     }
-    if (tn.table.connect(this.pcb, laddr, dst, addr.port) !== 0 || tn.stack.lookup(laddr, this.pcb.lport, dst, addr.port) !== undefined) {
+    if (tn.table.connect(this.pcb, laddr, dst, fport) !== 0 || tn.stack.lookup(laddr, this.pcb.lport, dst, fport) !== undefined) {
       throw err(EADDRNOTAVAIL); // that 4-tuple is taken
     }
-    const t = tn.stack.connect(laddr, this.pcb.lport, dst, addr.port, (x) => {
+    const t = tn.stack.connect(laddr, this.pcb.lport, dst, fport, (x) => {
       this.applyOpts(x);
       this.adopt(x);
     });
     this.adopt(t);
-    if (nonblock) throw err(EINPROGRESS);
-    return this.waitConnected(td);
   }
 
+  /** A failed attempt has been reported: back to unconnected (Linux tcp_disconnect), keeping the bound port. */
+  private disconnect(): void {
+    if (this.tcb !== null) this.tcb.owner = null;
+    this.tcb = null;
+    this.pcb.tcb = null;
+    this.pcb.faddr = 0;
+    this.pcb.fport = 0;
+    this.sockState = 'unconnected';
+  }
+
+  /** Sleep until the attempt is no longer in SYN-SENT/SYN-RECEIVED. */
   private async waitConnected(td: Lwp): Promise<void> {
     for (;;) {
       const t = this.tcb!;
-      if (t.synchronized) {
-        this.wasConnected = true;
-        return;
-      }
-      if (t.state === TcpState.CLOSED) {
-        const e = this.so.takeError();
-        throw err(e !== 0 ? e : errno.ECONNREFUSED);
-      }
+      if (t.state !== TcpState.SYN_SENT && t.state !== TcpState.SYN_RECEIVED) return;
       try {
         await this.so.wait(td, 'snd', false);
       } catch (e) {
@@ -264,7 +278,7 @@ export class TcpSocket implements SocketProto {
     p.pcb.faddr = t.remoteAddr;
     p.pcb.fport = t.remotePort;
     p.adopt(t);
-    p.wasConnected = true;
+    p.sockState = 'connected';
     return nso;
   }
 
@@ -339,7 +353,6 @@ export class TcpSocket implements SocketProto {
         throw err(e);
       }
       if (t.finReceived || this.shutRd || t.state === TcpState.CLOSED) {
-        if (t.state === TcpState.CLOSED && !this.wasConnected && n === 0) throw err(ENOTCONN);
         return { n, from: null, flags: 0 };
       }
       if (n > 0 && nonblock) return { n, from: null, flags: 0 };
@@ -543,7 +556,8 @@ export class TcpSocket implements SocketProto {
 
   peername(): SockAddr {
     const t = this.tcb;
-    if (t === null || (!t.synchronized && !(t.state === TcpState.CLOSED && this.wasConnected))) throw err(ENOTCONN);
+    // Linux inet_getname: ENOTCONN in CLOSE and SYN-SENT; a TIME-WAIT connection's socket is CLOSE.
+    if (t === null || t.state === TcpState.CLOSED || t.state === TcpState.SYN_SENT || t.state === TcpState.TIME_WAIT) throw err(ENOTCONN);
     return sockaddrIn(t.remoteAddr, t.remotePort);
   }
 

@@ -2,7 +2,7 @@
  * The smallest programs: true, false, echo, cat, yes — the first things a
  * shell runs and the plumbing of most pipelines.
  */
-import { type Libc, getopt } from '../libc.ts';
+import { IO_CHUNK, type Libc, echoEscapes, getopt } from '../libc.ts';
 
 export function true_(): number {
   return 0;
@@ -12,7 +12,7 @@ export function false_(): number {
   return 1;
 }
 
-/** echo [-n] [string...] (POSIX echo with the common -n; no escapes, as dash's echo without them). */
+/** echo [-n] [string...]: POSIX (XSI) echo with the common -n, backslash escapes as dash's echo has them. */
 export function echo(u: Libc): number {
   const args = u.argv.slice(1);
   if (args[0] === '--help') {
@@ -24,7 +24,8 @@ export function echo(u: Libc): number {
     nl = false;
     args.shift();
   }
-  u.out(args.join(' ') + (nl ? '\n' : ''));
+  const { text, stop } = echoEscapes(args.join(' '));
+  u.out(text + (nl && !stop ? '\n' : ''));
   return 0;
 }
 
@@ -34,7 +35,7 @@ export function cat(u: Libc): number {
   if (g === null) return 2;
   const files = g.rest.length === 0 ? ['-'] : g.rest;
   let status = 0;
-  const buf = new Uint8Array(128 * 1024);
+  const buf = new Uint8Array(IO_CHUNK);
   u.stdout.flush();
   for (const f of files) {
     let fd = 0;

@@ -3,7 +3,7 @@
  * stat, find — each over the VFS system calls, POSIX options as in its
  * usage line; 0 on success, 1 (or 2 for usage) on failure.
  */
-import { type Libc, getopt } from '../libc.ts';
+import { IO_CHUNK, type Libc, getopt } from '../libc.ts';
 import { O_CREAT, O_DIRECTORY, O_RDONLY, O_TRUNC, O_WRONLY, S_IFDIR, S_IFLNK, S_IFMT } from '../abi.ts';
 
 interface St { mode: number; size: number; nlink: number; uid: number; gid: number; ino: number; mtime: { sec: number } }
@@ -135,7 +135,7 @@ function copyFile(u: Libc, from: string, to: string): void {
   try {
     const dst = u.sys.open!(to, O_WRONLY | O_CREAT | O_TRUNC, st.mode & 0o777) as number;
     try {
-      const buf = new Uint8Array(128 * 1024);
+      const buf = new Uint8Array(IO_CHUNK);
       for (;;) {
         const n = u.read(src, buf);
         if (n === 0) break;

@@ -3,7 +3,7 @@
  * cut, tee, printf — POSIX behaviour for the options listed in each usage
  * line; exit status 0 on success, 1 for grep without a match, >1 on errors.
  */
-import { type Libc, getopt, text } from '../libc.ts';
+import { IO_CHUNK, type Libc, getopt, text } from '../libc.ts';
 
 /** The bytes of each operand ("-" or none: stdin), with errors reported. */
 function inputs(u: Libc, files: string[], each: (data: Uint8Array, name: string) => void): number {
@@ -88,12 +88,14 @@ export function wc(u: Libc): number {
   // wc -c of a stream counts as it reads, without holding it all.
   if (files.length === 0) {
     const r = { l: 0, w: 0, c: 0 };
-    const buf = new Uint8Array(128 * 1024);
+    const buf = new Uint8Array(IO_CHUNK);
     let inWord = false;
+    const bytesOnly = sel.length === 1 && sel[0] === 'c';
     for (;;) {
       const n = u.read(0, buf);
       if (n === 0) break;
       r.c += n;
+      if (bytesOnly) continue; // wc -c need not look at the bytes
       for (let i = 0; i < n; i++) {
         const b = buf[i]!;
         if (b === 10) r.l++;

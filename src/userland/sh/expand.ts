@@ -11,7 +11,10 @@
  * at what they may touch.
  */
 export interface ExpandEnv {
+  /** A parameter's value; may refuse an unset one (set -u). */
   get(name: string): string | undefined;
+  /** A parameter's value without the set -u check (for ${x-w} and friends, which test for unset). */
+  peek?(name: string): string | undefined;
   set(name: string, value: string): void;
   positional(): string[];
   cmdsubst(text: string): string;
@@ -243,7 +246,8 @@ export class Expander {
     const m = /^([A-Za-z_][A-Za-z0-9_]*|[0-9]+|[?$!#@*-])(:?[-=+?]|%%|%|##|#)?([\s\S]*)$/.exec(inner);
     if (m === null) this.env.fail(`\${${inner}}: bad substitution`);
     const [, name, op, arg] = m as unknown as [string, string, string | undefined, string];
-    let v = name === '@' || name === '*' ? this.env.positional().join(' ') : this.env.get(name);
+    const look = op !== undefined && this.env.peek ? this.env.peek : this.env.get;
+    let v = name === '@' || name === '*' ? this.env.positional().join(' ') : look.call(this.env, name);
     if (op === undefined) return val(v ?? '');
     const unsetOrNull = op.startsWith(':') ? v === undefined || v === '' : v === undefined;
     switch (op.replace(':', '')) {

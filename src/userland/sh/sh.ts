@@ -11,6 +11,9 @@
  *   - subshells, and built-ins or compound commands inside a pipeline, as a
  *     child `sh -c` whose text is prefixed with the shell's variables and
  *     functions (there is no fork for a worker-thread image);
+ *   - traps (§2.14 trap): a trapped signal's handler runs at the system-call
+ *     boundary where the kernel delivers it and only queues the signal; the
+ *     trap's commands run between commands; EXIT runs as the shell ends;
  *   - job control when interactive (§2.11, "Job Control"): each pipeline is
  *     a process group; the foreground one gets the terminal (tcsetpgrp), a
  *     stop (^Z) puts it in the job table; jobs, fg, bg, wait; the shell
@@ -20,9 +23,9 @@
  * Usage: sh [-c COMMANDS [NAME [ARG...]] | -s [ARG...] | -i | SCRIPT [ARG...]].
  * A login shell ("-sh" as argv[0]) is interactive.
  */
-import { type Libc, errcode, strerror } from '../libc.ts';
+import { type Libc, echoEscapes, errcode, strerror } from '../libc.ts';
 import {
-  F_DUPFD_CLOEXEC, O_APPEND, O_CLOEXEC, O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SIGCONT, SIGINT, SIGQUIT,
+  F_DUPFD_CLOEXEC, F_SETPIPE_SZ, O_APPEND, O_CLOEXEC, O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SIGCONT, SIGINT, SIGQUIT,
   SIGTSTP, SIGTTIN, SIGTTOU, TIOCGPGRP, TIOCSPGRP, WEXITSTATUS, WIFEXITED, WIFSIGNALED, WIFSTOPPED, WNOHANG, WTERMSIG,
   WUNTRACED, TCGETS,
 } from '../abi.ts';
@@ -31,6 +34,8 @@ import { Expander, arith, matchPattern, patternRe } from './expand.ts';
 import { testExpr } from '../test_expr.ts';
 
 const JOB_SIGS = [SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU];
+/** Pipeline pipes get Linux's default pipe-max-size (1 MiB). */
+const PIPE_SIZE = 1 << 20;
 
 class ShellExit {
   constructor(readonly status: number) {}
@@ -68,6 +73,15 @@ export class Shell {
   positional: string[];
   status = 0;
   interactive = false;
+  /** set -e (errexit), -u (nounset), -x (xtrace). */
+  readonly opts = { e: false, u: false, x: false };
+  /** trap actions by signal number (0: EXIT); '' ignores the signal. */
+  readonly traps = new Map<number, string>();
+  /** Signals caught and not yet acted on: their traps run between commands. */
+  private readonly pendingTraps: number[] = [];
+  private inTrap = false;
+  /** > 0 while running a condition (if/while/until, the left of && and ||, after !): errexit does not apply there. */
+  private condDepth = 0;
   private lastBg = 0;
   private readonly jobs: Job[] = [];
   private shellPgid = 0;
@@ -88,6 +102,7 @@ export class Shell {
     const self = this;
     this.ex = new Expander({
       get: (n) => self.getVar(n),
+      peek: (n) => self.getVar(n, false),
       set: (n, v) => { self.vars.set(n, v); },
       positional: () => self.positional,
       cmdsubst: (t) => self.cmdsubst(t),
@@ -96,7 +111,7 @@ export class Shell {
     });
   }
 
-  private getVar(n: string): string | undefined {
+  private getVar(n: string, strict = true): string | undefined {
     switch (n) {
       case '?': return String(this.status);
       case '$': return String(this.u.sys.getpid!());
@@ -105,8 +120,20 @@ export class Shell {
       case '0': return this.name;
       case '-': return this.interactive ? 'i' : '';
     }
-    if (/^[1-9][0-9]*$/.test(n)) return this.positional[Number(n) - 1];
-    return this.vars.get(n);
+    const v = /^[1-9][0-9]*$/.test(n) ? this.positional[Number(n) - 1] : this.vars.get(n);
+    // set -u: expanding an unset parameter is an error (except $@ and $*, handled before here).
+    if (v === undefined && this.opts.u && strict) throw new ExpandFail(`${n}: parameter not set`);
+    return v;
+  }
+
+  /** Run fn as a condition: errexit does not apply inside it. */
+  private cond<T>(fn: () => T): T {
+    this.condDepth++;
+    try {
+      return fn();
+    } finally {
+      this.condDepth--;
+    }
   }
 
   private envp(extra: Map<string, string> = new Map()): string[] {
@@ -198,17 +225,76 @@ export class Shell {
     return this.status;
   }
 
+  /** Run the traps of signals caught since the last command (XCU §2.14 trap: between commands). */
+  runTraps(): void {
+    if (this.inTrap) return;
+    this.inTrap = true;
+    try {
+      while (this.pendingTraps.length > 0) {
+        const sig = this.pendingTraps.shift()!;
+        const action = this.traps.get(sig);
+        if (action === undefined || action === '') continue;
+        const saved = this.status;
+        this.runText(action);
+        this.status = saved;
+      }
+    } finally {
+      this.inTrap = false;
+    }
+  }
+
+  /** trap ACTION SIG...: '' ignores, '-' restores the default, anything else is run when the signal comes. */
+  setTrap(action: string, sig: number): void {
+    if (sig === 0) {
+      if (action === '-') this.traps.delete(0);
+      else this.traps.set(0, action);
+      return;
+    }
+    if (action === '-') {
+      this.traps.delete(sig);
+      this.u.signal(sig, 'default');
+    } else if (action === '') {
+      this.traps.set(sig, '');
+      this.u.signal(sig, 'ignore');
+    } else {
+      this.traps.set(sig, action);
+      this.u.signal(sig, (n) => { this.pendingTraps.push(n); });
+    }
+  }
+
+  /** The EXIT trap, once, as the shell ends. */
+  exitTrap(): void {
+    const action = this.traps.get(0);
+    if (action === undefined) return;
+    this.traps.delete(0);
+    this.runText(action);
+  }
+
   private runAndOr(ao: AndOr): void {
+    try {
+      this.runAndOrBody(ao);
+    } finally {
+      if (this.pendingTraps.length > 0) this.runTraps();
+    }
+  }
+
+  private runAndOrBody(ao: AndOr): void {
     if (ao.background) {
       this.background(ao);
       return;
     }
-    let st = this.runPipeline(ao.first);
-    for (const { op, p } of ao.rest) {
-      if ((op === '&&') !== (st === 0)) continue;
-      st = this.runPipeline(p);
-    }
+    const n = ao.rest.length;
+    let st = n > 0 ? this.cond(() => this.runPipeline(ao.first)) : this.runPipeline(ao.first);
+    let last = ao.first;
+    ao.rest.forEach(({ op, p }, i) => {
+      if ((op === '&&') !== (st === 0)) return;
+      st = i < n - 1 ? this.cond(() => this.runPipeline(p)) : this.runPipeline(p);
+      last = p;
+    });
     this.status = st;
+    // set -e (XCU §2.14 set): a failing command that is not part of a condition ends the shell.
+    const ranLast = n === 0 || last === ao.rest[n - 1]!.p;
+    if (this.opts.e && st !== 0 && this.condDepth === 0 && ranLast && !last.bang) throw new ShellExit(st);
   }
 
   private background(ao: AndOr): void {
@@ -224,6 +310,7 @@ export class Shell {
   }
 
   private runPipeline(p: Pipeline): number {
+    if (p.bang && this.condDepth === 0) return this.cond(() => this.runPipeline(p));
     let st: number;
     if (p.cmds.length === 1 && this.runsInShell(p.cmds[0]!)) {
       st = this.runCommand(p.cmds[0]!);
@@ -259,7 +346,12 @@ export class Shell {
     const job: Job = { id: this.nextJobId(), pgid: 0, pids: [], done: new Map(), state: 'running', cmd: p.src };
     this.u.stdout.flush();
     try {
-      for (let i = 0; i < n - 1; i++) pipes.push(sys.pipe2!(O_CLOEXEC) as [number, number]);
+      for (let i = 0; i < n - 1; i++) {
+        const pp = sys.pipe2!(O_CLOEXEC) as [number, number];
+        // A bigger pipe means fewer hand-offs between the two worker threads per megabyte.
+        try { sys.fcntl!(pp[1], F_SETPIPE_SZ, PIPE_SIZE); } catch { /* keep the default */ }
+        pipes.push(pp);
+      }
       for (let i = 0; i < n; i++) {
         const actions: Action[] = [];
         if (i > 0) actions.push({ op: 'dup2', fd: pipes[i - 1]![0], newfd: 0 });
@@ -348,6 +440,8 @@ export class Shell {
     if (this.vars.get('IFS') !== ' \t\n') s += `IFS=${sq(this.vars.get('IFS') ?? '')}\n`;
     for (const [, f] of this.funcs) s += `${f.src}\n`;
     if (this.positional.length > 0) s += `set -- ${this.positional.map(sq).join(' ')}\n`;
+    const flags = (['e', 'u', 'x'] as const).filter((f) => this.opts[f]).join('');
+    if (flags !== '') s += `set -${flags}\n`;
     if (this.status !== 0) s += `(exit ${this.status})\n`;
     return s;
   }
@@ -505,14 +599,14 @@ export class Shell {
         case 'group': return this.withRedirs(n.redirs, () => this.runList(n.body));
         case 'if': return this.withRedirs(n.redirs, () => {
           for (const arm of n.arms) {
-            if (this.runList(arm.cond) === 0) return this.runList(arm.body);
+            if (this.cond(() => this.runList(arm.cond)) === 0) return this.runList(arm.body);
           }
           return n.else !== null ? this.runList(n.else) : (this.status = 0);
         });
         case 'while': return this.withRedirs(n.redirs, () => {
           let st = 0;
           for (;;) {
-            const c = this.runList(n.cond);
+            const c = this.cond(() => this.runList(n.cond));
             if ((c === 0) === n.until) break;
             try {
               st = this.runList(n.body);
@@ -571,6 +665,7 @@ export class Shell {
 
   private simple(n: Extract<Node, { t: 'simple' }>): number {
     const words = this.ex.fields(n.words);
+    if (this.opts.x && words.length > 0) this.u.err(`+ ${words.join(' ')}\n`);
     if (words.length === 0) {
       for (const a of n.assigns) {
         const i = a.indexOf('=');
@@ -767,7 +862,8 @@ const BUILTINS = new Map<string, Builtin>([
     const args = a.slice(1);
     let nl = true;
     while (args[0] === '-n') { nl = false; args.shift(); }
-    sh.u.out(args.join(' ') + (nl ? '\n' : ''));
+    const { text, stop } = echoEscapes(args.join(' '));
+    sh.u.out(text + (nl && !stop ? '\n' : ''));
     return 0;
   }],
   ['cd', (sh, a) => {
@@ -816,8 +912,33 @@ const BUILTINS = new Map<string, Builtin>([
       for (const [k, v] of [...sh.vars].sort()) sh.u.out(`${k}=${sq(v)}\n`);
       return 0;
     }
-    if (!a[1]!.startsWith('-') && !a[1]!.startsWith('+')) sh.positional = a.slice(1);
+    let i = 1;
+    for (; i < a.length; i++) {
+      const x = a[i]!;
+      if (x === '--') { sh.positional = a.slice(i + 1); return 0; }
+      if (!/^[-+][eux]+$/.test(x)) break;
+      for (const c of x.slice(1)) sh.opts[c as 'e' | 'u' | 'x'] = x[0] === '-';
+    }
+    if (i < a.length) {
+      if (a[i]!.startsWith('-') || a[i]!.startsWith('+')) { sh.u.err(`set: ${a[i]}: unsupported option (only -e, -u, -x)\n`); return 2; }
+      sh.positional = a.slice(i);
+    }
     return 0;
+  }],
+  ['trap', (sh, a) => {
+    const names = ['EXIT', 'HUP', 'INT', 'QUIT', 'ILL', 'TRAP', 'ABRT', 'BUS', 'FPE', 'KILL', 'USR1', 'SEGV', 'USR2', 'PIPE', 'ALRM', 'TERM'];
+    if (a.length === 1) {
+      for (const [sig, act] of sh.traps) sh.u.out(`trap -- ${sq(act)} ${names[sig] ?? sig}\n`);
+      return 0;
+    }
+    const action = a[1]!;
+    let st = 0;
+    for (const x of a.slice(2)) {
+      const sig = /^\d+$/.test(x) ? Number(x) : names.indexOf(x.replace(/^SIG/, ''));
+      if (sig < 0 || sig === 9 || sig === 19 || sig >= 65) { sh.u.err(`trap: ${x}: bad trap\n`); st = 1; continue; }
+      sh.setTrap(action, sig);
+    }
+    return st;
   }],
   ['shift', (sh, a) => {
     const n = Number(a[1] ?? 1);
@@ -906,7 +1027,19 @@ const BUILTINS = new Map<string, Builtin>([
 export function sh(u: Libc): number {
   const args = u.argv.slice(1);
   const login = (u.argv[0] ?? '').startsWith('-');
-  let shell: Shell;
+  let shell: Shell | undefined;
+  /** The EXIT trap runs once, whichever way the shell ends. */
+  const finish = (status: number): number => {
+    if (shell === undefined) return status;
+    shell.status = status;
+    try {
+      shell.exitTrap();
+    } catch (e) {
+      if (!(e instanceof ShellExit)) throw e;
+      return e.status;
+    }
+    return status;
+  };
   try {
     if (args[0] === '--help') {
       u.out('usage: sh [-c COMMANDS [NAME [ARG...]] | -s [ARG...] | -i | SCRIPT [ARG...]]\n');
@@ -915,7 +1048,7 @@ export function sh(u: Libc): number {
     if (args[0] === '-c') {
       if (args[1] === undefined) { u.err('sh: -c requires an argument\n'); return 2; }
       shell = new Shell(u, args[2] ?? 'sh', args.slice(3));
-      return shell.runText(args[1]);
+      return finish(shell.runText(args[1]));
     }
     if (args[0] !== undefined && args[0] !== '-s' && args[0] !== '-i') {
       let fd: number;
@@ -928,16 +1061,16 @@ export function sh(u: Libc): number {
       shell = new Shell(u, args[0], args.slice(1));
       const text = new TextDecoder().decode(u.readAll(fd));
       u.sys.close!(fd);
-      return shell.runText(text);
+      return finish(shell.runText(text));
     }
     shell = new Shell(u, 'sh', args.slice(1));
     let tty = false;
     try { u.sys.ioctl!(0, TCGETS); tty = true; } catch { /* not a terminal */ }
     if (args[0] === '-i' || (login && tty)) shell.setupInteractive();
-    return shell.runFd(0);
+    return finish(shell.runFd(0));
   } catch (e) {
-    if (e instanceof ShellExit) return e.status;
-    if (e instanceof LoopCtl || e instanceof FuncReturn) return 0;
+    if (e instanceof ShellExit) return finish(e.status);
+    if (e instanceof LoopCtl || e instanceof FuncReturn) return finish(0);
     throw e;
   }
 }

@@ -41,37 +41,58 @@ function findZero(b: Uint8Array, from: number, limit: number): number {
 
 /** Allocate one block near `goal` (0: anywhere); returns its number. ENOSPC when none may be had. */
 export async function allocBlock(fs: Ext2Fs, td: Lwp, goal: number): Promise<number> {
+  return (await allocBlocks(fs, td, goal, 1))[0]!;
+}
+
+/**
+ * Allocate up to `want` blocks at or after `goal` (in bitmap order, so a file written
+ * sequentially gets contiguous blocks), reading each group's bitmap once. Returns at least
+ * one block, fewer than `want` when the space (or the caller's share of it) runs out;
+ * ENOSPC when there is none.
+ */
+export async function allocBlocks(fs: Ext2Fs, td: Lwp, goal: number, want: number): Promise<number[]> {
   const sb = fs.sb;
-  if (sb.freeBlocksCount === 0 || (sb.freeBlocksCount <= sb.rBlocksCount && !mayUseReserved(fs, td))) throw err(ENOSPC);
+  const avail = mayUseReserved(fs, td) ? sb.freeBlocksCount : sb.freeBlocksCount - sb.rBlocksCount;
+  if (avail <= 0) throw err(ENOSPC);
+  want = Math.min(want, avail);
   if (!fs.validBlock(goal)) goal = sb.firstDataBlock;
   const g0 = Math.min(Math.floor((goal - sb.firstDataBlock) / sb.blocksPerGroup), sb.groupCount - 1);
-  for (let n = 0; n <= sb.groupCount; n++) {
+  const out: number[] = [];
+  for (let n = 0; n <= sb.groupCount && out.length < want; n++) {
     const g = (g0 + n) % sb.groupCount;
     const gd = fs.groups[g]!;
     if (gd.freeBlocks === 0) continue;
     const [first, last] = groupRange(sb, g);
     const from = n === 0 ? Math.max(0, goal - first) : 0;
+    const limit = last - first + 1;
     const bp = await fs.bread(td, gd.blockBitmap);
-    let bit = findZero(bp.data, from, last - first + 1);
-    if (bit < 0 && from > 0) bit = findZero(bp.data, 0, from);
-    if (bit < 0) {
-      fs.bc.brelse(td, bp);
-      throw fs.corrupt(`group ${g}: block bitmap is full but the descriptor counts ${gd.freeBlocks} free`);
+    const got = out.length;
+    let bit = from;
+    while (out.length < want && gd.freeBlocks > 0) {
+      bit = findZero(bp.data, bit, limit);
+      if (bit < 0) break;
+      const b = first + bit;
+      if (!fs.validBlock(b) || b === gd.blockBitmap || b === gd.inodeBitmap) {
+        fs.bc.brelse(td, bp);
+        throw fs.corrupt(`group ${g}: block bitmap marks metadata block ${b} free`);
+      }
+      bp.data[bit >> 3]! |= 1 << (bit & 7);
+      gd.freeBlocks--;
+      sb.freeBlocksCount--;
+      out.push(b);
+      bit++;
     }
-    const b = first + bit;
-    if (!fs.validBlock(b) || b === gd.blockBitmap || b === gd.inodeBitmap) {
+    if (out.length > got) {
+      fs.bc.bdwrite(td, bp);
+      fs.gdDirty.add(g);
+      fs.sbDirty = true;
+    } else {
       fs.bc.brelse(td, bp);
-      throw fs.corrupt(`group ${g}: block bitmap marks metadata block ${b} free`);
+      if (from === 0) throw fs.corrupt(`group ${g}: block bitmap is full but the descriptor counts ${gd.freeBlocks} free`);
     }
-    bp.data[bit >> 3]! |= 1 << (bit & 7);
-    fs.bc.bdwrite(td, bp);
-    gd.freeBlocks--;
-    sb.freeBlocksCount--;
-    fs.sbDirty = true;
-    fs.gdDirty.add(g);
-    return b;
   }
-  throw err(ENOSPC);
+  if (out.length === 0) throw err(ENOSPC);
+  return out;
 }
 
 /** Free block b. */

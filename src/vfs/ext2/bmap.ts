@@ -16,7 +16,7 @@ import type { Lwp } from '../../kern/sched.ts';
 import { EFBIG, err } from '../../kern/errno.ts';
 import type { Vnode } from '../vnode.ts';
 import { type Ext2Fs, en } from './fs.ts';
-import { allocBlock, freeBlock } from './alloc.ts';
+import { allocBlock, allocBlocks, freeBlock } from './alloc.ts';
 import { DIND_BLOCK, IND_BLOCK, N_DIRECT, TIND_BLOCK } from './inode.ts';
 import { put32, u32 } from './superblock.ts';
 
@@ -219,5 +219,59 @@ export async function bmapRun(fs: Ext2Fs, td: Lwp, vp: Vnode, n: number, max: nu
   } finally {
     fs.bc.brelse(td, bp);
   }
+  return out;
+}
+
+/**
+ * bmapAlloc for a run: logical blocks n … n+count-1, as far as they share n's
+ * indirect leaf (a direct block makes a run of one). The holes among them are
+ * allocated together, after the previous block where possible, and the leaf is
+ * read and written once. Returns each block and whether it is new (contents
+ * undefined); the run may be shorter than asked when space runs out.
+ */
+export async function bmapAllocRun(fs: Ext2Fs, td: Lwp, vp: Vnode, n: number, count: number, goal: number): Promise<{ b: number; fresh: boolean }[]> {
+  const first = await bmapAlloc(fs, td, vp, n, goal);
+  const out = [first];
+  const path = blockPath(fs.apb, n)!;
+  if (path.length === 1 || count <= 1) return out;
+  const idx = path[path.length - 1]!;
+  const k = Math.min(count, fs.apb - idx);
+  if (k <= 1) return out;
+  // The leaf: the path exists now (bmapAlloc made it).
+  const node = en(vp);
+  let leaf = node.inode.block[path[0]!]!;
+  for (let i = 1; i < path.length - 1; i++) {
+    const bp = await fs.bread(td, leaf);
+    const next = u32(bp.data, path[i]! * 4);
+    fs.bc.brelse(td, bp);
+    leaf = checkPtr(fs, node.ino, next, 'indirect');
+  }
+  const rp = await fs.bread(td, leaf);
+  const have: number[] = [];
+  for (let i = 1; i < k; i++) have.push(checkPtr(fs, node.ino, u32(rp.data, (idx + i) * 4), 'indirect'));
+  fs.bc.brelse(td, rp);
+  const holes = have.filter((b) => b === 0).length;
+  let fresh: number[] = [];
+  if (holes > 0) {
+    try {
+      fresh = await allocBlocks(fs, td, first.b + 1, holes);
+    } catch {
+      fresh = []; // no space for more: the run ends at the first hole
+    }
+    vp.blocks += fresh.length * (fs.bs / 512);
+  }
+  let f = 0;
+  const wp = fresh.length > 0 ? await fs.bread(td, leaf) : null;
+  for (let i = 0; i < have.length; i++) {
+    if (have[i] !== 0) {
+      out.push({ b: have[i]!, fresh: false });
+      continue;
+    }
+    if (f >= fresh.length) break;
+    const b = fresh[f++]!;
+    put32(wp!.data, (idx + 1 + i) * 4, b);
+    out.push({ b, fresh: true });
+  }
+  if (wp !== null) fs.bc.bdwrite(td, wp);
   return out;
 }

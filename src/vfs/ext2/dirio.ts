@@ -13,6 +13,11 @@
  * htree (dir_index) directory first clears its index flag: the directory
  * stays a valid linear one (e2fsck accepts it and may rebuild the index).
  *
+ * Lookups in a directory of four blocks or more build an in-core index of
+ * every name on their first scan (Ext2Node.names), kept in step by add,
+ * remove and retarget for as long as the vnode lives: a walk over a large
+ * directory is then linear in its size, not quadratic.
+ *
  * readdir cookies are byte offsets of the next record (as Linux's
  * ext2_readdir uses f_pos): they stay valid while other entries come and go,
  * since records never move.
@@ -52,9 +57,32 @@ export interface Found {
   fileType: number;
 }
 
+/** Directories of at least this many blocks get an in-core name index on first lookup. */
+const INDEX_MIN_BLOCKS = 4;
+
+/** A name's bytes as a string key, one char per byte (exact for any bytes, unlike UTF-8 decoding). */
+function key(name: Uint8Array): string {
+  let k = '';
+  for (let i = 0; i < name.byteLength; i++) k += String.fromCharCode(name[i]!);
+  return k;
+}
+
 /** Look name up; null when absent. */
 export async function dirLookup(fs: Ext2Fs, td: Lwp, dvp: Vnode, name: Uint8Array): Promise<Found | null> {
+  const node = en(dvp);
+  if (node.names) return node.names.get(key(name)) ?? null;
   const nb = await dirBlockCount(fs, dvp);
+  if (nb >= INDEX_MIN_BLOCKS) {
+    // One scan builds the index; later lookups in this directory are map hits.
+    const names = new Map<string, Found>();
+    for (let l = 0; l < nb; l++) {
+      const { bp, ents } = await dirBlock(fs, td, dvp, l);
+      for (const e of ents) if (e.ino !== 0) names.set(key(e.name), { ino: e.ino, fileType: e.fileType });
+      fs.bc.brelse(td, bp);
+    }
+    node.names = names;
+    return names.get(key(name)) ?? null;
+  }
   for (let l = 0; l < nb; l++) {
     const { bp, ents } = await dirBlock(fs, td, dvp, l);
     for (const e of ents) {
@@ -121,6 +149,7 @@ export async function dirAdd(fs: Ext2Fs, td: Lwp, dvp: Vnode, name: Uint8Array, 
       if (e.ino === 0 && e.recLen >= need) {
         emitDirent(bp.data, e.off, ino, e.recLen, name, ft, fs.filetype);
         fs.bc.bdwrite(td, bp);
+        en(dvp).names?.set(key(name), { ino, fileType: ft });
         return;
       }
       const used = recLenFor(e.name.byteLength);
@@ -128,6 +157,7 @@ export async function dirAdd(fs: Ext2Fs, td: Lwp, dvp: Vnode, name: Uint8Array, 
         setDirentRecLen(bp.data, e.off, used);
         emitDirent(bp.data, e.off + used, ino, e.recLen - used, name, ft, fs.filetype);
         fs.bc.bdwrite(td, bp);
+        en(dvp).names?.set(key(name), { ino, fileType: ft });
         return;
       }
     }
@@ -138,6 +168,7 @@ export async function dirAdd(fs: Ext2Fs, td: Lwp, dvp: Vnode, name: Uint8Array, 
   const bp = await fs.bnew(td, b);
   emitDirent(bp.data, 0, ino, fs.bs, name, ft, fs.filetype);
   fs.bc.bdwrite(td, bp);
+  en(dvp).names?.set(key(name), { ino, fileType: ft });
   dvp.size += fs.bs;
   await fs.iupdate(td, dvp);
 }
@@ -154,6 +185,7 @@ export async function dirRemove(fs: Ext2Fs, td: Lwp, dvp: Vnode, name: Uint8Arra
       if (i > 0) setDirentRecLen(bp.data, ents[i - 1]!.off, ents[i - 1]!.recLen + e.recLen);
       else setDirentIno(bp.data, e.off, 0);
       fs.bc.bdwrite(td, bp);
+      en(dvp).names?.delete(key(name));
       return e.ino;
     }
     fs.bc.brelse(td, bp);
@@ -172,6 +204,7 @@ export async function dirRetarget(fs: Ext2Fs, td: Lwp, dvp: Vnode, name: Uint8Ar
       setDirentIno(bp.data, e.off, ino);
       setDirentType(bp.data, e.off, ft, fs.filetype);
       fs.bc.bdwrite(td, bp);
+      en(dvp).names?.set(key(name), { ino, fileType: ft });
       return;
     }
     fs.bc.brelse(td, bp);

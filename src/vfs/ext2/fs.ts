@@ -49,6 +49,11 @@ export interface Ext2Node {
   nextRead: number;
   /** Number of logical blocks read sequentially so far (read-ahead window). */
   seqRun: number;
+  /**
+   * Directories of several blocks: every name (as a byte string) → inode and file type,
+   * built by the first lookup's scan and kept in step by dirio.ts while the vnode lives.
+   */
+  names?: Map<string, { ino: number; fileType: number }> | null;
 }
 
 export function en(vp: Vnode): Ext2Node {
@@ -219,6 +224,11 @@ export class Ext2Fs {
       again.mount.refs++;
       return again;
     }
+    return this.makeVnode(ino, inode);
+  }
+
+  /** A referenced vnode for inode ino (not cached yet) from its parsed inode. */
+  makeVnode(ino: number, inode: Inode): Vnode {
     const type = inode.mode & S_IFMT;
     let rdev = 0;
     if (type === S_IFCHR || type === S_IFBLK) {

@@ -16,7 +16,7 @@ import { EFBIG, ENOSPC, EOPNOTSUPP, err } from '../../kern/errno.ts';
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from '../../kern/constants.ts';
 import { type Vnode, vfsNow } from '../vnode.ts';
 import { type Ext2Fs, en } from './fs.ts';
-import { bmap, bmapAlloc, bmapRun, bunmap, truncateBlocks } from './bmap.ts';
+import { bmap, bmapAlloc, bmapAllocRun, bmapRun, bunmap, truncateBlocks } from './bmap.ts';
 
 const RA_BYTES = 128 * 1024;
 
@@ -36,7 +36,9 @@ export async function fileRead(fs: Ext2Fs, td: Lwp, vp: Vnode, buf: Uint8Array, 
     for (const b of run) {
       const bo = l === firstL ? off % bs : 0;
       const len = Math.min(bs - bo, n - done);
+      const cached = b === 0 ? null : fs.bc.peek(fs.dev, b, bs);
       if (b === 0) buf.fill(0, done, done + len);
+      else if (cached !== null) buf.set(cached.subarray(bo, bo + len), done);
       else {
         const want = lastL - l + (node.seqRun > 0 ? Math.floor(RA_BYTES / bs) : 0);
         const ahead = Math.min(want, fileBlocks - l - 1, 255);
@@ -70,6 +72,22 @@ export async function fileWrite(fs: Ext2Fs, td: Lwp, vp: Vnode, buf: Uint8Array,
       const len = Math.min(bs - bo, n - done);
       if (goal === 0 && l > 0) goal = (await bmap(fs, td, vp, l - 1)) + 1;
       if (goal <= 1) goal = fs.groups[Math.floor((en(vp).ino - 1) / fs.sb.inodesPerGroup)]!.inodeTable;
+      if (bo === 0 && n - done >= bs) {
+        // Whole blocks: map (and allocate) a run at once; new blocks need no read and no lock.
+        const run = await bmapAllocRun(fs, td, vp, l, Math.floor((n - done) / bs), goal);
+        for (const { b, fresh } of run) {
+          const data = buf.subarray(done, done + bs);
+          if (fresh) await fs.bc.bwriteNew(td, fs.dev, b, data);
+          else {
+            const bp = await fs.bc.getblk(td, fs.dev, b, bs);
+            bp.data.set(data);
+            fs.bc.bdwrite(td, bp);
+          }
+          done += bs;
+          goal = b + 1;
+        }
+        continue;
+      }
       const { b, fresh } = await bmapAlloc(fs, td, vp, l, goal);
       goal = b + 1;
       const whole = bo === 0 && len === bs;

@@ -124,7 +124,8 @@ async function newInode(fs: Ext2Fs, td: Lwp, dvp: Vnode, attrs: NewAttrs): Promi
     extraIsize: fs.sb.inodeSize >= 160 ? 32 : 0,
   };
   await fs.writeInode(td, ino, inode, true);
-  return fs.iget(td, ino);
+  // A stale vnode of a freed inode with this number cannot be cached: frees happen at the last reference.
+  return fs.makeVnode(ino, inode);
 }
 
 /** Undo newInode after a later step failed (the inode is not linked anywhere). */

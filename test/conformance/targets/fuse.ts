@@ -27,6 +27,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { OpRunner } from '../host/runner-client.ts';
 import { C, type Capabilities, type MountOpts, type Target, type TargetFactory } from '../target.ts';
 import { connect, type RemoteKernel } from '../../../src/frontends/sysproxy/client.ts';
@@ -44,12 +45,12 @@ interface Served {
 /** The shared mounts of this test process, by option set (each started once). */
 const mounted = new Map<string, Promise<Served>>();
 
-function mount(options: string[]): Promise<Served> {
-  const key = options.join(',');
+function mount(options: string[], extraArgs: string[] = []): Promise<Served> {
+  const key = [...options, ...extraArgs].join(',');
   let m = mounted.get(key);
   if (m === undefined) {
     const sockPath = path.join(os.tmpdir(), `akfuse-conf-${process.pid}-${mounted.size}.sock`);
-    m = startMount({ options, args: ['--listen', `unix:${sockPath}`] }).then((mount) => {
+    m = startMount({ options, args: [...extraArgs, '--listen', `unix:${sockPath}`] }).then((mount) => {
       // Stop the server with this process; SIGTERM makes it unmount and exit on its own.
       process.once('exit', () => {
         if (mount.child.exitCode === null) mount.child.kill('SIGTERM');
@@ -176,7 +177,12 @@ class FuseTarget extends RunnerTarget {
   }
 }
 
-function fuseFactory(name: string, options: string[], hostChecksPermissions: boolean): TargetFactory {
+/**
+ * `served` gives extra `anykernel mount` arguments (another file system than the tmpfs root,
+ * e.g. `--type ext2 --image IMG`), made once per test process.
+ */
+function fuseFactory(name: string, options: string[], hostChecksPermissions: boolean, served?: () => string[]): TargetFactory {
+  let extra: string[] | undefined;
   return {
     name,
     async available() {
@@ -187,7 +193,8 @@ function fuseFactory(name: string, options: string[], hostChecksPermissions: boo
       return `${missing}; the FUSE targets need root and /dev/fuse`;
     },
     async setup(): Promise<Target> {
-      const { mount: m, sockPath } = await mount(options);
+      extra ??= served?.() ?? [];
+      const { mount: m, sockPath } = await mount(options, extra);
       const root = fs.mkdtempSync(path.join(m.dir, 'akconf-'));
       fs.chmodSync(root, 0o755);
       const caps: Capabilities = { users: isRoot, mount: true, renameat2: true, mknodDevices: isRoot, tmpfsRoot: false,
@@ -207,3 +214,10 @@ function fuseFactory(name: string, options: string[], hostChecksPermissions: boo
 
 export const fuseTarget = fuseFactory('fuse', ['allow_other', 'entry_timeout=0', 'attr_timeout=0'], false);
 export const fuseDpTarget = fuseFactory('fuse-dp', ['allow_other', 'default_permissions', 'entry_timeout=0', 'attr_timeout=0'], true);
+/** `fuse` over an ext2 image (mkfs.ext2, 4 KiB blocks, 256 MiB) instead of the tmpfs root: lklfuse's use. */
+export const fuseExt2Target = fuseFactory('fuse-ext2', ['allow_other', 'entry_timeout=0', 'attr_timeout=0'], false, () => {
+  const img = path.join(os.tmpdir(), `akfuse-ext2-${process.pid}.img`);
+  execFileSync('mkfs.ext2', ['-F', '-q', '-b', '4096', img, '256M']);
+  process.once('exit', () => fs.rmSync(img, { force: true }));
+  return ['--type', 'ext2', '--image', img];
+});

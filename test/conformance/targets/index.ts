@@ -10,10 +10,10 @@ import type { TargetFactory } from '../target.ts';
 import { hostTarget } from './host.ts';
 import { kernelTarget } from './kernel.ts';
 import { ext2Target } from './ext2.ts';
-import { fuseDpTarget, fuseTarget } from './fuse.ts';
+import { fuseDpTarget, fuseExt2Target, fuseTarget } from './fuse.ts';
 import { remoteUnixTarget, workerAsyncTarget, workerSyncTarget } from './sysproxy.ts';
 
-export const allTargets: TargetFactory[] = [hostTarget, kernelTarget, ext2Target, remoteUnixTarget, workerAsyncTarget, workerSyncTarget, fuseTarget, fuseDpTarget];
+export const allTargets: TargetFactory[] = [hostTarget, kernelTarget, ext2Target, remoteUnixTarget, workerAsyncTarget, workerSyncTarget, fuseTarget, fuseDpTarget, fuseExt2Target];
 
 /** The reference every differential run compares against. */
 export const referenceTarget: TargetFactory = hostTarget;
