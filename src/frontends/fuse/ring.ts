@@ -40,7 +40,11 @@ export const READER_TID = 7;
  * kernel thread keeps reading while this is non-zero: it is the only one that can answer them.
  */
 export const WAKING = 8;
-/** 1 while the reader thread is (about to be) in read(2): the kernel thread then does not read itself. */
+/**
+ * 1 while the reader thread is in (or about to enter) read(2): the kernel thread then does not
+ * read itself. 0 again as soon as that read returns — before the reader may send a wake-up
+ * request, which only the kernel thread's own read can take.
+ */
 export const READER_IN = 9;
 /** An event count: bumped and notified at every publish and every park of the reader. */
 export const EVENTS = 10;
@@ -118,7 +122,9 @@ for (;;) {
   let n;
   try {
     n = fs.readSync(fd, buf, 0, size, null);
+    Atomics.store(ctl, ${READER_IN}, 0); // out of read(2): a wake-up below must find the kernel thread reading
   } catch (e) {
+    Atomics.store(ctl, ${READER_IN}, 0);
     // EINTR: a signal; ENOENT: the request was interrupted while being read; retry both.
     if (e.code === 'EINTR' || e.code === 'ENOENT' || e.code === 'EAGAIN') continue;
     parentPort.postMessage({ end: e.code || String(e) });

@@ -76,7 +76,7 @@ describe.skipIf(!run)('FuseSession request ring', () => {
 
   it('timers on the serving thread keep firing while it waits for requests', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anykernel-ring-'));
-    const s = await FuseSession.mount(dir, { getattr: (req) => ({ attrTimeout: 0, attr: attrOf(req.header.nodeid) }) }, { reader: 'worker', lingerUs: 1000 });
+    const s = await FuseSession.mount(dir, { getattr: (req) => ({ attrTimeout: 0, attr: attrOf(req.header.nodeid) }) }, { reader: 'worker', direct: true });
     try {
       // A child stats the mount in a loop meanwhile: the session keeps lingering on its futex.
       const child = exec(process.execPath, ['-e', `const fs=require('node:fs');for(let i=0;i<3000;i++)fs.statSync(process.argv[1])`, dir]);

@@ -66,8 +66,9 @@ export interface FuseSessionOptions extends DispatchOptions {
    * /dev/fuse itself, so a request goes from the host straight to the thread that serves it (no
    * hand-off); the reader thread waits meanwhile. The event loop runs between requests; a waker
    * thread ends a read that has waited `tickMs` (default 1) with a STATFS the session answers
-   * itself, so timers, signals and I/O wait at most about two ticks. Default on;
-   * ANYKERNEL_FUSE_DIRECT=0 turns it off (for A/B measurements).
+   * itself, so timers, signals and I/O wait at most about two ticks. Default off: with more big
+   * WRITEs in flight than ring slots it can still stall (session.ring.test.ts's overflow case
+   * hangs now and then under load in this mode); ANYKERNEL_FUSE_DIRECT=1 turns it on.
    */
   direct?: boolean;
   tickMs?: number;
@@ -223,7 +224,7 @@ export class FuseSession {
     if (reader !== 'worker' && reader !== 'port' && reader !== 'async') throw new Error(`fuse: unknown reader ${String(reader)}`);
     const linger = env.ANYKERNEL_FUSE_LINGER_US !== undefined ? Number(env.ANYKERNEL_FUSE_LINGER_US) : (opts.lingerUs ?? 200);
     s.lingerMs = Number.isFinite(linger) && linger > 0 ? linger / 1000 : 0;
-    s.direct = env.ANYKERNEL_FUSE_DIRECT !== undefined ? env.ANYKERNEL_FUSE_DIRECT === '1' : (opts.direct ?? true);
+    s.direct = env.ANYKERNEL_FUSE_DIRECT !== undefined ? env.ANYKERNEL_FUSE_DIRECT === '1' : (opts.direct ?? false);
     s.tickMs = opts.tickMs ?? 1;
     if (opts.timeStages || env.ANYKERNEL_FUSE_STAGES) s.stages = s.dispatcher.timeStages();
     s.stagesFile = env.ANYKERNEL_FUSE_STAGES || undefined;
