@@ -37,9 +37,10 @@ console.log((Number(process.hrtime.bigint() - t0) / N / 1000).toFixed(1));
 interface Variant { name: string; opts: FuseSessionOptions; async?: boolean }
 const variants: Variant[] = [
   { name: 'port (MessagePort)', opts: { reader: 'port' } },
-  { name: 'ring, no linger', opts: { reader: 'worker', lingerUs: 0 } },
-  { name: 'ring, linger 200 µs', opts: { reader: 'worker', lingerUs: 200 } },
-  { name: 'ring, linger 200 µs, async handler', opts: { reader: 'worker', lingerUs: 200 }, async: true },
+  { name: 'ring, no linger', opts: { reader: 'worker', direct: false, lingerUs: 0 } },
+  { name: 'ring, linger 200 µs', opts: { reader: 'worker', direct: false, lingerUs: 200 } },
+  { name: 'direct (read on the kernel thread)', opts: { reader: 'worker', direct: true } },
+  { name: 'direct, async handler', opts: { reader: 'worker', direct: true }, async: true },
 ];
 
 const results = new Map<string, number[]>();

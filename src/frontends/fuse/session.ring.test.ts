@@ -2,8 +2,9 @@
  * The shared-memory request ring (ring.ts) on the real host kernel: more WRITE requests in flight
  * at once than the ring has slots (the handler holds every write until all have arrived), so
  * some travel the overflow path over the reader's port; every byte must still arrive intact, and
- * slots reused after their replies must not disturb requests still being served. Also: a timer
- * on the serving thread keeps firing while the session waits for requests.
+ * slots reused after their replies must not disturb requests still being served. Also: timers on
+ * the serving thread keep firing while it serves a stat loop and once it sits idle in its own
+ * read(2) (direct mode: the waker's STATFS ends that read).
  *
  * Needs root and /dev/fuse: skipped without them, saying why, except under CI=true.
  */
@@ -75,7 +76,7 @@ describe.skipIf(!run)('FuseSession request ring', () => {
 
   it('timers on the serving thread keep firing while it waits for requests', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anykernel-ring-'));
-    const s = await FuseSession.mount(dir, { getattr: (req) => ({ attrTimeout: 0, attr: attrOf(req.header.nodeid) }) }, { reader: 'worker', lingerUs: 1000 });
+    const s = await FuseSession.mount(dir, { getattr: (req) => ({ attrTimeout: 0, attr: attrOf(req.header.nodeid) }) }, { reader: 'worker', direct: true });
     try {
       // A child stats the mount in a loop meanwhile: the session keeps lingering on its futex.
       const child = exec(process.execPath, ['-e', `const fs=require('node:fs');for(let i=0;i<3000;i++)fs.statSync(process.argv[1])`, dir]);
@@ -90,6 +91,9 @@ describe.skipIf(!run)('FuseSession request ring', () => {
       });
       await child;
       expect(ticks).toBe(20);
+      // Idle now, the serving thread may sit in its own read(2) (direct mode): only the waker's
+      // request gets it out, so this timer firing at all shows the waker works.
+      await new Promise<void>((resolve) => setTimeout(resolve, 20));
     } finally {
       await s.unmount();
       fs.rmdirSync(dir);

@@ -7,10 +7,16 @@
  *   requests flow → the host runs `umount` (or we call `unmount()`) → the next read fails ENODEV
  *   → `closed` resolves and the fd is closed.
  *
- * Request flow:
- *   reader (a worker thread blocked in read(2), or one outstanding async fs.read) → one request
- *   per read, transferred to the main thread → parseRequest → FuseHandler method (async; many in
- *   flight at once, none awaited before the next read) → emit* → one write(2) of the reply.
+ * Request flow (default: the 'worker' reader in direct mode, see ring.ts):
+ *   while nothing is in flight, the main thread (the one running the kernel) reads /dev/fuse
+ *   itself and serves each request without a hand-off; the event loop runs between requests and
+ *   a waker thread ends a read that waits too long. While requests are in flight, a reader
+ *   thread blocked in read(2) publishes requests in a SharedArrayBuffer ring and wakes the main
+ *   thread (Atomics.notify → Atomics.waitAsync), which serves every queued request per wake-up.
+ *   Either way: parseRequest → FuseHandler method (a value or a promise; many in flight at once,
+ *   none awaited before the next read) → emit* → one write(2) of the reply. The 'port' reader
+ *   (MessagePort per request) and 'async' reader (fs.read on the libuv pool) remain for
+ *   comparison.
  *
  * Replies are written with fs.writeSync from the main thread. That never waits on anyone: the
  * kernel consumes a reply synchronously in fuse_dev_write (it copies the bytes and wakes the
@@ -22,9 +28,12 @@ import * as fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
-import { FuseDispatcher, requestedMaxWrite } from './dispatch.ts';
+import { FuseDispatcher, requestedMaxWrite, stageNow } from './dispatch.ts';
 import type { ConnInfo, DispatchOptions, FuseHandler, StageTotals } from './dispatch.ts';
-import { COPY_BELOW, lenAt, makeRing, queueAt, RING_READER_SOURCE, stateAt, TAIL, type RingShape } from './ring.ts';
+import {
+  BLOCKED, COPY_BELOW, isBulk, isWake, KICK, lenAt, makeRing, MODE, queueAt, READS, RING_READER_SOURCE, stateAt, STOP, TAIL, WAKER_SOURCE, WAKING, READER_IN, EVENTS, type RingShape,
+} from './ring.ts';
+import { emitError } from './reply.ts';
 
 export type * from './dispatch.ts';
 export { FuseDispatcher, MAX_WRITE, MAX_WRITE_LIMIT } from './dispatch.ts';
@@ -49,9 +58,20 @@ export interface FuseSessionOptions extends DispatchOptions {
    * next request before going back to the event loop (worker reader only; 0: never). A waking
    * futex costs a fraction of an event-loop wake-up, and a synchronous caller's next request
    * usually comes within tens of µs. The event loop (timers, signals, I/O) waits at most this
-   * long. Default 200; ANYKERNEL_FUSE_LINGER_US overrides it.
+   * long. Only without direct mode. Default 200; ANYKERNEL_FUSE_LINGER_US overrides it.
    */
   lingerUs?: number;
+  /**
+   * Direct mode (worker reader only): after a batch, with nothing in flight, this thread reads
+   * /dev/fuse itself, so a request goes from the host straight to the thread that serves it (no
+   * hand-off); the reader thread waits meanwhile. The event loop runs between requests; a waker
+   * thread ends a read that has waited `tickMs` (default 1) with a STATFS the session answers
+   * itself, so timers, signals and I/O wait at most about two ticks. Default off: with more big
+   * WRITEs in flight than ring slots it can still stall (session.ring.test.ts's overflow case
+   * hangs now and then under load in this mode); ANYKERNEL_FUSE_DIRECT=1 turns it on.
+   */
+  direct?: boolean;
+  tickMs?: number;
   /** Sum per-stage times (dispatcher.timeStages()); ANYKERNEL_FUSE_STAGES=FILE also writes them there at close. */
   timeStages?: boolean;
   /** Extra `-o` mount options, e.g. ['fsname=foo']. */
@@ -143,6 +163,9 @@ export class FuseSession {
   private worker: Worker | undefined;
   private ring: RingShape | undefined;
   private lingerMs = 0;
+  private direct = false;
+  private tickMs = 1;
+  private waker: Worker | undefined;
   private stages: StageTotals | undefined;
   private stagesFile: string | undefined;
   /** Request buffers go back to the reader through this port. */
@@ -201,6 +224,8 @@ export class FuseSession {
     if (reader !== 'worker' && reader !== 'port' && reader !== 'async') throw new Error(`fuse: unknown reader ${String(reader)}`);
     const linger = env.ANYKERNEL_FUSE_LINGER_US !== undefined ? Number(env.ANYKERNEL_FUSE_LINGER_US) : (opts.lingerUs ?? 200);
     s.lingerMs = Number.isFinite(linger) && linger > 0 ? linger / 1000 : 0;
+    s.direct = env.ANYKERNEL_FUSE_DIRECT !== undefined ? env.ANYKERNEL_FUSE_DIRECT === '1' : (opts.direct ?? false);
+    s.tickMs = opts.tickMs ?? 1;
     if (opts.timeStages || env.ANYKERNEL_FUSE_STAGES) s.stages = s.dispatcher.timeStages();
     s.stagesFile = env.ANYKERNEL_FUSE_STAGES || undefined;
     s.startReader(reader, readBufferSize(opts));
@@ -284,7 +309,11 @@ export class FuseSession {
         const n = ctl[lenAt(count, i)]!;
         const t = timing ? times[i]! : 0;
         served++;
-        if (n < COPY_BELOW) {
+        bulk = isBulk(views[i]!, n);
+        if (isWake(views[i]!, n, ctl)) {
+          this.answerWake(views[i]!);
+          Atomics.store(ctl, stateAt(i), 0);
+        } else if (n < COPY_BELOW) {
           const req = views[i]!.slice(0, n); // a plain buffer of its own: the slot is free at once
           Atomics.store(ctl, stateAt(i), 0);
           d.onRequest(req, undefined, t);
@@ -294,22 +323,103 @@ export class FuseSession {
       }
       return served;
     };
+    // Direct mode: this thread's own read buffer (free again whenever nothing is in flight).
+    const own = this.direct ? new Uint8Array(bufSize) : new Uint8Array(0);
+    const leaveDirect = (): void => {
+      if (Atomics.load(ctl, MODE) === 0) return;
+      Atomics.store(ctl, MODE, 0);
+      Atomics.notify(ctl, MODE); // the reader reads again; the waker sleeps
+    };
+    /** One read(2) on this thread: 'served' a request, 'ring' has requests, 'idle' (woken), 'again'. */
+    const readHere = (): 'served' | 'ring' | 'idle' | 'again' | 'wait' => {
+      if (Atomics.load(ctl, MODE) === 0) {
+        Atomics.store(ctl, MODE, 1);
+        Atomics.notify(ctl, MODE); // the waker starts ticking
+      }
+      // The reader is in (or on its way into) read(2): it takes the next request, then parks.
+      // Reading here too would only make it send a wake-up request; wait for it instead.
+      if (Atomics.load(ctl, READER_IN) === 1) return 'wait';
+      // BLOCKED before looking at TAIL: either we see the reader's request or it sees us blocked
+      // (and sends a request to end our read). Both are sequentially consistent stores/loads.
+      Atomics.store(ctl, BLOCKED, 1);
+      if (head !== Atomics.load(ctl, TAIL)) {
+        Atomics.store(ctl, BLOCKED, 0);
+        return 'ring';
+      }
+      let n: number;
+      try {
+        n = fs.readSync(this.fd, own, 0, own.length, null);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EINTR' || code === 'ENOENT' || code === 'EAGAIN') return 'again';
+        this.close(code ?? String(e));
+        return 'idle';
+      } finally {
+        Atomics.store(ctl, BLOCKED, 0);
+        Atomics.add(ctl, READS, 1);
+      }
+      if (n === 0) {
+        this.close('EOF');
+        return 'idle';
+      }
+      const t = timing ? stageNow() : 0;
+      if (isWake(own, n, ctl)) {
+        this.answerWake(own);
+        return 'idle';
+      }
+      bulk = isBulk(own, n);
+      d.onRequest(n < COPY_BELOW ? own.slice(0, n) : own.subarray(0, n), undefined, t);
+      return 'served';
+    };
+    let ev = 0;
+    /** The last request served was a bulk transfer (ring.ts isBulk): no direct read for now. */
+    let bulk = false;
     const step = (): void => {
       if (this.isClosed) return;
+      ev = Atomics.load(ctl, EVENTS); // before looking at anything: a later event changes it
       if (drain() > 0) {
         setImmediate(step);
         return;
       }
-      if (this.lingerMs > 0 && d.inFlight === 0 && Atomics.wait(ctl, TAIL, head, this.lingerMs) !== 'timed-out') {
+      if (this.direct && d.inFlight === 0 && !bulk) {
+        // Nothing in flight (so `own` is free, and no handler waits on the event loop): read here.
+        // The event loop runs between two reads (setImmediate), a blocked read ends by the waker.
+        const r = readHere();
+        if (r === 'wait') {
+          waitRing(); // the reader publishes its request and parks; then this thread reads
+          return;
+        }
+        if (r !== 'idle') {
+          setImmediate(step);
+          return;
+        }
+      }
+      if (Atomics.load(ctl, MODE) === 1 && Atomics.load(ctl, WAKING) > 0) {
+        // A wake-up request is under way and only this thread reads now: take it (it comes at
+        // once) before handing reading back, or nobody would ever answer it.
+        if (readHere() === 'wait') waitRing();
+        else setImmediate(step);
+        return;
+      }
+      leaveDirect();
+      if (!this.direct && this.lingerMs > 0 && d.inFlight === 0 && Atomics.wait(ctl, TAIL, head, this.lingerMs) !== 'timed-out') {
         drain();
         setImmediate(step);
         return;
       }
-      const w = Atomics.waitAsync(ctl, TAIL, head);
+      waitRing();
+    };
+    /** Back to the event loop until the reader publishes (or parks: it notifies then too). */
+    const waitRing = (): void => {
+      const w = Atomics.waitAsync(ctl, EVENTS, ev);
       if (w.async) void w.value.then(step);
       else setImmediate(step);
     };
-    const wk = new Worker(RING_READER_SOURCE, { eval: true, workerData: { fd: this.fd, ring, timing } });
+    const wk = new Worker(RING_READER_SOURCE, { eval: true, workerData: { fd: this.fd, ring, timing, mountpoint: this.direct ? this.mountpoint : undefined } });
+    if (this.direct) {
+      this.waker = new Worker(WAKER_SOURCE, { eval: true, workerData: { ring, mountpoint: this.mountpoint, tickMs: this.tickMs } });
+      this.waker.on('error', (e) => this.close(`waker failed: ${e.message}`));
+    }
     this.worker = wk;
     wk.on('message', (m: { req: Uint8Array; t: number } | { end: string }) => {
       if ('req' in m) this.dispatcher.onRequest(m.req, undefined, m.t);
@@ -324,10 +434,39 @@ export class FuseSession {
     step();
   }
 
+  /**
+   * Leave direct mode for good: once the mount point is being detached, the waker's statfs(2)
+   * of it could no longer reach the mount, so the kernel thread must not sit in a read of its
+   * own; the reader thread reads from here on.
+   */
+  private endDirect(): void {
+    // The next step hands reading back to the reader thread (after any wake-up under way).
+    this.direct = false;
+  }
+
+  /** The waker's STATFS: ENOENT, outside the dispatcher (no handler, no stats). */
+  private answerWake(buf: Uint8Array): void {
+    if (this.isClosed) return;
+    const unique = new DataView(buf.buffer, buf.byteOffset, 16).getBigUint64(8, true);
+    try {
+      fs.writeSync(this.fd, emitError(unique, 2 /* ENOENT */));
+    } catch {
+      // interrupted or ending: nobody waits for this reply
+    }
+  }
+
   private close(why: string): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    if (this.ring !== undefined) Atomics.notify(new Int32Array(this.ring.ctl), TAIL); // settle a pending waitAsync
+    if (this.ring !== undefined) {
+      const ctl = new Int32Array(this.ring.ctl);
+      Atomics.store(ctl, STOP, 1);
+      Atomics.store(ctl, MODE, 0);
+      Atomics.notify(ctl, MODE); // the reader reads (and fails), the waker exits
+      Atomics.notify(ctl, KICK);
+      Atomics.add(ctl, EVENTS, 1);
+      Atomics.notify(ctl, EVENTS); // settle a pending waitAsync
+    }
     if (this.stagesFile !== undefined && this.stages !== undefined) {
       try {
         fs.writeFileSync(this.stagesFile, JSON.stringify(this.stages) + '\n');
@@ -341,6 +480,7 @@ export class FuseSession {
     this.fd = -1;
     fs.close(fd, () => {});
     this.worker?.terminate().catch(() => {});
+    this.waker?.terminate().catch(() => {});
     this.backPort?.close();
     this.resolveClosed(why);
   }
@@ -354,6 +494,7 @@ export class FuseSession {
    * abort() to cut it off.
    */
   async unmount(): Promise<string> {
+    this.endDirect();
     // Already unmounted by the host: the connection ends when the last open file on it closes.
     if ((await this.connectionId()) === undefined) return this.closed;
     const tries: [string, string[]][] = [
@@ -379,6 +520,7 @@ export class FuseSession {
    * connection cannot be found.
    */
   async abort(): Promise<boolean> {
+    this.endDirect();
     const dev = this.connId ?? (await this.connectionId());
     if (dev === undefined) return false;
     const ctl = '/sys/fs/fuse/connections';
