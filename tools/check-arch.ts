@@ -85,8 +85,11 @@ function layerOf(rel: string): Layer {
   return 'other';
 }
 
-/** Blank out comments and string/template contents, keeping line structure. */
-export function stripCode(src: string): string {
+/**
+ * Blank out comments and, unless `keepStrings`, string/template contents, keeping line
+ * structure (a blanked string keeps its quotes and its newlines).
+ */
+function blankComments(src: string, keepStrings: boolean): string {
   let out = '';
   let i = 0;
   const n = src.length;
@@ -103,21 +106,26 @@ export function stripCode(src: string): string {
       }
       i += 2;
     } else if (c === "'" || c === '"' || c === '`') {
-      out += c;
-      i++;
+      const start = i++;
+      let lines = '';
       while (i < n && src[i] !== c) {
         if (src[i] === '\\') i++;
-        else if (src[i] === '\n') out += '\n';
+        else if (src[i] === '\n') lines += '\n';
         i++;
       }
-      out += c;
       i++;
+      out += keepStrings ? src.slice(start, i) : c + lines + c;
     } else {
       out += c;
       i++;
     }
   }
   return out;
+}
+
+/** Blank out comments and string/template contents, keeping line structure. */
+export function stripCode(src: string): string {
+  return blankComments(src, false);
 }
 
 /** The factions whose code frontends and the CLI reach through `index.ts` only. */
@@ -185,35 +193,7 @@ function walk(dir: string, acc: string[]): string[] {
 
 /** Blank out comments only (strings kept, so import specifiers survive), keeping line structure. */
 export function stripComments(src: string): string {
-  let out = '';
-  let i = 0;
-  const n = src.length;
-  while (i < n) {
-    const c = src[i]!;
-    const d = src[i + 1];
-    if (c === '/' && d === '/') {
-      while (i < n && src[i] !== '\n') i++;
-    } else if (c === '/' && d === '*') {
-      i += 2;
-      while (i < n && !(src[i] === '*' && src[i + 1] === '/')) {
-        if (src[i] === '\n') out += '\n';
-        i++;
-      }
-      i += 2;
-    } else if (c === "'" || c === '"' || c === '`') {
-      const start = i++;
-      while (i < n && src[i] !== c) {
-        if (src[i] === '\\') i++;
-        i++;
-      }
-      i++;
-      out += src.slice(start, i);
-    } else {
-      out += c;
-      i++;
-    }
-  }
-  return out;
+  return blankComments(src, true);
 }
 
 const STATIC_RE = /(?:^|[\n;])\s*(import|export)\s+(type\s+)?([^'";]*?\sfrom\s+)?['"]([^'"]+)['"]/g;
