@@ -11,7 +11,7 @@
  * Segments handed to `TcpHost.output` may view the send ring; the host must
  * copy the payload before returning.
  */
-import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpSegment } from '../wire/tcp.ts';
+import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, tcpSegment, type TcpSegment } from '../wire/tcp.ts';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLt } from './seq.ts';
 import { Tcb, TcpState, type TcpHost } from './tcb.ts';
 
@@ -103,23 +103,7 @@ export function emitSegment(tcb: Tcb, seq: number, flags: number, payload: Uint8
 /** Send a RST for a segment that has no connection (RFC 9293 §3.10.7.1). */
 export function respondRst(host: TcpHost, localAddr: number, remoteAddr: number, seg: TcpSegment): void {
   if ((seg.flags & TCP_RST) !== 0) return; // never answer a RST
-  const out: TcpSegment = {
-    srcPort: seg.dstPort,
-    dstPort: seg.srcPort,
-    seq: 0,
-    ack: 0,
-    flags: TCP_RST,
-    window: 0,
-    urgent: 0,
-    mss: 0,
-    wscale: -1,
-    sackPermitted: false,
-    hasTimestamp: false,
-    tsVal: 0,
-    tsEcr: 0,
-    sack: null,
-    payload: EMPTY,
-  };
+  const out = tcpSegment({ srcPort: seg.dstPort, dstPort: seg.srcPort, flags: TCP_RST });
   if ((seg.flags & TCP_ACK) !== 0) {
     out.seq = seg.ack; // <SEQ=SEG.ACK><CTL=RST>
   } else {
