@@ -188,6 +188,18 @@ function openWrite(): void { dep0135('WriteStream'); }
 
 /** ReadStream and WriteStream classes whose default module object is `fsObj`. */
 export function makeStreamClasses(fsObj: FsLike): StreamClasses {
+  /** The prototype chain and the accessors Node's fs streams add over Readable / Writable. */
+  function inheritStream(ctor: Function, base: Function, state: '_readableState' | '_writableState'): void {
+    Object.setPrototypeOf(ctor.prototype, base.prototype);
+    Object.setPrototypeOf(ctor, base);
+    Object.defineProperty(ctor.prototype, 'pending', { get(this: Self) { return this.fd === null; }, configurable: true });
+    Object.defineProperty(ctor.prototype, 'autoClose', {
+      get(this: Self) { return this[state].autoDestroy; },
+      set(this: Self, v: boolean) { this[state].autoDestroy = v; },
+      configurable: true,
+    });
+  }
+
   function ReadStream(this: Self, path: unknown, options?: unknown): Self {
     const self: Self = this;
     if (!isInstance(self, ReadStream)) return new (ReadStream as unknown as new (p: unknown, o: unknown) => unknown)(path, options);
@@ -206,14 +218,7 @@ export function makeStreamClasses(fsObj: FsLike): StreamClasses {
     Reflect.apply(Readable, self, [o]);
     return self;
   }
-  Object.setPrototypeOf(ReadStream.prototype, Readable.prototype);
-  Object.setPrototypeOf(ReadStream, Readable);
-  Object.defineProperty(ReadStream.prototype, 'pending', { get(this: Self) { return this.fd === null; }, configurable: true });
-  Object.defineProperty(ReadStream.prototype, 'autoClose', {
-    get(this: Self) { return this._readableState.autoDestroy; },
-    set(this: Self, v: boolean) { this._readableState.autoDestroy = v; },
-    configurable: true,
-  });
+  inheritStream(ReadStream, Readable, '_readableState');
   Object.assign(ReadStream.prototype, {
     open: openRead,
     _construct: construct,
@@ -262,14 +267,7 @@ export function makeStreamClasses(fsObj: FsLike): StreamClasses {
     if (o['encoding'] !== undefined && o['encoding'] !== null) self.setDefaultEncoding(o['encoding']);
     return self;
   }
-  Object.setPrototypeOf(WriteStream.prototype, Writable.prototype);
-  Object.setPrototypeOf(WriteStream, Writable);
-  Object.defineProperty(WriteStream.prototype, 'pending', { get(this: Self) { return this.fd === null; }, configurable: true });
-  Object.defineProperty(WriteStream.prototype, 'autoClose', {
-    get(this: Self) { return this._writableState.autoDestroy; },
-    set(this: Self, v: boolean) { this._writableState.autoDestroy = v; },
-    configurable: true,
-  });
+  inheritStream(WriteStream, Writable, '_writableState');
   Object.assign(WriteStream.prototype, {
     open: openWrite,
     _construct: construct,
