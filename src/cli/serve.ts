@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { memoryParams } from '../frontends/library/memory_opts.ts';
+import { memoryParams, parseSize } from '../frontends/library/memory_opts.ts';
 import { UsageError } from './main.ts';
 
 export const SERVE_USAGE = `usage: anykernel serve --listen ADDRESS [OPTIONS]
@@ -43,11 +43,13 @@ connect() clients, until a root client halts it or the process gets SIGINT/SIGTE
 /** The memory limit of a served kernel unless --memory says otherwise. */
 export const DEFAULT_SERVE_MEMORY = 512 * 1024 * 1024;
 
-function parseSize(s: string, what: string): number {
-  const m = /^(\d+)([KMG]?)$/i.exec(s);
-  if (m === null) throw new UsageError(`${what}: '${s}' is not a size (like 65536, 64K, 4M)`);
-  const mult = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G'];
-  return Number(m[1]) * mult;
+/** A size option (65536, 64K, 4M); a malformed one is a usage error. */
+function sizeArg(s: string, what: string): number {
+  try {
+    return parseSize(s, what);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }
 
 function parseCount(s: string | undefined, what: string): number | undefined {
@@ -125,7 +127,7 @@ export async function main(argv: string[]): Promise<number> {
   const maxInFlight = parseCount(values['max-inflight'], '--max-inflight');
   if (maxInFlight !== undefined) limits.maxInFlight = maxInFlight;
   if (values['max-message'] !== undefined) {
-    const n = parseSize(values['max-message'], '--max-message');
+    const n = sizeArg(values['max-message'], '--max-message');
     if (n < 64 * 1024) throw new UsageError('--max-message must be at least 64K');
     limits.maxFrame = n;
     limits.chunk = Math.min(1 << 20, Math.floor(n / 2));
