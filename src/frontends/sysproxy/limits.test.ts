@@ -11,8 +11,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { connect, type RemoteKernel } from './client.ts';
-import { ClientConn, RemoteKernel as RK } from './client.ts';
+import { ClientConn, connect, RemoteKernel as RK, type RemoteKernel } from './client.ts';
 import { FrameReader, FrameType } from './protocol.ts';
 import { O_CREAT, O_RDONLY, O_WRONLY, RLIMIT_NOFILE, RLIMIT_NPROC } from '../../kern/index.ts';
 
